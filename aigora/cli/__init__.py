@@ -1,0 +1,1 @@
+"""The `aigora` command line: thin wiring over the packages, no business logic."""

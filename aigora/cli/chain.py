@@ -1,0 +1,89 @@
+"""`aigora chain status`: the chain, the contracts and the operator's standing."""
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aigora.chain import Chain
+from aigora.chain.deploy import attach_foundation
+from aigora.cli.options import DataDirOption, data_dir_of
+from aigora.core.errors import AigoraError, DataDirInUse
+from aigora.node.config import database_url, load_config
+from aigora.node.context import keystore_for, recorded_addresses
+from aigora.node.runner import running_node_url
+from aigora.node.status import ChainStatus, chain_status
+from aigora.store.db import make_engine, migrate
+
+app = typer.Typer(help="Inspect the chain the node runs on.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("status")
+def status(data_dir: DataDirOption = None) -> None:
+    """Chain id, latest block, contract addresses and the operator's balances and bond."""
+    directory = data_dir_of(data_dir)
+    if not directory.is_dir():
+        raise AigoraError(f"no node in {directory}; start one with `aigora up`")
+    try:
+        report = _read_status(directory)
+    except DataDirInUse:
+        report = _ask_running_node(directory)
+    _print(report)
+
+
+def _read_status(directory) -> ChainStatus:
+    config = load_config(directory)
+    db = make_engine(database_url(config, directory))
+    try:
+        migrate(db)
+        with Chain.open(config.chain.url, directory) as chain:
+            addresses = recorded_addresses(db, chain.chain_id)
+            if config.chain.token:
+                addresses["Token"] = config.chain.token
+            deployment = attach_foundation(chain, addresses) if len(addresses) >= 2 else None
+            operator = next(
+                (
+                    k.address
+                    for k in keystore_for(directory).list()
+                    if k.name == config.node.operator_key
+                ),
+                None,
+            )
+            return chain_status(chain, deployment, operator)
+    finally:
+        db.dispose()
+
+
+def _ask_running_node(directory) -> ChainStatus:
+    url = running_node_url(directory)
+    if url is None:
+        raise DataDirInUse(
+            f"the chain in {directory} is locked by another process that serves no API"
+        )
+    try:
+        response = httpx.get(f"{url}/chain/status", timeout=30)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise AigoraError(f"the running node at {url} did not answer: {exc}") from None
+    return ChainStatus.model_validate(response.json())
+
+
+def _print(report: ChainStatus) -> None:
+    table = Table(show_header=False, box=None)
+    table.add_row(
+        "chain", f"{report.backend} ({report.url}), id {report.chain_id}, {report.client}"
+    )
+    table.add_row("block", f"{report.block_number} at {report.timestamp}")
+    for name, address in report.contracts.items():
+        table.add_row(name, address)
+    if not report.contracts:
+        table.add_row("contracts", "not deployed yet (run `aigora up`)")
+    if report.operator:
+        op = report.operator
+        table.add_row("operator", op.address)
+        table.add_row("  ether (wei)", op.ether_wei)
+        table.add_row("  tokens", op.token_balance)
+        standing = "active" if op.active else "registered" if op.registered else "not registered"
+        table.add_row("  registry", f"{standing}, bond {op.bond}, unbonding {op.unbonding}")
+    console.print(table)

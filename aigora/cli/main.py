@@ -1,0 +1,49 @@
+"""The `aigora` command: every command, and the one place errors become a line and an exit code.
+
+A user's mistake (bad config, wrong passphrase, unreachable RPC URL, a revert) is an `AigoraError`:
+we print its message on one line and exit 1. Anything else is a bug: one line naming it, exit 2, and
+the traceback only when AIGORA_DEBUG is set.
+"""
+
+import os
+import sys
+
+import typer
+from rich.console import Console
+
+from aigora.cli import account, chain, up
+from aigora.core.errors import AigoraError
+
+app = typer.Typer(
+    name="aigora",
+    help="Aigora: user-owned AI whose answers anyone can check.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("up")(up.up)
+app.add_typer(account.app, name="account")
+app.add_typer(chain.app, name="chain")
+
+_err = Console(stderr=True)
+
+
+def main() -> None:
+    try:
+        app()  # standalone: typer answers usage errors (exit 2), --help and Ctrl-C at prompts
+    except AigoraError as exc:
+        _err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        _err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("AIGORA_DEBUG"):
+            raise
+        _err.print(
+            f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
+            "(a bug; set AIGORA_DEBUG=1 to see the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)

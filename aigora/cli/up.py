@@ -1,0 +1,47 @@
+"""`aigora up`: open (or create) the node's data directory, deploy on first start, and serve."""
+
+import contextlib
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aigora.cli.options import DataDirOption, data_dir_of, passphrase
+from aigora.node.context import NodeContext, open_node
+from aigora.node.runner import serve
+
+console = Console()
+
+
+def up(
+    data_dir: DataDirOption = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port on 127.0.0.1 (default: config, else 8470).", min=1, max=65535),
+    ] = None,
+) -> None:
+    """Start the node: keys, database and chain in the data directory; contracts deployed on first
+    start; the HTTP API on 127.0.0.1 with docs at /docs. Ctrl-C stops it cleanly."""
+    directory = data_dir_of(data_dir)
+    with console.status(f"opening {directory}"):
+        context = open_node(directory, passphrase(confirm=not (directory / "keys").is_dir()))
+    host = context.config.node.host
+    # uvicorn re-raises Ctrl-C after its graceful shutdown; here stopping is the normal end.
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(
+            context, host, port or context.config.node.port, on_ready=lambda u: _ready(context, u)
+        )
+    console.print("node stopped")
+
+
+def _ready(context: NodeContext, url: str) -> None:
+    table = Table(show_header=False, box=None)
+    table.add_row("node", f"{url}  (API docs at {url}/docs)")
+    table.add_row("data", str(context.data_dir))
+    table.add_row("chain", f"{context.chain.kind} {context.chain.url}, id {context.chain.chain_id}")
+    for name, address in context.deployment.addresses().items():
+        table.add_row(name, address)
+    table.add_row("operator", context.operator.address)
+    console.print(table)
+    console.print(f"[green]Aigora node ready at {url}[/green]  (Ctrl-C to stop)")

@@ -1,0 +1,128 @@
+"""Where a node keeps its state and how it is configured.
+
+A data directory holds everything a node owns: `config.toml`, `keys/` (encrypted keystores), the
+SQLite database, `blobs/` and the embedded chain. It is `--data-dir`, else `$AIGORA_HOME`, else
+`~/.aigora`. `config.toml` is optional; every key has a default, and unknown keys are an error so a
+typo never silently falls back to a default.
+"""
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from aigora.core.errors import ConfigError
+from aigora.store.db import sqlite_url
+
+CONFIG_FILE = "config.toml"
+DEFAULT_PORT = 8470
+KEY_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+def resolve_data_dir(data_dir: Path | None) -> Path:
+    """The data directory a command should use: the flag, else $AIGORA_HOME, else ~/.aigora."""
+    if data_dir is not None:
+        return data_dir.expanduser().resolve()
+    env = os.environ.get("AIGORA_HOME")
+    return Path(env).expanduser().resolve() if env else Path.home() / ".aigora"
+
+
+class ChainConfig(BaseModel):
+    """`url` is "embedded" (py-evm in-process, state in the data directory) or a JSON-RPC URL.
+    `token` is an existing ERC-20 to pay in (e.g. a stablecoin); unset on dev chains, where the
+    node deploys its own dev token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = "embedded"
+    token: str | None = None
+    min_bond: int = Field(default=100 * 10**18, gt=0)
+    unbonding_delay_s: int = Field(default=7 * 24 * 3600, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value != "embedded" and not value.startswith(("http://", "https://")):
+            raise ValueError('must be "embedded" or an http(s):// JSON-RPC URL')
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: str | None) -> str | None:
+        if value is not None and not (value.startswith("0x") and len(value) == 42):
+            raise ValueError("must be a 0x-prefixed 20-byte address")
+        return value
+
+
+class NodeSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: Literal["127.0.0.1", "localhost", "::1"] = "127.0.0.1"
+    port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+    operator_key: str = Field(default="operator", pattern=KEY_NAME_PATTERN)
+
+
+class DatabaseConfig(BaseModel):
+    """`url` is any SQLAlchemy URL; unset means `aigora.db` (SQLite) in the data directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = None
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    node: NodeSection = NodeSection()
+    chain: ChainConfig = ChainConfig()
+    database: DatabaseConfig = DatabaseConfig()
+
+
+DEFAULT_CONFIG_TEXT = """\
+# Aigora node configuration. Every key is optional; these are the defaults.
+
+[node]
+host = "127.0.0.1"
+port = 8470
+operator_key = "operator"    # keystore name under keys/
+
+[chain]
+url = "embedded"             # or a JSON-RPC URL such as "http://127.0.0.1:8545"
+# token = "0x..."            # an existing ERC-20 to pay in; unset: deploy a dev token
+# min_bond = 100000000000000000000
+# unbonding_delay_s = 604800
+
+[database]
+# url = "postgresql+psycopg://user@host/aigora"   # unset: SQLite file aigora.db here
+"""
+
+
+def load_config(data_dir: Path) -> Config:
+    """Read `config.toml` from the data directory (defaults when absent)."""
+    path = data_dir / CONFIG_FILE
+    if not path.exists():
+        return Config()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{path}: {where}: {first['msg']}") from None
+
+
+def write_default_config(data_dir: Path) -> None:
+    path = data_dir / CONFIG_FILE
+    if not path.exists():
+        path.write_text(DEFAULT_CONFIG_TEXT, encoding="utf-8")
+
+
+def database_url(config: Config, data_dir: Path) -> str:
+    return config.database.url or sqlite_url(data_dir / "aigora.db")

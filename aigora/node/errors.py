@@ -1,0 +1,49 @@
+"""Map our exceptions to HTTP answers: a user's mistake is a 4xx with a message, never a 500 page
+with a traceback. Anything unexpected is logged and answered with a plain 500 message."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from aigora.core.errors import (
+    AigoraError,
+    ChainUnreachable,
+    ContractRevert,
+    DataDirInUse,
+    NotFound,
+)
+
+log = logging.getLogger("aigora.node")
+
+_STATUS: list[tuple[type[AigoraError], int]] = [
+    (NotFound, 404),
+    (ContractRevert, 409),
+    (ChainUnreachable, 503),
+    (DataDirInUse, 503),
+]
+
+
+def status_for(exc: AigoraError) -> int:
+    for kind, status in _STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AigoraError)
+    async def _aigora_error(_request: Request, exc: AigoraError) -> JSONResponse:
+        return JSONResponse(
+            status_code=status_for(exc), content={"error": type(exc).__name__, "detail": str(exc)}
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error(
+            "internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__
+        )
+        return JSONResponse(
+            status_code=500,
+            content={"error": "InternalError", "detail": "internal error; see the node's log"},
+        )

@@ -1,0 +1,73 @@
+"""Serve an open node over HTTP until Ctrl-C (or SIGTERM), then shut down cleanly.
+
+While it runs, `node.json` in the data directory says where (URL and PID), so CLI commands that
+cannot open the embedded chain themselves (the node holds its lock) can ask the node instead.
+"""
+
+import contextlib
+import json
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from aigora.core.errors import AigoraError
+from aigora.node.app import create_app
+from aigora.node.context import NodeContext
+
+NODE_FILE = "node.json"
+
+
+def node_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def running_node_url(data_dir: Path) -> str | None:
+    """The URL of the node serving `data_dir`, if one is running."""
+    try:
+        info = json.loads((data_dir / NODE_FILE).read_text(encoding="utf-8"))
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return str(info["url"])
+
+
+def check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise AigoraError(
+                f"port {port} on {host} is already in use; choose another with --port"
+            ) from None
+
+
+def serve(
+    context: NodeContext, host: str, port: int, on_ready: Callable[[str], None] | None = None
+) -> None:
+    """Serve until interrupted; always closes the context (flushing the embedded chain)."""
+    check_port_free(host, port)
+    url = node_url(host, port)
+    node_file = context.data_dir / NODE_FILE
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        node_file.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
+        if on_ready is not None:
+            on_ready(url)
+        try:
+            yield
+        finally:
+            node_file.unlink(missing_ok=True)
+
+    app = create_app(context)
+    app.router.lifespan_context = lifespan
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    try:
+        server.run()
+    finally:
+        context.close()

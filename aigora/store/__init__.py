@@ -1,0 +1,23 @@
+"""Where a node keeps its state: a SQL database (SQLite or PostgreSQL) and content-addressed blobs.
+
+`store` imports only `core`; feature packages add their tables as new models plus a new Alembic
+revision, and reach the database through `session_scope`.
+"""
+
+from aigora.store.blobs import BlobStore
+from aigora.store.db import make_engine, migrate, session_factory, session_scope, sqlite_url
+from aigora.store.models import Anchor, AnchorKind, Base, Deployment, NodeSetting
+
+__all__ = [
+    "Anchor",
+    "AnchorKind",
+    "Base",
+    "BlobStore",
+    "Deployment",
+    "NodeSetting",
+    "make_engine",
+    "migrate",
+    "session_factory",
+    "session_scope",
+    "sqlite_url",
+]

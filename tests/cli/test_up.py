@@ -1,0 +1,77 @@
+"""`aigora up` end to end: first start creates and deploys, Ctrl-C stops cleanly, a restart finds
+every balance, registration and contract again, and `chain status` asks the running node."""
+
+import json
+import signal
+import time
+
+import httpx
+
+from aigora.chain.anvil import free_port
+
+
+def wait_ready(proc, url: str, timeout_s: float = 120) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"aigora up exited early: {proc.stderr.read()}")
+        try:
+            return httpx.get(f"{url}/chain/status", timeout=5).json()
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError("aigora up did not become ready")
+
+
+def stop(proc) -> None:
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    proc.wait(timeout=60)
+
+
+def test_up_creates_deploys_serves_and_restarts_with_state(aigora):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = aigora.start("up", "--port", str(port))
+    try:
+        first = wait_ready(proc, url)
+        assert (aigora.data_dir / "node.json").is_file()
+        assert json.loads((aigora.data_dir / "node.json").read_text())["url"] == url
+        # The node holds the embedded chain's lock; the CLI asks the node instead.
+        status = aigora.run("chain", "status")
+        assert status.returncode == 0, status.stderr
+        assert first["contracts"]["Registry"] in status.stdout
+        assert httpx.get(f"{url}/docs", timeout=5).status_code == 200
+    finally:
+        stop(proc)
+    assert proc.returncode == 0, proc.stderr.read()
+    assert "Traceback" not in proc.stderr.read()
+    assert not (aigora.data_dir / "node.json").exists()
+    for name in ("config.toml", "aigora.db", "keys/operator.json", "chain/chain.sqlite"):
+        assert (aigora.data_dir / name).exists(), name
+
+    proc = aigora.start("up", "--port", str(port))
+    try:
+        second = wait_ready(proc, url)
+    finally:
+        stop(proc)
+    assert proc.returncode == 0
+    assert second["contracts"] == first["contracts"]
+    assert second["operator"] == first["operator"]  # same key, balances, bond and registration
+    assert second["block_number"] == first["block_number"]
+
+    # Stopped again: the CLI now opens the chain itself and sees the same state.
+    offline = aigora.run("chain", "status")
+    assert offline.returncode == 0
+    assert first["contracts"]["Token"] in offline.stdout
+
+
+def test_port_in_use_is_one_line(aigora):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = aigora.run("up", "--port", str(port))
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "Traceback" not in result.stderr

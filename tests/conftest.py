@@ -1,0 +1,41 @@
+"""Fixtures shared by the whole suite: chains on both backends, anvil managed by PID."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from aigora.chain import Chain
+from aigora.chain.anvil import Anvil, AnvilNotFound
+
+
+@pytest.fixture(scope="session")
+def anvil_url() -> Iterator[str]:
+    """An anvil node on 127.0.0.1, started for this test session and stopped by its PID.
+
+    A missing anvil fails the tests that need it (never skips them): `npm ci` installs it.
+    """
+    try:
+        node = Anvil()
+    except AnvilNotFound as exc:
+        pytest.fail(str(exc))
+    with node as url:
+        yield url
+
+
+@pytest.fixture(params=["embedded", pytest.param("anvil", marks=pytest.mark.anvil)])
+def chain(request: pytest.FixtureRequest) -> Iterator[Chain]:
+    """The same tests run on the embedded py-evm chain and on anvil over JSON-RPC.
+
+    Each test gets a clean state: a fresh in-memory embedded chain, or an anvil snapshot that is
+    reverted afterwards.
+    """
+    if request.param == "embedded":
+        with Chain.embedded() as c:
+            yield c
+        return
+    c = Chain.connect(request.getfixturevalue("anvil_url"))
+    snapshot = c.w3.provider.make_request("evm_snapshot", [])["result"]
+    try:
+        yield c
+    finally:
+        c.w3.provider.make_request("evm_revert", [snapshot])

@@ -1,0 +1,90 @@
+"""Opening a node: first start deploys and records, later starts find the same contracts, bad
+configuration and wrong passphrases are named clearly, and a JSON-RPC chain works the same way."""
+
+import pytest
+from sqlalchemy import select
+
+from aigora.chain import Chain
+from aigora.chain.anvil import Anvil, free_port
+from aigora.core.errors import ChainUnreachable, ConfigError, WrongPassphrase
+from aigora.node.context import open_node
+from aigora.store import models
+from aigora.store.db import session_scope
+
+
+def test_first_start_deploys_and_records_with_real_transactions(context):
+    with session_scope(context.db) as session:
+        rows = {row.name: row for row in session.scalars(select(models.Deployment))}
+        assert set(rows) == {"Token", "Registry"}
+        for name, row in rows.items():
+            assert row.address == context.deployment.addresses()[name]
+            receipt = context.chain.w3.eth.get_transaction_receipt(row.tx_hash)
+            assert receipt["contractAddress"] == row.address
+            assert row.block_number == receipt["blockNumber"]
+
+
+def test_restart_finds_the_same_contracts_and_state(data_dir, passphrase):
+    first = open_node(data_dir, passphrase)
+    addresses = first.deployment.addresses()
+    block = first.chain.block_number()
+    tokens = first.chain.call(first.deployment.token.functions.balanceOf(first.operator.address))
+    first.close()
+
+    second = open_node(data_dir, passphrase)
+    try:
+        assert second.deployment.addresses() == addresses
+        assert second.chain.block_number() == block  # nothing redeployed, nothing re-registered
+        token = second.deployment.token
+        assert second.chain.call(token.functions.balanceOf(second.operator.address)) == tokens
+    finally:
+        second.close()
+
+
+def test_wrong_passphrase_is_named(data_dir):
+    with pytest.raises(WrongPassphrase, match="wrong passphrase for key 'operator'"):
+        open_node(data_dir, "not it")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[node\nport = 1", "not valid TOML"),
+        ("[node]\nport = 0", "node.port"),
+        ("[node]\nprot = 8000", "node.prot"),
+        ('[chain]\nurl = "ftp://x"', "chain.url"),
+        ('[database]\nurl = "nosuchdb://x"', "unknown database driver"),
+    ],
+)
+def test_malformed_config_is_named(tmp_path, make_node_dir, passphrase, text, message):
+    data_dir = make_node_dir(tmp_path / "node", config=text)
+    with pytest.raises(ConfigError, match=message):
+        open_node(data_dir, passphrase)
+
+
+def test_unreachable_rpc_url(tmp_path, make_node_dir, passphrase):
+    url = f"http://127.0.0.1:{free_port()}"
+    data_dir = make_node_dir(tmp_path / "node", config=f'[chain]\nurl = "{url}"\n')
+    with pytest.raises(ChainUnreachable, match=url):
+        open_node(data_dir, passphrase)
+
+
+def test_rpc_chain_deploys_and_redeploys_after_anvil_restarts(tmp_path, make_node_dir, passphrase):
+    """A restarted anvil forgets every contract: the node notices and deploys afresh."""
+    data_dir = tmp_path / "node"
+    with Anvil() as url:
+        make_node_dir(data_dir, config=f'[chain]\nurl = "{url}"\n')
+        context = open_node(data_dir, passphrase)
+        first = context.deployment.addresses()
+        assert context.chain.kind == "rpc"
+        assert all(context.chain.has_code(a) for a in first.values())
+        context.close()
+    with Anvil() as url:
+        (data_dir / "config.toml").write_text(f'[chain]\nurl = "{url}"\n', encoding="utf-8")
+        context = open_node(data_dir, passphrase)
+        try:
+            assert all(context.chain.has_code(a) for a in context.deployment.addresses().values())
+            with Chain.connect(url) as chain:
+                registry = chain.contract("Registry", context.deployment.registry.address)
+                assert chain.call(registry.functions.is_active_operator(context.operator.address))
+        finally:
+            context.close()
