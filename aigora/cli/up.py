@@ -1,6 +1,5 @@
 """`aigora up`: open (or create) the node's data directory, deploy on first start, and serve."""
 
-import contextlib
 from typing import Annotated
 
 import typer
@@ -27,11 +26,7 @@ def up(
     with console.status(f"opening {directory}"):
         context = open_node(directory, passphrase(confirm=not (directory / "keys").is_dir()))
     host = context.config.node.host
-    # uvicorn re-raises Ctrl-C after its graceful shutdown; here stopping is the normal end.
-    with contextlib.suppress(KeyboardInterrupt):
-        serve(
-            context, host, port or context.config.node.port, on_ready=lambda u: _ready(context, u)
-        )
+    serve(context, host, port or context.config.node.port, on_ready=lambda u: _ready(context, u))
     console.print("node stopped")
 
 
@@ -39,7 +34,8 @@ def _ready(context: NodeContext, url: str) -> None:
     table = Table(show_header=False, box=None)
     table.add_row("node", f"{url}  (API docs at {url}/docs)")
     table.add_row("data", str(context.data_dir))
-    table.add_row("chain", f"{context.chain.kind} {context.chain.url}, id {context.chain.chain_id}")
+    where = context.chain.url if context.chain.kind == "rpc" else "py-evm in this process"
+    table.add_row("chain", f"{context.chain.kind} ({where}), id {context.chain.chain_id}")
     for name, address in context.deployment.addresses().items():
         table.add_row(name, address)
     table.add_row("operator", context.operator.address)

@@ -7,8 +7,10 @@ cannot open the embedded chain themselves (the node holds its lock) can ask the 
 import contextlib
 import json
 import os
+import signal
 import socket
-from collections.abc import AsyncIterator, Callable
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import uvicorn
@@ -19,6 +21,7 @@ from aigora.node.app import create_app
 from aigora.node.context import NodeContext
 
 NODE_FILE = "node.json"
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def node_url(host: str, port: int) -> str:
@@ -46,6 +49,24 @@ def check_port_free(host: str, port: int) -> None:
             ) from None
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises the stopping signal after its graceful shutdown, which surfaces as a
+    KeyboardInterrupt traceback from inside the event loop. Ctrl-C and SIGTERM are how a node is
+    meant to stop, so here they only ask the server to exit, and `run` returns normally."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 def serve(
     context: NodeContext, host: str, port: int, on_ready: Callable[[str], None] | None = None
 ) -> None:
@@ -66,7 +87,7 @@ def serve(
 
     app = create_app(context)
     app.router.lifespan_context = lifespan
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     try:
         server.run()
     finally:

@@ -22,9 +22,11 @@ def wait_ready(proc, url: str, timeout_s: float = 120) -> dict:
     raise AssertionError("aigora up did not become ready")
 
 
-def stop(proc) -> None:
-    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
-    proc.wait(timeout=60)
+def stop(proc, sig: int = signal.SIGINT) -> str:
+    """Stop the node (SIGINT is what Ctrl-C sends); returns everything it wrote to stderr."""
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    return err
 
 
 def test_up_creates_deploys_serves_and_restarts_with_state(aigora):
@@ -41,9 +43,10 @@ def test_up_creates_deploys_serves_and_restarts_with_state(aigora):
         assert first["contracts"]["Registry"] in status.stdout
         assert httpx.get(f"{url}/docs", timeout=5).status_code == 200
     finally:
-        stop(proc)
-    assert proc.returncode == 0, proc.stderr.read()
-    assert "Traceback" not in proc.stderr.read()
+        err = stop(proc)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "Error" not in err
     assert not (aigora.data_dir / "node.json").exists()
     for name in ("config.toml", "aigora.db", "keys/operator.json", "chain/chain.sqlite"):
         assert (aigora.data_dir / name).exists(), name
@@ -52,8 +55,9 @@ def test_up_creates_deploys_serves_and_restarts_with_state(aigora):
     try:
         second = wait_ready(proc, url)
     finally:
-        stop(proc)
-    assert proc.returncode == 0
+        err = stop(proc, signal.SIGTERM)  # a service manager's stop is just as clean
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
     assert second["contracts"] == first["contracts"]
     assert second["operator"] == first["operator"]  # same key, balances, bond and registration
     assert second["block_number"] == first["block_number"]
