@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from aigora.cli import account, chain, up
+from aigora.cli import account, chain, content, up
 from aigora.core.errors import AigoraError
 
 app = typer.Typer(
@@ -24,6 +24,11 @@ app = typer.Typer(
 app.command("up")(up.up)
 app.add_typer(account.app, name="account")
 app.add_typer(chain.app, name="chain")
+app.command("publish")(content.publish)
+app.command("attest")(content.attest)
+app.command("trust")(content.trust)
+app.command("anchor")(content.anchor)
+app.add_typer(content.content_app, name="content")
 
 _err = Console(stderr=True)
 

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from aigora import __version__
 from aigora.node.context import NodeContext
 from aigora.node.errors import install_error_handlers
-from aigora.node.routers import chain, health
+from aigora.node.routers import anchors, chain, content, health
 
 DESCRIPTION = """\
 An Aigora node: verifiable answers, signed provenance, community reputation and on-chain payouts.
@@ -19,4 +19,6 @@ def create_app(context: NodeContext) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(chain.router)
+    app.include_router(content.router)
+    app.include_router(anchors.router)
     return app

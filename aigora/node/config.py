@@ -62,6 +62,7 @@ class NodeSection(BaseModel):
     host: Literal["127.0.0.1", "localhost", "::1"] = "127.0.0.1"
     port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
     operator_key: str = Field(default="operator", pattern=KEY_NAME_PATTERN)
+    anchor_interval_s: int = Field(default=30, ge=0)  # 0: anchor only when asked
 
 
 class DatabaseConfig(BaseModel):
@@ -87,6 +88,7 @@ DEFAULT_CONFIG_TEXT = """\
 host = "127.0.0.1"
 port = 8470
 operator_key = "operator"    # keystore name under keys/
+anchor_interval_s = 30       # anchor pending content and attestations this often (0: never)
 
 [chain]
 url = "embedded"             # or a JSON-RPC URL such as "http://127.0.0.1:8545"

@@ -23,7 +23,9 @@ from aigora.chain.deploy import (
     deploy_foundation,
     source_hash,
 )
-from aigora.core.errors import ChainError
+from aigora.content.signed import domain_for
+from aigora.core.eip712 import Domain
+from aigora.core.errors import AigoraError, ChainError
 from aigora.core.keystore import Keystore, Signer
 from aigora.node.config import Config, database_url, load_config, write_default_config
 from aigora.store import models
@@ -31,6 +33,13 @@ from aigora.store.blobs import BlobStore
 from aigora.store.db import make_engine, migrate, session_scope
 
 DEV_ETHER = 100 * 10**18
+CHAIN_ID_SETTING = "chain_id"
+
+
+class NodeNotStarted(AigoraError):
+    """The data directory has no chain or contracts recorded yet."""
+
+
 DEV_TOKENS = 1_000_000 * TOKEN_UNIT
 
 
@@ -46,6 +55,11 @@ class NodeContext:
     chain: Chain
     deployment: Deployment
     operator: Signer
+
+    @property
+    def domain(self) -> Domain:
+        """The EIP-712 domain of everything signed for this node's chain and registry."""
+        return domain_for(self.chain.chain_id, self.deployment.registry.address)
 
     def close(self) -> None:
         self.chain.close()
@@ -79,6 +93,7 @@ def open_node(data_dir: Path, passphrase: str) -> NodeContext:
         deployment = _ensure_deployed(chain, db, operator, config)
         if chain.is_dev_chain:
             _ensure_registered(chain, deployment, operator, config)
+        _remember_chain(db, chain.chain_id)
     except BaseException:
         chain.close()
         db.dispose()
@@ -93,6 +108,25 @@ def open_node(data_dir: Path, passphrase: str) -> NodeContext:
         deployment=deployment,
         operator=operator,
     )
+
+
+def _remember_chain(db: Engine, chain_id: int) -> None:
+    """Record which chain the node last ran on, so offline commands can sign for its domain."""
+    with session_scope(db) as session:
+        session.merge(models.NodeSetting(key=CHAIN_ID_SETTING, value=str(chain_id)))
+
+
+def signing_domain(db: Engine) -> Domain:
+    """The EIP-712 domain of the chain and registry the node last ran on, read from the store."""
+    with session_scope(db) as session:
+        setting = session.get(models.NodeSetting, CHAIN_ID_SETTING)
+    if setting is None:
+        raise NodeNotStarted("this node has never started: run `aigora up` once first")
+    chain_id = int(setting.value)
+    registry = recorded_addresses(db, chain_id).get("Registry")
+    if registry is None:
+        raise NodeNotStarted(f"no registry recorded for chain {chain_id}: run `aigora up`")
+    return domain_for(chain_id, registry)
 
 
 def recorded_addresses(db: Engine, chain_id: int) -> dict[str, str]:

@@ -6,6 +6,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from aigora.content.signed import Replay
 from aigora.core.errors import (
     AigoraError,
     ChainUnreachable,
@@ -13,11 +14,14 @@ from aigora.core.errors import (
     DataDirInUse,
     NotFound,
 )
+from aigora.node.routers.content import PayloadTooLarge
 
 log = logging.getLogger("aigora.node")
 
 _STATUS: list[tuple[type[AigoraError], int]] = [
     (NotFound, 404),
+    (Replay, 409),
+    (PayloadTooLarge, 413),
     (ContractRevert, 409),
     (ChainUnreachable, 503),
     (DataDirInUse, 503),

@@ -4,8 +4,10 @@ While it runs, `node.json` in the data directory says where (URL and PID), so CL
 cannot open the embedded chain themselves (the node holds its lock) can ask the node instead.
 """
 
+import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -16,10 +18,12 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from aigora.content.anchoring import anchor_all
 from aigora.core.errors import AigoraError
 from aigora.node.app import create_app
 from aigora.node.context import NodeContext
 
+log = logging.getLogger("aigora.node")
 NODE_FILE = "node.json"
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -67,6 +71,23 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+async def _anchor_periodically(context: NodeContext) -> None:
+    """Anchor pending batches every `anchor_interval_s`; a failure is logged and retried later
+    (anchoring is idempotent), never fatal to the node."""
+    interval = context.config.node.anchor_interval_s
+    if interval <= 0:
+        return
+    registry = context.deployment.registry
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(
+                anchor_all, context.db, context.chain, registry, context.operator
+            )
+        except AigoraError as exc:
+            log.warning("anchoring failed, will retry: %s", exc)
+
+
 def serve(
     context: NodeContext, host: str, port: int, on_ready: Callable[[str], None] | None = None
 ) -> None:
@@ -78,11 +99,13 @@ def serve(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         node_file.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
+        anchoring = asyncio.create_task(_anchor_periodically(context))
         if on_ready is not None:
             on_ready(url)
         try:
             yield
         finally:
+            anchoring.cancel()
             node_file.unlink(missing_ok=True)
 
     app = create_app(context)

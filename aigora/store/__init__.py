@@ -5,16 +5,30 @@ revision, and reach the database through `session_scope`.
 """
 
 from aigora.store.blobs import BlobStore
+from aigora.store.content_models import (
+    AttestationRecord,
+    ContentItem,
+    ContentParent,
+    ContentScoreRecord,
+    ReputationRun,
+    TrustRecord,
+)
 from aigora.store.db import make_engine, migrate, session_factory, session_scope, sqlite_url
 from aigora.store.models import Anchor, AnchorKind, Base, Deployment, NodeSetting
 
 __all__ = [
     "Anchor",
     "AnchorKind",
+    "AttestationRecord",
     "Base",
     "BlobStore",
+    "ContentItem",
+    "ContentParent",
+    "ContentScoreRecord",
     "Deployment",
     "NodeSetting",
+    "ReputationRun",
+    "TrustRecord",
     "make_engine",
     "migrate",
     "session_factory",

@@ -1,0 +1,127 @@
+"""Anchor pending content manifests and attestations on-chain: one transaction per batch, whatever
+its size, carrying the Merkle root of the batch's EIP-712 digests.
+
+Idempotent and crash-safe: the pending set determines the root, and the registry knows every root
+it has anchored. If a previous run sent the transaction but crashed before recording it, the next
+run builds the same root, finds it on-chain and records it without sending again.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from aigora.chain import Chain
+from aigora.chain.client import TxSigner
+from aigora.content.signed import LEAF_ENCODING
+from aigora.core.merkle import StandardMerkleTree, leaf_hash
+from aigora.store.content_models import AttestationRecord, ContentItem
+from aigora.store.db import session_scope
+from aigora.store.models import Anchor, AnchorKind
+
+KIND_CODES = {AnchorKind.CONTENT: 0, AnchorKind.ATTESTATIONS: 1, AnchorKind.RECEIPTS: 2}
+MAX_BATCH = 50_000
+_MODELS: dict[AnchorKind, Any] = {
+    AnchorKind.CONTENT: ContentItem,
+    AnchorKind.ATTESTATIONS: AttestationRecord,
+}
+
+
+@dataclass(frozen=True)
+class AnchoredBatch:
+    kind: str
+    batch_id: int
+    root: str
+    item_count: int
+    tx_hash: str
+    sent: bool
+
+
+def batch_tree(digests: list[str]) -> StandardMerkleTree:
+    """The tree a batch of digests is anchored as (leaves sorted by hash: order is irrelevant)."""
+    return StandardMerkleTree.of([[bytes.fromhex(d[2:])] for d in digests], LEAF_ENCODING)
+
+
+def anchor_pending(
+    db: Engine, chain: Chain, registry: Any, signer: TxSigner, kind: AnchorKind
+) -> AnchoredBatch | None:
+    """Anchor what of `kind` is not yet anchored; None when nothing is pending."""
+    model = _MODELS[kind]
+    with session_scope(db) as session:
+        digests = list(
+            session.scalars(
+                select(model.digest)
+                .where(model.anchor_id.is_(None))
+                .order_by(model.digest)
+                .limit(MAX_BATCH)
+            )
+        )
+    if not digests:
+        return None
+    tree = batch_tree(digests)
+    root = tree.root
+    batch_id = chain.call(registry.functions.batch_of_root(root))
+    sent = batch_id == 0
+    if sent:
+        result = chain.transact(
+            signer, registry.functions.anchor(KIND_CODES[kind], root, len(digests))
+        )
+        (event,) = chain.events_in(result, registry.events.BatchAnchored)
+        batch_id, tx_hash, block = event.args.batch_id, result.tx_hash, result.block_number
+    else:
+        tx_hash, block = _find_anchor_tx(chain, registry, batch_id)
+    anchorer = chain.call(registry.functions.batches(batch_id))[2]
+    with session_scope(db) as session:
+        anchor = Anchor(
+            chain_id=chain.chain_id,
+            kind=kind.value,
+            root="0x" + root.hex(),
+            batch_id=batch_id,
+            tx_hash=tx_hash,
+            block_number=block,
+            item_count=len(digests),
+            anchored_by=anchorer,
+            anchored_at=datetime.now(UTC),
+        )
+        session.add(anchor)
+        session.flush()
+        for item in session.scalars(select(model).where(model.digest.in_(digests))):
+            item.anchor_id = anchor.id
+    return AnchoredBatch(kind.value, batch_id, "0x" + root.hex(), len(digests), tx_hash, sent)
+
+
+def anchor_all(db: Engine, chain: Chain, registry: Any, signer: TxSigner) -> list[AnchoredBatch]:
+    """Anchor every pending batch of content and attestations."""
+    done = []
+    for kind in (AnchorKind.CONTENT, AnchorKind.ATTESTATIONS):
+        while (batch := anchor_pending(db, chain, registry, signer, kind)) is not None:
+            done.append(batch)
+    return done
+
+
+def inclusion_proof(db: Engine, kind: AnchorKind, digest: str) -> dict[str, Any] | None:
+    """The anchor of an item and its Merkle proof, or None while it is still pending."""
+    model = _MODELS[kind]
+    with session_scope(db) as session:
+        item = session.scalar(select(model).where(model.digest == digest))
+        if item is None or item.anchor_id is None:
+            return None
+        anchor = session.get(Anchor, item.anchor_id)
+        siblings = list(session.scalars(select(model.digest).where(model.anchor_id == anchor.id)))
+        proof = batch_tree(siblings).get_proof([bytes.fromhex(digest[2:])])
+        return {
+            "batch_id": anchor.batch_id,
+            "root": anchor.root,
+            "tx_hash": anchor.tx_hash,
+            "block_number": anchor.block_number,
+            "leaf": "0x" + leaf_hash(LEAF_ENCODING, [bytes.fromhex(digest[2:])]).hex(),
+            "proof": ["0x" + p.hex() for p in proof],
+        }
+
+
+def _find_anchor_tx(chain: Chain, registry: Any, batch_id: int) -> tuple[str, int]:
+    for event in chain.events(registry.events.BatchAnchored):
+        if event.args.batch_id == batch_id:
+            return "0x" + bytes(event.transactionHash).hex(), event.blockNumber
+    raise LookupError(f"batch {batch_id} is anchored but its event was not found")

@@ -1,0 +1,92 @@
+"""Batches of manifests and attestations are anchored by Merkle root, proofs verify on-chain, and a
+crash between sending and recording neither loses the batch nor anchors it twice."""
+
+import pytest
+from sqlalchemy import select
+
+from aigora.chain.deploy import RegistryParams, deploy_foundation
+from aigora.content import service
+from aigora.content.anchoring import (
+    KIND_CODES,
+    anchor_all,
+    anchor_pending,
+    batch_tree,
+    inclusion_proof,
+)
+from aigora.content.signed import domain_for
+from aigora.store.content_models import AttestationRecord, ContentItem
+from aigora.store.db import session_scope
+from aigora.store.models import Anchor, AnchorKind
+
+
+@pytest.fixture
+def onchain(world, chain):
+    deployer = chain.dev_signers()[0]
+    deployment = deploy_foundation(chain, deployer, RegistryParams(min_bond=1, unbonding_delay_s=1))
+    world.domain = domain_for(chain.chain_id, deployment.registry.address)
+    return chain, deployment.registry, deployer
+
+
+def publish_and_attest(world, bodies: list[bytes]) -> list[str]:
+    cids = []
+    with session_scope(world.db) as session:
+        for body in bodies:
+            signed = world.manifest(body)
+            cids.append(
+                service.publish(session, world.blobs, world.domain, signed, body, world.now).id
+            )
+        for cid in cids[:2]:
+            service.attest(session, world.domain, world.attestation(cid), world.now)
+    return cids
+
+
+def test_one_transaction_per_batch_and_proofs_verify_on_chain(world, onchain):
+    chain, registry, signer = onchain
+    publish_and_attest(world, [b"one", b"two", b"three"])
+    batches = anchor_all(world.db, chain, registry, signer)
+    assert [(b.kind, b.item_count, b.sent) for b in batches] == [
+        ("content", 3, True),
+        ("attestations", 2, True),
+    ]
+    assert chain.call(registry.functions.batch_count()) == 2
+    with session_scope(world.db) as session:
+        digests = {
+            AnchorKind.CONTENT: list(session.scalars(select(ContentItem.digest))),
+            AnchorKind.ATTESTATIONS: list(session.scalars(select(AttestationRecord.digest))),
+        }
+    verify = registry.functions.verify_inclusion
+    for kind, items in digests.items():
+        for digest in items:
+            proof = inclusion_proof(world.db, kind, digest)
+            leaf = bytes.fromhex(proof["leaf"][2:])
+            path = [bytes.fromhex(p[2:]) for p in proof["proof"]]
+            assert chain.call(verify(proof["batch_id"], leaf, path))
+            assert not chain.call(verify(3 - proof["batch_id"], leaf, path))
+    assert anchor_all(world.db, chain, registry, signer) == []
+
+
+def test_nothing_pending_sends_nothing(world, onchain):
+    chain, registry, signer = onchain
+    assert anchor_pending(world.db, chain, registry, signer, AnchorKind.CONTENT) is None
+    assert chain.call(registry.functions.batch_count()) == 0
+
+
+def test_a_crash_after_sending_is_recorded_without_sending_again(world, onchain):
+    chain, registry, signer = onchain
+    publish_and_attest(world, [b"a", b"b"])
+    with session_scope(world.db) as session:
+        pending = sorted(session.scalars(select(ContentItem.digest)))
+    # What a node that crashed right after its transaction left behind: the root on-chain only.
+    root = batch_tree(pending).root
+    chain.transact(signer, registry.functions.anchor(KIND_CODES[AnchorKind.CONTENT], root, 2))
+
+    batch = anchor_pending(world.db, chain, registry, signer, AnchorKind.CONTENT)
+    assert batch is not None
+    assert not batch.sent
+    assert batch.batch_id == 1
+    assert chain.call(registry.functions.batch_count()) == 1
+    with session_scope(world.db) as session:
+        (anchor,) = session.scalars(select(Anchor)).all()
+        assert anchor.root == "0x" + root.hex()
+        assert anchor.anchored_by == signer.address
+        assert all(item.anchor_id == anchor.id for item in session.scalars(select(ContentItem)))
