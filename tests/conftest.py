@@ -12,7 +12,7 @@ from aigora.chain.anvil import Anvil, AnvilNotFound
 def anvil_url() -> Iterator[str]:
     """An anvil node on 127.0.0.1, started for this test session and stopped by its PID.
 
-    A missing anvil fails the tests that need it (never skips them): `npm ci` installs it.
+    A missing anvil fails the tests that need it (never skips them): `npm install` installs it.
     """
     try:
         node = Anvil()

@@ -35,7 +35,7 @@ def find_anvil(search_from: Path | None = None) -> Path:
             return candidate
     if found := shutil.which("anvil"):
         return Path(found)
-    raise AnvilNotFound(f"anvil is not installed: run `npm ci` in {REPO_ROOT}")
+    raise AnvilNotFound(f"anvil is not installed: run `npm install` in {REPO_ROOT}")
 
 
 def free_port() -> int:

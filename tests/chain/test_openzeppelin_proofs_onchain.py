@@ -34,7 +34,7 @@ def openzeppelin_tree() -> dict:
         check=False,
     )
     if completed.returncode != 0:
-        pytest.fail(f"OpenZeppelin helper failed (run `npm ci`): {completed.stderr}")
+        pytest.fail(f"OpenZeppelin helper failed (run `npm install`): {completed.stderr}")
     return json.loads(completed.stdout)["results"][0]
 
 

@@ -106,7 +106,7 @@ def node() -> str:
             "node is not on PATH; install Node.js (18 or later) to run the Merkle cross-check"
         )
     if not PACKAGE.is_file():
-        pytest.fail(f"{PACKAGE.parent} is missing; run `npm ci` in {ROOT} first")
+        pytest.fail(f"{PACKAGE.parent} is missing; run `npm install` in {ROOT} first")
     return executable
 
 
