@@ -6,14 +6,16 @@ a running node). Anchoring needs the chain: with a node running it asks the node
 
 import mimetypes
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
+from sqlalchemy.orm import Session
 
 from aigora.chain import Chain
 from aigora.chain.deploy import attach_foundation
@@ -21,14 +23,17 @@ from aigora.cli._local import LocalStore, open_store
 from aigora.cli.options import DataDirOption, data_dir_of
 from aigora.content import service
 from aigora.content.anchoring import anchor_all
-from aigora.content.signed import VERDICTS, sign
+from aigora.content.service import Recorded
+from aigora.content.signed import VERDICTS, Signed, sign
 from aigora.core.cid import cid_of
 from aigora.core.errors import AigoraError, DataDirInUse
+from aigora.core.keystore import Signer
 from aigora.node.context import recorded_addresses
 from aigora.node.runner import running_node_url
 from aigora.store.db import session_scope
 
 console = Console()
+T = TypeVar("T")
 content_app = typer.Typer(help="Look at published content.", no_args_is_help=True)
 
 AccountOption = Annotated[
@@ -54,27 +59,25 @@ def publish(
         body = file.read_bytes()
     except OSError as exc:
         raise AigoraError(f"cannot read {file}: {exc.strerror}") from None
-    store = open_store(data_dir_of(data_dir))
-    try:
-        signer = store.unlock(account)
-        manifest = {
+    guessed = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+
+    def manifest(signer: Signer) -> dict[str, Any]:
+        return {
             "author": signer.address,
             "cid": cid_of(body),
-            "mediaType": media_type
-            or mimetypes.guess_type(file.name)[0]
-            or "application/octet-stream",
+            "mediaType": media_type or guessed,
             "license": license,
             "url": url,
             "parents": list(parent or []),
-            "createdAt": int(time.time()),
+            "createdAt": _now(),
         }
-        signed = sign("content", signer, store.domain, manifest)
-        with session_scope(store.db) as session:
-            done = service.publish(session, store.blobs, store.domain, signed, body, _now())
-            chain = service.provenance(session, done.id)
-            author = service.get_content(session, done.id).author
-    finally:
-        store.close()
+
+    def record(session: Session, store: LocalStore, signed: Signed) -> tuple[Any, ...]:
+        done = service.publish(session, store.blobs, store.domain, signed, body, _now())
+        chain = service.provenance(session, done.id)
+        return done, chain, service.get_content(session, done.id).author
+
+    _, (done, chain, author) = _sign_and_record(data_dir, account, "content", manifest, record)
     if done.duplicate:
         console.print(f"already published: {done.id} (first published by {author})")
     else:
@@ -91,21 +94,20 @@ def attest(
     data_dir: DataDirOption = None,
 ) -> None:
     """Sign an attestation about CID; a newer one by the same account supersedes the older."""
-    store = open_store(data_dir_of(data_dir))
-    try:
-        signer = store.unlock(account)
-        message = {
+
+    def message(signer: Signer) -> dict[str, Any]:
+        return {
             "attester": signer.address,
             "cid": cid,
             "verdict": verdict,
             "reason": reason,
-            "createdAt": int(time.time()),
+            "createdAt": _now(),
         }
-        signed = sign("attestation", signer, store.domain, message)
-        with session_scope(store.db) as session:
-            done = service.attest(session, store.domain, signed, _now())
-    finally:
-        store.close()
+
+    def record(session: Session, store: LocalStore, signed: Signed) -> Recorded:
+        return service.attest(session, store.domain, signed, _now())
+
+    _, done = _sign_and_record(data_dir, account, "attestation", message, record)
     console.print(f"attested {cid}: {verdict}  ({done.digest})")
     if done.superseded:
         console.print(f"supersedes your earlier attestation {done.superseded}")
@@ -117,15 +119,14 @@ def trust(
     data_dir: DataDirOption = None,
 ) -> None:
     """Vouch for ADDRESS as an attester (an edge of the seeded-trust graph)."""
-    store = open_store(data_dir_of(data_dir))
-    try:
-        signer = store.unlock(account)
-        message = {"truster": signer.address, "trustee": address, "createdAt": int(time.time())}
-        signed = sign("trust", signer, store.domain, message)
-        with session_scope(store.db) as session:
-            service.vouch(session, store.domain, signed, _now())
-    finally:
-        store.close()
+
+    def message(signer: Signer) -> dict[str, Any]:
+        return {"truster": signer.address, "trustee": address, "createdAt": _now()}
+
+    def record(session: Session, store: LocalStore, signed: Signed) -> Recorded:
+        return service.vouch(session, store.domain, signed, _now())
+
+    signer, _ = _sign_and_record(data_dir, account, "trust", message, record)
     console.print(f"{signer.address} vouches for {address}")
 
 
@@ -228,6 +229,24 @@ def _provenance_tree(cid: str, chain: list[dict]) -> Tree:
     root = Tree(f"[bold]{cid}[/bold]")
     grow(root, cid, frozenset({cid}))
     return root
+
+
+def _sign_and_record(
+    data_dir: Path | None,
+    account: str | None,
+    kind: str,
+    build: Callable[[Signer], dict[str, Any]],
+    record: Callable[[Session, LocalStore, Signed], T],
+) -> tuple[Signer, T]:
+    """Unlock the account, sign the message it builds, and record it in one transaction."""
+    store = open_store(data_dir_of(data_dir))
+    try:
+        signer = store.unlock(account)
+        signed = sign(kind, signer, store.domain, build(signer))
+        with session_scope(store.db) as session:
+            return signer, record(session, store, signed)
+    finally:
+        store.close()
 
 
 def _now() -> int:

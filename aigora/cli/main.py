@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from aigora.cli import account, chain, content, up
+from aigora.cli import account, chain, content, reputation, up
 from aigora.core.errors import AigoraError
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.command("attest")(content.attest)
 app.command("trust")(content.trust)
 app.command("anchor")(content.anchor)
 app.add_typer(content.content_app, name="content")
+app.add_typer(reputation.app, name="reputation")
 
 _err = Console(stderr=True)
 

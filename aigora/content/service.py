@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from eth_utils import to_checksum_address
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -56,7 +57,7 @@ def publish(
     session.add(
         ContentItem(
             cid=cid,
-            author=str(signed.message["author"]),
+            author=_address(signed.message["author"]),
             media_type=str(signed.message["mediaType"]),
             license=str(signed.message["license"]),
             url=url,
@@ -81,7 +82,7 @@ def attest(session: Session, domain: Domain, signed: Signed, now: int) -> Record
         raise InvalidSignedObject(f"expected an attestation, got a {signed.kind}")
     digest = _hex(check(signed, domain, now))
     _refuse_known_digest(session, AttestationRecord, digest)
-    attester, cid = str(signed.message["attester"]), str(signed.message["cid"])
+    attester, cid = _address(signed.message["attester"]), str(signed.message["cid"])
     created = int(signed.message["createdAt"])
     current = session.scalar(
         select(AttestationRecord).where(
@@ -120,7 +121,7 @@ def vouch(session: Session, domain: Domain, signed: Signed, now: int) -> Recorde
         raise InvalidSignedObject(f"expected a trust statement, got a {signed.kind}")
     digest = _hex(check(signed, domain, now))
     _refuse_known_digest(session, TrustRecord, digest)
-    truster, trustee = str(signed.message["truster"]), str(signed.message["trustee"])
+    truster, trustee = _address(signed.message["truster"]), _address(signed.message["trustee"])
     created = int(signed.message["createdAt"])
     current = session.scalar(
         select(TrustRecord).where(TrustRecord.truster == truster, TrustRecord.trustee == trustee)
@@ -221,6 +222,12 @@ def content_by_url(session: Session, url_or_hash: str) -> list[str]:
 def _refuse_known_digest(session: Session, model: Any, digest: str) -> None:
     if session.scalar(select(model.id).where(model.digest == digest)) is not None:
         raise Replay(f"this signed message ({digest}) was already recorded")
+
+
+def _address(value: Any) -> str:
+    """One spelling per account (EIP-55), whatever case the signer wrote: two spellings of one
+    address must never count as two attesters."""
+    return to_checksum_address(str(value))
 
 
 def _hex(digest: bytes) -> str:

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from aigora import __version__
 from aigora.node.context import NodeContext
 from aigora.node.errors import install_error_handlers
-from aigora.node.routers import anchors, chain, content, health
+from aigora.node.routers import anchors, chain, content, health, reputation
 
 DESCRIPTION = """\
 An Aigora node: verifiable answers, signed provenance, community reputation and on-chain payouts.
@@ -21,4 +21,5 @@ def create_app(context: NodeContext) -> FastAPI:
     app.include_router(chain.router)
     app.include_router(content.router)
     app.include_router(anchors.router)
+    app.include_router(reputation.router)
     return app

@@ -73,12 +73,23 @@ class DatabaseConfig(BaseModel):
     url: str | None = None
 
 
+class ReputationConfig(BaseModel):
+    """`seeds` are the pre-trusted attesters of seeded trust (default: the node's operator);
+    spread them across viewpoints, since trust stays close to the seeds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seeds: list[str] = []
+    damping: float = Field(default=0.3, gt=0, lt=1)
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     node: NodeSection = NodeSection()
     chain: ChainConfig = ChainConfig()
     database: DatabaseConfig = DatabaseConfig()
+    reputation: ReputationConfig = ReputationConfig()
 
 
 DEFAULT_CONFIG_TEXT = """\
@@ -98,6 +109,10 @@ url = "embedded"             # or a JSON-RPC URL such as "http://127.0.0.1:8545"
 
 [database]
 # url = "postgresql+psycopg://user@host/aigora"   # unset: SQLite file aigora.db here
+
+[reputation]
+# seeds = ["0x..."]          # pre-trusted attesters; unset: the operator
+damping = 0.3                # chance per step of jumping back to the seeds
 """
 
 
