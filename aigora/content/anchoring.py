@@ -100,24 +100,39 @@ def anchor_all(db: Engine, chain: Chain, registry: Any, signer: TxSigner) -> lis
     return done
 
 
-def inclusion_proof(db: Engine, kind: AnchorKind, digest: str) -> dict[str, Any] | None:
-    """The anchor of an item and its Merkle proof, or None while it is still pending."""
+def inclusion_proofs(
+    db: Engine, kind: AnchorKind, digests: list[str]
+) -> dict[str, dict[str, Any] | None]:
+    """Each item's anchor and Merkle proof (None while pending). Items sharing a batch share one
+    tree build, so showing many attestations costs one tree per batch, not one per item."""
     model = _MODELS[kind]
+    proofs: dict[str, dict[str, Any] | None] = dict.fromkeys(digests)
     with session_scope(db) as session:
-        item = session.scalar(select(model).where(model.digest == digest))
-        if item is None or item.anchor_id is None:
-            return None
-        anchor = session.get(Anchor, item.anchor_id)
-        siblings = list(session.scalars(select(model.digest).where(model.anchor_id == anchor.id)))
-        proof = batch_tree(siblings).get_proof([bytes.fromhex(digest[2:])])
-        return {
-            "batch_id": anchor.batch_id,
-            "root": anchor.root,
-            "tx_hash": anchor.tx_hash,
-            "block_number": anchor.block_number,
-            "leaf": "0x" + leaf_hash(LEAF_ENCODING, [bytes.fromhex(digest[2:])]).hex(),
-            "proof": ["0x" + p.hex() for p in proof],
-        }
+        items = session.scalars(select(model).where(model.digest.in_(digests))).all()
+        by_anchor: dict[int, list[str]] = {}
+        for item in items:
+            if item.anchor_id is not None:
+                by_anchor.setdefault(item.anchor_id, []).append(item.digest)
+        for anchor_id, wanted in by_anchor.items():
+            anchor = session.get(Anchor, anchor_id)
+            batch = list(session.scalars(select(model.digest).where(model.anchor_id == anchor_id)))
+            tree = batch_tree(batch)
+            for digest in wanted:
+                value = [bytes.fromhex(digest[2:])]
+                proofs[digest] = {
+                    "batch_id": anchor.batch_id,
+                    "root": anchor.root,
+                    "tx_hash": anchor.tx_hash,
+                    "block_number": anchor.block_number,
+                    "leaf": "0x" + leaf_hash(LEAF_ENCODING, value).hex(),
+                    "proof": ["0x" + p.hex() for p in tree.get_proof(value)],
+                }
+    return proofs
+
+
+def inclusion_proof(db: Engine, kind: AnchorKind, digest: str) -> dict[str, Any] | None:
+    """One item's anchor and Merkle proof, or None while it is still pending."""
+    return inclusion_proofs(db, kind, [digest])[digest]
 
 
 def _find_anchor_tx(chain: Chain, registry: Any, batch_id: int) -> tuple[str, int]:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from aigora.content import service
-from aigora.content.anchoring import inclusion_proof
+from aigora.content.anchoring import inclusion_proof, inclusion_proofs
 from aigora.content.badge import badge_svg
 from aigora.content.signed import (
     ATTESTATION_TYPES,
@@ -156,8 +156,11 @@ def show(cid: str, context: Context) -> dict[str, Any]:
             for a in service.attestations_on(session, cid)
         ]
         score = service.latest_score(session, cid)
+    proofs = inclusion_proofs(
+        context.db, AnchorKind.ATTESTATIONS, [entry["digest"] for entry in attestations]
+    )
     for entry in attestations:
-        entry["anchor"] = inclusion_proof(context.db, AnchorKind.ATTESTATIONS, entry["digest"])
+        entry["anchor"] = proofs[entry["digest"]]
     return {
         "cid": cid,
         "manifest": manifest,
