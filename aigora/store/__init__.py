@@ -4,6 +4,7 @@
 revision, and reach the database through `session_scope`.
 """
 
+from aigora.store.agent_models import AgentApproval, AgentWallet
 from aigora.store.blobs import BlobStore
 from aigora.store.content_models import (
     AttestationRecord,
@@ -17,6 +18,8 @@ from aigora.store.db import make_engine, migrate, session_factory, session_scope
 from aigora.store.models import Anchor, AnchorKind, Base, Deployment, NodeSetting
 
 __all__ = [
+    "AgentApproval",
+    "AgentWallet",
     "Anchor",
     "AnchorKind",
     "AttestationRecord",

@@ -1,0 +1,53 @@
+"""Guarded agents: mandates in words, typed policies, typed intents and a policy wallet.
+
+An owner's mandate compiles (`mandate`) into a `Policy` (`policy`) that a `PolicyWallet` contract
+enforces (`wallet`). A planner, which never holds a key (`planner`), proposes only typed intents
+(`intents`); code builds their calldata; `check` explains a refusal before anything is sent; the
+`Executor` (`agent`) sends what is allowed with the agent key and queues the rest for the owner
+(`approvals`).
+"""
+
+from aigora.agent.agent import Executor, MemoryApprovals, Outcome, approve_pending
+from aigora.agent.approvals import Approval, ApprovalQueue
+from aigora.agent.check import Verdict, WalletState, check_calls, check_intent
+from aigora.agent.errors import AgentError, ApprovalError, IntentError, MandateError, PolicyError
+from aigora.agent.intents import Call, Pay, Stake, Swap, Tip, build_calls, parse_intent
+from aigora.agent.mandate import CompiledMandate, compile_mandate, compile_with_model
+from aigora.agent.policy import AllowedCall, Policy, parse_policy, worst_case_loss
+from aigora.agent.wallet import deploy_wallet, execute, read_state, set_policy
+
+__all__ = [
+    "AgentError",
+    "AllowedCall",
+    "Approval",
+    "ApprovalError",
+    "ApprovalQueue",
+    "Call",
+    "CompiledMandate",
+    "Executor",
+    "IntentError",
+    "MandateError",
+    "MemoryApprovals",
+    "Outcome",
+    "Pay",
+    "Policy",
+    "PolicyError",
+    "Stake",
+    "Swap",
+    "Tip",
+    "Verdict",
+    "WalletState",
+    "approve_pending",
+    "build_calls",
+    "check_calls",
+    "check_intent",
+    "compile_mandate",
+    "compile_with_model",
+    "deploy_wallet",
+    "execute",
+    "parse_intent",
+    "parse_policy",
+    "read_state",
+    "set_policy",
+    "worst_case_loss",
+]

@@ -1,0 +1,251 @@
+"""The typed policy an owner signs: what a `PolicyWallet` lets its agent do, and in plain words.
+
+A `Policy` is the single source of truth for three things that must agree: the arguments of
+`PolicyWallet.set_policy`, the off-chain check (`check.py`) and the sentence the owner confirms.
+Amounts are integers in the token's smallest unit; JSON carries them as decimal strings.
+"""
+
+import time
+from typing import Annotated, Any
+
+from eth_utils import is_address, to_checksum_address
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, ValidationError
+
+from aigora.agent.errors import PolicyError
+
+TRANSFER = bytes.fromhex("a9059cbb")
+APPROVE = bytes.fromhex("095ea7b3")
+TRANSFER_FROM = bytes.fromhex("23b872dd")
+INCREASE_ALLOWANCE = bytes.fromhex("39509351")
+TOKEN_SELECTORS = (TRANSFER, APPROVE, TRANSFER_FROM, INCREASE_ALLOWANCE)
+MAX_UINT256 = 2**256 - 1
+MAX_RECIPIENTS = 64
+MAX_CALLS = 16
+DAY = 86_400
+ROLES = {"helpful-authors": "authors of answers you rate helpful"}
+
+
+def _amount(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("an amount is an integer, not a boolean")
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or not 0 <= value <= MAX_UINT256:
+        raise ValueError(f"an amount is a non-negative integer (smallest units), got {value!r}")
+    return value
+
+
+def _address(value: Any) -> str:
+    if not isinstance(value, str) or not is_address(value) or not value.startswith("0x"):
+        raise ValueError(f"not an address: {value!r}")
+    return to_checksum_address(value)
+
+
+def _selector(value: Any) -> bytes:
+    if isinstance(value, str):
+        value = bytes.fromhex(value.removeprefix("0x")) if len(value) == 10 else b""
+    if not isinstance(value, bytes) or len(value) != 4:
+        raise ValueError(f"a selector is 4 bytes (0x + 8 hex digits), got {value!r}")
+    return value
+
+
+Amount = Annotated[int, BeforeValidator(_amount), PlainSerializer(str, return_type=str)]
+Address = Annotated[str, BeforeValidator(_address)]
+Selector = Annotated[
+    bytes, BeforeValidator(_selector), PlainSerializer(lambda b: "0x" + b.hex(), return_type=str)
+]
+
+
+class AllowedCall(BaseModel):
+    """One (target, selector) pair the agent may call, with what it is, in words."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    target: Address
+    selector: Selector
+    label: str = ""
+
+
+class Policy(BaseModel):
+    """What the agent may do with the wallet's token. Anything not listed is refused.
+
+    `recipients` may receive `transfer`s; `spenders` may receive bounded `approve`s (stake and swap
+    contracts). On-chain both sit in one allowlist, so a spender could also be paid directly;
+    every token leaving either way counts against the same caps. `open_recipients` lets the agent
+    pay anyone (the caps still bind); `recipient_role` then narrows whom the planner may pick, off
+    chain only (the contract cannot know who wrote an answer you liked).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    token: Address
+    per_tx_cap: Amount
+    period_cap: Amount
+    period_s: int
+    budget: Amount
+    expiry: int
+    recipients: tuple[Address, ...] = ()
+    spenders: tuple[Address, ...] = ()
+    open_recipients: bool = False
+    recipient_role: str | None = None
+    calls: tuple[AllowedCall, ...] = ()
+    purpose: str = ""
+
+    def model_post_init(self, _context: Any) -> None:
+        problems = policy_problems(self)
+        if problems:
+            raise PolicyError("; ".join(problems))
+
+    # ---- on-chain form ------------------------------------------------------------------------
+
+    def allowlist(self) -> list[str]:
+        """The contract's recipient allowlist: recipients and spenders, without duplicates."""
+        return list(dict.fromkeys([*self.recipients, *self.spenders]))
+
+    def onchain_calls(self) -> list[tuple[str, bytes]]:
+        """(target, selector) pairs for `set_policy`: token transfer/approve, then other calls."""
+        pairs: list[tuple[str, bytes]] = []
+        if self.recipients or self.open_recipients:
+            pairs.append((self.token, TRANSFER))
+        if self.spenders:
+            pairs.append((self.token, APPROVE))
+        pairs += [(c.target, c.selector) for c in self.calls]
+        return list(dict.fromkeys(pairs))
+
+    def set_policy_args(self) -> tuple[Any, ...]:
+        calls = self.onchain_calls()
+        return (
+            self.per_tx_cap,
+            self.period_cap,
+            self.period_s,
+            self.budget,
+            self.expiry,
+            self.open_recipients,
+            self.allowlist(),
+            [t for t, _ in calls],
+            [s for _, s in calls],
+        )
+
+    # ---- words and bounds ---------------------------------------------------------------------
+
+    def worst_case_loss(self, start: int) -> int:
+        """The most token the agent can move or make movable from `start` (the policy's start)."""
+        return worst_case_loss(self, start)
+
+    def describe(
+        self, *, decimals: int = 18, symbol: str = "tokens", start: int | None = None
+    ) -> str:
+        return describe(self, decimals=decimals, symbol=symbol, start=start)
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "Policy":
+        return parse_policy(text)
+
+
+def parse_policy(data: str | bytes | dict[str, Any]) -> "Policy":
+    """A Policy from JSON or a dict (for example a model's output); PolicyError if it is not one."""
+    try:
+        if isinstance(data, dict):
+            return Policy.model_validate(data)
+        return Policy.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "policy"
+        raise PolicyError(f"invalid policy: {where}: {first['msg']}") from None
+
+
+def policy_problems(p: Policy) -> list[str]:
+    """Why `p` cannot be enforced as written (empty when it can)."""
+    problems = []
+    if p.period_s <= 0:
+        problems.append("the period must be positive")
+    if p.expiry < 0:
+        problems.append("the expiry must be a time")
+    if p.per_tx_cap > p.period_cap:
+        problems.append("the per-transaction cap exceeds the per-period cap")
+    if p.period_cap > p.budget:
+        problems.append("the per-period cap exceeds the total budget")
+    if len(p.allowlist()) > MAX_RECIPIENTS:
+        problems.append(f"at most {MAX_RECIPIENTS} recipients and spenders")
+    if len(p.onchain_calls()) > MAX_CALLS:
+        problems.append(f"at most {MAX_CALLS} allowed calls")
+    if p.recipient_role is not None and p.recipient_role not in ROLES:
+        problems.append(f"unknown recipient role {p.recipient_role!r}")
+    for c in p.calls:
+        if c.target == p.token:
+            problems.append("calls on the token itself are implied by recipients and spenders")
+        elif c.selector in TOKEN_SELECTORS:
+            problems.append(f"token function {c.selector.hex()} allowed on another contract")
+    return problems
+
+
+def periods_between(start: int, end: int, period_s: int) -> int:
+    """How many periods (aligned to `start`) overlap [start, end)."""
+    if end <= start:
+        return 0
+    return -(-(end - start) // period_s)
+
+
+def worst_case_loss(p: Policy, start: int) -> int:
+    return min(p.budget, p.period_cap * periods_between(start, p.expiry, p.period_s))
+
+
+def format_amount(amount: int, decimals: int = 18, symbol: str = "tokens") -> str:
+    whole, frac = divmod(amount, 10**decimals)
+    text = f"{whole:,}"
+    if frac:
+        text += "." + str(frac).rjust(decimals, "0").rstrip("0")
+    return f"{text} {symbol}"
+
+
+def format_period(seconds: int) -> str:
+    for size, name in ((7 * DAY, "week"), (DAY, "day"), (3600, "hour"), (60, "minute")):
+        if seconds % size == 0:
+            n = seconds // size
+            return name if n == 1 else f"{n} {name}s"
+    return f"{seconds} seconds"
+
+
+def describe(
+    p: Policy, *, decimals: int = 18, symbol: str = "tokens", start: int | None = None
+) -> str:
+    """The policy in plain words, one rule a line, as the owner confirms it."""
+
+    def amt(x: int) -> str:
+        return format_amount(x, decimals, symbol)
+
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(p.expiry))
+    lines = []
+    if p.purpose:
+        lines.append(f"Purpose: {p.purpose}")
+    lines += [
+        f"The agent may send at most {amt(p.per_tx_cap)} in one transaction,",
+        f"at most {amt(p.period_cap)} per {format_period(p.period_s)},",
+        f"and at most {amt(p.budget)} in total,",
+        f"until {when}; after that it can do nothing.",
+    ]
+    if p.open_recipients:
+        whom = ROLES.get(p.recipient_role or "", "anyone")
+        lines.append(
+            f"It may pay {whom}"
+            + (
+                " (chosen by the agent's rules; the contract enforces only the amounts)."
+                if p.recipient_role
+                else "."
+            )
+        )
+    elif p.recipients:
+        lines.append("It may pay only: " + ", ".join(p.recipients) + ".")
+    else:
+        lines.append("It may pay no one directly.")
+    if p.spenders:
+        lines.append(
+            "It may approve bounded amounts (never unlimited) for: " + ", ".join(p.spenders) + "."
+        )
+    for c in p.calls:
+        lines.append(f"It may call {c.label or '0x' + c.selector.hex()} on {c.target}.")
+    lines.append("Everything else is refused. You can change or revoke this at any time.")
+    if start is not None:
+        lines.append(f"Worst case, the agent can spend {amt(worst_case_loss(p, start))} of yours.")
+    return "\n".join(lines)

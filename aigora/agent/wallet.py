@@ -1,0 +1,41 @@
+"""The chain side of an agent: deploy a `PolicyWallet`, set its policy, read its state, execute."""
+
+from web3.contract import Contract
+
+from aigora.agent.check import WalletState
+from aigora.agent.intents import Call
+from aigora.agent.policy import Policy
+from aigora.chain.client import Chain, TxResult, TxSigner
+
+
+def deploy_wallet(
+    chain: Chain, owner: TxSigner, agent: str, policy: Policy, *, fund: int = 0
+) -> tuple[Contract, list[TxResult]]:
+    """Deploy a wallet owned by `owner` for `agent`, set `policy`, and move `fund` tokens in."""
+    wallet, deployed = chain.deploy(owner, "PolicyWallet", agent, policy.token)
+    results = [deployed, set_policy(chain, owner, wallet, policy)]
+    if fund:
+        token = chain.contract("Token", policy.token)
+        results.append(chain.transact(owner, token.functions.transfer(wallet.address, fund)))
+    return wallet, results
+
+
+def set_policy(chain: Chain, owner: TxSigner, wallet: Contract, policy: Policy) -> TxResult:
+    return chain.transact(owner, wallet.functions.set_policy(*policy.set_policy_args()))
+
+
+def read_state(chain: Chain, wallet: Contract) -> WalletState:
+    token = chain.contract("Token", chain.call(wallet.functions.token()))
+    return WalletState(
+        address=wallet.address,
+        now=chain.now(),
+        spent_total=chain.call(wallet.functions.spent_total()),
+        period_start=chain.call(wallet.functions.period_start()),
+        period_spent=chain.call(wallet.functions.period_spent()),
+        balance=chain.call(token.functions.balanceOf(wallet.address)),
+        revoked=chain.call(wallet.functions.expiry()) == 0,
+    )
+
+
+def execute(chain: Chain, agent: TxSigner, wallet: Contract, call: Call) -> TxResult:
+    return chain.transact(agent, wallet.functions.execute(call.target, call.data))

@@ -1,0 +1,360 @@
+"""Red team: a planner controlled entirely by an attacker cannot move money outside the policy.
+
+Hypothesis plays the attacker holding everything except the owner's key: the agent key itself,
+arbitrary typed intents through the executor, raw `execute` calldata (self-calls, policy-changing
+calls, token tricks, unlimited approvals, lookalike addresses, reentry through an allowlisted
+hostile contract), direct calls on the wallet and the token, and the clock. One deployment on the
+embedded py-evm chain serves every example; each example starts with the owner setting a fresh
+policy.
+After every example we check, from the chain's own logs:
+  - what left the wallet is at most the worst case computed from the policy;
+  - every token transfer out of the wallet went to an allowlisted address, or was pulled by an
+    allowlisted spender within approvals the policy counted;
+  - every execution respected the per-transaction, per-period and total caps and the expiry;
+  - owner, agent and policy epoch are unchanged by the attacker.
+"""
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pytest
+from eth_abi import encode
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aigora.agent.agent import Executor, MemoryApprovals
+from aigora.agent.intents import Call, approve_call, selector_of, transfer_call
+from aigora.agent.policy import (
+    APPROVE,
+    INCREASE_ALLOWANCE,
+    MAX_UINT256,
+    TRANSFER,
+    TRANSFER_FROM,
+    AllowedCall,
+    Policy,
+    worst_case_loss,
+)
+from aigora.agent.wallet import execute, set_policy
+from aigora.chain import Chain
+from aigora.core.errors import ContractRevert
+
+UNIT = 10**18
+DAY = 86_400
+N_EXAMPLES = int(os.environ.get("AIGORA_RED_TEAM_EXAMPLES", "500"))
+STATS: dict[str, int] = defaultdict(int)
+
+
+@dataclass
+class World:
+    chain: Chain
+    s: object  # WalletSetup
+    lookalike: str
+    addresses: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def world(setup_builder):
+    with Chain.embedded() as chain:
+        s = setup_builder(chain)
+        alice = s.alice.address
+        lookalike = "0x" + alice[2:-1] + ("0" if alice[-1] != "0" else "1")
+        w = World(chain, s, chain.w3.to_checksum_address(lookalike))
+        w.addresses = [
+            s.alice.address,
+            s.bob.address,
+            s.mallory.address,
+            s.wallet.address,
+            s.token.address,
+            s.spender.address,
+            s.owner.address,
+            s.agent.address,
+            w.lookalike,
+            "0x" + "00" * 20,
+        ]
+        yield w
+    print(f"\nred team: {dict(STATS)}")
+
+
+amounts = st.one_of(
+    st.sampled_from(
+        [0, 1, UNIT, 5 * UNIT, 5 * UNIT + 1, 10 * UNIT, 25 * UNIT, 10**30, MAX_UINT256]
+    ),
+    st.integers(0, 30 * UNIT),
+)
+policies = st.fixed_dictionaries(
+    {
+        "per_tx": st.integers(1, 6),
+        "period_mult": st.integers(1, 4),
+        "budget_mult": st.integers(1, 5),
+        "period_s": st.sampled_from([3600, DAY]),
+        "lifetime": st.sampled_from([DAY, 3 * DAY, 10 * DAY]),
+        "hostile_calls": st.booleans(),
+    }
+)
+action = st.tuples(
+    st.sampled_from(
+        [
+            "transfer",
+            "approve",
+            "transfer_from",
+            "increase",
+            "self_call",
+            "owner_direct",
+            "stake",
+            "pull",
+            "reenter",
+            "raw",
+            "intent",
+            "time",
+            "spender_pull",
+            "token_direct",
+            "drain",
+        ]
+    ),
+    st.integers(0, 9),  # target / counterparty index
+    st.integers(0, 9),
+    amounts,
+    st.binary(max_size=80),
+)
+
+
+def _data(w: World, kind: str, i: int, j: int, amount: int, blob: bytes) -> tuple[str, bytes]:
+    s, a = w.s, w.addresses
+    token, wallet, spender = s.token.address, s.wallet.address, s.spender.address
+    targets = [token, token, token, wallet, spender, a[i], token]
+    target = targets[j % len(targets)] if kind == "raw" else token
+    if kind == "transfer":
+        return target, TRANSFER + encode(["address", "uint256"], [a[i], amount])
+    if kind == "approve":
+        return target, APPROVE + encode(["address", "uint256"], [a[i], amount])
+    if kind == "transfer_from":
+        return target, TRANSFER_FROM + encode(
+            ["address", "address", "uint256"], [wallet, a[i], amount]
+        )
+    if kind == "increase":
+        return target, INCREASE_ALLOWANCE + encode(["address", "uint256"], [a[i], amount])
+    if kind == "self_call":
+        fns = [
+            s.wallet.functions.set_agent(a[i]),
+            s.wallet.functions.set_owner(a[i]),
+            s.wallet.functions.withdraw(a[i], amount % (2**255)),
+            s.wallet.functions.revoke(),
+            s.wallet.functions.set_policy(
+                MAX_UINT256,
+                MAX_UINT256,
+                1,
+                MAX_UINT256,
+                2**64,
+                True,
+                [a[i]],
+                [a[j]],
+                [b"\xa9\x05\x9c\xbb"],
+            ),
+        ]
+        return wallet, bytes.fromhex(fns[j % len(fns)]._encode_transaction_data()[2:])
+    if kind == "stake":
+        return spender, selector_of("stake(uint256)") + encode(["uint256"], [amount])
+    if kind == "pull":
+        return spender, selector_of("pull(address,address,uint256)") + encode(
+            ["address", "address", "uint256"], [wallet, a[i], amount]
+        )
+    if kind == "reenter":
+        inner = s.wallet.functions.execute(
+            token, TRANSFER + encode(["address", "uint256"], [a[i], amount])
+        )
+        if j % 2:
+            inner = s.wallet.functions.withdraw(a[i], amount % (2**255))
+        payload = bytes.fromhex(inner._encode_transaction_data()[2:])
+        return spender, selector_of("reenter(address,bytes)") + encode(
+            ["address", "bytes"], [wallet, payload[:512]]
+        )
+    return a[i] if j % 2 else target, blob
+
+
+def _intent(w: World, i: int, j: int, amount: int, blob: bytes) -> dict:
+    a = w.addresses
+    kinds = ["pay", "tip", "stake", "swap", "call", "approve"]
+    kind = kinds[j % len(kinds)]
+    return {
+        "pay": {"kind": "pay", "to": a[i], "amount": str(amount)},
+        "tip": {"kind": "tip", "to": a[i], "amount": str(amount), "cid": blob.hex()[:20]},
+        "stake": {"kind": "stake", "pool": a[i], "amount": str(amount)},
+        "swap": {
+            "kind": "swap",
+            "router": a[i],
+            "token_out": a[j],
+            "amount_in": str(amount),
+            "min_out": str(amount // 2),
+        },
+        "call": {"kind": "call", "target": a[i], "data": "0x" + blob.hex()},
+        "approve": {"kind": "pay", "to": a[i], "amount": str(amount), "spender": a[j]},
+    }[kind]
+
+
+def _attempt(fn, *args) -> None:
+    STATS["attacker_actions"] += 1
+    try:
+        fn(*args)
+        STATS["accepted"] += 1
+    except ContractRevert:
+        STATS["refused_by_contract"] += 1
+
+
+@settings(
+    max_examples=N_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(params=policies, actions=st.lists(action, min_size=1, max_size=20))
+def test_attacker_never_moves_money_outside_the_policy(world, params, actions):
+    w = world
+    s, chain = w.s, w.chain
+    wallet = s.wallet.address
+    # ---- owner: a fresh policy; leftover allowance from earlier examples pulled back home ----
+    held = s.balance(wallet)
+    if held < 1_000 * UNIT:  # the owner tops the wallet up between examples
+        chain.transact(s.owner, s.token.functions.mint(wallet, 1_000 * UNIT - held))
+    leftover = chain.call(s.token.functions.allowance(wallet, s.spender.address))
+    if leftover:
+        chain.transact(s.mallory, s.spender.functions.pull(wallet, s.owner.address, leftover))
+    per_tx = params["per_tx"] * UNIT
+    calls = [AllowedCall(target=s.spender.address, selector=selector_of("stake(uint256)"))]
+    if params["hostile_calls"]:  # the owner allowlisted a hostile contract's every function
+        calls += [
+            AllowedCall(target=s.spender.address, selector=selector_of(sig))
+            for sig in ("pull(address,address,uint256)", "reenter(address,bytes)")
+        ]
+    now = chain.now()
+    policy = Policy(
+        token=s.token.address,
+        per_tx_cap=per_tx,
+        period_cap=per_tx * params["period_mult"],
+        period_s=params["period_s"],
+        budget=per_tx * params["period_mult"] * params["budget_mult"],
+        expiry=now + params["lifetime"],
+        recipients=(s.alice.address, s.bob.address),
+        spenders=(s.spender.address,),
+        calls=tuple(calls),
+    )
+    set_policy(chain, s.owner, s.wallet, policy)
+    start = chain.call(s.wallet.functions.period_start())
+    epoch = chain.call(s.wallet.functions.epoch())
+    first_block = chain.block_number() + 1
+    before = s.balance(wallet)
+    executor = Executor(chain, s.wallet, s.agent, policy, MemoryApprovals())
+
+    # ---- attacker ----
+    for kind, i, j, amount, blob in actions:
+        if kind == "time":
+            chain.advance_time([1, 1800, 3600, DAY, 2 * DAY][i % 5])
+            continue
+        if kind == "intent":
+            STATS["attacker_actions"] += 1
+            outcome = executor.handle(_intent(w, i, j, amount, blob))
+            STATS[f"intent_{outcome.status}"] += 1
+            continue
+        if kind == "drain":  # greedy: take the most the policy allows until refused
+            for _ in range(40):
+                try:
+                    STATS["attacker_actions"] += 1
+                    if i % 2:
+                        execute(
+                            chain,
+                            s.agent,
+                            s.wallet,
+                            approve_call(s.token.address, s.spender.address, policy.per_tx_cap),
+                        )
+                        chain.transact(
+                            s.mallory,
+                            s.spender.functions.pull(wallet, s.mallory.address, policy.per_tx_cap),
+                        )
+                    else:
+                        execute(
+                            chain,
+                            s.agent,
+                            s.wallet,
+                            transfer_call(s.token.address, w.addresses[j % 2], policy.per_tx_cap),
+                        )
+                    STATS["accepted"] += 1
+                except ContractRevert:
+                    STATS["refused_by_contract"] += 1
+                    break
+            continue
+        if kind == "owner_direct":
+            fns = [
+                s.wallet.functions.set_agent(w.addresses[i]),
+                s.wallet.functions.revoke(),
+                s.wallet.functions.withdraw(w.addresses[i], amount % (2**255)),
+                s.wallet.functions.set_owner(w.addresses[i]),
+                s.wallet.functions.set_policy(*policy.set_policy_args()),
+            ]
+            _attempt(chain.transact, s.agent, fns[j % len(fns)])
+            continue
+        if kind == "spender_pull":
+            _attempt(
+                chain.transact, s.mallory, s.spender.functions.pull(wallet, w.addresses[i], amount)
+            )
+            continue
+        if kind == "token_direct":
+            _attempt(
+                chain.transact,
+                s.agent,
+                s.token.functions.transferFrom(wallet, w.addresses[i], amount),
+            )
+            continue
+        target, data = _data(w, kind, i, j, amount, blob)
+        if len(data) > 1024:
+            data = data[:1024]
+        _attempt(execute, chain, s.agent, s.wallet, Call(target, data))
+
+    # ---- invariants, from the chain's own records ----
+    STATS["examples"] += 1
+    assert chain.call(s.wallet.functions.owner()) == s.owner.address
+    assert chain.call(s.wallet.functions.agent()) == s.agent.address
+    assert chain.call(s.wallet.functions.epoch()) == epoch
+    lost = before - s.balance(wallet)
+    bound = worst_case_loss(policy, start)
+    assert 0 <= lost <= bound
+    STATS["max_loss_per_mille_of_bound"] = max(
+        STATS["max_loss_per_mille_of_bound"], lost * 1000 // bound
+    )
+    STATS["examples_losing_the_whole_bound"] += lost == bound
+
+    allow = set(policy.allowlist())
+    executed = chain.events(s.wallet.events.Executed, first_block)
+    per_period: dict[int, int] = defaultdict(int)
+    spent = 0
+    approved = 0
+    for log in executed:
+        amount = log.args.amount
+        ts = chain.w3.eth.get_block(log.blockNumber)["timestamp"]
+        assert ts < policy.expiry
+        assert amount <= policy.per_tx_cap
+        if log.args.target == s.token.address:
+            assert log.args.counterparty in allow
+            if log.args.selector == APPROVE:
+                approved += amount
+        per_period[(ts - start) // policy.period_s] += amount
+        spent += amount
+    assert all(v <= policy.period_cap for v in per_period.values())
+    assert spent <= policy.budget
+    outside = 0
+    pulled_elsewhere = 0
+    for log in chain.events(s.token.events.Transfer, first_block):
+        if log.args.sender != wallet:
+            continue
+        STATS["transfers_out"] += 1
+        if log.args.receiver not in allow:
+            pulled_elsewhere += log.args.value
+    if pulled_elsewhere > approved:
+        outside += 1
+    STATS["transfers_outside_policy"] += outside
+    assert outside == 0
+    assert lost <= spent
