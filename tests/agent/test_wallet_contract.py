@@ -89,6 +89,7 @@ def test_only_the_owner_changes_policy(setup):
             s.wallet.functions.set_agent(signer.address),
             s.wallet.functions.set_owner(signer.address),
             s.wallet.functions.withdraw(signer.address, 1),
+            s.wallet.functions.clear_approval(signer.address),
         ):
             with pytest.raises(ContractRevert, match="only the owner"):
                 s.chain.transact(signer, fn)
@@ -110,6 +111,18 @@ def test_owner_revokes_and_replaces_the_policy(setup):
     execute(s.chain, s.agent, s.wallet, transfer_call(s.token.address, s.bob.address, UNIT))
     s.chain.transact(s.owner, s.wallet.functions.withdraw(s.owner.address, 10 * UNIT))
     assert s.balance(s.wallet.address) == 1_000 * UNIT - 11 * UNIT
+
+
+def test_owner_takes_back_an_allowance_after_revoking(setup):
+    s = setup
+    execute(s.chain, s.agent, s.wallet, approve_call(s.token.address, s.spender.address, 3 * UNIT))
+    allowance = s.token.functions.allowance(s.wallet.address, s.spender.address)
+    assert s.chain.call(allowance) == 3 * UNIT
+    s.chain.transact(s.owner, s.wallet.functions.revoke())
+    assert s.chain.call(allowance) == 3 * UNIT  # revoking alone leaves it in the token
+    result = s.chain.transact(s.owner, s.wallet.functions.clear_approval(s.spender.address))
+    assert s.chain.events_in(result, s.wallet.events.ApprovalCleared)
+    assert s.chain.call(allowance) == 0
 
 
 def test_owner_cannot_allowlist_token_tricks(setup):

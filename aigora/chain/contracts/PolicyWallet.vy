@@ -31,6 +31,7 @@ MAX_DATA: constant(uint256) = 1024
 
 interface ERC20:
     def transfer(_to: address, _value: uint256) -> bool: nonpayable
+    def approve(_spender: address, _value: uint256) -> bool: nonpayable
 
 
 event Executed:
@@ -59,6 +60,9 @@ event AgentSet:
 
 event OwnerSet:
     owner: indexed(address)
+
+event ApprovalCleared:
+    spender: indexed(address)
 
 event Withdrawn:
     receiver: indexed(address)
@@ -251,6 +255,18 @@ def revoke():
     self.period_cap = 0
     self.open_recipients = False
     log Revoked(epoch=self.epoch)
+
+
+@external
+@nonreentrant
+def clear_approval(_spender: address):
+    """
+    @notice Set the wallet's token allowance for `_spender` back to zero. Revoking a policy stops
+            the agent, but an allowance it granted earlier lives in the token: this takes it back.
+    """
+    assert msg.sender == self.owner, "only the owner"
+    assert extcall ERC20(token).approve(_spender, 0), "token approve returned false"
+    log ApprovalCleared(spender=_spender)
 
 
 @external
