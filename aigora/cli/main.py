@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from aigora.cli import account, agent, chain, content, reputation, up
+from aigora.cli import account, agent, chain, content, embed, reputation, up
 from aigora.core.errors import AigoraError
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ app.command("anchor")(content.anchor)
 app.add_typer(content.content_app, name="content")
 app.add_typer(reputation.app, name="reputation")
 app.add_typer(agent.app, name="agent")
+app.command("embed")(embed.embed)
 
 _err = Console(stderr=True)
 

@@ -1,0 +1,46 @@
+"""Deterministic, integer-only sentence embeddings that every machine computes to the bit.
+
+Floating-point results differ between CPUs, GPUs, thread counts and batch sizes, so a float
+answer cannot be proven wrong. This engine converts a BERT sentence encoder (the default is
+all-MiniLM-L6-v2) into integers only: int8 weights per output channel, int8 matmul inputs, int16
+residual stream, int32/int64 accumulators, fixed-point requantization (int32 multiplier, shift,
+round half away from zero), integer polynomials for exp and GELU, integer square root for
+LayerNorm and L2 normalization. From token ids to the int8 embedding no float is involved, so
+the torch and numpy backends, any thread count or batch size give the same bytes.
+
+    model = load_default_model()          # converts once, then loads from the cache
+    enc = Encoder(model, backend="torch")
+    emb = enc.embed(["a sentence", "another"])   # int8 (2, 384)
+    emb1, trace = enc.embed_with_trace("a sentence")
+    proof = trace.prove(op_index=3, element_index=10)
+    verify_element(trace.root, 3, 10, int(trace.output(3).flat[10]), proof)
+
+`IntModel.root` and `Trace.root` are Merkle roots (OpenZeppelin StandardMerkleTree) over
+tensors in the canonical encoding documented in `aigora.engine._commit`.
+"""
+
+from aigora.engine._commit import CHUNK_BYTES, ElementProof, canonical_bytes, tensor_root
+from aigora.engine._convert import Smoothing, convert
+from aigora.engine._default import default_checkpoint, load_default_model
+from aigora.engine._encoder import BACKENDS, Encoder
+from aigora.engine._errors import EngineError
+from aigora.engine._model import IntModel
+from aigora.engine._trace import Trace, op_dtype, verify_element
+
+__all__ = [
+    "BACKENDS",
+    "CHUNK_BYTES",
+    "ElementProof",
+    "Encoder",
+    "EngineError",
+    "IntModel",
+    "Smoothing",
+    "Trace",
+    "canonical_bytes",
+    "convert",
+    "default_checkpoint",
+    "load_default_model",
+    "op_dtype",
+    "tensor_root",
+    "verify_element",
+]

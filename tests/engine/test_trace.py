@@ -1,0 +1,94 @@
+"""Execution traces: one root per forward pass, and single elements provable against it."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aigora.engine import Encoder, Trace, op_dtype, verify_element
+
+SENTENCE = "Proofs of a single element are checked on-chain."
+
+
+@pytest.fixture(scope="module")
+def traced(torch_encoder: Encoder) -> tuple[np.ndarray, Trace]:
+    return torch_encoder.embed_with_trace(SENTENCE)
+
+
+def test_trace_lists_every_op(traced, model) -> None:
+    embedding, trace = traced
+    layers = model.header["layers"]
+    assert trace.names[0] == "embeddings.sum"
+    assert trace.names[-2:] == ["pool", "embedding"]
+    assert sum(name.endswith(".probs") for name in trace.names) == layers
+    assert np.array_equal(trace.output("embedding"), embedding)
+    for name, output in trace.ops:
+        assert output.dtype == op_dtype(name)
+
+
+def test_trace_is_cut_to_the_sentence(traced, torch_encoder: Encoder) -> None:
+    _, trace = traced
+    n = len(torch_encoder.tokenize([SENTENCE])[0])
+    assert trace.output("layers.0.scores").shape == (12, n, n)
+    assert trace.output("layers.3.ffn_in").shape == (n, 1536)
+    probs = trace.output("layers.1.probs").astype(np.int64)
+    assert np.all(np.abs(probs.sum(axis=-1) - 2**15) <= n)
+
+
+def test_trace_does_not_depend_on_the_batch(traced, torch_encoder: Encoder) -> None:
+    _, alone = traced
+    _, batched = torch_encoder.embed_with_traces(["word " * 100, SENTENCE, "x"], batch_size=3)
+    assert batched[1].root == alone.root
+    assert batched[0].root != alone.root
+
+
+def test_backends_give_the_same_trace(traced, numpy_encoder: Encoder) -> None:
+    _, torch_trace = traced
+    _, numpy_trace = numpy_encoder.embed_with_trace(SENTENCE)
+    for (name_a, a), (name_b, b) in zip(torch_trace.ops, numpy_trace.ops, strict=True):
+        assert name_a == name_b
+        assert np.array_equal(a, b), name_a
+    assert torch_trace.root == numpy_trace.root
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_any_element_is_provable(traced, data) -> None:
+    _, trace = traced
+    op = data.draw(st.integers(0, len(trace) - 1))
+    output = trace.output(op)
+    element = data.draw(st.integers(0, output.size - 1))
+    value = int(output.reshape(-1)[element])
+    proof = trace.prove(op, element)
+    assert verify_element(trace.root, op, element, value, proof)
+    assert not verify_element(trace.root, op, element, value + 1, proof)
+
+
+def test_forged_proofs_fail(traced) -> None:
+    _, trace = traced
+    op = trace.index("layers.2.qkv")
+    element = 1500
+    value = int(trace.output(op).reshape(-1)[element])
+    proof = trace.prove(op, element)
+    assert verify_element(trace.root, op, element, value, proof)
+    other = trace.index("layers.2.ctx")
+    assert not verify_element(trace.root, other, element, value, proof)
+    chunk = bytearray(proof.chunk)
+    chunk[0] ^= 1
+    assert not verify_element(
+        trace.root, op, element, value, dataclasses.replace(proof, chunk=bytes(chunk))
+    )
+    assert not verify_element(trace.root, op, element + 4096, value, proof)
+    assert not verify_element(b"\x00" * 32, op, element, value, proof)
+    forged_leaf = dataclasses.replace(proof.tensor, shape=(1, *proof.tensor.shape))
+    assert not verify_element(
+        trace.root, op, element, value, dataclasses.replace(proof, tensor=forged_leaf)
+    )
+
+
+def test_out_of_range_element_is_refused(traced) -> None:
+    _, trace = traced
+    with pytest.raises(IndexError):
+        trace.prove(0, trace.output(0).size)
