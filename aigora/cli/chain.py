@@ -1,5 +1,7 @@
 """`aigora chain status`: the chain, the contracts and the operator's standing."""
 
+from pathlib import Path
+
 import httpx
 import typer
 from rich.console import Console
@@ -7,13 +9,12 @@ from rich.table import Table
 
 from aigora.chain import Chain
 from aigora.chain.deploy import attach_foundation
+from aigora.cli._local import open_store
 from aigora.cli.options import DataDirOption, data_dir_of
 from aigora.core.errors import AigoraError, DataDirInUse
-from aigora.node.config import database_url, load_config
 from aigora.node.context import keystore_for, recorded_addresses
 from aigora.node.runner import running_node_url
 from aigora.node.status import ChainStatus, chain_status
-from aigora.store.db import make_engine, migrate
 
 app = typer.Typer(help="Inspect the chain the node runs on.", no_args_is_help=True)
 console = Console()
@@ -23,8 +24,6 @@ console = Console()
 def status(data_dir: DataDirOption = None) -> None:
     """Chain id, latest block, contract addresses and the operator's balances and bond."""
     directory = data_dir_of(data_dir)
-    if not directory.is_dir():
-        raise AigoraError(f"no node in {directory}; start one with `aigora up`")
     try:
         report = _read_status(directory)
     except DataDirInUse:
@@ -32,30 +31,28 @@ def status(data_dir: DataDirOption = None) -> None:
     _print(report)
 
 
-def _read_status(directory) -> ChainStatus:
-    config = load_config(directory)
-    db = make_engine(database_url(config, directory))
+def _read_status(directory: Path) -> ChainStatus:
+    store = open_store(directory)
     try:
-        migrate(db)
-        with Chain.open(config.chain.url, directory) as chain:
-            addresses = recorded_addresses(db, chain.chain_id)
-            if config.chain.token:
-                addresses["Token"] = config.chain.token
+        with Chain.open(store.config.chain.url, directory) as chain:
+            addresses = recorded_addresses(store.db, chain.chain_id)
+            if store.config.chain.token:
+                addresses["Token"] = store.config.chain.token
             deployment = attach_foundation(chain, addresses) if len(addresses) >= 2 else None
             operator = next(
                 (
                     k.address
                     for k in keystore_for(directory).list()
-                    if k.name == config.node.operator_key
+                    if k.name == store.config.node.operator_key
                 ),
                 None,
             )
             return chain_status(chain, deployment, operator)
     finally:
-        db.dispose()
+        store.close()
 
 
-def _ask_running_node(directory) -> ChainStatus:
+def _ask_running_node(directory: Path) -> ChainStatus:
     url = running_node_url(directory)
     if url is None:
         raise DataDirInUse(
