@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -135,17 +136,7 @@ class Chain:
         if self._embedded is not None:
             return [Signer.dev(key) for key in self._embedded.dev_keys]
         if self.is_dev_chain:
-            Account.enable_unaudited_hdwallet_features()
-            return [
-                Signer.dev(
-                    bytes(
-                        Account.from_mnemonic(
-                            ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}"
-                        ).key
-                    )
-                )
-                for i in range(10)
-            ]
+            return [Signer.dev(key) for key in _anvil_dev_keys()]
         raise ChainError(f"{self.url} is not a dev chain: it has no pre-funded accounts")
 
     # ---- reading ----------------------------------------------------------------------------
@@ -273,6 +264,16 @@ class Chain:
             if reason:
                 return reason
         return "transaction reverted without a reason (out of gas?)"
+
+
+@cache
+def _anvil_dev_keys() -> tuple[bytes, ...]:
+    """anvil's ten genesis keys, derived once (each HD derivation runs 2048 PBKDF2 rounds)."""
+    Account.enable_unaudited_hdwallet_features()
+    return tuple(
+        bytes(Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}").key)
+        for i in range(10)
+    )
 
 
 def _calldata(fn: ContractFunction) -> str:
