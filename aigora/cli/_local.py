@@ -2,15 +2,18 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 from sqlalchemy import Engine
 
 from aigora.cli.options import passphrase
 from aigora.core.eip712 import Domain
-from aigora.core.errors import AigoraError
+from aigora.core.errors import AigoraError, DataDirInUse
 from aigora.core.keystore import Signer
 from aigora.node.config import Config, database_url, load_config
 from aigora.node.context import keystore_for, signing_domain
+from aigora.node.runner import running_node_url
 from aigora.store.blobs import BlobStore
 from aigora.store.db import make_engine, migrate
 
@@ -34,6 +37,22 @@ class LocalStore:
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def ask_running_node(directory: Path, method: str, path: str) -> Any:
+    """Call the node that holds `directory`'s embedded chain (its lock keeps us out) and return
+    its JSON answer; one-line errors when no node serves or it does not answer."""
+    url = running_node_url(directory)
+    if url is None:
+        raise DataDirInUse(
+            f"the chain in {directory} is locked by another process that serves no API"
+        )
+    try:
+        response = httpx.request(method, f"{url}{path}", timeout=120)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise AigoraError(f"the running node at {url} did not answer {path}: {exc}") from None
+    return response.json()
 
 
 def open_store(directory: Path) -> LocalStore:

@@ -2,18 +2,16 @@
 
 from pathlib import Path
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from aigora.chain import Chain
 from aigora.chain.deploy import attach_foundation
-from aigora.cli._local import open_store
+from aigora.cli._local import ask_running_node, open_store
 from aigora.cli.options import DataDirOption, data_dir_of
-from aigora.core.errors import AigoraError, DataDirInUse
+from aigora.core.errors import DataDirInUse
 from aigora.node.context import keystore_for, recorded_addresses
-from aigora.node.runner import running_node_url
 from aigora.node.status import ChainStatus, chain_status
 
 app = typer.Typer(help="Inspect the chain the node runs on.", no_args_is_help=True)
@@ -27,7 +25,7 @@ def status(data_dir: DataDirOption = None) -> None:
     try:
         report = _read_status(directory)
     except DataDirInUse:
-        report = _ask_running_node(directory)
+        report = ChainStatus.model_validate(ask_running_node(directory, "GET", "/chain/status"))
     _print(report)
 
 
@@ -50,20 +48,6 @@ def _read_status(directory: Path) -> ChainStatus:
             return chain_status(chain, deployment, operator)
     finally:
         store.close()
-
-
-def _ask_running_node(directory: Path) -> ChainStatus:
-    url = running_node_url(directory)
-    if url is None:
-        raise DataDirInUse(
-            f"the chain in {directory} is locked by another process that serves no API"
-        )
-    try:
-        response = httpx.get(f"{url}/chain/status", timeout=30)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise AigoraError(f"the running node at {url} did not answer: {exc}") from None
-    return ChainStatus.model_validate(response.json())
 
 
 def _print(report: ChainStatus) -> None:

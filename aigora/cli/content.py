@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from aigora.chain import Chain
 from aigora.chain.deploy import attach_foundation
-from aigora.cli._local import LocalStore, open_store
+from aigora.cli._local import LocalStore, ask_running_node, open_store
 from aigora.cli.options import DataDirOption, data_dir_of
 from aigora.content import service
 from aigora.content.anchoring import anchor_all
@@ -29,7 +28,6 @@ from aigora.core.cid import cid_of
 from aigora.core.errors import AigoraError, DataDirInUse
 from aigora.core.keystore import Signer
 from aigora.node.context import recorded_addresses
-from aigora.node.runner import running_node_url
 from aigora.store.db import session_scope
 
 console = Console()
@@ -136,7 +134,7 @@ def anchor(data_dir: DataDirOption = None) -> None:
     try:
         batches = _anchor_locally(store)
     except DataDirInUse:
-        batches = _anchor_via_node(store)
+        batches = ask_running_node(store.directory, "POST", "/anchor")["batches"]
     finally:
         store.close()
     if not batches:
@@ -198,18 +196,6 @@ def _anchor_locally(store: LocalStore) -> list[dict]:
         registry = attach_foundation(chain, addresses).registry
         signer = store.unlock(None)
         return [b.__dict__ for b in anchor_all(store.db, chain, registry, signer)]
-
-
-def _anchor_via_node(store: LocalStore) -> list[dict]:
-    url = running_node_url(store.directory)
-    if url is None:
-        raise DataDirInUse(f"the chain in {store.directory} is locked by a process serving no API")
-    try:
-        response = httpx.post(f"{url}/anchor", timeout=120)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise AigoraError(f"the running node at {url} did not anchor: {exc}") from None
-    return response.json()["batches"]
 
 
 def _provenance_tree(cid: str, chain: list[dict]) -> Tree:
