@@ -25,6 +25,13 @@ def cid_of(data: bytes) -> str:
     return _encode(hashlib.sha256(data).digest())
 
 
+def cid_from_digest(digest: bytes) -> str:
+    """The CID naming the bytes whose sha2-256 digest is `digest` (the inverse of `digest_of`)."""
+    if len(digest) != _DIGEST_LEN:
+        raise InvalidCID(f"a sha2-256 digest has {_DIGEST_LEN} bytes, not {len(digest)}")
+    return _encode(bytes(digest))
+
+
 def _encode(digest: bytes) -> str:
     return _MULTIBASE_BASE32 + base64.b32encode(_PREFIX + digest).decode("ascii").lower().rstrip(
         "="

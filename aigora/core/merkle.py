@@ -21,7 +21,7 @@ EIP-55 checksum) or 20 bytes. Inside a tree values are held normalized (integers
 and bytes as lowercase 0x-hex, the JSON forms the npm package reads.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple, Self
@@ -60,8 +60,51 @@ class _LeafEncoding:
         return tuple(normalize(t, v) for t, v in zip(self.types, value, strict=True))
 
     def hash(self, normalized: tuple[Any, ...]) -> bytes:
-        encoded = eth_abi.encode([t.to_type_str() for t in self.types], normalized)
+        if self.words is not None:
+            encoded = b"".join(word(v) for word, v in zip(self.words, normalized, strict=True))
+        else:
+            encoded = eth_abi.encode([t.to_type_str() for t in self.types], normalized)
         return keccak(keccak(encoded))
+
+    @property
+    def words(self) -> tuple[Callable[[Any], bytes], ...] | None:
+        """Per-type 32-byte encoders when every type is a static word (uintN, intN, bytes32,
+        address): abi.encode is then plain concatenation, about ten times faster than eth_abi,
+        which matters for trees of a million leaves. None for any other encoding."""
+        return _static_words(self.names)
+
+
+def _uint_word(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
+def _int_word(value: int) -> bytes:
+    return value.to_bytes(32, "big", signed=True)
+
+
+def _bytes32_word(value: bytes) -> bytes:
+    return value
+
+
+def _address_word(value: str) -> bytes:
+    return bytes(12) + bytes.fromhex(value[2:])
+
+
+@lru_cache(maxsize=256)
+def _static_words(names: tuple[str, ...]) -> tuple[Callable[[Any], bytes], ...] | None:
+    words: list[Callable[[Any], bytes]] = []
+    for name in names:
+        if name.startswith("uint") and "[" not in name:
+            words.append(_uint_word)
+        elif name.startswith("int") and "[" not in name:
+            words.append(_int_word)
+        elif name == "bytes32":
+            words.append(_bytes32_word)
+        elif name == "address":
+            words.append(_address_word)
+        else:
+            return None
+    return tuple(words)
 
 
 @lru_cache(maxsize=256)

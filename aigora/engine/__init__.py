@@ -20,12 +20,22 @@ tensors in the canonical encoding documented in `aigora.engine._commit`.
 """
 
 from aigora.engine._commit import CHUNK_BYTES, ElementProof, canonical_bytes, tensor_root
-from aigora.engine._convert import Smoothing, convert
 from aigora.engine._default import default_checkpoint, load_default_model
 from aigora.engine._encoder import BACKENDS, Encoder
 from aigora.engine._errors import EngineError
 from aigora.engine._model import IntModel
 from aigora.engine._trace import Trace, op_dtype, verify_element
+
+
+def __getattr__(name: str):
+    # The converter needs torch (seconds to import); load it only when conversion is asked for,
+    # so commands that just run the integer model start quickly.
+    if name in ("Smoothing", "convert"):
+        from aigora.engine import _convert
+
+        return getattr(_convert, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BACKENDS",

@@ -4,7 +4,6 @@ and cached under its root."""
 import hashlib
 from pathlib import Path
 
-from aigora.engine._convert import convert
 from aigora.engine._encoder import default_cache_dir
 from aigora.engine._errors import EngineError
 from aigora.engine._model import IntModel
@@ -38,6 +37,8 @@ def load_default_model(cache_dir: str | Path | None = None) -> IntModel:
         path = cache / f"{root}.safetensors"
         if path.is_file():
             return IntModel.load(path, expected_root=root)
+    from aigora.engine._convert import convert  # imports torch: only on first use
+
     model = convert(checkpoint)
     cache.mkdir(parents=True, exist_ok=True)
     model.save(cache / f"{model.root_hex}.safetensors")
