@@ -39,19 +39,29 @@ class LocalStore:
         self.db.dispose()
 
 
-def ask_running_node(directory: Path, method: str, path: str) -> Any:
+def ask_running_node(
+    directory: Path, method: str, path: str, json: Any = None, content: bytes | None = None
+) -> Any:
     """Call the node that holds `directory`'s embedded chain (its lock keeps us out) and return
-    its JSON answer; one-line errors when no node serves or it does not answer."""
+    its JSON answer; one-line errors when no node serves or it does not answer. A refusal (4xx)
+    comes back as the node's own message."""
     url = running_node_url(directory)
     if url is None:
         raise DataDirInUse(
             f"the chain in {directory} is locked by another process that serves no API"
         )
     try:
-        response = httpx.request(method, f"{url}{path}", timeout=120)
-        response.raise_for_status()
+        response = httpx.request(method, f"{url}{path}", json=json, content=content, timeout=600)
     except httpx.HTTPError as exc:
         raise AigoraError(f"the running node at {url} did not answer {path}: {exc}") from None
+    if 400 <= response.status_code < 500:
+        try:
+            detail = response.json().get("detail")
+        except ValueError:
+            detail = response.text
+        raise AigoraError(str(detail))
+    if response.status_code != 200:
+        raise AigoraError(f"the running node at {url} failed on {path} ({response.status_code})")
     return response.json()
 
 

@@ -23,8 +23,7 @@ from aigora.cli.options import DataDirOption, data_dir_of
 from aigora.content import service
 from aigora.content.anchoring import anchor_all
 from aigora.content.service import Recorded
-from aigora.content.signed import VERDICTS, Signed, sign
-from aigora.core.cid import cid_of
+from aigora.content.signed import VERDICTS, Signed, content_message, sign
 from aigora.core.errors import AigoraError, DataDirInUse
 from aigora.core.keystore import Signer
 from aigora.node.context import recorded_addresses
@@ -60,15 +59,9 @@ def publish(
     guessed = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
 
     def manifest(signer: Signer) -> dict[str, Any]:
-        return {
-            "author": signer.address,
-            "cid": cid_of(body),
-            "mediaType": media_type or guessed,
-            "license": license,
-            "url": url,
-            "parents": list(parent or []),
-            "createdAt": _now(),
-        }
+        return content_message(
+            signer.address, body, media_type or guessed, license, _now(), url, parent or []
+        )
 
     def record(session: Session, store: LocalStore, signed: Signed) -> tuple[Any, ...]:
         done = service.publish(session, store.blobs, store.domain, signed, body, _now())
@@ -129,7 +122,7 @@ def trust(
 
 
 def anchor(data_dir: DataDirOption = None) -> None:
-    """Anchor pending content and attestations now (the node also does it periodically)."""
+    """Anchor pending content, attestations and receipts now (the node does it periodically)."""
     store = open_store(data_dir_of(data_dir))
     try:
         batches = _anchor_locally(store)

@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from aigora.cli import account, agent, chain, content, embed, reputation, up
+from aigora.cli import account, agent, answers, chain, content, embed, reputation, up
 from aigora.core.errors import AigoraError
 
 app = typer.Typer(
@@ -32,6 +32,10 @@ app.add_typer(content.content_app, name="content")
 app.add_typer(reputation.app, name="reputation")
 app.add_typer(agent.app, name="agent")
 app.command("embed")(embed.embed)
+app.command("snapshot")(answers.snapshot)
+app.command("ask")(answers.ask)
+app.command("verify")(answers.verify)
+app.command("receipt")(answers.receipt)
 
 _err = Console(stderr=True)
 

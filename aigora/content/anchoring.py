@@ -1,5 +1,5 @@
-"""Anchor pending content manifests and attestations on-chain: one transaction per batch, whatever
-its size, carrying the Merkle root of the batch's EIP-712 digests.
+"""Anchor pending content manifests, attestations and receipts on-chain: one transaction per
+batch, whatever its size, carrying the Merkle root of the batch's EIP-712 digests.
 
 Idempotent and crash-safe: the pending set determines the root, and the registry knows every root
 it has anchored. If a previous run sent the transaction but crashed before recording it, the next
@@ -16,6 +16,7 @@ from aigora.chain import Chain
 from aigora.chain.client import TxSigner
 from aigora.content.signed import LEAF_ENCODING
 from aigora.core.merkle import StandardMerkleTree, leaf_hash
+from aigora.store.answer_models import ReceiptRecord
 from aigora.store.content_models import AttestationRecord, ContentItem
 from aigora.store.db import session_scope
 from aigora.store.models import Anchor, AnchorKind
@@ -25,6 +26,7 @@ MAX_BATCH = 50_000
 _MODELS: dict[AnchorKind, Any] = {
     AnchorKind.CONTENT: ContentItem,
     AnchorKind.ATTESTATIONS: AttestationRecord,
+    AnchorKind.RECEIPTS: ReceiptRecord,
 }
 
 
@@ -92,9 +94,9 @@ def anchor_pending(
 
 
 def anchor_all(db: Engine, chain: Chain, registry: Any, signer: TxSigner) -> list[AnchoredBatch]:
-    """Anchor every pending batch of content and attestations."""
+    """Anchor every pending batch of content, attestations and answer receipts."""
     done = []
-    for kind in (AnchorKind.CONTENT, AnchorKind.ATTESTATIONS):
+    for kind in (AnchorKind.CONTENT, AnchorKind.ATTESTATIONS, AnchorKind.RECEIPTS):
         while (batch := anchor_pending(db, chain, registry, signer, kind)) is not None:
             done.append(batch)
     return done

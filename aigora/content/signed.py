@@ -12,11 +12,11 @@ in (so a signature never replays on another chain or deployment):
 twice is a replay. Anchored batches are StandardMerkleTrees over `["bytes32"]` leaves of digests.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aigora.core.cid import InvalidCID, is_cid
+from aigora.core.cid import InvalidCID, cid_of, is_cid
 from aigora.core.eip712 import Domain, hash_typed, recover_typed, sign_typed
 from aigora.core.errors import AigoraError
 from aigora.core.hashing import keccak
@@ -90,6 +90,27 @@ class Signed:
     def digest(self, domain: Domain) -> bytes:
         types, _ = _KINDS[self.kind]
         return hash_typed(domain, types, _primary(self.kind), dict(self.message))
+
+
+def content_message(
+    author: str,
+    body: bytes,
+    media_type: str,
+    license: str,
+    created_at: int,
+    url: str = "",
+    parents: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The `Content` manifest of `body` (its CID computed here), ready to sign."""
+    return {
+        "author": author,
+        "cid": cid_of(body),
+        "mediaType": media_type,
+        "license": license,
+        "url": url,
+        "parents": list(parents),
+        "createdAt": created_at,
+    }
 
 
 def sign(kind: str, signer: Any, domain: Domain, message: Mapping[str, Any]) -> Signed:

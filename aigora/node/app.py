@@ -3,9 +3,10 @@
 from fastapi import FastAPI
 
 from aigora import __version__
+from aigora.node.answers import Answers
 from aigora.node.context import NodeContext
 from aigora.node.errors import install_error_handlers
-from aigora.node.routers import anchors, chain, content, health, reputation
+from aigora.node.routers import anchors, answers, chain, content, health, reputation
 
 DESCRIPTION = """\
 An Aigora node: verifiable answers, signed provenance, community reputation and on-chain payouts.
@@ -13,13 +14,16 @@ Every amount is a decimal string in the token's smallest unit.
 """
 
 
-def create_app(context: NodeContext) -> FastAPI:
+def create_app(context: NodeContext, answering: Answers | None = None) -> FastAPI:
+    """The app over an open node; `answering` is the answer service (made here unless given)."""
     app = FastAPI(title="Aigora node", version=__version__, description=DESCRIPTION)
     app.state.context = context
+    app.state.answers = answering or Answers(context)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(chain.router)
     app.include_router(content.router)
     app.include_router(anchors.router)
     app.include_router(reputation.router)
+    app.include_router(answers.router)
     return app

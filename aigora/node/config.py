@@ -83,6 +83,20 @@ class ReputationConfig(BaseModel):
     damping: float = Field(default=0.3, gt=0, lt=1)
 
 
+class AnswersConfig(BaseModel):
+    """What an answer costs and which content the snapshot admits. `fee` is in the token's
+    smallest unit (a decimal string, like every amount). By default everything published is
+    admitted; `min_score` admits only content whose newest reputation score reaches it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fee: str = Field(default="0", pattern=r"^[0-9]{1,78}$")
+    refresh_interval_s: int = Field(default=60, ge=0)  # 0: only when asked
+    min_score: float | None = None
+    admit_unscored: bool = True
+    exclude_statuses: list[Literal["helpful", "not helpful", "needs more ratings"]] = []
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -90,6 +104,7 @@ class Config(BaseModel):
     chain: ChainConfig = ChainConfig()
     database: DatabaseConfig = DatabaseConfig()
     reputation: ReputationConfig = ReputationConfig()
+    answers: AnswersConfig = AnswersConfig()
 
 
 DEFAULT_CONFIG_TEXT = """\
@@ -99,7 +114,7 @@ DEFAULT_CONFIG_TEXT = """\
 host = "127.0.0.1"
 port = 8470
 operator_key = "operator"    # keystore name under keys/
-anchor_interval_s = 30       # anchor pending content and attestations this often (0: never)
+anchor_interval_s = 30       # anchor pending content, attestations, receipts this often (0: never)
 
 [chain]
 url = "embedded"             # or a JSON-RPC URL such as "http://127.0.0.1:8545"
@@ -113,6 +128,13 @@ url = "embedded"             # or a JSON-RPC URL such as "http://127.0.0.1:8545"
 [reputation]
 # seeds = ["0x..."]          # pre-trusted attesters; unset: the operator
 damping = 0.3                # chance per step of jumping back to the seeds
+
+[answers]
+fee = "0"                    # per answer, in the token's smallest unit
+refresh_interval_s = 60      # snapshot newly admitted content this often (0: only when asked)
+# min_score = 0.0            # admit only content scored at least this; unset: admit everything
+admit_unscored = true        # with min_score: admit content no reputation run has scored yet
+exclude_statuses = []        # e.g. ["not helpful"]
 """
 
 

@@ -14,7 +14,9 @@ from aigora.core.errors import (
     DataDirInUse,
     NotFound,
 )
+from aigora.node.answers import NoSnapshot
 from aigora.node.routers.content import PayloadTooLarge
+from aigora.verify import Unavailable
 
 log = logging.getLogger("aigora.node")
 
@@ -23,6 +25,8 @@ _STATUS: list[tuple[type[AigoraError], int]] = [
     (Replay, 409),
     (PayloadTooLarge, 413),
     (ContractRevert, 409),
+    (NoSnapshot, 409),
+    (Unavailable, 502),
     (ChainUnreachable, 503),
     (DataDirInUse, 503),
 ]

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from aigora.content.anchoring import anchor_all
 from aigora.core.errors import AigoraError
+from aigora.index import has_text_content
 from aigora.node.app import create_app
 from aigora.node.context import NodeContext
 
@@ -88,6 +89,21 @@ async def _anchor_periodically(context: NodeContext) -> None:
             log.warning("anchoring failed, will retry: %s", exc)
 
 
+async def _snapshot_periodically(app: FastAPI, context: NodeContext) -> None:
+    """Snapshot newly admitted content every `refresh_interval_s`; like anchoring, a failure is
+    logged and retried, never fatal. Nothing is loaded until there is content to snapshot."""
+    interval = context.config.answers.refresh_interval_s
+    if interval <= 0:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            if await asyncio.to_thread(has_text_content, context.db):
+                await asyncio.to_thread(app.state.answers.refresh)
+        except AigoraError as exc:
+            log.warning("snapshot refresh failed, will retry: %s", exc)
+
+
 def serve(
     context: NodeContext, host: str, port: int, on_ready: Callable[[str], None] | None = None
 ) -> None:
@@ -100,12 +116,14 @@ def serve(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         node_file.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
         anchoring = asyncio.create_task(_anchor_periodically(context))
+        snapshotting = asyncio.create_task(_snapshot_periodically(app, context))
         if on_ready is not None:
             on_ready(url)
         try:
             yield
         finally:
             anchoring.cancel()
+            snapshotting.cancel()
             node_file.unlink(missing_ok=True)
 
     app = create_app(context)

@@ -5,6 +5,7 @@ revision, and reach the database through `session_scope`.
 """
 
 from aigora.store.agent_models import AgentApproval, AgentWallet
+from aigora.store.answer_models import ReceiptRecord, SeenReceipt, SnapshotRecord
 from aigora.store.blobs import BlobStore
 from aigora.store.content_models import (
     AttestationRecord,
@@ -30,7 +31,10 @@ __all__ = [
     "ContentScoreRecord",
     "Deployment",
     "NodeSetting",
+    "ReceiptRecord",
     "ReputationRun",
+    "SeenReceipt",
+    "SnapshotRecord",
     "TrustRecord",
     "make_engine",
     "migrate",

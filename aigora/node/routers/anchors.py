@@ -15,7 +15,7 @@ router = APIRouter(tags=["anchors"])
 
 @router.post("/anchor")
 def anchor_now(context: Context) -> dict[str, Any]:
-    """Anchor every pending batch of content and attestations (one transaction per batch)."""
+    """Anchor every pending batch of content, attestations and receipts (a transaction each)."""
     batches = anchor_all(context.db, context.chain, context.deployment.registry, context.operator)
     return {"batches": [batch.__dict__ for batch in batches]}
 

@@ -1,0 +1,34 @@
+"""Corpus snapshots and exact integer top-k retrieval.
+
+A snapshot is the ordered (CID, int8 embedding) list an operator answers from, committed to by
+one Merkle root that is registered on-chain with the model root. Retrieval scores every passage
+with an exact int8 dot product and ranks by score descending, then CID ascending: the same answer
+on every machine, so anyone can check it.
+"""
+
+from aigora.index._build import (
+    AdmissionPolicy,
+    BuildResult,
+    admitted,
+    build_snapshot,
+    has_text_content,
+    passage_text,
+)
+from aigora.index._search import ExactIndex, SearchError, top_k
+from aigora.index._snapshot import SNAPSHOT_LEAF, Snapshot, SnapshotError, embedding_hash
+
+__all__ = [
+    "SNAPSHOT_LEAF",
+    "AdmissionPolicy",
+    "BuildResult",
+    "ExactIndex",
+    "SearchError",
+    "Snapshot",
+    "SnapshotError",
+    "admitted",
+    "build_snapshot",
+    "embedding_hash",
+    "has_text_content",
+    "passage_text",
+    "top_k",
+]

@@ -1,0 +1,168 @@
+"""Corpus snapshots: the ordered CIDs and int8 embeddings an operator answers from, under one root.
+
+A snapshot is a pure value. Its items are sorted by CID in binary form (equivalently by the
+CID's sha2-256 digest: every CID of ours shares one 4-byte prefix), so the root depends only on
+the set of (CID, embedding) pairs and the model, and "position ascending" is the ranking's
+tie-break "CID ascending". The base32 spelling sorts differently (its alphabet puts digits after
+letters), which is why the binary form is the one that counts, on-chain and off.
+
+Each item is one OpenZeppelin StandardMerkleTree leaf `(position, cidDigest, keccak256(embedding))`
+with the embedding as its int8 bytes (two's complement, C order). A contract can therefore check
+one passage's embedding with a proof and recompute its score itself (the dispute issue).
+"""
+
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from aigora.core.cid import cid_from_digest, digest_of
+from aigora.core.errors import AigoraError
+from aigora.core.hashing import keccak
+from aigora.core.merkle import StandardMerkleTree
+
+SNAPSHOT_LEAF = ("uint256", "bytes32", "bytes32")
+"""Leaf encoding: position, the CID's sha2-256 digest, keccak256 of the int8 embedding bytes."""
+
+FORMAT_VERSION = 1
+
+
+class SnapshotError(AigoraError):
+    """A snapshot is malformed, empty, or does not match the root it was fetched by."""
+
+
+def embedding_hash(vector: np.ndarray) -> bytes:
+    """keccak256 of one int8 embedding's bytes: what a leaf (and a contract) commits to."""
+    return keccak(np.ascontiguousarray(vector, dtype=np.int8).tobytes())
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """`model_root` (32 bytes), `cids` sorted by digest, `embeddings` int8 (n, d) in that order."""
+
+    model_root: bytes
+    cids: tuple[str, ...]
+    embeddings: np.ndarray = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.model_root) != 32:
+            raise SnapshotError("a snapshot's model root must be 32 bytes")
+        if not self.cids:
+            raise SnapshotError("a snapshot needs at least one item")
+        embeddings = self.embeddings
+        if embeddings.dtype != np.int8 or embeddings.ndim != 2:
+            raise SnapshotError(
+                f"embeddings must be int8 (n, d), got {embeddings.dtype} {embeddings.shape}"
+            )
+        if embeddings.shape[0] != len(self.cids):
+            raise SnapshotError(f"{len(self.cids)} CIDs but {embeddings.shape[0]} embeddings")
+        digests = [digest_of(cid) for cid in self.cids]
+        if any(a >= b for a, b in pairwise(digests)):
+            raise SnapshotError("snapshot CIDs must be unique and sorted by digest")
+        frozen = np.ascontiguousarray(embeddings)
+        frozen.flags.writeable = False
+        object.__setattr__(self, "embeddings", frozen)
+
+    @classmethod
+    def of(cls, model_root: bytes, items: Mapping[str, np.ndarray]) -> "Snapshot":
+        """The snapshot of `items` (CID -> int8 embedding), in canonical order."""
+        if not items:
+            raise SnapshotError("nothing to snapshot: no admitted content has an embedding")
+        cids = sorted(items, key=digest_of)
+        return cls(model_root, tuple(cids), np.stack([np.asarray(items[c]) for c in cids]))
+
+    def changed(self, added: Mapping[str, np.ndarray], removed: Iterable[str]) -> "Snapshot":
+        """A new snapshot with `added` items and without `removed` ones; the embeddings of the
+        items kept are reused, never recomputed."""
+        drop = set(removed)
+        items = {c: self.embeddings[i] for i, c in enumerate(self.cids) if c not in drop}
+        items.update(added)
+        return Snapshot.of(self.model_root, items)
+
+    def __len__(self) -> int:
+        return len(self.cids)
+
+    @property
+    def dim(self) -> int:
+        return int(self.embeddings.shape[1])
+
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        return {cid: i for i, cid in enumerate(self.cids)}
+
+    def leaf(self, position: int) -> tuple[int, bytes, bytes]:
+        return (position, digest_of(self.cids[position]), embedding_hash(self.embeddings[position]))
+
+    @cached_property
+    def tree(self) -> StandardMerkleTree:
+        return StandardMerkleTree.of([self.leaf(i) for i in range(len(self))], SNAPSHOT_LEAF)
+
+    @property
+    def root(self) -> bytes:
+        return self.tree.root
+
+    @property
+    def root_hex(self) -> str:
+        return "0x" + self.root.hex()
+
+    def prove(self, position: int) -> list[bytes]:
+        """The Merkle proof of item `position`'s leaf against `root`."""
+        return self.tree.get_proof(position)
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """The snapshot as one .npz (model root, CID digests, embeddings): what others fetch."""
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            version=np.array([FORMAT_VERSION], dtype=np.int64),
+            model_root=np.frombuffer(self.model_root, dtype=np.uint8),
+            cid_digests=np.frombuffer(
+                b"".join(digest_of(c) for c in self.cids), dtype=np.uint8
+            ).reshape(len(self), 32),
+            embeddings=self.embeddings,
+        )
+        return buffer.getvalue()
+
+    def save(self, path: Path) -> None:
+        """Write atomically: a crash leaves the old file or the new one, never half of one."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(path.suffix + ".partial")
+        partial.write_bytes(self.to_bytes())
+        partial.replace(path)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, expected_root: bytes | None = None) -> "Snapshot":
+        """Parse a snapshot file; with `expected_root`, refuse one whose root differs."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+                version = int(arrays["version"][0])
+                model_root = arrays["model_root"].astype(np.uint8).tobytes()
+                digests = arrays["cid_digests"].astype(np.uint8)
+                embeddings = np.array(arrays["embeddings"])
+        except (OSError, ValueError, KeyError, IndexError, EOFError) as exc:
+            raise SnapshotError(f"not a snapshot file: {exc}") from None
+        if version != FORMAT_VERSION:
+            raise SnapshotError(f"snapshot format {version} is not supported")
+        if digests.ndim != 2 or digests.shape[1] != 32:
+            raise SnapshotError("snapshot CID digests must be (n, 32) bytes")
+        cids = tuple(cid_from_digest(row.tobytes()) for row in digests)
+        snapshot = cls(model_root, cids, embeddings)
+        if expected_root is not None and snapshot.root != expected_root:
+            raise SnapshotError(
+                f"the snapshot's root is {snapshot.root_hex}, not 0x{expected_root.hex()}"
+            )
+        return snapshot
+
+    @classmethod
+    def load(cls, path: Path, expected_root: bytes | None = None) -> "Snapshot":
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise SnapshotError(f"cannot read snapshot {path}: {exc.strerror}") from None
+        return cls.from_bytes(data, expected_root)

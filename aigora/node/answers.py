@@ -1,0 +1,202 @@
+"""The node's answering state: the engine, the current snapshot and its index, loaded lazily.
+
+Loading the model costs seconds (half a minute on first use, to convert), so nothing is loaded
+until the first question or snapshot refresh. One lock serialises refreshes against asks that
+switch to a new snapshot; asks themselves run concurrently.
+"""
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aigora.chain import Chain
+from aigora.core.errors import AigoraError
+from aigora.engine import Encoder, IntModel, load_default_model
+from aigora.engine._encoder import default_cache_dir
+from aigora.engine._spec import FORMAT, FORMAT_VERSION
+from aigora.index import AdmissionPolicy, ExactIndex, Snapshot
+from aigora.index._service import SnapshotState, current_snapshot, refresh_snapshot, snapshot_dir
+from aigora.node.context import NodeContext
+from aigora.verify import (
+    ChainRegistry,
+    DbNonceLedger,
+    HttpSource,
+    LocalFiles,
+    NonceLedger,
+    PublicData,
+    Ranking,
+    ReceiptDocument,
+    Sources,
+    Verdict,
+    check_question,
+    issue_receipt,
+    rank,
+    sign_answer,
+    verify,
+)
+
+ENGINE_VERSION = f"{FORMAT}/{FORMAT_VERSION}"
+
+
+class NoSnapshot(AigoraError):
+    """The node has no registered snapshot to answer from yet."""
+
+
+class Answers:
+    def __init__(
+        self, context: NodeContext, load_model: Callable[[], IntModel] = load_default_model
+    ) -> None:
+        self.context = context
+        self._load_model = load_model
+        self._lock = threading.RLock()
+        self._model: IntModel | None = None
+        self._encoder: Encoder | None = None
+        self._bulk_encoder: Encoder | None = None
+        self._current: tuple[Snapshot, ExactIndex] | None = None
+
+    @property
+    def model(self) -> IntModel:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load_model()
+            return self._model
+
+    def encoder(self) -> Encoder:
+        """The numpy backend: no compile step, and one query with its trace takes well under a
+        second. Same bytes as the torch backend."""
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = Encoder(self.model, backend="numpy")
+            return self._encoder
+
+    def bulk_encoder(self) -> Encoder:
+        """The torch backend, eager (no compile wait), for embedding many passages at once."""
+        with self._lock:
+            if self._bulk_encoder is None:
+                self._bulk_encoder = Encoder(self.model, backend="torch", compile=False)
+            return self._bulk_encoder
+
+    def policy(self) -> AdmissionPolicy:
+        answers = self.context.config.answers
+        return AdmissionPolicy(
+            min_score=answers.min_score,
+            admit_unscored=answers.admit_unscored,
+            exclude_statuses=tuple(answers.exclude_statuses),
+        )
+
+    def refresh(self, progress: Callable[[int], None] | None = None) -> SnapshotState:
+        """Snapshot newly admitted content (embedding only what is new) and register it."""
+        context = self.context
+        with self._lock:
+            state = refresh_snapshot(
+                context.db,
+                context.blobs,
+                context.data_dir,
+                self.bulk_encoder(),
+                self.model.root,
+                ENGINE_VERSION,
+                context.chain,
+                context.deployment.registry,
+                context.operator,
+                self.policy(),
+                progress,
+                self._current[0] if self._current is not None else None,
+            )
+            if state.changed or self._current is None:
+                self._current = None
+                self.current()
+            return state
+
+    def current(self) -> tuple[Snapshot, ExactIndex]:
+        with self._lock:
+            if self._current is None:
+                snapshot = current_snapshot(self.context.db, self.context.data_dir, self.model.root)
+                if snapshot is None:
+                    raise NoSnapshot(
+                        "no snapshot to answer from yet: publish text content, then run "
+                        "`aigora snapshot` (the node also snapshots new content periodically)"
+                    )
+                self._current = (snapshot, ExactIndex(snapshot.embeddings))
+            return self._current
+
+    def rank(self, snapshot: Snapshot, index: ExactIndex, query: str, k: int) -> Ranking:
+        """The ranking an answer reports: the one rule every verifier re-executes. (The
+        sponsored-ranking example overrides this to show that any tilt is caught.)"""
+        return rank(self.encoder(), snapshot, index, query, k)
+
+    def ask(self, query: str, k: int) -> ReceiptDocument:
+        """Answer with the exact top-k and a signed receipt, recorded before it is returned."""
+        check_question(query, k)
+        snapshot, index = self.current()
+        ranking = self.rank(snapshot, index, query, min(k, len(snapshot)))
+        context = self.context
+        # Dated by the later of our clock and the chain's: registrations carry chain time, and
+        # a verifier compares the two (a dev chain's clock may have been moved forward).
+        issued_at = max(int(time.time()), context.chain.now())
+        return issue_receipt(
+            context.db,
+            context.domain,
+            context.operator.address,
+            lambda nonce: sign_answer(
+                context.operator,
+                context.domain,
+                self.model.root,
+                snapshot.root,
+                query,
+                ranking,
+                int(context.config.answers.fee),
+                nonce,
+                issued_at,
+            ),
+        )
+
+    def verify(self, document: ReceiptDocument, source_url: str | None = None) -> Verdict:
+        """Verify any operator's receipt against this node's chain and registry."""
+        loaded: list[IntModel | Snapshot] = [self.model]
+        if self._current is not None:
+            loaded.append(self._current[0])
+        context = self.context
+        return verify_on_chain(
+            document,
+            context.chain,
+            context.deployment.registry,
+            DbNonceLedger(context.db),
+            snapshot_dirs=[snapshot_dir(context.data_dir)],
+            source_url=source_url,
+            loaded=loaded,
+        )
+
+
+def verify_on_chain(
+    document: ReceiptDocument,
+    chain: Chain,
+    registry: Any,
+    ledger: NonceLedger | None,
+    snapshot_dirs: Sequence[Path] = (),
+    source_url: str | None = None,
+    loaded: Sequence[IntModel | Snapshot] = (),
+) -> Verdict:
+    """Verify a receipt against `registry` on `chain`. Public data comes from memory and local
+    files first, then `source_url`, then the operator's endpoint as registered on-chain; every
+    file is checked against its root whoever serves it."""
+    facts = ChainRegistry(chain, registry)
+    local = LocalFiles(
+        model_dirs=[Path(default_cache_dir())], snapshot_dirs=snapshot_dirs, loaded=loaded
+    )
+    sources: list[PublicData] = [local]
+    if source_url:
+        sources.append(HttpSource(source_url))
+    endpoint = facts.operator(document.operator).endpoint
+    if endpoint.startswith(("http://", "https://")) and endpoint != source_url:
+        sources.append(HttpSource(endpoint))
+    return verify(
+        document,
+        chain.chain_id,
+        registry.address,
+        facts,
+        Sources(sources),
+        lambda model: Encoder(model, backend="numpy"),
+        ledger,
+    )

@@ -1,0 +1,295 @@
+"""Verifying a receipt: every rule as a small function, then re-execution from public data.
+
+`verify` answers VALID, or INVALID with the rule that failed, a reason a person can act on and,
+for a wrong ranking, the first point of difference (rank, claimed CID and score, recomputed CID
+and score). Input that is not a receipt at all is `MalformedReceipt`, which callers report as
+unusable input rather than INVALID. Rules run cheapest first; re-execution runs last.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aigora.core.errors import AigoraError
+from aigora.core.merkle import leaf_hash, process_proof
+from aigora.engine import Encoder, IntModel
+from aigora.index import ExactIndex, Snapshot
+from aigora.verify._answer import rank
+from aigora.verify._receipt import (
+    MAX_K,
+    RECEIPT_LEAF,
+    ReceiptDocument,
+    Result,
+    query_hash,
+    recover_receipt_signer,
+    result_tree,
+)
+from aigora.verify._registry import RegistryFacts
+from aigora.verify._sources import PublicData
+
+KIND_RECEIPTS = 2
+STALE_GRACE_S = 600
+"""An operator may keep answering from its previous snapshot this long after registering a new
+one (answers in flight); after that, answering from an old snapshot hides newer content."""
+CLOCK_SKEW_S = 300
+
+
+class Invalid(Exception):
+    """A rule failed: `check` names it, `reason` says why, `difference` locates a wrong ranking."""
+
+    def __init__(self, check: str, reason: str, difference: dict[str, Any] | None = None):
+        super().__init__(reason)
+        self.check = check
+        self.reason = reason
+        self.difference = difference
+
+
+@dataclass(frozen=True)
+class Verdict:
+    valid: bool
+    check: str
+    reason: str
+    digest: str
+    difference: dict[str, Any] | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def word(self) -> str:
+        return "VALID" if self.valid else "INVALID"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.word,
+            "check": self.check,
+            "reason": self.reason,
+            "digest": self.digest,
+            "difference": self.difference,
+            "notes": list(self.notes),
+        }
+
+
+class NonceLedger(Protocol):
+    """Receipts a verifier has seen: one (domain, operator, nonce) must name one digest."""
+
+    def remember(self, document: ReceiptDocument, digest: bytes) -> bytes | None:
+        """Record the receipt; return the digest of a different receipt already seen under the
+        same nonce, else None."""
+        ...
+
+
+# -- the rules ---------------------------------------------------------------------------------
+
+
+def check_domain(document: ReceiptDocument, expected_chain_id: int, expected_registry: str) -> None:
+    domain = document.domain
+    if domain.chain_id != expected_chain_id:
+        raise Invalid(
+            "domain",
+            f"the receipt is for chain {domain.chain_id}, not this chain ({expected_chain_id})",
+        )
+    if domain.verifying_contract.lower() != expected_registry.lower():
+        raise Invalid(
+            "domain",
+            f"the receipt is for registry {domain.verifying_contract}, not {expected_registry}",
+        )
+
+
+def check_contents(document: ReceiptDocument) -> None:
+    """The query and results in the document are the ones the receipt commits to."""
+    receipt = document.receipt
+    if receipt["queryHash"] != "0x" + query_hash(document.query).hex():
+        raise Invalid("query", "the query text does not match the receipt's queryHash")
+    if int(receipt["k"]) != len(document.results) or not 1 <= len(document.results) <= MAX_K:
+        raise Invalid(
+            "results",
+            f"the receipt says k={receipt['k']} but lists {len(document.results)} results",
+        )
+    cids = [r.cid for r in document.results]
+    if len(set(cids)) != len(cids):
+        raise Invalid("results", "a CID appears twice in the results")
+    if result_tree(document.results).root_hex != receipt["resultHash"]:
+        raise Invalid("results", "the listed results do not match the receipt's resultHash")
+
+
+def check_signature(document: ReceiptDocument) -> None:
+    try:
+        signer = recover_receipt_signer(document)
+    except AigoraError as exc:
+        raise Invalid("signature", f"the signature is malformed: {exc}") from None
+    if signer.lower() != document.operator.lower():
+        raise Invalid(
+            "signature", f"signed by {signer}, not by the operator {document.operator} it names"
+        )
+
+
+def check_operator(document: ReceiptDocument, registry: RegistryFacts) -> None:
+    facts = registry.operator(document.operator)
+    if not facts.registered:
+        raise Invalid("operator", f"{document.operator} is not a registered operator")
+    if facts.slashed:
+        raise Invalid("operator", f"operator {document.operator} has been slashed")
+
+
+def check_snapshot(document: ReceiptDocument, registry: RegistryFacts) -> None:
+    """Model and snapshot are registered, by this operator, for each other, and the snapshot was
+    the operator's current one when the receipt was issued."""
+    receipt = document.receipt
+    model_root = bytes.fromhex(receipt["modelRoot"][2:])
+    snapshot_root = bytes.fromhex(receipt["snapshotRoot"][2:])
+    if not registry.model_registered(model_root):
+        raise Invalid("model", f"model {receipt['modelRoot']} is not registered")
+    facts = registry.snapshot(snapshot_root)
+    if facts is None:
+        raise Invalid("snapshot", f"snapshot {receipt['snapshotRoot']} is not registered here")
+    if facts.registrant.lower() != document.operator.lower():
+        raise Invalid(
+            "snapshot",
+            f"snapshot {receipt['snapshotRoot']} is foreign: registered by {facts.registrant}",
+        )
+    if facts.model_root != model_root:
+        raise Invalid(
+            "snapshot",
+            f"snapshot {receipt['snapshotRoot']} was registered for model 0x"
+            f"{facts.model_root.hex()}, not {receipt['modelRoot']}",
+        )
+    issued = int(receipt["issuedAt"])
+    if issued + CLOCK_SKEW_S < facts.timestamp:
+        raise Invalid("snapshot", "the receipt is dated before its snapshot was registered")
+    newer = [
+        (root, at)
+        for root, at in registry.snapshots_of(document.operator, model_root)
+        if at > facts.timestamp and at + STALE_GRACE_S < issued
+    ]
+    if newer:
+        root, at = newer[0]
+        raise Invalid(
+            "snapshot",
+            f"stale snapshot: the operator registered 0x{root.hex()} at {at}, "
+            f"{issued - at} s before this answer, but answered from an older one",
+        )
+
+
+def check_anchor(document: ReceiptDocument, registry: RegistryFacts, digest: bytes) -> str | None:
+    """None when anchored and proven; a note when not anchored yet; Invalid for a bad proof."""
+    if document.anchor is None:
+        return "not anchored yet: the operator anchors receipts in batches; check again later"
+    batch = registry.batch(document.anchor.batch_id)
+    if batch is None:
+        raise Invalid("anchor", f"batch {document.anchor.batch_id} is not anchored")
+    if batch.kind != KIND_RECEIPTS:
+        raise Invalid("anchor", f"batch {document.anchor.batch_id} is not a batch of receipts")
+    if int(document.receipt["issuedAt"]) > batch.timestamp + CLOCK_SKEW_S:
+        raise Invalid("anchor", "the receipt is dated after the batch that anchors it")
+    leaf = leaf_hash(RECEIPT_LEAF, [digest])
+    if process_proof(leaf, document.anchor.proof) != batch.root:
+        raise Invalid(
+            "anchor", f"the proof does not put the receipt in batch {document.anchor.batch_id}"
+        )
+    return None
+
+
+def check_nonce(document: ReceiptDocument, ledger: NonceLedger, digest: bytes) -> None:
+    other = ledger.remember(document, digest)
+    if other is not None:
+        raise Invalid(
+            "nonce",
+            f"nonce {document.nonce} reused: receipt 0x{other.hex()} by the same operator "
+            "already has it",
+        )
+
+
+def first_difference(
+    claimed: tuple[Result, ...], expected: tuple[Result, ...]
+) -> dict[str, Any] | None:
+    """Where two rankings first differ (rank, both CIDs and scores), None if they are equal."""
+    for position in range(max(len(claimed), len(expected))):
+        a = claimed[position] if position < len(claimed) else None
+        b = expected[position] if position < len(expected) else None
+        if a != b:
+            return {
+                "rank": position,
+                "claimed": None if a is None else {"cid": a.cid, "score": a.score},
+                "expected": None if b is None else {"cid": b.cid, "score": b.score},
+            }
+    return None
+
+
+def describe(difference: dict[str, Any]) -> str:
+    claimed, expected, at = difference["claimed"], difference["expected"], difference["rank"]
+    if claimed is None:
+        return f"rank {at}: the receipt omits {expected['cid']} (score {expected['score']})"
+    if expected is None:
+        return f"rank {at}: the receipt lists an extra {claimed['cid']}"
+    if claimed["cid"] == expected["cid"]:
+        return (
+            f"rank {at}: {claimed['cid']} scores {expected['score']}, "
+            f"the receipt claims {claimed['score']}"
+        )
+    return (
+        f"rank {at}: expected {expected['cid']} (score {expected['score']}), the receipt "
+        f"lists {claimed['cid']} (claims score {claimed['score']})"
+    )
+
+
+def check_execution(
+    document: ReceiptDocument,
+    model: IntModel,
+    snapshot: Snapshot,
+    encoder_for: Callable[[IntModel], Encoder],
+) -> None:
+    """Re-run the engine and the ranking; the first difference decides."""
+    receipt = document.receipt
+    if snapshot.model_root != model.root:
+        raise Invalid("snapshot", "the snapshot was embedded with another model")
+    k = min(int(receipt["k"]), len(snapshot))
+    index = ExactIndex(snapshot.embeddings)
+    expected = rank(encoder_for(model), snapshot, index, document.query, k)
+    difference = first_difference(document.results, expected.results)
+    if difference is not None:
+        raise Invalid("ranking", describe(difference), difference)
+    if "0x" + expected.trace_root.hex() != receipt["traceRoot"]:
+        raise Invalid("trace", "the query's engine trace root differs from the receipt's")
+
+
+# -- the whole check ---------------------------------------------------------------------------
+
+
+def verify(
+    document: ReceiptDocument,
+    chain_id: int,
+    registry_address: str,
+    registry: RegistryFacts,
+    sources: PublicData,
+    encoder_for: Callable[[IntModel], Encoder],
+    ledger: NonceLedger | None = None,
+) -> Verdict:
+    """Run every rule against `document`; the first that fails makes it INVALID."""
+    digest = document.digest()
+    notes: list[str] = []
+    try:
+        check_domain(document, chain_id, registry_address)
+        check_contents(document)
+        check_signature(document)
+        check_operator(document, registry)
+        check_snapshot(document, registry)
+        note = check_anchor(document, registry, digest)
+        if note:
+            notes.append(note)
+        if ledger is not None:
+            check_nonce(document, ledger, digest)
+        receipt = document.receipt
+        model = sources.model(bytes.fromhex(receipt["modelRoot"][2:]))
+        snapshot = sources.snapshot(bytes.fromhex(receipt["snapshotRoot"][2:]))
+        check_execution(document, model, snapshot, encoder_for)
+    except Invalid as exc:
+        return Verdict(
+            False, exc.check, exc.reason, "0x" + digest.hex(), exc.difference, tuple(notes)
+        )
+    return Verdict(
+        True,
+        "all",
+        "re-executed: same ranking, scores and trace",
+        "0x" + digest.hex(),
+        None,
+        tuple(notes),
+    )

@@ -1,0 +1,193 @@
+"""Snapshots: the root commits to every CID and embedding; order never matters; files round-trip
+and are checked against their root; a new snapshot embeds only new content."""
+
+import os
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aigora.content import service
+from aigora.content.signed import domain_for, sign
+from aigora.core.cid import cid_of, digest_of
+from aigora.core.keystore import Signer
+from aigora.core.merkle import verify_proof
+from aigora.engine import Encoder, load_default_model
+from aigora.index import (
+    SNAPSHOT_LEAF,
+    AdmissionPolicy,
+    Snapshot,
+    SnapshotError,
+    build_snapshot,
+    embedding_hash,
+)
+from aigora.store import BlobStore, make_engine, migrate, session_scope, sqlite_url
+
+MODEL_ROOT = bytes(range(32))
+
+
+def vectors(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(-127, 128, size=(n, 384), dtype=np.int8)
+
+
+def items(n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    v = vectors(n, seed)
+    return {cid_of(f"passage {seed} {i}".encode()): v[i] for i in range(n)}
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 40), seed=st.integers(0, 2**16))
+def test_root_depends_only_on_the_set_of_items(n, seed):
+    original = items(n, seed)
+    shuffled = dict(reversed(list(original.items())))
+    a, b = Snapshot.of(MODEL_ROOT, original), Snapshot.of(MODEL_ROOT, shuffled)
+    assert a.root == b.root
+    assert a.cids == tuple(sorted(original, key=digest_of))
+    assert a.cids == b.cids
+
+
+def test_items_are_in_binary_cid_order_and_each_leaf_is_provable():
+    snapshot = Snapshot.of(MODEL_ROOT, items(50))
+    digests = [digest_of(c) for c in snapshot.cids]
+    assert digests == sorted(digests)
+    for position in (0, 17, 49):
+        leaf = (position, digests[position], embedding_hash(snapshot.embeddings[position]))
+        assert verify_proof(snapshot.root, SNAPSHOT_LEAF, leaf, snapshot.prove(position))
+
+
+def test_root_commits_to_every_embedding_byte_and_every_cid():
+    base = items(10)
+    root = Snapshot.of(MODEL_ROOT, base).root
+    cid = next(iter(base))
+    changed = dict(base)
+    changed[cid] = base[cid].copy()
+    changed[cid][383] ^= 1
+    assert Snapshot.of(MODEL_ROOT, changed).root != root
+    renamed = dict(base)
+    renamed[cid_of(b"another body")] = renamed.pop(cid)
+    assert Snapshot.of(MODEL_ROOT, renamed).root != root
+
+
+def test_file_round_trip_and_a_doctored_file_is_refused(tmp_path):
+    snapshot = Snapshot.of(MODEL_ROOT, items(30))
+    path = tmp_path / "s.npz"
+    snapshot.save(path)
+    loaded = Snapshot.load(path, expected_root=snapshot.root)
+    assert loaded.cids == snapshot.cids
+    assert np.array_equal(loaded.embeddings, snapshot.embeddings)
+    other = Snapshot.of(MODEL_ROOT, items(30, seed=1))
+    with pytest.raises(SnapshotError, match="root"):
+        Snapshot.from_bytes(other.to_bytes(), expected_root=snapshot.root)
+    with pytest.raises(SnapshotError, match="not a snapshot"):
+        Snapshot.from_bytes(b"junk", expected_root=snapshot.root)
+
+
+def test_malformed_snapshots_are_refused():
+    v = vectors(2)
+    a, b = sorted([cid_of(b"a"), cid_of(b"b")], key=lambda c: c)
+    with pytest.raises(SnapshotError):
+        Snapshot(MODEL_ROOT, (), v[:0])
+    with pytest.raises(SnapshotError):
+        Snapshot(MODEL_ROOT, (a,), v)
+    with pytest.raises(SnapshotError):
+        Snapshot(MODEL_ROOT, (a, a), v)
+    with pytest.raises(SnapshotError):
+        Snapshot(MODEL_ROOT, (a, b), v.astype(np.int16))
+    with pytest.raises(SnapshotError, match="nothing to snapshot"):
+        Snapshot.of(MODEL_ROOT, {})
+
+
+def test_embeddings_are_read_only():
+    snapshot = Snapshot.of(MODEL_ROOT, items(3))
+    with pytest.raises(ValueError, match="read-only"):
+        snapshot.embeddings[0, 0] = 1
+
+
+def test_changed_keeps_old_embeddings_and_applies_additions_and_removals():
+    base = Snapshot.of(MODEL_ROOT, items(5))
+    extra = items(2, seed=9)
+    gone = base.cids[0]
+    after = base.changed(extra, [gone])
+    assert gone not in after.positions
+    assert len(after) == 6
+    for cid in base.cids[1:]:
+        assert np.array_equal(
+            after.embeddings[after.positions[cid]], base.embeddings[base.positions[cid]]
+        )
+
+
+class CountingEncoder:
+    """The real integer engine, counting how many passages it is asked to embed."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+        self.embedded: list[str] = []
+
+    def embed(self, sentences, progress=None):
+        self.embedded.extend(sentences)
+        return self.encoder.embed(sentences, progress=progress)
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return Encoder(load_default_model(), backend="numpy")
+
+
+def _publish(session, blobs, domain, author, body: bytes, media_type="text/plain") -> str:
+    now = int(time.time())
+    message = {
+        "author": author.address,
+        "cid": cid_of(body),
+        "mediaType": media_type,
+        "license": "CC0-1.0",
+        "url": "",
+        "parents": [],
+        "createdAt": now,
+    }
+    service.publish(session, blobs, domain, sign("content", author, domain, message), body, now)
+    return cid_of(body)
+
+
+def test_incremental_build_embeds_only_new_content_and_matches_a_full_rebuild(tmp_path, encoder):
+    db = make_engine(sqlite_url(tmp_path / "db.sqlite"))
+    migrate(db)
+    blobs = BlobStore(tmp_path / "blobs")
+    domain = domain_for(1, "0x" + "11" * 20)
+    author = Signer.dev(os.urandom(32))
+    model_root = encoder.model.root
+    counting = CountingEncoder(encoder)
+    with session_scope(db) as session:
+        for text in ("first passage about cars", "second passage about trains"):
+            _publish(session, blobs, domain, author, text.encode())
+        image = _publish(session, blobs, domain, author, b"\x89PNG...", media_type="image/png")
+        first = build_snapshot(session, blobs, counting, model_root, AdmissionPolicy())
+    assert first.embedded == 2
+    assert image in first.skipped
+    assert len(first.snapshot) == 2
+    with session_scope(db) as session:
+        _publish(session, blobs, domain, author, b"third passage about boats")
+        second = build_snapshot(
+            session, blobs, counting, model_root, AdmissionPolicy(), first.snapshot
+        )
+    assert sorted(counting.embedded[:2]) == [
+        "first passage about cars",
+        "second passage about trains",
+    ]
+    assert counting.embedded[2:] == ["third passage about boats"]
+    assert (second.embedded, second.reused, second.removed) == (1, 2, 0)
+    with session_scope(db) as session:
+        full = build_snapshot(session, blobs, encoder, model_root, AdmissionPolicy())
+    assert full.snapshot.root == second.snapshot.root
+
+
+def test_admission_policy():
+    everything = AdmissionPolicy()
+    assert everything.admits(None, None)
+    assert everything.admits(-1.0, "not helpful")
+    strict = AdmissionPolicy(min_score=0.2, admit_unscored=False, exclude_statuses=("not helpful",))
+    assert strict.admits(0.3, "helpful")
+    assert not strict.admits(0.1, "needs more ratings")
+    assert not strict.admits(None, None)
+    assert not strict.admits(0.9, "not helpful")

@@ -1,0 +1,110 @@
+"""The scenario the system exists for, end to end on the embedded chain: an operator that
+quietly favours a sponsor is caught by verification every time; an honest one always passes.
+
+The scenario is `examples/sponsored_ranking.py` itself, so the documented example cannot rot.
+"""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "sponsored_ranking.py"
+
+
+def _load_example():
+    spec = importlib.util.spec_from_file_location("sponsored_ranking_example", EXAMPLE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+example = _load_example()
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    return {o.operator: o for o in example.run(tmp_path_factory.mktemp("sponsored") / "node")}
+
+
+def test_the_honest_operator_verifies(outcomes):
+    honest = outcomes["honest"]
+    assert honest.verdict.valid, honest.verdict.reason
+    assert honest.document.results[0].cid != example.cid_of(example.SPONSOR.encode())
+
+
+@pytest.mark.parametrize(
+    "operator", ["hidden score bonus", "sponsor promoted", "competitor dropped", "order swapped"]
+)
+def test_every_tilted_ranking_is_caught_at_its_first_difference(outcomes, operator):
+    honest, tilted = outcomes["honest"].document, outcomes[operator]
+    assert tilted.document.results != honest.results, "the tilt changed nothing"
+    verdict = tilted.verdict
+    assert not verdict.valid
+    assert verdict.check == "ranking"
+    difference = verdict.difference
+    rank = difference["rank"]
+    assert difference["claimed"] == {
+        "cid": tilted.document.results[rank].cid,
+        "score": tilted.document.results[rank].score,
+    }
+    assert difference["expected"] == {
+        "cid": honest.results[rank].cid,
+        "score": honest.results[rank].score,
+    }
+    assert all(
+        a == b for a, b in zip(tilted.document.results[:rank], honest.results[:rank], strict=False)
+    )
+
+
+def test_the_sponsor_gains_in_the_bonus_and_promotion_cheats(outcomes):
+    sponsor = example.cid_of(example.SPONSOR.encode())
+    for operator in ("hidden score bonus", "sponsor promoted"):
+        assert outcomes[operator].document.results[0].cid == sponsor
+
+
+def test_answering_from_a_stale_snapshot_is_caught(outcomes):
+    verdict = outcomes["stale snapshot"].verdict
+    assert not verdict.valid
+    assert verdict.check == "snapshot"
+    assert "stale" in verdict.reason
+
+
+QUESTIONS = st.lists(
+    st.sampled_from(
+        [
+            "which",
+            "car",
+            "family",
+            "safe",
+            "cheap",
+            "seats",
+            "electric",
+            "trunk",
+            "reliable",
+            "buy",
+            "best",
+            "fruit",
+            "kids",
+        ]
+    ),
+    min_size=1,
+    max_size=8,
+).map(" ".join)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(question=QUESTIONS, k=st.integers(min_value=1, max_value=12))
+def test_an_honest_operator_always_verifies(world, question, k):
+    document = world.answers.ask(question, k)
+    assert len(document.results) == min(k, len(world.cids))
+    verdict = world.answers.verify(document)
+    assert verdict.valid, verdict.reason
