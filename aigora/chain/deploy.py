@@ -1,4 +1,5 @@
-"""Deploy the foundation contracts (payment token and registry) and find them again."""
+"""Deploy the foundation contracts (payment token and registry) and the disputes contract, and find
+them again."""
 
 from dataclasses import dataclass, field
 
@@ -22,6 +23,26 @@ class RegistryParams:
 
 
 @dataclass(frozen=True)
+class DisputeParams:
+    """Economic parameters of the disputes contract, fixed at deployment.
+
+    A challenger risks `challenger_bond` on each claim; receipts stay challengeable for
+    `challenge_window_s` after their batch is anchored (keep it within the registry's unbonding
+    delay: a late win may find the bond already withdrawn); an omission claim waits
+    `response_window_s` for a rebuttal; a snapshot counts as stale `stale_grace_s` after a newer one
+    was registered. The treasury (the deployer when None) keeps `treasury_bps` / 10000 of every
+    amount the loser pays.
+    """
+
+    challenger_bond: int = 10 * TOKEN_UNIT
+    challenge_window_s: int = 7 * 24 * 3600
+    response_window_s: int = 24 * 3600
+    stale_grace_s: int = 600
+    treasury: str | None = None
+    treasury_bps: int = 1000
+
+
+@dataclass(frozen=True)
 class Deployment:
     """Handles on the foundation contracts; `transactions` holds the deployments made this time
     (an existing token named by configuration has none)."""
@@ -29,9 +50,13 @@ class Deployment:
     token: Contract
     registry: Contract
     transactions: dict[str, TxResult] = field(default_factory=dict)
+    disputes: Contract | None = None
 
     def addresses(self) -> dict[str, str]:
-        return {"Token": self.token.address, "Registry": self.registry.address}
+        found = {"Token": self.token.address, "Registry": self.registry.address}
+        if self.disputes is not None:
+            found["Disputes"] = self.disputes.address
+        return found
 
 
 def deploy_foundation(
@@ -54,11 +79,39 @@ def deploy_foundation(
     return Deployment(token=token, registry=registry, transactions=transactions)
 
 
+def deploy_disputes(
+    chain: Chain,
+    deployer: TxSigner,
+    token_address: str,
+    registry_address: str,
+    params: DisputeParams = DisputeParams(),
+) -> tuple[Contract, TxResult]:
+    """Deploy the disputes contract and name it the registry's slasher (a one-time act of the
+    registry's owner, who must be `deployer`). Returns the handle and the deployment transaction."""
+    disputes, result = chain.deploy(
+        deployer,
+        "Disputes",
+        token_address,
+        registry_address,
+        params.challenger_bond,
+        params.challenge_window_s,
+        params.response_window_s,
+        params.stale_grace_s,
+        params.treasury or deployer.address,
+        params.treasury_bps,
+    )
+    registry = chain.contract("Registry", registry_address)
+    chain.transact(deployer, registry.functions.set_slasher(disputes.address))
+    return disputes, result
+
+
 def attach_foundation(chain: Chain, addresses: dict[str, str]) -> Deployment:
     """Handles on contracts deployed earlier, by the addresses recorded then."""
+    disputes = addresses.get("Disputes")
     return Deployment(
         token=chain.contract("Token", addresses["Token"]),
         registry=chain.contract("Registry", addresses["Registry"]),
+        disputes=chain.contract("Disputes", disputes) if disputes else None,
     )
 
 

@@ -1,5 +1,7 @@
-"""What CLI commands open locally: the store (safe beside a running node: SQLite WAL) and keys."""
+"""What CLI commands open locally: the store (safe beside a running node: SQLite WAL), keys, the
+whole node when its chain is free, and receipt files."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,11 +13,13 @@ from aigora.cli.options import passphrase
 from aigora.core.eip712 import Domain
 from aigora.core.errors import AigoraError, DataDirInUse
 from aigora.core.keystore import Signer
+from aigora.node.answers import Answers
 from aigora.node.config import Config, database_url, load_config
-from aigora.node.context import keystore_for, signing_domain
+from aigora.node.context import keystore_for, open_node, signing_domain
 from aigora.node.runner import running_node_url
 from aigora.store.blobs import BlobStore
 from aigora.store.db import make_engine, migrate
+from aigora.verify import ReceiptDocument, loads_document
 
 
 @dataclass
@@ -72,3 +76,25 @@ def open_store(directory: Path) -> LocalStore:
     db = make_engine(database_url(config, directory))
     migrate(db)
     return LocalStore(directory, config, db, BlobStore(directory / "blobs"))
+
+
+def with_node(directory: Path, local: Callable[[Answers], Any], remote: Callable[[], Any]) -> Any:
+    """Run `local` on the node opened here, or `remote` against the node that holds it."""
+    if not directory.is_dir():
+        raise AigoraError(f"no node in {directory}; start one with `aigora up`")
+    try:
+        context = open_node(directory, passphrase())
+    except DataDirInUse:
+        return remote()
+    try:
+        return local(Answers(context))
+    finally:
+        context.close()
+
+
+def read_receipt(path: Path) -> ReceiptDocument:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AigoraError(f"cannot read {path}: {exc.strerror}") from None
+    return loads_document(data)

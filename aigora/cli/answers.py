@@ -6,7 +6,6 @@ file, chain or public data unreachable).
 """
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,33 +14,19 @@ from rich.console import Console
 from rich.table import Table
 
 from aigora.chain import Chain
-from aigora.cli._local import ask_running_node, open_store
-from aigora.cli.options import DataDirOption, data_dir_of, passphrase
+from aigora.cli._local import ask_running_node, open_store, read_receipt, with_node
+from aigora.cli.options import DataDirOption, data_dir_of
 from aigora.core.errors import AigoraError, DataDirInUse
 from aigora.index._service import snapshot_dir
 from aigora.node.answers import Answers, verify_on_chain
-from aigora.node.context import open_node, recorded_addresses
+from aigora.node.context import recorded_addresses
 from aigora.node.routers.answers import answer_json
-from aigora.verify import MAX_K, DbNonceLedger, ReceiptDocument, loads_document, stored_receipt
+from aigora.verify import MAX_K, DbNonceLedger, ReceiptDocument, stored_receipt
 
 console = Console()
 _err = Console(stderr=True)
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
-
-
-def _with_node(directory: Path, local: Callable[[Answers], Any], remote: Callable[[], Any]) -> Any:
-    """Run `local` on the node opened here, or `remote` against the node that holds it."""
-    if not directory.is_dir():
-        raise AigoraError(f"no node in {directory}; start one with `aigora up`")
-    try:
-        context = open_node(directory, passphrase())
-    except DataDirInUse:
-        return remote()
-    try:
-        return local(Answers(context))
-    finally:
-        context.close()
 
 
 def ask(
@@ -61,7 +46,7 @@ def ask(
     def local(answers: Answers) -> dict[str, Any]:
         return answer_json(answers.context, answers.ask(query, k))
 
-    answer = _with_node(
+    answer = with_node(
         directory,
         local,
         lambda: ask_running_node(directory, "POST", "/ask", json={"query": query, "k": k}),
@@ -106,7 +91,7 @@ def verify(
 ) -> None:
     """Re-execute a receipt from public data. Exit 0 VALID, 1 INVALID, 2 unusable input."""
     try:
-        document = _read_receipt(receipt_file)
+        document = read_receipt(receipt_file)
         if rpc is not None:
             verdict = _verify_over_rpc(document, rpc, registry, source, data_dir)
         else:
@@ -125,14 +110,6 @@ def verify(
         for note in verdict["notes"]:
             console.print(f"note: {note}", highlight=False)
     raise typer.Exit(EXIT_VALID if verdict["verdict"] == "VALID" else EXIT_INVALID)
-
-
-def _read_receipt(path: Path) -> ReceiptDocument:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise AigoraError(f"cannot read {path}: {exc.strerror}") from None
-    return loads_document(data)
 
 
 def _verify_with_data_dir(
@@ -192,7 +169,7 @@ def snapshot(data_dir: DataDirOption = None) -> None:
     def local(answers: Answers) -> dict[str, Any]:
         return dict(answers.refresh().__dict__)
 
-    state = _with_node(directory, local, lambda: ask_running_node(directory, "POST", "/snapshots"))
+    state = with_node(directory, local, lambda: ask_running_node(directory, "POST", "/snapshots"))
     what = "new snapshot" if state["changed"] else "unchanged"
     console.print(
         f"{what} {state['root']}: {state['item_count']} passages "

@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from aigora.cli import account, agent, answers, chain, content, embed, reputation, up
+from aigora.cli import account, agent, answers, chain, content, disputes, embed, reputation, up
 from aigora.core.errors import AigoraError
 
 app = typer.Typer(
@@ -36,6 +36,8 @@ app.command("snapshot")(answers.snapshot)
 app.command("ask")(answers.ask)
 app.command("verify")(answers.verify)
 app.command("receipt")(answers.receipt)
+app.command("challenge")(disputes.challenge)
+app.command("resolve")(disputes.resolve)
 
 _err = Console(stderr=True)
 

@@ -36,6 +36,7 @@ from aigora.verify import (
     sign_answer,
     verify,
 )
+from aigora.verify._challenge import Claim, plan_claim
 
 ENGINE_VERSION = f"{FORMAT}/{FORMAT_VERSION}"
 
@@ -152,6 +153,24 @@ class Answers:
             ),
         )
 
+    def _loaded(self) -> list[IntModel | Snapshot]:
+        loaded: list[IntModel | Snapshot] = [self.model]
+        if self._current is not None:
+            loaded.append(self._current[0])
+        return loaded
+
+    def plan(self, document: ReceiptDocument, source_url: str | None = None):
+        """The verdict on a receipt and the on-chain claim that proves it wrong."""
+        context = self.context
+        return plan_on_chain(
+            document,
+            context.chain,
+            context.deployment.registry,
+            [snapshot_dir(context.data_dir)],
+            source_url,
+            self._loaded(),
+        )
+
     def verify(self, document: ReceiptDocument, source_url: str | None = None) -> Verdict:
         """Verify any operator's receipt against this node's chain and registry."""
         loaded: list[IntModel | Snapshot] = [self.model]
@@ -169,6 +188,28 @@ class Answers:
         )
 
 
+def public_sources(
+    chain: Chain,
+    registry: Any,
+    operator: str,
+    snapshot_dirs: Sequence[Path] = (),
+    source_url: str | None = None,
+    loaded: Sequence[IntModel | Snapshot] = (),
+) -> Sources:
+    """Where public data comes from: memory and local files first, then `source_url`, then the
+    operator's endpoint as registered on-chain; every file is checked against its root."""
+    local = LocalFiles(
+        model_dirs=[Path(default_cache_dir())], snapshot_dirs=snapshot_dirs, loaded=loaded
+    )
+    sources: list[PublicData] = [local]
+    if source_url:
+        sources.append(HttpSource(source_url))
+    endpoint = ChainRegistry(chain, registry).operator(operator).endpoint
+    if endpoint.startswith(("http://", "https://")) and endpoint != source_url:
+        sources.append(HttpSource(endpoint))
+    return Sources(sources)
+
+
 def verify_on_chain(
     document: ReceiptDocument,
     chain: Chain,
@@ -178,25 +219,35 @@ def verify_on_chain(
     source_url: str | None = None,
     loaded: Sequence[IntModel | Snapshot] = (),
 ) -> Verdict:
-    """Verify a receipt against `registry` on `chain`. Public data comes from memory and local
-    files first, then `source_url`, then the operator's endpoint as registered on-chain; every
-    file is checked against its root whoever serves it."""
-    facts = ChainRegistry(chain, registry)
-    local = LocalFiles(
-        model_dirs=[Path(default_cache_dir())], snapshot_dirs=snapshot_dirs, loaded=loaded
-    )
-    sources: list[PublicData] = [local]
-    if source_url:
-        sources.append(HttpSource(source_url))
-    endpoint = facts.operator(document.operator).endpoint
-    if endpoint.startswith(("http://", "https://")) and endpoint != source_url:
-        sources.append(HttpSource(endpoint))
+    """Verify a receipt against `registry` on `chain`, with public data from `public_sources`."""
+    sources = public_sources(chain, registry, document.operator, snapshot_dirs, source_url, loaded)
     return verify(
         document,
         chain.chain_id,
         registry.address,
-        facts,
-        Sources(sources),
+        ChainRegistry(chain, registry),
+        sources,
         lambda model: Encoder(model, backend="numpy"),
         ledger,
     )
+
+
+def plan_on_chain(
+    document: ReceiptDocument,
+    chain: Chain,
+    registry: Any,
+    snapshot_dirs: Sequence[Path] = (),
+    source_url: str | None = None,
+    loaded: Sequence[IntModel | Snapshot] = (),
+) -> tuple[Verdict, Claim]:
+    """Verify the receipt, then choose the claim that proves it wrong on-chain (`NoClaim` if
+    none does). The snapshot and the honest trace come from public data."""
+    verdict = verify_on_chain(document, chain, registry, None, snapshot_dirs, source_url, loaded)
+    if verdict.valid or verdict.check not in ("ranking", "trace"):
+        return verdict, plan_claim(document, verdict, None, None)
+    sources = public_sources(chain, registry, document.operator, snapshot_dirs, source_url, loaded)
+    receipt = document.receipt
+    snapshot = sources.snapshot(bytes.fromhex(receipt["snapshotRoot"][2:]))
+    model = sources.model(bytes.fromhex(receipt["modelRoot"][2:]))
+    _, trace = Encoder(model, backend="numpy").embed_with_trace(document.query)
+    return verdict, plan_claim(document, verdict, snapshot, trace)

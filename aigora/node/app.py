@@ -6,7 +6,7 @@ from aigora import __version__
 from aigora.node.answers import Answers
 from aigora.node.context import NodeContext
 from aigora.node.errors import install_error_handlers
-from aigora.node.routers import anchors, answers, chain, content, health, reputation
+from aigora.node.routers import anchors, answers, chain, content, disputes, health, reputation
 
 DESCRIPTION = """\
 An Aigora node: verifiable answers, signed provenance, community reputation and on-chain payouts.
@@ -26,4 +26,5 @@ def create_app(context: NodeContext, answering: Answers | None = None) -> FastAP
     app.include_router(anchors.router)
     app.include_router(reputation.router)
     app.include_router(answers.router)
+    app.include_router(disputes.router)
     return app

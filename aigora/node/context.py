@@ -7,7 +7,7 @@ anvil forgets everything), and are redeployed and re-recorded if not.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,8 +18,10 @@ from aigora.chain.client import TxSigner
 from aigora.chain.deploy import (
     TOKEN_UNIT,
     Deployment,
+    DisputeParams,
     RegistryParams,
     attach_foundation,
+    deploy_disputes,
     deploy_foundation,
     source_hash,
 )
@@ -33,6 +35,10 @@ from aigora.store.blobs import BlobStore
 from aigora.store.db import make_engine, migrate, session_scope
 
 DEV_ETHER = 100 * 10**18
+ZERO_ADDRESS = "0x" + "00" * 20
+BURN_ADDRESS = "0x000000000000000000000000000000000000dEaD"
+"""Where the burned share of a dispute's stake goes: the deployer (here the operator itself)
+must not be the treasury, or a slashed operator would get part of its own bond back."""
 CHAIN_ID_SETTING = "chain_id"
 
 
@@ -144,7 +150,10 @@ def _ensure_deployed(chain: Chain, db: Engine, operator: Signer, config: Config)
     if {"Token", "Registry"} <= addresses.keys() and all(
         chain.has_code(address) for address in addresses.values()
     ):
-        return attach_foundation(chain, addresses)
+        deployment = attach_foundation(chain, addresses)
+        if deployment.disputes is None:
+            deployment = _add_disputes(chain, db, operator, deployment)
+        return deployment
     if chain.is_dev_chain:
         _fund_from_faucet(chain, operator)
     elif chain.balance(operator.address) == 0:
@@ -159,7 +168,25 @@ def _ensure_deployed(chain: Chain, db: Engine, operator: Signer, config: Config)
     if config.chain.token is None:
         chain.transact(operator, deployment.token.functions.mint(operator.address, DEV_TOKENS))
     _record(db, chain, deployment)
-    return deployment
+    return _add_disputes(chain, db, operator, deployment)
+
+
+def _add_disputes(chain: Chain, db: Engine, operator: Signer, deployment: Deployment) -> Deployment:
+    """Deploy the disputes contract and make it the registry's slasher. A registry whose slasher
+    is already someone else (or that this operator does not own) is left alone: disputes then
+    cannot be filed through this node."""
+    registry = deployment.registry
+    if chain.call(registry.functions.slasher()) != ZERO_ADDRESS:
+        return deployment
+    if chain.call(registry.functions.owner()) != operator.address:
+        return deployment
+    params = DisputeParams(treasury=BURN_ADDRESS)
+    disputes, tx = deploy_disputes(
+        chain, operator, deployment.token.address, registry.address, params
+    )
+    with_disputes = replace(deployment, disputes=disputes, transactions={"Disputes": tx})
+    _record(db, chain, with_disputes)
+    return replace(with_disputes, transactions={**deployment.transactions, "Disputes": tx})
 
 
 def _ensure_registered(

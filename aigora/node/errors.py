@@ -15,8 +15,10 @@ from aigora.core.errors import (
     NotFound,
 )
 from aigora.node.answers import NoSnapshot
+from aigora.node.disputes import NoDisputes
 from aigora.node.routers.content import PayloadTooLarge
 from aigora.verify import Unavailable
+from aigora.verify._challenge import NoClaim
 
 log = logging.getLogger("aigora.node")
 
@@ -26,6 +28,8 @@ _STATUS: list[tuple[type[AigoraError], int]] = [
     (PayloadTooLarge, 413),
     (ContractRevert, 409),
     (NoSnapshot, 409),
+    (NoClaim, 409),
+    (NoDisputes, 409),
     (Unavailable, 502),
     (ChainUnreachable, 503),
     (DataDirInUse, 503),

@@ -23,6 +23,7 @@ from aigora.core.errors import AigoraError
 from aigora.index import has_text_content
 from aigora.node.app import create_app
 from aigora.node.context import NodeContext
+from aigora.node.disputes import rebut_omissions
 
 log = logging.getLogger("aigora.node")
 NODE_FILE = "node.json"
@@ -73,8 +74,9 @@ class _Server(uvicorn.Server):
 
 
 async def _anchor_periodically(context: NodeContext) -> None:
-    """Anchor pending batches every `anchor_interval_s`; a failure is logged and retried later
-    (anchoring is idempotent), never fatal to the node."""
+    """Anchor pending batches every `anchor_interval_s`, and rebut omission claims against our
+    receipts whose passage is listed; a failure is logged and retried later (both are
+    idempotent), never fatal to the node."""
     interval = context.config.node.anchor_interval_s
     if interval <= 0:
         return
@@ -85,8 +87,16 @@ async def _anchor_periodically(context: NodeContext) -> None:
             await asyncio.to_thread(
                 anchor_all, context.db, context.chain, registry, context.operator
             )
+            if context.deployment.disputes is not None:
+                await asyncio.to_thread(
+                    rebut_omissions,
+                    context.chain,
+                    context.db,
+                    context.deployment.disputes,
+                    context.operator,
+                )
         except AigoraError as exc:
-            log.warning("anchoring failed, will retry: %s", exc)
+            log.warning("anchoring or answering disputes failed, will retry: %s", exc)
 
 
 async def _snapshot_periodically(app: FastAPI, context: NodeContext) -> None:

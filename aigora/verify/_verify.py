@@ -166,6 +166,7 @@ def check_snapshot(document: ReceiptDocument, registry: RegistryFacts) -> None:
             "snapshot",
             f"stale snapshot: the operator registered 0x{root.hex()} at {at}, "
             f"{issued - at} s before this answer, but answered from an older one",
+            {"newer_snapshot": "0x" + root.hex(), "registered_at": at},
         )
 
 

@@ -1,0 +1,125 @@
+"""Which one-step claim proves a wrong answer on-chain, chosen from public data alone.
+
+Verification says *that* a receipt is wrong; a dispute needs *one step* the contract recomputes.
+`plan_claim` re-derives the ranking facts and picks the cheapest claim that holds, in this order:
+
+1. **stale** — the operator had registered a newer snapshot for the model well before answering;
+2. **score** — a listed passage's claimed score differs from its exact dot product with the query;
+3. **order** — two adjacent results are out of order by their own claimed scores (then CID);
+4. **omission** — a passage not listed ranks before the last listed one.
+
+The query embedding used on-chain is the one the operator committed to in its trace; the claims
+here need it to equal the honest one (same trace root). A receipt whose trace itself is wrong
+needs an embedding claim, settled by bisection over the trace, which is not built yet.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from aigora.core.cid import digest_of
+from aigora.core.errors import AigoraError
+from aigora.engine import Trace
+from aigora.index import Snapshot
+from aigora.verify._claims import (
+    EMBEDDING_OP,
+    Passage,
+    QueryEmbedding,
+    ResultEntry,
+    passage,
+    query_embedding,
+    result_entry,
+)
+from aigora.verify._receipt import ReceiptDocument
+from aigora.verify._verify import Verdict
+
+KINDS = ("score", "order", "omission", "stale")
+
+
+class NoClaim(AigoraError):
+    """The receipt cannot be disputed on-chain (it is valid, or wrong in a way no claim covers)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    kind: str
+    reason: str
+    entry: ResultEntry | None = None
+    lower: ResultEntry | None = None
+    passage: Passage | None = None
+    query: QueryEmbedding | None = None
+    newer_snapshot: bytes | None = None
+
+
+def _ranks_before(a: tuple[int, bytes], b: tuple[int, bytes]) -> bool:
+    """Score descending, then CID digest ascending."""
+    return a[0] > b[0] or (a[0] == b[0] and a[1] < b[1])
+
+
+def plan_claim(
+    document: ReceiptDocument, verdict: Verdict, snapshot: Snapshot | None, trace: Trace | None
+) -> Claim:
+    """The claim to file against `document`, given its INVALID `verdict`, the snapshot it names
+    and the honest trace of its query; NoClaim says why there is none."""
+    if verdict.valid:
+        raise NoClaim("the receipt is VALID: there is nothing to challenge")
+    difference = verdict.difference or {}
+    if verdict.check == "snapshot" and "newer_snapshot" in difference:
+        newer = bytes.fromhex(difference["newer_snapshot"][2:])
+        return Claim("stale", verdict.reason, newer_snapshot=newer)
+    if verdict.check not in ("ranking", "trace"):
+        raise NoClaim(
+            f"the receipt fails the {verdict.check} check ({verdict.reason}); it binds nobody "
+            "on-chain, so there is nothing to dispute"
+        )
+    if snapshot is None or trace is None:
+        raise NoClaim("the snapshot and the query's trace are needed to build a claim")
+    if "0x" + trace.root.hex() != document.receipt["traceRoot"]:
+        raise NoClaim(
+            "the operator's engine trace differs from the honest one: that needs an embedding "
+            "claim (bisection over the trace), which is not supported yet"
+        )
+    query = np.asarray(trace.output(EMBEDDING_OP), dtype=np.int64)
+    proof = query_embedding(trace)
+    claimed = []
+    for rank, result in enumerate(document.results):
+        position = snapshot.positions.get(result.cid)
+        if position is None:
+            raise NoClaim(f"result {rank} ({result.cid}) is not in the snapshot: not provable yet")
+        true = int(snapshot.embeddings[position].astype(np.int64) @ query)
+        if true != result.score:
+            return Claim(
+                "score",
+                f"rank {rank}: {result.cid} scores {true}, the receipt claims {result.score}",
+                entry=result_entry(document, rank),
+                passage=passage(snapshot, position),
+                query=proof,
+            )
+        claimed.append((result.score, digest_of(result.cid)))
+    for rank in range(len(claimed) - 1):
+        if not _ranks_before(claimed[rank], claimed[rank + 1]):
+            return Claim(
+                "order",
+                f"ranks {rank} and {rank + 1} are out of order by their own scores",
+                entry=result_entry(document, rank),
+                lower=result_entry(document, rank + 1),
+            )
+    listed = {r.cid for r in document.results}
+    scores = snapshot.embeddings.astype(np.int64) @ query
+    order = np.lexsort((np.arange(len(snapshot)), -scores))
+    last = claimed[-1]
+    for position in order:
+        cid = snapshot.cids[int(position)]
+        if cid in listed:
+            continue
+        candidate = (int(scores[position]), digest_of(cid))
+        if _ranks_before(candidate, last):
+            return Claim(
+                "omission",
+                f"{cid} (score {candidate[0]}) ranks before the last result but is not listed",
+                entry=result_entry(document, len(document.results) - 1),
+                passage=passage(snapshot, int(position)),
+                query=proof,
+            )
+        break
+    raise NoClaim("no one-step claim holds for this receipt")

@@ -1,0 +1,70 @@
+"""`aigora challenge` from the shell: a valid receipt has nothing to challenge; a tilted one is
+filed as the claim that proves it wrong and decided on-chain."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from aigora.content.anchoring import anchor_all
+from aigora.core.cid import cid_of
+from aigora.verify import stored_receipt
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "sponsored_ranking.py"
+PASSPHRASE = "correct horse battery staple"
+
+
+def _load_example():
+    spec = importlib.util.spec_from_file_location("sponsored_ranking_cli", EXAMPLE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+example = _load_example()
+
+
+def _receipts(data_dir: Path, out: Path) -> tuple[Path, Path]:
+    """An honest and a score-tilted receipt, both anchored, written as files."""
+    from aigora.node.context import open_node
+
+    context = open_node(data_dir, PASSPHRASE)
+    try:
+        author = context.operator
+        for text in example.CORPUS:
+            example.publish(context, author, text)
+        tilted = example.TiltedAnswers(context)
+        tilted.sponsor_cid = cid_of(example.SPONSOR.encode())
+        tilted.refresh()
+        honest = tilted.ask(example.QUESTION, 3)
+        tilted.tilt = example.hidden_bonus
+        bent = tilted.ask(example.QUESTION, 3)
+        anchor_all(context.db, context.chain, context.deployment.registry, context.operator)
+        paths = []
+        for name, document in (("honest.json", honest), ("bent.json", bent)):
+            path = out / name
+            path.write_text(stored_receipt(context.db, "0x" + document.digest().hex()).dumps())
+            paths.append(path)
+        return paths[0], paths[1]
+    finally:
+        context.close()
+
+
+def test_challenge_files_the_claim_that_proves_a_receipt_wrong(aigora, tmp_path):
+    honest, bent = _receipts(aigora.data_dir, tmp_path)
+    nothing = aigora.run("challenge", str(honest))
+    assert nothing.returncode == 1
+    assert "VALID: there is nothing to challenge" in nothing.stderr
+    planned = aigora.run("challenge", str(bent), "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    assert "claim: score" in planned.stdout
+    assert "dispute" not in planned.stdout
+    filed = aigora.run("challenge", str(bent))
+    assert filed.returncode == 0, filed.stderr
+    assert "challenger won" in filed.stdout
+    assert "slashed" in filed.stdout
+    again = aigora.run("challenge", str(bent))
+    assert again.returncode == 1
+    assert "slashed" in again.stderr or "already judged" in again.stderr

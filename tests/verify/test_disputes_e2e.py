@@ -1,0 +1,175 @@
+"""Disputes end to end on the embedded chain: every cheating operator of the sponsored-ranking
+example loses its bond to a challenger who files the claim `plan_claim` picks from public data;
+an honest operator wins against a false challenge, answered by its node automatically; tokens
+are conserved across every dispute."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from aigora.content.anchoring import anchor_all
+from aigora.core.cid import cid_of
+from aigora.node.disputes import file_claim, rebut_omissions, resolve
+from aigora.verify import stored_receipt
+from aigora.verify._challenge import Claim, plan_claim
+from aigora.verify._claims import passage, query_embedding, result_entry
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "sponsored_ranking.py"
+
+
+def _load_example():
+    spec = importlib.util.spec_from_file_location("sponsored_ranking_disputes", EXAMPLE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+example = _load_example()
+QUESTION = example.QUESTION
+
+
+class Arena:
+    """One operator's node with a funded challenger and the token balances that must balance."""
+
+    def __init__(self, world) -> None:
+        self.world = world
+        context = world.context
+        self.chain = context.chain
+        self.token = context.deployment.token
+        self.registry = context.deployment.registry
+        self.disputes = context.deployment.disputes
+        assert self.disputes is not None, "open_node deploys the disputes contract"
+        self.operator = context.operator
+        self.challenger = self.chain.dev_signers()[5]
+        bond = self.chain.call(self.disputes.functions.challenger_bond())
+        self.chain.transact(
+            self.operator, self.token.functions.transfer(self.challenger.address, 3 * bond)
+        )
+        self.treasury = self.chain.call(self.disputes.functions.treasury())
+        self.tilted = example.TiltedAnswers(context)
+        self.tilted.sponsor_cid = cid_of(example.SPONSOR.encode())
+        self.start = self.balances()
+
+    def balances(self) -> dict[str, int]:
+        holders = {
+            "challenger": self.challenger.address,
+            "operator": self.operator.address,
+            "treasury": self.treasury,
+            "registry": self.registry.address,
+            "disputes": self.disputes.address,
+        }
+        if self.treasury == self.operator.address:
+            holders.pop("treasury")
+        return {n: self.chain.call(self.token.functions.balanceOf(a)) for n, a in holders.items()}
+
+    def anchored(self, document):
+        context = self.world.context
+        anchor_all(context.db, self.chain, self.registry, self.operator)
+        return stored_receipt(context.db, "0x" + document.digest().hex())
+
+    def claim_against(self, document):
+        verdict = self.world.answers.verify(document)
+        assert not verdict.valid
+        snapshot = self.world.answers.current()[0]
+        _, trace = self.world.answers.encoder().embed_with_trace(document.query)
+        return plan_claim(document, verdict, snapshot, trace)
+
+    def conserved(self) -> bool:
+        return sum(self.balances().values()) == sum(self.start.values())
+
+    def slashed(self) -> bool:
+        return self.chain.call(self.registry.functions.operators(self.operator.address))[5]
+
+
+@pytest.fixture
+def arena(open_world_at, tmp_path):
+    return Arena(open_world_at(tmp_path / "node", example.CORPUS))
+
+
+@pytest.mark.parametrize(
+    ("tilt", "kind"),
+    [
+        ("hidden_bonus", "score"),
+        ("promote", "order"),
+        ("swap_order", "order"),
+        ("drop_competitor", "omission"),
+    ],
+)
+def test_a_tilted_operator_loses_its_bond(arena, tilt, kind):
+    arena.tilted.tilt = getattr(example, tilt)
+    document = arena.anchored(arena.tilted.ask(QUESTION, 3))
+    claim = arena.claim_against(document)
+    assert claim.kind == kind
+    bond = arena.chain.call(arena.registry.functions.operators(arena.operator.address))[0]
+    before = arena.balances()["challenger"]
+    state = file_claim(arena.chain, arena.disputes, arena.token, arena.challenger, document, claim)
+    if kind == "omission":
+        assert state.status == "open"
+        context = arena.world.context
+        assert rebut_omissions(arena.chain, context.db, arena.disputes, arena.operator) == []
+        arena.chain.advance_time(arena.chain.call(arena.disputes.functions.response_window()) + 1)
+        state = resolve(arena.chain, arena.disputes, arena.challenger, state.dispute_id)
+    assert state.status == "challenger won"
+    assert state.slashed == bond
+    assert arena.slashed()
+    bps = arena.chain.call(arena.disputes.functions.treasury_bps())
+    assert arena.balances()["challenger"] - before == bond - bond * bps // 10_000
+    assert arena.conserved()
+    later = arena.world.answers.verify(document)
+    assert later.check == "operator"
+    assert "slashed" in later.reason
+
+
+def test_answering_from_a_stale_snapshot_loses_the_bond(arena):
+    world, tilted = arena.world, arena.tilted
+    old = tilted.current()
+    world.publish(example.LATE_COMPETITOR)
+    tilted.refresh()
+    arena.chain.advance_time(3600)
+    tilted._current = old
+    document = arena.anchored(tilted.ask(QUESTION, 3))
+    tilted._current = None
+    world.answers._current = None
+    claim = arena.claim_against(document)
+    assert claim.kind == "stale"
+    state = file_claim(arena.chain, arena.disputes, arena.token, arena.challenger, document, claim)
+    assert state.status == "challenger won"
+    assert arena.slashed()
+    assert arena.conserved()
+
+
+def test_an_honest_operator_wins_a_false_omission_claim_by_itself(arena):
+    document = arena.anchored(arena.world.answers.ask(QUESTION, 3))
+    assert arena.world.answers.verify(document).valid
+    snapshot = arena.world.answers.current()[0]
+    _, trace = arena.world.answers.encoder().embed_with_trace(QUESTION)
+    listed = snapshot.positions[document.results[0].cid]
+    false_claim = Claim(
+        "omission",
+        "claims the top result is missing",
+        entry=result_entry(document, len(document.results) - 1),
+        passage=passage(snapshot, listed),
+        query=query_embedding(trace),
+    )
+    bond = arena.chain.call(arena.disputes.functions.challenger_bond())
+    operator_before = arena.balances()["operator"]
+    state = file_claim(
+        arena.chain, arena.disputes, arena.token, arena.challenger, document, false_claim
+    )
+    assert state.status == "open"
+    context = arena.world.context
+    (answered,) = rebut_omissions(arena.chain, context.db, arena.disputes, arena.operator)
+    assert answered.status == "challenger lost"
+    assert not arena.slashed()
+    bps = arena.chain.call(arena.disputes.functions.treasury_bps())
+    gained = arena.balances()["operator"] - operator_before
+    treasury_is_operator = arena.treasury == arena.operator.address
+    assert gained == (bond if treasury_is_operator else bond - bond * bps // 10_000)
+    assert arena.conserved()
+    with pytest.raises(Exception, match="dispute already resolved"):
+        resolve(arena.chain, arena.disputes, arena.challenger, answered.dispute_id)
