@@ -1,6 +1,9 @@
 """Fixtures shared by the whole suite: chains on both backends, anvil managed by PID."""
 
+import importlib.util
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -45,3 +48,19 @@ def chain(request: pytest.FixtureRequest) -> Iterator[Chain]:
         yield c
     finally:
         c.w3.provider.make_request("evm_revert", [snapshot])
+
+
+SPONSORED_EXAMPLE = Path(__file__).parents[1] / "examples" / "sponsored_ranking.py"
+
+
+@pytest.fixture(scope="session")
+def sponsored():
+    """`examples/sponsored_ranking.py` as a module: its tilted operators and corpus are what the
+    answer, dispute and CLI tests exercise, so the documented example cannot rot."""
+    spec = importlib.util.spec_from_file_location("sponsored_ranking", SPONSORED_EXAMPLE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -1,32 +1,16 @@
 """`aigora challenge` from the shell: a valid receipt has nothing to challenge; a tilted one is
 filed as the claim that proves it wrong and decided on-chain."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 from aigora.content.anchoring import anchor_all
 from aigora.core.cid import cid_of
 from aigora.verify import stored_receipt
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "sponsored_ranking.py"
 PASSPHRASE = "correct horse battery staple"
 
 
-def _load_example():
-    spec = importlib.util.spec_from_file_location("sponsored_ranking_cli", EXAMPLE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-example = _load_example()
-
-
-def _receipts(data_dir: Path, out: Path) -> tuple[Path, Path]:
+def _receipts(example, data_dir: Path, out: Path) -> tuple[Path, Path]:
     """An honest and a score-tilted receipt, both anchored, written as files."""
     from aigora.node.context import open_node
 
@@ -52,8 +36,8 @@ def _receipts(data_dir: Path, out: Path) -> tuple[Path, Path]:
         context.close()
 
 
-def test_challenge_files_the_claim_that_proves_a_receipt_wrong(aigora, tmp_path):
-    honest, bent = _receipts(aigora.data_dir, tmp_path)
+def test_challenge_files_the_claim_that_proves_a_receipt_wrong(aigora, tmp_path, sponsored):
+    honest, bent = _receipts(sponsored, aigora.data_dir, tmp_path)
     nothing = aigora.run("challenge", str(honest))
     assert nothing.returncode == 1
     assert "VALID: there is nothing to challenge" in nothing.stderr

@@ -1,10 +1,7 @@
 """Each tilt of the sponsored-ranking example maps to the one-step claim that proves it, built
 from public data; valid receipts and off-chain-only faults yield no claim."""
 
-import importlib.util
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,27 +12,13 @@ from aigora.index import SNAPSHOT_LEAF, embedding_hash
 from aigora.verify import RESULT_LEAF, Verdict
 from aigora.verify._challenge import NoClaim, plan_claim
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "sponsored_ranking.py"
-
-
-def _load_example():
-    spec = importlib.util.spec_from_file_location("sponsored_ranking_plan", EXAMPLE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-example = _load_example()
 QUESTION = "Which car should I buy for my family?"
 SPONSOR = "SponsorCar Model S: buy it now, the best car ever made, limited offer!"
 
 
 @pytest.fixture(scope="module")
-def tilted(world):
-    answers = example.TiltedAnswers(world.context)
+def tilted(world, sponsored):
+    answers = sponsored.TiltedAnswers(world.context)
     answers.sponsor_cid = cid_of(SPONSOR.encode())
     return answers
 
@@ -49,8 +32,8 @@ def _claim_for(world, tilted, tilt):
     return document, plan_claim(document, verdict, snapshot, trace)
 
 
-def test_a_hidden_bonus_is_a_score_claim_with_valid_proofs(world, tilted):
-    document, claim = _claim_for(world, tilted, example.hidden_bonus)
+def test_a_hidden_bonus_is_a_score_claim_with_valid_proofs(world, tilted, sponsored):
+    document, claim = _claim_for(world, tilted, sponsored.hidden_bonus)
     assert claim.kind == "score"
     entry, passage = claim.entry, claim.passage
     assert entry.cid == passage.cid
@@ -71,15 +54,15 @@ def test_a_hidden_bonus_is_a_score_claim_with_valid_proofs(world, tilted):
 
 
 @pytest.mark.parametrize("tilt", ["promote", "swap_order"])
-def test_reordering_is_an_order_claim(world, tilted, tilt):
-    _, claim = _claim_for(world, tilted, getattr(example, tilt))
+def test_reordering_is_an_order_claim(world, tilted, tilt, sponsored):
+    _, claim = _claim_for(world, tilted, getattr(sponsored, tilt))
     assert claim.kind == "order"
     assert claim.lower.rank == claim.entry.rank + 1
     assert claim.entry.score < claim.lower.score
 
 
-def test_a_dropped_competitor_is_an_omission_claim(world, tilted):
-    document, claim = _claim_for(world, tilted, example.drop_competitor)
+def test_a_dropped_competitor_is_an_omission_claim(world, tilted, sponsored):
+    document, claim = _claim_for(world, tilted, sponsored.drop_competitor)
     assert claim.kind == "omission"
     assert claim.entry.rank == len(document.results) - 1
     assert claim.passage.cid not in {digest_of(r.cid) for r in document.results}

@@ -3,10 +3,6 @@ example loses its bond to a challenger who files the claim `plan_claim` picks fr
 an honest operator wins against a false challenge, answered by its node automatically; tokens
 are conserved across every dispute."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from aigora.content.anchoring import anchor_all
@@ -16,28 +12,15 @@ from aigora.verify import stored_receipt
 from aigora.verify._challenge import Claim, plan_claim
 from aigora.verify._claims import passage, query_embedding, result_entry
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "sponsored_ranking.py"
-
-
-def _load_example():
-    spec = importlib.util.spec_from_file_location("sponsored_ranking_disputes", EXAMPLE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-example = _load_example()
-QUESTION = example.QUESTION
+QUESTION = "Which car should I buy for my family?"  # the example's question
 
 
 class Arena:
     """One operator's node with a funded challenger and the token balances that must balance."""
 
-    def __init__(self, world) -> None:
+    def __init__(self, world, example) -> None:
         self.world = world
+        self.example = example
         context = world.context
         self.chain = context.chain
         self.token = context.deployment.token
@@ -87,8 +70,8 @@ class Arena:
 
 
 @pytest.fixture
-def arena(open_world_at, tmp_path):
-    return Arena(open_world_at(tmp_path / "node", example.CORPUS))
+def arena(open_world_at, tmp_path, sponsored):
+    return Arena(open_world_at(tmp_path / "node", sponsored.CORPUS), sponsored)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +84,7 @@ def arena(open_world_at, tmp_path):
     ],
 )
 def test_a_tilted_operator_loses_its_bond(arena, tilt, kind):
-    arena.tilted.tilt = getattr(example, tilt)
+    arena.tilted.tilt = getattr(arena.example, tilt)
     document = arena.anchored(arena.tilted.ask(QUESTION, 3))
     claim = arena.claim_against(document)
     assert claim.kind == kind
@@ -128,7 +111,7 @@ def test_a_tilted_operator_loses_its_bond(arena, tilt, kind):
 def test_answering_from_a_stale_snapshot_loses_the_bond(arena):
     world, tilted = arena.world, arena.tilted
     old = tilted.current()
-    world.publish(example.LATE_COMPETITOR)
+    world.publish(arena.example.LATE_COMPETITOR)
     tilted.refresh()
     arena.chain.advance_time(3600)
     tilted._current = old

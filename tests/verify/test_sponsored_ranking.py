@@ -4,39 +4,20 @@ quietly favours a sponsor is caught by verification every time; an honest one al
 The scenario is `examples/sponsored_ranking.py` itself, so the documented example cannot rot.
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "sponsored_ranking.py"
-
-
-def _load_example():
-    spec = importlib.util.spec_from_file_location("sponsored_ranking_example", EXAMPLE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-example = _load_example()
-
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory):
-    return {o.operator: o for o in example.run(tmp_path_factory.mktemp("sponsored") / "node")}
+def outcomes(tmp_path_factory, sponsored):
+    return {o.operator: o for o in sponsored.run(tmp_path_factory.mktemp("sponsored") / "node")}
 
 
-def test_the_honest_operator_verifies(outcomes):
+def test_the_honest_operator_verifies(outcomes, sponsored):
     honest = outcomes["honest"]
     assert honest.verdict.valid, honest.verdict.reason
-    assert honest.document.results[0].cid != example.cid_of(example.SPONSOR.encode())
+    assert honest.document.results[0].cid != sponsored.cid_of(sponsored.SPONSOR.encode())
 
 
 @pytest.mark.parametrize(
@@ -63,8 +44,8 @@ def test_every_tilted_ranking_is_caught_at_its_first_difference(outcomes, operat
     )
 
 
-def test_the_sponsor_gains_in_the_bonus_and_promotion_cheats(outcomes):
-    sponsor = example.cid_of(example.SPONSOR.encode())
+def test_the_sponsor_gains_in_the_bonus_and_promotion_cheats(outcomes, sponsored):
+    sponsor = sponsored.cid_of(sponsored.SPONSOR.encode())
     for operator in ("hidden score bonus", "sponsor promoted"):
         assert outcomes[operator].document.results[0].cid == sponsor
 
