@@ -45,19 +45,19 @@ def float_dtype(d: int) -> type[np.floating]:
     return np.float32 if d <= FP32_MAX_D else np.float64
 
 
-def _check_embeddings(embeddings: np.ndarray) -> None:
-    if not isinstance(embeddings, np.ndarray) or embeddings.dtype != np.int8:
-        kind = getattr(embeddings, "dtype", type(embeddings).__name__)
-        raise SearchError(
-            f"embeddings must be an int8 numpy array, got {kind}; quantise them first"
-        )
-    if embeddings.ndim != 2:
-        raise SearchError(f"embeddings must be 2-D (passages, dim), got shape {embeddings.shape}")
-    n, d = embeddings.shape
+def check_int8_matrix(name: str, array: np.ndarray, error: type[AigoraError] = SearchError) -> None:
+    """Refuse (with `error`) anything but a non-empty 2-D int8 array whose dot products fit int32:
+    the input every exact int8 computation here (search, valuation) takes."""
+    if not isinstance(array, np.ndarray) or array.dtype != np.int8:
+        kind = getattr(array, "dtype", type(array).__name__)
+        raise error(f"{name} must be an int8 numpy array, got {kind}; quantise it first")
+    if array.ndim != 2:
+        raise error(f"{name} must be 2-D (items, dim), got shape {array.shape}")
+    n, d = array.shape
     if n == 0:
-        raise SearchError("the index is empty: there are no passages to search")
+        raise error(f"{name} is empty: there are no items")
     if d == 0 or d > INT32_MAX_D:
-        raise SearchError(f"embedding dimension must be between 1 and {INT32_MAX_D}, got {d}")
+        raise error(f"{name} dimension must be between 1 and {INT32_MAX_D}, got {d}")
 
 
 def _as_query_matrix(queries: np.ndarray, d: int) -> np.ndarray:
@@ -74,13 +74,14 @@ def _as_query_matrix(queries: np.ndarray, d: int) -> np.ndarray:
     return queries
 
 
-def _check_positive(name: str, value: int) -> int:
+def check_positive(name: str, value: int, error: type[AigoraError] = SearchError) -> int:
+    """`value` as an int, or `error` saying why it is not a positive integer."""
     try:
         value = operator.index(value)
     except TypeError:
-        raise SearchError(f"{name} must be an integer, got {value!r}") from None
+        raise error(f"{name} must be an integer, got {value!r}") from None
     if value < 1:
-        raise SearchError(f"{name} must be at least 1, got {value}")
+        raise error(f"{name} must be at least 1, got {value}")
     return value
 
 
@@ -177,10 +178,10 @@ def top_k(
     ties included. Memory stays near block_rows * d * 4 bytes plus an (m, block_rows) score block.
     A single (d,) query is searched as m = 1 and still gets 2-D results.
     """
-    _check_embeddings(embeddings)
+    check_int8_matrix("embeddings", embeddings)
     n, d = embeddings.shape
     q = _as_query_matrix(queries, d)
-    k, block_rows = _check_positive("k", k), _check_positive("block_rows", block_rows)
+    k, block_rows = check_positive("k", k), check_positive("block_rows", block_rows)
     return _search(_converting_scorer(embeddings), n, q, k, block_rows, float_dtype(d))
 
 
@@ -199,8 +200,8 @@ class ExactIndex:
         memory_budget_bytes: int = 2 * 2**30,
         block_rows: int = 65536,
     ) -> None:
-        _check_embeddings(embeddings)
-        self._block_rows = _check_positive("block_rows", block_rows)
+        check_int8_matrix("embeddings", embeddings)
+        self._block_rows = check_positive("block_rows", block_rows)
         if memory_budget_bytes < 0:
             raise SearchError(f"memory_budget_bytes must be >= 0, got {memory_budget_bytes}")
         self._embeddings = embeddings
@@ -233,7 +234,7 @@ class ExactIndex:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions (m, kk) int64 and scores (m, kk) int32, exactly as `top_k` returns them."""
         q = _as_query_matrix(queries, self.d)
-        k = _check_positive("k", k)
+        k = check_positive("k", k)
         return _search(self._block_scores(), self.n, q, k, self._block_rows, self._ftype)
 
     def scores(self, query: np.ndarray) -> np.ndarray:

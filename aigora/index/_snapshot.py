@@ -24,6 +24,7 @@ from aigora.core.cid import cid_from_digest, digest_of
 from aigora.core.errors import AigoraError
 from aigora.core.hashing import keccak
 from aigora.core.merkle import StandardMerkleTree
+from aigora.index._search import ExactIndex
 
 SNAPSHOT_LEAF = ("uint256", "bytes32", "bytes32")
 """Leaf encoding: position, the CID's sha2-256 digest, keccak256 of the int8 embedding bytes."""
@@ -78,7 +79,9 @@ class Snapshot:
     def changed(self, added: Mapping[str, np.ndarray], removed: Iterable[str]) -> "Snapshot":
         """A new snapshot with `added` items and without `removed` ones; the embeddings of the
         items kept are reused, never recomputed."""
-        drop = set(removed)
+        drop = set(removed) & self.positions.keys()
+        if not added and not drop:
+            return self  # same items: keep the tree (and index) already built
         items = {c: self.embeddings[i] for i, c in enumerate(self.cids) if c not in drop}
         items.update(added)
         return Snapshot.of(self.model_root, items)
@@ -96,6 +99,12 @@ class Snapshot:
 
     def leaf(self, position: int) -> tuple[int, bytes, bytes]:
         return (position, digest_of(self.cids[position]), embedding_hash(self.embeddings[position]))
+
+    @cached_property
+    def index(self) -> ExactIndex:
+        """The exact search index over this snapshot, built once per snapshot (its float copy
+        of a million passages takes seconds to make)."""
+        return ExactIndex(self.embeddings)
 
     @cached_property
     def tree(self) -> StandardMerkleTree:

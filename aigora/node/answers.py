@@ -119,7 +119,7 @@ class Answers:
                         "no snapshot to answer from yet: publish text content, then run "
                         "`aigora snapshot` (the node also snapshots new content periodically)"
                     )
-                self._current = (snapshot, ExactIndex(snapshot.embeddings))
+                self._current = (snapshot, snapshot.index)
             return self._current
 
     def rank(self, snapshot: Snapshot, index: ExactIndex, query: str, k: int) -> Ranking:
@@ -173,9 +173,6 @@ class Answers:
 
     def verify(self, document: ReceiptDocument, source_url: str | None = None) -> Verdict:
         """Verify any operator's receipt against this node's chain and registry."""
-        loaded: list[IntModel | Snapshot] = [self.model]
-        if self._current is not None:
-            loaded.append(self._current[0])
         context = self.context
         return verify_on_chain(
             document,
@@ -184,7 +181,7 @@ class Answers:
             DbNonceLedger(context.db),
             snapshot_dirs=[snapshot_dir(context.data_dir)],
             source_url=source_url,
-            loaded=loaded,
+            loaded=self._loaded(),
         )
 
 
@@ -221,6 +218,16 @@ def verify_on_chain(
 ) -> Verdict:
     """Verify a receipt against `registry` on `chain`, with public data from `public_sources`."""
     sources = public_sources(chain, registry, document.operator, snapshot_dirs, source_url, loaded)
+    return _verify_with(document, chain, registry, ledger, sources)
+
+
+def _verify_with(
+    document: ReceiptDocument,
+    chain: Chain,
+    registry: Any,
+    ledger: NonceLedger | None,
+    sources: Sources,
+) -> Verdict:
     return verify(
         document,
         chain.chain_id,
@@ -241,11 +248,11 @@ def plan_on_chain(
     loaded: Sequence[IntModel | Snapshot] = (),
 ) -> tuple[Verdict, Claim]:
     """Verify the receipt, then choose the claim that proves it wrong on-chain (`NoClaim` if
-    none does). The snapshot and the honest trace come from public data."""
-    verdict = verify_on_chain(document, chain, registry, None, snapshot_dirs, source_url, loaded)
+    none does). The snapshot and the honest trace come from public data, fetched once for both."""
+    sources = public_sources(chain, registry, document.operator, snapshot_dirs, source_url, loaded)
+    verdict = _verify_with(document, chain, registry, None, sources)
     if verdict.valid or verdict.check not in ("ranking", "trace"):
         return verdict, plan_claim(document, verdict, None, None)
-    sources = public_sources(chain, registry, document.operator, snapshot_dirs, source_url, loaded)
     receipt = document.receipt
     snapshot = sources.snapshot(bytes.fromhex(receipt["snapshotRoot"][2:]))
     model = sources.model(bytes.fromhex(receipt["modelRoot"][2:]))

@@ -19,6 +19,7 @@ from aigora.verify._challenge import Claim
 from aigora.verify._claims import anchor_arg, receipt_arg, result_entry
 
 KIND_NAMES = {1: "score", 2: "order", 3: "stale", 4: "omission"}
+OMISSION = 4
 STATUS_NAMES = {1: "open", 2: "challenger won", 3: "challenger lost"}
 
 
@@ -35,6 +36,7 @@ class DisputeState:
     challenger: str
     operator: str
     deadline: int
+    passage_cid: str | None = None
     tx_hash: str | None = None
     gas_used: int | None = None
     slashed: int | None = None
@@ -106,8 +108,7 @@ def rebut_omissions(
             document = stored_receipt(db, state.digest)
         except NotFound:
             continue  # not one of ours
-        passage = cid_from_digest(chain.call(disputes.functions.disputes(state.dispute_id))[4])
-        ranks = [rank for rank, r in enumerate(document.results) if r.cid == passage]
+        ranks = [rank for rank, r in enumerate(document.results) if r.cid == state.passage_cid]
         if not ranks:
             continue  # the claim holds: nothing honest to answer
         entry = result_entry(document, ranks[0]).as_arg()
@@ -123,7 +124,7 @@ def resolve(chain: Chain, disputes: Any, signer: TxSigner, dispute_id: int) -> D
 
 
 def dispute_state(chain: Chain, disputes: Any, dispute_id: int) -> DisputeState:
-    digest, kind, challenger, operator, _cid, _result, deadline, status = chain.call(
+    digest, kind, challenger, operator, passage_cid, _result, deadline, status = chain.call(
         disputes.functions.disputes(dispute_id)
     )
     if status == 0:
@@ -136,6 +137,7 @@ def dispute_state(chain: Chain, disputes: Any, dispute_id: int) -> DisputeState:
         str(challenger),
         str(operator),
         int(deadline),
+        cid_from_digest(bytes(passage_cid)) if int(kind) == OMISSION else None,
     )
 
 

@@ -28,12 +28,11 @@ Cost: one (block, n) score matrix, one sort of it and a few gathers per block of
 Memory: a float copy of `train` (4 * n * d bytes for d <= 1024) plus about 40 * block * n bytes.
 """
 
-import operator
-
 import numpy as np
 
 from aigora.core.errors import AigoraError
-from aigora.index._search import INT32_MAX_D, float_dtype
+from aigora.index import _search
+from aigora.index._search import float_dtype
 
 
 class ValuationError(AigoraError):
@@ -41,17 +40,7 @@ class ValuationError(AigoraError):
 
 
 def check_int8_matrix(name: str, array: np.ndarray) -> None:
-    if not isinstance(array, np.ndarray) or array.dtype != np.int8:
-        kind = getattr(array, "dtype", type(array).__name__)
-        raise ValuationError(f"{name} must be an int8 numpy array, got {kind}; quantise it first")
-    if array.ndim != 2:
-        raise ValuationError(f"{name} must be 2-D (items, dim), got shape {array.shape}")
-    if array.shape[0] == 0:
-        raise ValuationError(f"{name} is empty: there is nothing to value against")
-    if not 1 <= array.shape[1] <= INT32_MAX_D:
-        raise ValuationError(
-            f"{name} dimension must be between 1 and {INT32_MAX_D}, got {array.shape[1]}"
-        )
+    _search.check_int8_matrix(name, array, ValuationError)
 
 
 def _check_labels(name: str, labels: np.ndarray, n: int) -> np.ndarray:
@@ -67,13 +56,7 @@ def _check_labels(name: str, labels: np.ndarray, n: int) -> np.ndarray:
 
 def check_positive(name: str, value: int) -> int:
     """`value` as an int, or a `ValuationError` saying why it is not a positive integer."""
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise ValuationError(f"{name} must be an integer, got {value!r}") from None
-    if value < 1:
-        raise ValuationError(f"{name} must be at least 1, got {value}")
-    return value
+    return _search.check_positive(name, value, ValuationError)
 
 
 def check_inputs(

@@ -112,10 +112,13 @@ class Sources:
 
     def __init__(self, sources: Sequence[PublicData]) -> None:
         self.sources = list(sources)
+        self._models: dict[bytes, IntModel] = {}
         self._snapshots: dict[bytes, Snapshot] = {}
 
     def model(self, root: bytes) -> IntModel:
-        return self._first(lambda s: s.model(root), f"model 0x{root.hex()}")
+        if root not in self._models:
+            self._models[root] = self._first(lambda s: s.model(root), f"model 0x{root.hex()}")
+        return self._models[root]
 
     def snapshot(self, root: bytes) -> Snapshot:
         if root not in self._snapshots:

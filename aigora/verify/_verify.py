@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from aigora.core.errors import AigoraError
 from aigora.core.merkle import leaf_hash, process_proof
 from aigora.engine import Encoder, IntModel
-from aigora.index import ExactIndex, Snapshot
+from aigora.index import Snapshot
 from aigora.verify._answer import rank
 from aigora.verify._receipt import (
     MAX_K,
@@ -243,8 +243,7 @@ def check_execution(
     if snapshot.model_root != model.root:
         raise Invalid("snapshot", "the snapshot was embedded with another model")
     k = min(int(receipt["k"]), len(snapshot))
-    index = ExactIndex(snapshot.embeddings)
-    expected = rank(encoder_for(model), snapshot, index, document.query, k)
+    expected = rank(encoder_for(model), snapshot, snapshot.index, document.query, k)
     difference = first_difference(document.results, expected.results)
     if difference is not None:
         raise Invalid("ranking", describe(difference), difference)
