@@ -3,8 +3,10 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 PASSPHRASE = "correct horse battery staple"
@@ -38,6 +40,19 @@ class Aigora:
             stdin=subprocess.DEVNULL,
             text=True,
         )
+
+    @staticmethod
+    def wait_ready(proc: subprocess.Popen, url: str, timeout_s: float = 120) -> dict:
+        """Wait until the node `aigora up` started answers; its `/chain/status`."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"aigora up exited early: {proc.stderr.read()}")
+            try:
+                return httpx.get(f"{url}/chain/status", timeout=5).json()
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise AssertionError("aigora up did not become ready")
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@
 
 import json
 import signal
-import time
 
-import httpx
 import pytest
 
 from aigora.chain.anvil import free_port
@@ -90,25 +88,12 @@ def test_snapshot_ask_verify_offline(published, tmp_path):
     assert "--k must be between" in bad_k.stderr
 
 
-def _wait_ready(proc, url: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"aigora up exited early: {proc.stderr.read()}")
-        try:
-            httpx.get(f"{url}/health", timeout=5).raise_for_status()
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError("aigora up did not become ready")
-
-
 def test_ask_and_verify_through_a_running_node(published, tmp_path):
     aigora = published
     port = free_port()
     proc = aigora.start("up", "--port", str(port))
     try:
-        _wait_ready(proc, f"http://127.0.0.1:{port}")
+        aigora.wait_ready(proc, f"http://127.0.0.1:{port}")
         snap = aigora.run("snapshot")
         assert snap.returncode == 0, snap.stderr
         receipt = tmp_path / "r.json"

@@ -3,23 +3,10 @@ every balance, registration and contract again, and `chain status` asks the runn
 
 import json
 import signal
-import time
 
 import httpx
 
 from aigora.chain.anvil import free_port
-
-
-def wait_ready(proc, url: str, timeout_s: float = 120) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"aigora up exited early: {proc.stderr.read()}")
-        try:
-            return httpx.get(f"{url}/chain/status", timeout=5).json()
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError("aigora up did not become ready")
 
 
 def stop(proc, sig: int = signal.SIGINT) -> str:
@@ -34,7 +21,7 @@ def test_up_creates_deploys_serves_and_restarts_with_state(aigora):
     url = f"http://127.0.0.1:{port}"
     proc = aigora.start("up", "--port", str(port))
     try:
-        first = wait_ready(proc, url)
+        first = aigora.wait_ready(proc, url)
         assert (aigora.data_dir / "node.json").is_file()
         assert json.loads((aigora.data_dir / "node.json").read_text())["url"] == url
         # The node holds the embedded chain's lock; the CLI asks the node instead.
@@ -53,7 +40,7 @@ def test_up_creates_deploys_serves_and_restarts_with_state(aigora):
 
     proc = aigora.start("up", "--port", str(port))
     try:
-        second = wait_ready(proc, url)
+        second = aigora.wait_ready(proc, url)
     finally:
         err = stop(proc, signal.SIGTERM)  # a service manager's stop is just as clean
     assert proc.returncode == 0, err
