@@ -7,8 +7,8 @@ A closed AI service can sell "which car should I buy?" to the highest bidder and
 it. Here the operator signs every answer, the model and the corpus snapshot are committed
 on-chain, and the integer engine gives every machine the same scores, so each tilt below is
 caught: a hidden score bonus, a promotion without changing scores, a dropped competitor, a
-swapped order, and answering from a stale snapshot that predates the competitor. The honest
-operator verifies every time.
+swapped order, a quietly edited model, and answering from a stale snapshot that predates the
+competitor. The honest operator verifies every time.
 """
 
 import os
@@ -25,6 +25,7 @@ from aigora.content import service
 from aigora.content.signed import content_message, sign
 from aigora.core.cid import cid_of
 from aigora.core.keystore import Keystore, Signer
+from aigora.engine import Encoder, IntModel, Trace
 from aigora.index import ExactIndex, Snapshot
 from aigora.node.answers import Answers
 from aigora.node.context import NodeContext, open_node
@@ -54,10 +55,30 @@ class TiltedAnswers(Answers):
 
     tilt: Tilt | None = None
     sponsor_cid: str = ""
+    _edited: Encoder | None = None
 
     def rank(self, snapshot: Snapshot, index: ExactIndex, query: str, k: int) -> Ranking:
         honest = super().rank(snapshot, index, query, k)
         return honest if self.tilt is None else self.tilt(self, snapshot, index, query, k)
+
+    def edited_encoder(self) -> Encoder:
+        """The registered model with one weight row quietly changed (layer 3's FFN output
+        channel 7): the kind of edit a fine-tune toward a sponsor makes, invisible in the
+        receipt, which still names the registered model."""
+        if self._edited is None:
+            tensors = dict(self.model.tensors)
+            tensors.pop("header.json")
+            weight = tensors["layers.3.ffn_out.weight"].copy()
+            weight[7] = np.clip(weight[7].astype(np.int16) + 40, -127, 127).astype(np.int8)
+            tensors["layers.3.ffn_out.weight"] = weight
+            self._edited = Encoder(IntModel(tensors, self.model.header), backend="numpy")
+        return self._edited
+
+    def trace_for(self, document: ReceiptDocument) -> tuple[IntModel, Trace]:
+        """The trace this operator committed to: the edited model's, when it used that."""
+        if self.tilt is edited_model:
+            return self.model, self.edited_encoder().embed_with_trace(document.query)[1]
+        return super().trace_for(document)
 
 
 def hidden_bonus(answers: TiltedAnswers, snapshot, index, query, k) -> Ranking:
@@ -84,6 +105,15 @@ def drop_competitor(answers: TiltedAnswers, snapshot, index, query, k) -> Rankin
     honest = Answers.rank(answers, snapshot, index, query, k + 1)
     top = next(r for r in honest.results if r.cid != answers.sponsor_cid)
     return Ranking(honest.trace_root, tuple(r for r in honest.results if r != top)[:k])
+
+
+def edited_model(answers: TiltedAnswers, snapshot, index, query, k) -> Ranking:
+    """Embed the query with the secretly edited model and rank honestly by that embedding; the
+    receipt's trace root commits to the edited run, and only re-running the model shows it."""
+    embedding, trace = answers.edited_encoder().embed_with_trace(query)
+    scores = index.scores(embedding).astype(np.int64)
+    order = np.lexsort((np.arange(len(scores)), -scores))[:k]
+    return Ranking(trace.root, tuple(Result(snapshot.cids[i], int(scores[i])) for i in order))
 
 
 def swap_order(answers: TiltedAnswers, snapshot, index, query, k) -> Ranking:
@@ -130,6 +160,7 @@ def run(directory: Path) -> list[Outcome]:
             ("sponsor promoted", promote),
             ("competitor dropped", drop_competitor),
             ("order swapped", swap_order),
+            ("model edited", edited_model),
         ):
             operator.tilt = tilt
             document = operator.ask(QUESTION, K)

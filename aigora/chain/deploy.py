@@ -31,7 +31,9 @@ class DisputeParams:
     delay: a late win may find the bond already withdrawn); an omission claim waits
     `response_window_s` for a rebuttal; a snapshot counts as stale `stale_grace_s` after a newer one
     was registered. The treasury (the deployer when None) keeps `treasury_bps` / 10000 of every
-    amount the loser pays.
+    amount the loser pays. Each move of an embedding game must come within `response_window_s`
+    of the previous one. The embedding game's one-step checker is built for one architecture:
+    `layers`, `hidden`, `heads`, `intermediate` (all-MiniLM-L6-v2's by default).
     """
 
     challenger_bond: int = 10 * TOKEN_UNIT
@@ -40,6 +42,10 @@ class DisputeParams:
     stale_grace_s: int = 600
     treasury: str | None = None
     treasury_bps: int = 1000
+    layers: int = 6
+    hidden: int = 384
+    heads: int = 12
+    intermediate: int = 1536
 
 
 @dataclass(frozen=True)
@@ -86,8 +92,12 @@ def deploy_disputes(
     registry_address: str,
     params: DisputeParams = DisputeParams(),
 ) -> tuple[Contract, TxResult]:
-    """Deploy the disputes contract and name it the registry's slasher (a one-time act of the
-    registry's owner, who must be `deployer`). Returns the handle and the deployment transaction."""
+    """Deploy the one-step checker and the disputes contract, and name the latter the registry's
+    slasher (a one-time act of the registry's owner, who must be `deployer`). Returns the handle
+    and the deployment transaction."""
+    checker, _ = chain.deploy(
+        deployer, "StepVerifier", params.layers, params.hidden, params.heads, params.intermediate
+    )
     disputes, result = chain.deploy(
         deployer,
         "Disputes",
@@ -99,6 +109,7 @@ def deploy_disputes(
         params.stale_grace_s,
         params.treasury or deployer.address,
         params.treasury_bps,
+        checker.address,
     )
     registry = chain.contract("Registry", registry_address)
     chain.transact(deployer, registry.functions.set_slasher(disputes.address))

@@ -13,18 +13,24 @@ the torch and numpy backends, any thread count or batch size give the same bytes
     emb = enc.embed(["a sentence", "another"])   # int8 (2, 384)
     emb1, trace = enc.embed_with_trace("a sentence")
     proof = trace.prove(op_index=3, element_index=10)
-    verify_element(trace.root, 3, 10, int(trace.output(3).flat[10]), proof)
+    verify_trace_element(trace.root, 3, 10, int(trace.output(3).flat[10]), proof, len(trace))
 
-`IntModel.root` and `Trace.root` are Merkle roots (OpenZeppelin StandardMerkleTree) over
-tensors in the canonical encoding documented in `aigora.engine._commit`.
+`IntModel.root` (an OpenZeppelin StandardMerkleTree) and `Trace.root` (a positional tree, which
+disputes walk) are Merkle roots over tensors in the canonical encoding of `aigora.engine._commit`.
 """
 
-from aigora.engine._commit import CHUNK_BYTES, ElementProof, canonical_bytes, tensor_root
+from aigora.engine._commit import (
+    CHUNK_BYTES,
+    ElementProof,
+    canonical_bytes,
+    tensor_root,
+    verify_element,
+)
 from aigora.engine._default import default_checkpoint, load_default_model
 from aigora.engine._encoder import BACKENDS, Encoder
 from aigora.engine._errors import EngineError
 from aigora.engine._model import IntModel
-from aigora.engine._trace import Trace, op_dtype, verify_element
+from aigora.engine._trace import TOKENS_OP, Trace, op_dtype, verify_trace_element
 
 
 def __getattr__(name: str):
@@ -40,6 +46,7 @@ def __getattr__(name: str):
 __all__ = [
     "BACKENDS",
     "CHUNK_BYTES",
+    "TOKENS_OP",
     "ElementProof",
     "Encoder",
     "EngineError",
@@ -53,4 +60,5 @@ __all__ = [
     "op_dtype",
     "tensor_root",
     "verify_element",
+    "verify_trace_element",
 ]

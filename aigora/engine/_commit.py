@@ -10,10 +10,12 @@ committed to the same way, so one verifier (and later one contract) checks eithe
   element width divides 1024.
 - **Tensor root**: the OpenZeppelin StandardMerkleTree root over the chunk leaves
   `abi.encode(uint256 tensorIndex, uint256 chunkIndex, bytes chunk)`.
-- **List root** (the model root, the trace root): the StandardMerkleTree root over one leaf per
-  tensor, `abi.encode(uint256 tensorIndex, string name, string dtype, uint256[] shape,
-  bytes32 tensorRoot)`. A model's tensors are indexed in ascending name order; a trace's ops in
-  execution order.
+- **List root** (the model root): the StandardMerkleTree root over one leaf per tensor,
+  `abi.encode(uint256 tensorIndex, string name, string dtype, uint256[] shape, bytes32 tensorRoot)`,
+  tensors indexed in ascending name order.
+- A **trace** (see `_trace`) hashes the same chunk and tensor leaves, ops indexed in execution
+  order, but builds positional trees (`aigora.core.ordered_merkle`) at both levels, so that a
+  dispute can walk them to the first differing op and chunk.
 
 One element is proven by its chunk and two short Merkle proofs: chunk -> tensor root, and tensor
 leaf -> list root. A contract recomputes both leaf hashes with `abi.encode` and `keccak256`.
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aigora.core.merkle import StandardMerkleTree, verify_proof
+from aigora.core.merkle import StandardMerkleTree, leaf_hash, verify_proof
 
 CHUNK_BYTES = 1024
 CHUNK_LEAF = ("uint256", "uint256", "bytes")
@@ -44,6 +46,11 @@ def canonical_bytes(array: np.ndarray) -> bytes:
 def chunks(data: bytes) -> list[bytes]:
     """`data` cut into CHUNK_BYTES pieces; one empty chunk for empty data."""
     return [data[i : i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
+
+
+def chunk_leaf_hash(index: int, chunk_index: int, chunk: bytes) -> bytes:
+    """The leaf hash of chunk `chunk_index` of tensor `index`, as both tree kinds use it."""
+    return leaf_hash(CHUNK_LEAF, (index, chunk_index, chunk))
 
 
 def _chunk_tree(index: int, data: bytes) -> StandardMerkleTree:
@@ -67,6 +74,16 @@ class TensorLeaf:
 
     def value(self) -> tuple[int, str, str, tuple[int, ...], bytes]:
         return (self.index, self.name, self.dtype, self.shape, self.root)
+
+    def hash(self) -> bytes:
+        """The leaf hash a list tree (sorted or positional) holds for this tensor."""
+        return leaf_hash(TENSOR_LEAF, self.value())
+
+    @property
+    def chunk_count(self) -> int:
+        """How many chunks the tensor's canonical bytes cut into (one for an empty tensor)."""
+        size = int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
+        return max(1, -(-size // CHUNK_BYTES))
 
 
 def tensor_leaves(named: Sequence[tuple[str, np.ndarray]]) -> list[TensorLeaf]:
@@ -117,26 +134,30 @@ def prove_element(
     )
 
 
-def verify_element(
-    root: bytes, index: int, element_index: int, value: int, proof: ElementProof
-) -> bool:
-    """True when `proof` shows that element `element_index` of tensor `index` equals `value`
-    in the list (model or trace) with `root`. Never raises on a malformed proof."""
+def proven_value(proof: ElementProof, index: int, element_index: int) -> int | None:
+    """The value `proof`'s chunk holds for element `element_index` of tensor `index`, or None
+    when the proof's leaf is another tensor or its chunk does not hold that element (the
+    Merkle paths are checked separately)."""
     leaf = proof.tensor
     if leaf.index != index or leaf.dtype not in DTYPES:
-        return False
+        return None
     itemsize = np.dtype(leaf.dtype).itemsize
     size = int(np.prod(leaf.shape, dtype=np.int64))
     offset = element_index * itemsize - proof.chunk_index * CHUNK_BYTES
     if not 0 <= element_index < size or not 0 <= offset <= len(proof.chunk) - itemsize:
+        return None
+    raw = proof.chunk[offset : offset + itemsize]
+    return int.from_bytes(raw, "little", signed=leaf.dtype != "uint8")
+
+
+def verify_element(
+    root: bytes, index: int, element_index: int, value: int, proof: ElementProof
+) -> bool:
+    """True when `proof` shows that element `element_index` of tensor `index` equals `value`
+    in the model (a sorted list tree) with `root`. Never raises on a malformed proof."""
+    if proven_value(proof, index, element_index) != value:
         return False
-    found = int(
-        np.frombuffer(
-            proof.chunk, dtype="<" + np.dtype(leaf.dtype).str[1:], count=1, offset=offset
-        )[0]
-    )
-    if found != value:
-        return False
+    leaf = proof.tensor
     chunk_value = (leaf.index, proof.chunk_index, proof.chunk)
     if not verify_proof(leaf.root, CHUNK_LEAF, chunk_value, list(proof.chunk_proof)):
         return False

@@ -10,7 +10,7 @@ from aigora.engine import _numpy
 from aigora.engine._errors import EngineError
 from aigora.engine._model import IntModel
 from aigora.engine._tokenize import TextTokenizer
-from aigora.engine._trace import Recorder, Trace
+from aigora.engine._trace import TOKENS_OP, Recorder, Trace
 
 Backend = Literal["torch", "numpy"]
 BACKENDS: tuple[str, ...] = ("torch", "numpy")
@@ -103,6 +103,7 @@ class Encoder:
         traces: list[Trace | None] = [None] * len(ids)
         for index, batch, lengths in self._batches(ids, batch_size):
             recorder = Recorder()
+            recorder(TOKENS_OP, np.asarray(batch), (1,))
             out[index] = self._forward(batch, lengths, recorder)
             for i, trace in zip(index, recorder.traces(lengths.tolist()), strict=True):
                 traces[i] = trace

@@ -1,20 +1,26 @@
 """Execution traces: every op's output for one sentence, committed to by one Merkle root.
 
-A trace lists the ops of one forward pass in execution order (`embeddings.sum`, ...,
+A trace lists the ops of one forward pass in execution order (`tokens`, `embeddings.sum`, ...,
 `layers.5.ln2.res`, `pool`, `embedding`), each output cut to the sentence's own tokens, so the
-trace does not depend on the batch it ran in. Each op's output is committed in its declared
-dtype (`op_dtype`) with the encoding of `_commit`; the trace root is the list root over them.
-A dispute narrows a disagreement to one element of one op; `Trace.prove` gives the proof and
-`verify_element` checks it against the root alone.
+trace does not depend on the batch it ran in. `tokens` (the token ids, int32) is the input every
+other op derives from. Each op's output is committed in its declared dtype (`op_dtype`) with the
+chunk and tensor leaves of `_commit`, in positional trees (`aigora.core.ordered_merkle`): a
+tensor root over its chunks, the trace root over its ops. A dispute walks these trees from the
+root to the first op, then the first chunk, where two parties differ, and ends at one element;
+`Trace.prove` gives an element's proof and `verify_trace_element` checks it against the root alone.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from aigora.core.merkle import StandardMerkleTree
+from aigora.core import ordered_merkle
+from aigora.core.ordered_merkle import OrderedTree
 from aigora.engine import _commit
-from aigora.engine._commit import ElementProof
+from aigora.engine._commit import CHUNK_BYTES, ElementProof, TensorLeaf
+
+TOKENS_OP = "tokens"
 
 _INT8_OPS = ("ln.mm", "ln1.mm", "ln2.mm", "qkv", "ctx", "gelu_out", "embedding")
 _INT16_OPS = ("ln.res", "ln1.res", "ln2.res", "attn_out", "ffn_out")
@@ -22,7 +28,8 @@ _INT16_OPS = ("ln.res", "ln1.res", "ln2.res", "attn_out", "ffn_out")
 
 def op_dtype(name: str) -> np.dtype:
     """The dtype an op's output is committed in: int8 matmul inputs and the embedding, int16
-    residual-stream values, int32 for accumulators, sums, probabilities and GELU values."""
+    residual-stream values, int32 for token ids, accumulators, sums, probabilities and GELU
+    values."""
     if name.endswith(_INT8_OPS):
         return np.dtype(np.int8)
     if name.endswith(_INT16_OPS):
@@ -39,6 +46,23 @@ def to_op_dtype(name: str, values: np.ndarray) -> np.ndarray:
     return values.astype(dtype)
 
 
+@dataclass(frozen=True)
+class OpCommitment:
+    """One op's tensor leaf and the positional tree over its chunks."""
+
+    leaf: TensorLeaf
+    chunks: list[bytes]
+    tree: OrderedTree
+
+
+def commit_op(index: int, name: str, array: np.ndarray) -> OpCommitment:
+    """The positional chunk tree of one op's output and the tensor leaf naming its root."""
+    pieces = _commit.chunks(_commit.canonical_bytes(array))
+    tree = OrderedTree([_commit.chunk_leaf_hash(index, i, c) for i, c in enumerate(pieces)])
+    leaf = TensorLeaf(index, name, array.dtype.name, tuple(array.shape), tree.root)
+    return OpCommitment(leaf, pieces, tree)
+
+
 class Trace:
     """The outputs of every op of one forward pass, in order, with their Merkle commitment."""
 
@@ -46,14 +70,14 @@ class Trace:
         self.ops: tuple[tuple[str, np.ndarray], ...] = tuple(
             (name, to_op_dtype(name, np.asarray(a))) for name, a in ops
         )
-        self._leaves: list[_commit.TensorLeaf] | None = None
-        self._tree: StandardMerkleTree | None = None
+        self._commitments: list[OpCommitment] | None = None
+        self._tree: OrderedTree | None = None
 
-    def _commit(self) -> tuple[list[_commit.TensorLeaf], StandardMerkleTree]:
-        if self._leaves is None or self._tree is None:
-            self._leaves = _commit.tensor_leaves(self.ops)
-            self._tree = _commit.list_tree(self._leaves)
-        return self._leaves, self._tree
+    def _commit(self) -> tuple[list[OpCommitment], OrderedTree]:
+        if self._commitments is None or self._tree is None:
+            self._commitments = [commit_op(i, n, a) for i, (n, a) in enumerate(self.ops)]
+            self._tree = OrderedTree([c.leaf.hash() for c in self._commitments])
+        return self._commitments, self._tree
 
     @property
     def names(self) -> list[str]:
@@ -72,21 +96,56 @@ class Trace:
         """The 32-byte trace root."""
         return self._commit()[1].root
 
+    @property
+    def op_tree(self) -> OrderedTree:
+        """The positional tree over the ops' tensor leaves (its root is the trace root)."""
+        return self._commit()[1]
+
+    def op(self, op_index: int) -> OpCommitment:
+        """Op `op_index`'s tensor leaf, chunks and chunk tree."""
+        return self._commit()[0][op_index]
+
     def prove(self, op_index: int, element_index: int) -> ElementProof:
         """Proof of element `element_index` (C order) of op `op_index`'s output."""
-        leaves, tree = self._commit()
-        return _commit.prove_element(leaves, tree, self.ops[op_index][1], op_index, element_index)
+        committed, tree = self._commit()
+        op = committed[op_index]
+        size = int(np.prod(op.leaf.shape, dtype=np.int64))
+        if not 0 <= element_index < size:
+            raise IndexError(
+                f"element {element_index} is outside {op.leaf.name} of {size} elements"
+            )
+        chunk_index = element_index * np.dtype(op.leaf.dtype).itemsize // CHUNK_BYTES
+        return ElementProof(
+            tensor=op.leaf,
+            tensor_proof=tuple(tree.proof(op_index)),
+            chunk_index=chunk_index,
+            chunk=op.chunks[chunk_index],
+            chunk_proof=tuple(op.tree.proof(chunk_index)),
+        )
 
     def __len__(self) -> int:
         return len(self.ops)
 
 
-def verify_element(
-    trace_root: bytes, op_index: int, element_index: int, value: int, proof: ElementProof
+def verify_trace_element(
+    trace_root: bytes,
+    op_index: int,
+    element_index: int,
+    value: int,
+    proof: ElementProof,
+    op_count: int,
 ) -> bool:
     """True when `proof` shows that element `element_index` of op `op_index` is `value` in the
-    trace with root `trace_root`."""
-    return _commit.verify_element(trace_root, op_index, element_index, value, proof)
+    trace of `op_count` ops with root `trace_root`. Never raises on a malformed proof."""
+    if _commit.proven_value(proof, op_index, element_index) != value:
+        return False
+    leaf = proof.tensor
+    chunk_leaf = _commit.chunk_leaf_hash(op_index, proof.chunk_index, proof.chunk)
+    if not ordered_merkle.verify(
+        leaf.root, chunk_leaf, proof.chunk_index, leaf.chunk_count, proof.chunk_proof
+    ):
+        return False
+    return ordered_merkle.verify(trace_root, leaf.hash(), op_index, op_count, proof.tensor_proof)
 
 
 class Recorder:

@@ -13,12 +13,13 @@ from typing import Any
 
 from aigora.chain import Chain
 from aigora.core.errors import AigoraError
-from aigora.engine import Encoder, IntModel, load_default_model
+from aigora.engine import Encoder, IntModel, Trace, load_default_model
 from aigora.engine._encoder import default_cache_dir
 from aigora.engine._spec import FORMAT, FORMAT_VERSION
 from aigora.index import AdmissionPolicy, ExactIndex, Snapshot
 from aigora.index._service import SnapshotState, current_snapshot, refresh_snapshot, snapshot_dir
 from aigora.node.context import NodeContext
+from aigora.node.games import Move, play_games
 from aigora.verify import (
     ChainRegistry,
     DbNonceLedger,
@@ -41,6 +42,10 @@ from aigora.verify._challenge import Claim, plan_claim
 ENGINE_VERSION = f"{FORMAT}/{FORMAT_VERSION}"
 
 
+TRACE_CACHE = 16
+"""Receipts whose trace `Answers.trace_for` keeps in memory."""
+
+
 class NoSnapshot(AigoraError):
     """The node has no registered snapshot to answer from yet."""
 
@@ -56,6 +61,7 @@ class Answers:
         self._encoder: Encoder | None = None
         self._bulk_encoder: Encoder | None = None
         self._current: tuple[Snapshot, ExactIndex] | None = None
+        self._traces: dict[bytes, tuple[IntModel, Trace]] = {}
 
     @property
     def model(self) -> IntModel:
@@ -151,6 +157,44 @@ class Answers:
                 nonce,
                 issued_at,
             ),
+        )
+
+    def trace_for(self, document: ReceiptDocument) -> tuple[IntModel, Trace]:
+        """The model a receipt names and the trace this node computes with it for the receipt's
+        query: the trace an honest operator committed to, and the one a challenger holds up
+        against a dishonest one (cached: a game asks for it at every move)."""
+        digest = document.digest()
+        with self._lock:
+            if digest in self._traces:
+                return self._traces[digest]
+        root = bytes.fromhex(document.receipt["modelRoot"][2:])
+        if root == self.model.root:
+            model, encoder = self.model, self.encoder()
+        else:
+            context = self.context
+            sources = public_sources(
+                context.chain, context.deployment.registry, document.operator, (), None, ()
+            )
+            model = sources.model(root)
+            encoder = Encoder(model, backend="numpy")
+        _, trace = encoder.embed_with_trace(document.query)
+        with self._lock:
+            while len(self._traces) >= TRACE_CACHE:
+                self._traces.pop(next(iter(self._traces)))
+            self._traces[digest] = (model, trace)
+        return model, trace
+
+    def play_games(self) -> list[Move]:
+        """Move in every open embedding game this node answers or filed (see `node.games`)."""
+        context = self.context
+        if context.deployment.disputes is None:
+            return []
+        return play_games(
+            context.chain,
+            context.db,
+            context.deployment.disputes,
+            context.operator,
+            self.trace_for,
         )
 
     def _loaded(self) -> list[IntModel | Snapshot]:

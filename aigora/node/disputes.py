@@ -17,9 +17,11 @@ from aigora.core.errors import AigoraError, NotFound
 from aigora.verify import ReceiptDocument, stored_receipt
 from aigora.verify._challenge import Claim
 from aigora.verify._claims import anchor_arg, receipt_arg, result_entry
+from aigora.verify._game import GameState
 
-KIND_NAMES = {1: "score", 2: "order", 3: "stale", 4: "omission"}
+KIND_NAMES = {1: "score", 2: "order", 3: "stale", 4: "omission", 5: "embedding"}
 OMISSION = 4
+EMBEDDING = 5
 STATUS_NAMES = {1: "open", 2: "challenger won", 3: "challenger lost"}
 
 
@@ -37,6 +39,7 @@ class DisputeState:
     operator: str
     deadline: int
     passage_cid: str | None = None
+    phase: str | None = None
     tx_hash: str | None = None
     gas_used: int | None = None
     slashed: int | None = None
@@ -77,6 +80,8 @@ def file_claim(
         )
     elif claim.kind == "stale":
         call = functions.challenge_stale(receipt, signature, anchor, claim.newer_snapshot)
+    elif claim.kind == "embedding":
+        call = functions.challenge_embedding(receipt, signature, anchor)
     elif claim.kind == "omission":
         call = functions.challenge_omission(
             receipt,
@@ -118,7 +123,8 @@ def rebut_omissions(
 
 
 def resolve(chain: Chain, disputes: Any, signer: TxSigner, dispute_id: int) -> DisputeState:
-    """Close an unrebutted omission claim after its deadline (the challenger wins)."""
+    """Close a dispute whose mover let its deadline pass: an unrebutted omission claim (the
+    challenger wins) or an embedding game (the silent side loses)."""
     result = chain.transact(signer, disputes.functions.resolve_timeout(dispute_id))
     return _state_after(chain, disputes, result, dispute_id)
 
@@ -138,7 +144,13 @@ def dispute_state(chain: Chain, disputes: Any, dispute_id: int) -> DisputeState:
         str(operator),
         int(deadline),
         cid_from_digest(bytes(passage_cid)) if int(kind) == OMISSION else None,
+        _phase(chain, disputes, dispute_id) if int(kind) == EMBEDDING else None,
     )
+
+
+def _phase(chain: Chain, disputes: Any, dispute_id: int) -> str:
+    game = GameState.from_call(chain.call(disputes.functions.games(dispute_id)))
+    return game.phase
 
 
 def _state_after(

@@ -73,10 +73,10 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-async def _anchor_periodically(context: NodeContext) -> None:
-    """Anchor pending batches every `anchor_interval_s`, and rebut omission claims against our
-    receipts whose passage is listed; a failure is logged and retried later (both are
-    idempotent), never fatal to the node."""
+async def _anchor_periodically(app: FastAPI, context: NodeContext) -> None:
+    """Anchor pending batches every `anchor_interval_s`, rebut omission claims against our
+    receipts whose passage is listed, and move in embedding games (ours to answer, or filed by
+    us); a failure is logged and retried later (all are idempotent), never fatal to the node."""
     interval = context.config.node.anchor_interval_s
     if interval <= 0:
         return
@@ -95,6 +95,7 @@ async def _anchor_periodically(context: NodeContext) -> None:
                     context.deployment.disputes,
                     context.operator,
                 )
+                await asyncio.to_thread(app.state.answers.play_games)
         except AigoraError as exc:
             log.warning("anchoring or answering disputes failed, will retry: %s", exc)
 
@@ -125,7 +126,7 @@ def serve(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         node_file.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
-        anchoring = asyncio.create_task(_anchor_periodically(context))
+        anchoring = asyncio.create_task(_anchor_periodically(app, context))
         snapshotting = asyncio.create_task(_snapshot_periodically(app, context))
         if on_ready is not None:
             on_ready(url)

@@ -5,7 +5,12 @@ revision, and reach the database through `session_scope`.
 """
 
 from aigora.store.agent_models import AgentApproval, AgentWallet
-from aigora.store.answer_models import ReceiptRecord, SeenReceipt, SnapshotRecord
+from aigora.store.answer_models import (
+    FiledChallenge,
+    ReceiptRecord,
+    SeenReceipt,
+    SnapshotRecord,
+)
 from aigora.store.blobs import BlobStore
 from aigora.store.content_models import (
     AttestationRecord,
@@ -30,6 +35,7 @@ __all__ = [
     "ContentParent",
     "ContentScoreRecord",
     "Deployment",
+    "FiledChallenge",
     "NodeSetting",
     "ReceiptRecord",
     "ReputationRun",

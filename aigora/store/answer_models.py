@@ -63,3 +63,19 @@ class SeenReceipt(Base):
     nonce: Mapped[str] = mapped_column(String(78))  # uint256 in decimal: any signer's choice
     digest: Mapped[str] = mapped_column(String(66))
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FiledChallenge(Base):
+    """An embedding claim this node filed as challenger, with the receipt it disputes: the game
+    runs over many blocks, and the node (or a restarted one) plays its moves from this row."""
+
+    __tablename__ = "filed_challenges"
+    __table_args__ = (UniqueConstraint("chain_id", "disputes_address", "dispute_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    disputes_address: Mapped[str] = mapped_column(String(42))
+    dispute_id: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[str] = mapped_column(String(66))
+    document: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -6,11 +6,13 @@ Verification says *that* a receipt is wrong; a dispute needs *one step* the cont
 1. **stale** — the operator had registered a newer snapshot for the model well before answering;
 2. **score** — a listed passage's claimed score differs from its exact dot product with the query;
 3. **order** — two adjacent results are out of order by their own claimed scores (then CID);
-4. **omission** — a passage not listed ranks before the last listed one.
+4. **omission** — a passage not listed ranks before the last listed one;
+5. **embedding** — the operator's trace (hence its query embedding) is not the honest one: a game
+   over the trace (`aigora.verify._game`) ends at one element the contract recomputes.
 
-The query embedding used on-chain is the one the operator committed to in its trace; the claims
-here need it to equal the honest one (same trace root). A receipt whose trace itself is wrong
-needs an embedding claim, settled by bisection over the trace, which is not built yet.
+Claims 2 and 4 use the query embedding the operator committed to in its trace, so they need it
+to equal the honest one (same trace root); when the trace roots differ, the embedding claim comes
+first, whatever else is wrong.
 """
 
 from dataclasses import dataclass
@@ -33,7 +35,7 @@ from aigora.verify._claims import (
 from aigora.verify._receipt import ReceiptDocument
 from aigora.verify._verify import Verdict
 
-KINDS = ("score", "order", "omission", "stale")
+KINDS = ("score", "order", "omission", "stale", "embedding")
 
 
 class NoClaim(AigoraError):
@@ -49,6 +51,7 @@ class Claim:
     passage: Passage | None = None
     query: QueryEmbedding | None = None
     newer_snapshot: bytes | None = None
+    trace: Trace | None = None
 
 
 def _ranks_before(a: tuple[int, bytes], b: tuple[int, bytes]) -> bool:
@@ -75,9 +78,11 @@ def plan_claim(
     if snapshot is None or trace is None:
         raise NoClaim("the snapshot and the query's trace are needed to build a claim")
     if "0x" + trace.root.hex() != document.receipt["traceRoot"]:
-        raise NoClaim(
-            "the operator's engine trace differs from the honest one: that needs an embedding "
-            "claim (bisection over the trace), which is not supported yet"
+        return Claim(
+            "embedding",
+            "the operator's engine trace differs from the honest one (trace root "
+            f"{document.receipt['traceRoot']}, honest 0x{trace.root.hex()})",
+            trace=trace,
         )
     query = np.asarray(trace.output(EMBEDDING_OP), dtype=np.int64)
     proof = query_embedding(trace)

@@ -85,15 +85,15 @@ def passage(snapshot: Snapshot, position: int) -> Passage:
 
 @dataclass(frozen=True)
 class QueryEmbedding:
-    """The trace's `embedding` op (int8, one chunk) with the chunk -> tensor -> trace proofs."""
+    """The trace's `embedding` op (int8, one chunk, so the chunk leaf is its tensor root) with
+    its tensor leaf's positional proof against the trace root."""
 
     op_index: int
     embedding: bytes
-    chunk_proof: tuple[bytes, ...]
     tensor_proof: tuple[bytes, ...]
 
     def as_arg(self) -> tuple:
-        return (self.op_index, self.embedding, list(self.chunk_proof), list(self.tensor_proof))
+        return (self.op_index, self.embedding, list(self.tensor_proof))
 
 
 def query_embedding(trace: Trace) -> QueryEmbedding:
@@ -101,4 +101,4 @@ def query_embedding(trace: Trace) -> QueryEmbedding:
     proof = trace.prove(op, 0)
     if proof.tensor.dtype != "int8" or len(proof.tensor.shape) != 1:
         raise ValueError("the trace's embedding op is not an int8 vector")
-    return QueryEmbedding(op, proof.chunk, proof.chunk_proof, proof.tensor_proof)
+    return QueryEmbedding(op, proof.chunk, proof.tensor_proof)

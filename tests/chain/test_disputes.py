@@ -19,13 +19,13 @@ from aigora.chain.client import TxResult, TxSigner
 from aigora.chain.deploy import DisputeParams, deploy_disputes
 from aigora.content.anchoring import batch_tree
 from aigora.content.signed import domain_for
+from aigora.core import ordered_merkle
 from aigora.core.cid import cid_of, digest_of
 from aigora.core.errors import ContractRevert
 from aigora.core.hashing import keccak
 from aigora.core.keystore import Signer
-from aigora.core.merkle import verify_proof
 from aigora.engine import Trace
-from aigora.engine._commit import TENSOR_LEAF, tensor_root
+from aigora.engine._commit import TensorLeaf, chunk_leaf_hash
 from aigora.index import Snapshot
 from aigora.verify import Anchor, Ranking, ReceiptDocument, Result, sign_answer
 from aigora.verify._claims import (
@@ -40,6 +40,7 @@ from .conftest import FUNDS, Setup
 
 DIM = 384
 ITEMS = 10
+OP_COUNT = 95  # the default model's trace: StepVerifier(6 layers).op_count()
 K = 4
 OPERATOR_BOND = 5_000
 CHALLENGER_BOND = 500
@@ -225,7 +226,9 @@ def world(setup: Setup) -> World:
     model_root = keccak(b"model")
     snapshot = Snapshot.of(model_root, dict(zip(cids, embeddings, strict=True)))
     pool = rng.integers(-(2**31), 2**31, size=(DIM,), dtype=np.int64)
-    trace = Trace([("pool", pool), ("embedding", query)])
+    # The contract knows the model's op count (95): the embedding is the last op.
+    fillers = [(f"filler.{i}", np.zeros(1, np.int32)) for i in range(OP_COUNT - 2)]
+    trace = Trace([*fillers, ("pool", pool), ("embedding", query)])
     scores = snapshot.embeddings.astype(np.int64) @ query.astype(np.int64)
     setup.register(setup.alice, OPERATOR_BOND)
     chain.transact(setup.alice, registry.functions.register_model(model_root, "int8-v1"))
@@ -270,11 +273,14 @@ def test_leaf_encodings_match_python(world: World):
     """The query embedding's tensor leaf, as `_commit` builds it, is what the contract hashes: an
     honest score challenge passes every proof check and fails only on the claim."""
     query = query_embedding(world.trace)
-    root = tensor_root(query.op_index, world.trace.output("embedding"))
-    value = (query.op_index, "embedding", "int8", (DIM,), root)
-    assert world.trace.prove(query.op_index, 0).tensor.value() == value
-    assert verify_proof(world.trace.root, TENSOR_LEAF, value, list(query.tensor_proof))
-    assert query.tensor_proof  # the trace has more than one op: the proof is not empty
+    assert query.op_index == OP_COUNT - 1
+    chunk_leaf = chunk_leaf_hash(query.op_index, 0, world.trace.output("embedding").tobytes())
+    leaf = TensorLeaf(query.op_index, "embedding", "int8", (DIM,), chunk_leaf)
+    assert world.trace.prove(query.op_index, 0).tensor == leaf
+    assert ordered_merkle.verify(
+        world.trace.root, leaf.hash(), query.op_index, OP_COUNT, query.tensor_proof
+    )
+    assert len(query.tensor_proof) == 7  # 95 ops: a positional tree of depth 7
     result = world.challenge("score", *world.score_args(world.answer(), 0))
     assert world.resolved(result).challenger_won is False
 
@@ -567,11 +573,19 @@ def test_wrong_proofs_are_refused(world: World):
     for reason, (bad_entry, bad_passage) in cases.items():
         with pytest.raises(ContractRevert, match=reason):
             world.challenge("score", receipt, signature, anchor, bad_entry, bad_passage, query)
-    wrong_op = (query[0] + 1, *query[1:])
-    bad_query = (query[0], bytes(DIM), *query[2:])
-    for bad in (wrong_op, bad_query):
+    bad_query = (query[0], bytes(DIM), query[2])
+    swapped_siblings = (query[0], query[1], [query[2][1], query[2][0], *query[2][2:]])
+    for bad in (bad_query, swapped_siblings):
         with pytest.raises(ContractRevert, match="query embedding proof does not match"):
             world.challenge("score", receipt, signature, anchor, entry, passage_arg, bad)
+    with pytest.raises(ContractRevert, match="the embedding is the trace's last op"):
+        world.challenge(
+            "score", receipt, signature, anchor, entry, passage_arg, (query[0] - 1, *query[1:])
+        )
+    with pytest.raises(ContractRevert, match="proof must have the trace tree's depth"):
+        world.challenge(
+            "score", receipt, signature, anchor, entry, passage_arg, (*query[:2], query[2][:-1])
+        )
     with pytest.raises(ContractRevert, match="the two results are not neighbours"):
         world.challenge(
             "order",
@@ -619,6 +633,7 @@ def test_deploy_names_the_slasher(world: World):
             0,
             world.treasury,
             10_001,
+            world.chain.call(disputes.functions.step_verifier()),
         )
 
 

@@ -10,8 +10,8 @@ from aigora.verify import stored_receipt
 PASSPHRASE = "correct horse battery staple"
 
 
-def _receipts(example, data_dir: Path, out: Path) -> tuple[Path, Path]:
-    """An honest and a score-tilted receipt, both anchored, written as files."""
+def _receipts(example, data_dir: Path, out: Path) -> tuple[Path, Path, Path]:
+    """An honest, a score-tilted and an edited-model receipt, all anchored, written as files."""
     from aigora.node.context import open_node
 
     context = open_node(data_dir, PASSPHRASE)
@@ -25,19 +25,25 @@ def _receipts(example, data_dir: Path, out: Path) -> tuple[Path, Path]:
         honest = tilted.ask(example.QUESTION, 3)
         tilted.tilt = example.hidden_bonus
         bent = tilted.ask(example.QUESTION, 3)
+        tilted.tilt = example.edited_model
+        edited = tilted.ask(example.QUESTION, 3)
         anchor_all(context.db, context.chain, context.deployment.registry, context.operator)
         paths = []
-        for name, document in (("honest.json", honest), ("bent.json", bent)):
+        for name, document in (
+            ("honest.json", honest),
+            ("bent.json", bent),
+            ("edited.json", edited),
+        ):
             path = out / name
             path.write_text(stored_receipt(context.db, "0x" + document.digest().hex()).dumps())
             paths.append(path)
-        return paths[0], paths[1]
+        return paths[0], paths[1], paths[2]
     finally:
         context.close()
 
 
 def test_challenge_files_the_claim_that_proves_a_receipt_wrong(aigora, tmp_path, sponsored):
-    honest, bent = _receipts(sponsored, aigora.data_dir, tmp_path)
+    honest, bent, edited = _receipts(sponsored, aigora.data_dir, tmp_path)
     nothing = aigora.run("challenge", str(honest))
     assert nothing.returncode == 1
     assert "VALID: there is nothing to challenge" in nothing.stderr
@@ -45,6 +51,12 @@ def test_challenge_files_the_claim_that_proves_a_receipt_wrong(aigora, tmp_path,
     assert planned.returncode == 0, planned.stderr
     assert "claim: score" in planned.stdout
     assert "dispute" not in planned.stdout
+    game = aigora.run("challenge", str(edited), "--dry-run")
+    assert game.returncode == 0, game.stderr
+    assert "claim: embedding" in game.stdout
+    opened = aigora.run("challenge", str(edited), "--no-wait")
+    assert opened.returncode == 0, opened.stderr
+    assert "dispute 1: open" in opened.stdout
     filed = aigora.run("challenge", str(bent))
     assert filed.returncode == 0, filed.stderr
     assert "challenger won" in filed.stdout

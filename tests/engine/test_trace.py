@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aigora.engine import Encoder, Trace, op_dtype, verify_element
+from aigora.engine import TOKENS_OP, Encoder, Trace, op_dtype
+from aigora.engine import verify_trace_element as verify_in
 
 SENTENCE = "Proofs of a single element are checked on-chain."
 
@@ -20,7 +21,7 @@ def traced(torch_encoder: Encoder) -> tuple[np.ndarray, Trace]:
 def test_trace_lists_every_op(traced, model) -> None:
     embedding, trace = traced
     layers = model.header["layers"]
-    assert trace.names[0] == "embeddings.sum"
+    assert trace.names[:2] == [TOKENS_OP, "embeddings.sum"]
     assert trace.names[-2:] == ["pool", "embedding"]
     assert sum(name.endswith(".probs") for name in trace.names) == layers
     assert np.array_equal(trace.output("embedding"), embedding)
@@ -31,6 +32,7 @@ def test_trace_lists_every_op(traced, model) -> None:
 def test_trace_is_cut_to_the_sentence(traced, torch_encoder: Encoder) -> None:
     _, trace = traced
     n = len(torch_encoder.tokenize([SENTENCE])[0])
+    assert np.array_equal(trace.output(TOKENS_OP), torch_encoder.tokenize([SENTENCE])[0])
     assert trace.output("layers.0.scores").shape == (12, n, n)
     assert trace.output("layers.3.ffn_in").shape == (n, 1536)
     probs = trace.output("layers.1.probs").astype(np.int64)
@@ -62,8 +64,8 @@ def test_any_element_is_provable(traced, data) -> None:
     element = data.draw(st.integers(0, output.size - 1))
     value = int(output.reshape(-1)[element])
     proof = trace.prove(op, element)
-    assert verify_element(trace.root, op, element, value, proof)
-    assert not verify_element(trace.root, op, element, value + 1, proof)
+    assert verify_in(trace.root, op, element, value, proof, len(trace))
+    assert not verify_in(trace.root, op, element, value + 1, proof, len(trace))
 
 
 def test_forged_proofs_fail(traced) -> None:
@@ -72,19 +74,20 @@ def test_forged_proofs_fail(traced) -> None:
     element = 1500
     value = int(trace.output(op).reshape(-1)[element])
     proof = trace.prove(op, element)
-    assert verify_element(trace.root, op, element, value, proof)
+    assert verify_in(trace.root, op, element, value, proof, len(trace))
     other = trace.index("layers.2.ctx")
-    assert not verify_element(trace.root, other, element, value, proof)
+    assert not verify_in(trace.root, other, element, value, proof, len(trace))
     chunk = bytearray(proof.chunk)
     chunk[0] ^= 1
-    assert not verify_element(
-        trace.root, op, element, value, dataclasses.replace(proof, chunk=bytes(chunk))
+    assert not verify_in(
+        trace.root, op, element, value, dataclasses.replace(proof, chunk=bytes(chunk)), len(trace)
     )
-    assert not verify_element(trace.root, op, element + 4096, value, proof)
-    assert not verify_element(b"\x00" * 32, op, element, value, proof)
+    assert not verify_in(trace.root, op, element + 4096, value, proof, len(trace))
+    assert not verify_in(b"\x00" * 32, op, element, value, proof, len(trace))
+    assert not verify_in(trace.root, op, element, value, proof, len(trace) + 200)
     forged_leaf = dataclasses.replace(proof.tensor, shape=(1, *proof.tensor.shape))
-    assert not verify_element(
-        trace.root, op, element, value, dataclasses.replace(proof, tensor=forged_leaf)
+    assert not verify_in(
+        trace.root, op, element, value, dataclasses.replace(proof, tensor=forged_leaf), len(trace)
     )
 
 
@@ -92,3 +95,20 @@ def test_out_of_range_element_is_refused(traced) -> None:
     _, trace = traced
     with pytest.raises(IndexError):
         trace.prove(0, trace.output(0).size)
+
+
+def test_tree_nodes_cover_contiguous_ops(traced) -> None:
+    """The trace root is a positional tree: the node over ops [a, b) changes exactly when an op
+    in that range changes, which is what lets a dispute walk down to the first differing op."""
+    _, trace = traced
+    ops = list(trace.ops)
+    k = trace.index("layers.1.ctx")
+    changed = ops[k][1].copy()
+    changed.reshape(-1)[5] += 1
+    ops[k] = (ops[k][0], changed)
+    other = Trace(ops)
+    a, b = trace.op_tree, other.op_tree
+    for height in range(a.depth + 1):
+        for index in range(len(a.levels[height])):
+            first, last = index << height, ((index + 1) << height) - 1
+            assert (a.node(height, index) != b.node(height, index)) == (first <= k <= last)

@@ -77,8 +77,15 @@ def test_valid_and_unbinding_receipts_yield_no_claim(world, tilted):
     forged = Verdict(False, "signature", "signed by someone else", "0x" + "00" * 32)
     with pytest.raises(NoClaim, match="binds nobody"):
         plan_claim(document, forged, None, None)
+
+
+def test_another_trace_calls_for_an_embedding_claim(world, tilted):
+    tilted.tilt = None
+    document = tilted.ask(QUESTION, 3)
     snapshot, _ = world.answers.current()
     _, other_trace = world.answers.encoder().embed_with_trace("a different question")
     ranking = Verdict(False, "ranking", "x", "0x" + "00" * 32, {"rank": 0})
-    with pytest.raises(NoClaim, match="embedding claim"):
-        plan_claim(replace(document), ranking, snapshot, other_trace)
+    claim = plan_claim(replace(document), ranking, snapshot, other_trace)
+    assert claim.kind == "embedding"
+    assert claim.trace is other_trace
+    assert "trace differs" in claim.reason

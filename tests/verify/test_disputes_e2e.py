@@ -68,6 +68,17 @@ class Arena:
     def slashed(self) -> bool:
         return self.chain.call(self.registry.functions.operators(self.operator.address))[5]
 
+    def assert_operator_paid_for(self, document, bond: int, challenger_before: int) -> None:
+        """The operator is slashed, the challenger holds the bond less the treasury's share, no
+        token was created or lost, and verification now refuses the operator's receipts."""
+        assert self.slashed()
+        bps = self.chain.call(self.disputes.functions.treasury_bps())
+        assert self.balances()["challenger"] - challenger_before == bond - bond * bps // 10_000
+        assert self.conserved()
+        later = self.world.answers.verify(document)
+        assert later.check == "operator"
+        assert "slashed" in later.reason
+
 
 @pytest.fixture
 def arena(open_world_at, tmp_path, sponsored):
@@ -99,13 +110,7 @@ def test_a_tilted_operator_loses_its_bond(arena, tilt, kind):
         state = resolve(arena.chain, arena.disputes, arena.challenger, state.dispute_id)
     assert state.status == "challenger won"
     assert state.slashed == bond
-    assert arena.slashed()
-    bps = arena.chain.call(arena.disputes.functions.treasury_bps())
-    assert arena.balances()["challenger"] - before == bond - bond * bps // 10_000
-    assert arena.conserved()
-    later = arena.world.answers.verify(document)
-    assert later.check == "operator"
-    assert "slashed" in later.reason
+    arena.assert_operator_paid_for(document, bond, before)
 
 
 def test_answering_from_a_stale_snapshot_loses_the_bond(arena):

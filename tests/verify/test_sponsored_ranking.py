@@ -21,7 +21,14 @@ def test_the_honest_operator_verifies(outcomes, sponsored):
 
 
 @pytest.mark.parametrize(
-    "operator", ["hidden score bonus", "sponsor promoted", "competitor dropped", "order swapped"]
+    "operator",
+    [
+        "hidden score bonus",
+        "sponsor promoted",
+        "competitor dropped",
+        "order swapped",
+        "model edited",
+    ],
 )
 def test_every_tilted_ranking_is_caught_at_its_first_difference(outcomes, operator):
     honest, tilted = outcomes["honest"].document, outcomes[operator]

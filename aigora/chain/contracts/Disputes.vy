@@ -1,4 +1,5 @@
 # pragma version ~=0.4.3
+# pragma optimize codesize
 """
 @title Aigora disputes
 @notice Anyone challenges an anchored answer receipt by naming one step that is wrong; the contract
@@ -10,7 +11,13 @@
           same model (beyond a grace period);
         - omission: a snapshot passage ranks before the last result but is missing. The contract
           cannot see all results at once, so this one opens a dispute that anyone rebuts by
-          proving the passage is among the results; unrebutted by the deadline, the challenger wins.
+          proving the passage is among the results; unrebutted by the deadline, the challenger wins;
+        - embedding: the query embedding itself is wrong. An interactive game walks the operator's
+          positional trace tree: the operator reveals its op leaves, the challenger names the first
+          op that differs, then a bisection over that op's chunk tree (operator reveals two
+          children, challenger picks one) ends at one chunk, and the challenger points at one
+          element, which `StepVerifier` recomputes from inputs proven against the operator's own
+          trace and the registered model. Every move has a deadline; whoever is silent loses.
 @dev Every challenge first checks its inputs (signature, anchor, window, Merkle proofs) and reverts
      with a reason when they are bad: a bad input is not a lost claim. A well-formed claim that does
      not hold costs the challenger its bond (to the operator, less the treasury's share); one that
@@ -30,8 +37,15 @@ MAX_ANCHOR_DEPTH: constant(uint256) = 64
 MAX_RESULT_DEPTH: constant(uint256) = 16
 MAX_SNAPSHOT_DEPTH: constant(uint256) = 32
 MAX_TRACE_DEPTH: constant(uint256) = 16
+MAX_OPS: constant(uint256) = 256
+MAX_OP_DEPTH: constant(uint256) = 8
 EMBEDDING_OP: constant(String[9]) = "embedding"
 EMBEDDING_DTYPE: constant(String[4]) = "int8"
+TOKENS_OP: constant(String[6]) = "tokens"
+TOKENS_DTYPE: constant(String[5]) = "int32"
+CHUNK_BYTES: constant(uint256) = 1024
+MAX_STEP_CHUNKS: constant(uint256) = 258
+MAX_STEP_PARAMS: constant(uint256) = 5
 
 DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
     "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
@@ -54,10 +68,20 @@ KIND_SCORE: constant(uint8) = 1
 KIND_ORDER: constant(uint8) = 2
 KIND_STALE: constant(uint8) = 3
 KIND_OMISSION: constant(uint8) = 4
+KIND_EMBEDDING: constant(uint8) = 5
 
 STATUS_OPEN: constant(uint8) = 1
 STATUS_CHALLENGER_WON: constant(uint8) = 2
 STATUS_CHALLENGER_LOST: constant(uint8) = 3
+
+# Moves of the embedding game. Operator's turn: OPS, LEAF, CHILDREN, CHUNK; challenger's: the rest.
+GAME_OPS: constant(uint8) = 1
+GAME_PICK: constant(uint8) = 2
+GAME_LEAF: constant(uint8) = 3
+GAME_CHILDREN: constant(uint8) = 4
+GAME_CHOICE: constant(uint8) = 5
+GAME_CHUNK: constant(uint8) = 6
+GAME_STEP: constant(uint8) = 7
 
 # ---- argument structs (built by aigora.verify._claims) -----------------------------------------
 
@@ -92,8 +116,65 @@ struct Passage:
 struct QueryEmbedding:
     op_index: uint256
     embedding: Bytes[DIM]
-    chunk_proof: DynArray[bytes32, MAX_TRACE_DEPTH]
-    tensor_proof: DynArray[bytes32, MAX_TRACE_DEPTH]
+    tensor_proof: DynArray[bytes32, MAX_OP_DEPTH]
+
+struct Game:
+    trace_root: bytes32
+    model_root: bytes32
+    phase: uint8
+    op: uint256
+    tokens: uint256
+    item_size: uint256
+    byte_count: uint256
+    chunk_count: uint256
+    height: uint256
+    position: uint256
+    node: bytes32
+    left: bytes32
+    right: bytes32
+
+# ---- the one-step checker, as this contract calls it (structs as StepVerifier.vy declares them) --
+
+struct OpLeaf:
+    index: uint256
+    name: String[32]
+    dtype: String[8]
+    shape: DynArray[uint256, 3]
+    tensor_root: bytes32
+    proof: DynArray[bytes32, 8]
+
+struct TraceChunk:
+    op: uint256
+    chunk_index: uint256
+    chunk: Bytes[1024]
+    proof: DynArray[bytes32, 16]
+
+struct ModelChunk:
+    tensor: uint256
+    name: String[40]
+    dtype: String[8]
+    shape: DynArray[uint256, 2]
+    tensor_root: bytes32
+    tensor_proof: DynArray[bytes32, 10]
+    chunk_index: uint256
+    chunk: Bytes[1024]
+    chunk_proof: DynArray[bytes32, 16]
+
+interface StepVerifier:
+    def op_count() -> uint256: view
+    def expected_leaf(
+        _op: uint256, _tokens: uint256
+    ) -> (String[32], String[8], DynArray[uint256, 3]): view
+    def recompute(
+        _trace_root: bytes32,
+        _op_count: uint256,
+        _model_root: bytes32,
+        _op: uint256,
+        _element: uint256,
+        _ops: DynArray[OpLeaf, 4],
+        _chunks: DynArray[TraceChunk, MAX_STEP_CHUNKS],
+        _params: DynArray[ModelChunk, MAX_STEP_PARAMS],
+    ) -> int256: view
 
 struct Dispute:
     digest: bytes32
@@ -147,6 +228,25 @@ event DisputeOpened:
     challenger: address
     deadline: uint256
 
+event GameMove:
+    dispute_id: indexed(uint256)
+    phase: uint8
+    deadline: uint256
+
+event OpsRevealed:
+    dispute_id: indexed(uint256)
+    leaves: DynArray[bytes32, MAX_OPS]
+
+event ChildrenRevealed:
+    dispute_id: indexed(uint256)
+    left: bytes32
+    right: bytes32
+
+event ChunkRevealed:
+    dispute_id: indexed(uint256)
+    chunk_index: uint256
+    chunk: Bytes[CHUNK_BYTES]
+
 event DisputeResolved:
     dispute_id: indexed(uint256)
     digest: bytes32
@@ -163,8 +263,12 @@ response_window: public(immutable(uint256))
 stale_grace: public(immutable(uint256))
 treasury: public(immutable(address))
 treasury_bps: public(immutable(uint256))
+step_verifier: public(immutable(StepVerifier))
+op_count: public(immutable(uint256))
+op_depth: public(immutable(uint256))
 
 disputes: public(HashMap[uint256, Dispute])
+games: public(HashMap[uint256, Game])
 dispute_count: public(uint256)
 judged: public(HashMap[bytes32, bool])
 
@@ -179,6 +283,7 @@ def __init__(
     _stale_grace_s: uint256,
     _treasury: address,
     _treasury_bps: uint256,
+    _step_verifier: StepVerifier,
 ):
     assert _token.address != empty(address), "token is the zero address"
     assert _registry.address != empty(address), "registry is the zero address"
@@ -195,6 +300,15 @@ def __init__(
     stale_grace = _stale_grace_s
     treasury = _treasury
     treasury_bps = _treasury_bps
+    step_verifier = _step_verifier
+    op_count = staticcall _step_verifier.op_count()
+    assert op_count > 1 and op_count <= MAX_OPS, "step verifier's op count out of range"
+    depth: uint256 = 0
+    for i: uint256 in range(MAX_OP_DEPTH + 1):
+        if (1 << depth) >= op_count:
+            break
+        depth += 1
+    op_depth = depth
 
 
 # ---- claims ------------------------------------------------------------------------------------
@@ -319,7 +433,8 @@ def rebut_omission(_dispute_id: uint256, _entry: ResultEntry):
             the challenger loses its bond to the operator. Anyone may rebut, until the deadline.
     @param _entry The result with the passage's CID and its proof against the receipt's resultHash.
     """
-    dispute: Dispute = self._open_omission(_dispute_id)
+    dispute: Dispute = self._open_dispute(_dispute_id)
+    assert dispute.kind == KIND_OMISSION, "not an omission dispute"
     assert block.timestamp <= dispute.deadline, "the response window is over"
     assert _entry.cid == dispute.passage_cid, "entry CID differs from the disputed passage"
     assert self._verify(
@@ -332,12 +447,325 @@ def rebut_omission(_dispute_id: uint256, _entry: ResultEntry):
 @nonreentrant
 def resolve_timeout(_dispute_id: uint256):
     """
-    @notice Close an omission dispute nobody rebutted within the response window: the challenger
-            wins and the operator is slashed. Anyone may call it once the deadline has passed.
+    @notice Close a dispute whose mover let its deadline pass: an unrebutted omission claim, or an
+            embedding game in which one side did not move. The silent side loses. Anyone may call
+            it once the deadline has passed.
     """
-    dispute: Dispute = self._open_omission(_dispute_id)
+    dispute: Dispute = self._open_dispute(_dispute_id)
+    assert dispute.kind == KIND_OMISSION or dispute.kind == KIND_EMBEDDING, "not a timed dispute"
     assert block.timestamp > dispute.deadline, "the response window is still open"
-    self._challenger_wins(_dispute_id, dispute)
+    if dispute.kind == KIND_EMBEDDING and not self._operator_moves(self.games[_dispute_id].phase):
+        self._challenger_loses(_dispute_id, dispute)
+    else:
+        self._challenger_wins(_dispute_id, dispute)
+
+
+# ---- the embedding game -------------------------------------------------------------------------
+
+@external
+@nonreentrant
+def challenge_embedding(_receipt: Receipt, _signature: Bytes[65], _anchor: Anchor) -> uint256:
+    """
+    @notice Claim that the receipt's query embedding is not what the registered model computes
+            from the query's tokens. Opens a game; the operator moves first (`reveal_ops`).
+            Approve `challenger_bond` tokens first. The token ids (op 0) are an input the contract
+            cannot check: only claim this after comparing them (they are revealed with the ops).
+    @return The dispute id.
+    """
+    digest: bytes32 = self._admit(_receipt, _signature, _anchor)
+    dispute_id: uint256 = self._open(
+        digest, KIND_EMBEDDING, _receipt.operator, block.timestamp + response_window
+    )
+    game: Game = empty(Game)
+    game.trace_root = _receipt.traceRoot
+    game.model_root = _receipt.modelRoot
+    game.phase = GAME_OPS
+    self.games[dispute_id] = game
+    return dispute_id
+
+
+@external
+@nonreentrant
+def reveal_ops(_dispute_id: uint256, _leaves: DynArray[bytes32, MAX_OPS]):
+    """
+    @notice Operator's move: the tensor leaf hash of every op of the trace, in order. They must
+            rebuild the receipt's trace root. Anyone holding the trace may make this move.
+    """
+    game: Game = self._game_turn(_dispute_id, GAME_OPS)
+    assert len(_leaves) == op_count, "one leaf per op of the model's trace is needed"
+    level: DynArray[bytes32, MAX_OPS] = _leaves
+    width: uint256 = 1 << op_depth
+    for i: uint256 in range(MAX_OPS):
+        if len(level) >= width:
+            break
+        level.append(empty(bytes32))
+    for h: uint256 in range(MAX_OP_DEPTH):
+        if width == 1:
+            break
+        width = width // 2
+        for i: uint256 in range(MAX_OPS // 2):
+            if i >= width:
+                break
+            level[i] = keccak256(concat(level[2 * i], level[2 * i + 1]))
+    assert level[0] == game.trace_root, "op leaves do not rebuild the receipt's traceRoot"
+    log OpsRevealed(dispute_id=_dispute_id, leaves=_leaves)
+    self._next(_dispute_id, GAME_PICK)
+
+
+@external
+@nonreentrant
+def pick_op(
+    _dispute_id: uint256,
+    _op: uint256,
+    _op_leaf: bytes32,
+    _op_proof: DynArray[bytes32, MAX_OP_DEPTH],
+    _tokens: uint256,
+    _tokens_root: bytes32,
+    _tokens_proof: DynArray[bytes32, MAX_OP_DEPTH],
+):
+    """
+    @notice Challenger's move: name the first op whose leaf differs from the honest trace, with
+            its leaf's proof, and the (agreed) tokens op: n token ids under `_tokens_root`.
+    """
+    game: Game = self._game_turn(_dispute_id, GAME_PICK)
+    assert msg.sender == self.disputes[_dispute_id].challenger, "only the challenger picks"
+    assert _op > 0 and _op < op_count, "op out of range (op 0, the tokens, is an input)"
+    shape: DynArray[uint256, 3] = [_tokens]
+    tokens_leaf: bytes32 = self._tensor_leaf(
+        empty(uint256), TOKENS_OP, TOKENS_DTYPE, shape, _tokens_root
+    )
+    assert self._positional_root(tokens_leaf, empty(uint256), _tokens_proof) == game.trace_root, (
+        "tokens leaf does not match the trace root"
+    )
+    assert self._positional_root(_op_leaf, _op, _op_proof) == game.trace_root, (
+        "op leaf does not match the trace root"
+    )
+    assert len(_op_proof) == op_depth and len(_tokens_proof) == op_depth, (
+        "op proofs must have the trace tree's depth"
+    )
+    self.games[_dispute_id].op = _op
+    self.games[_dispute_id].tokens = _tokens
+    self.games[_dispute_id].node = _op_leaf
+    self._next(_dispute_id, GAME_LEAF)
+
+
+@external
+@nonreentrant
+def reveal_op(
+    _dispute_id: uint256,
+    _name: String[32],
+    _dtype: String[8],
+    _shape: DynArray[uint256, 3],
+    _tensor_root: bytes32,
+):
+    """
+    @notice Operator's move: the picked op's leaf (name, dtype, shape, chunk tree root). A leaf
+            that is not what the model's trace has at that op (for these tokens) loses at once.
+    """
+    game: Game = self._game_turn(_dispute_id, GAME_LEAF)
+    leaf: bytes32 = self._tensor_leaf(game.op, _name, _dtype, _shape, _tensor_root)
+    assert leaf == game.node, "leaf does not hash to the picked op's leaf"
+    name: String[32] = ""
+    dtype: String[8] = ""
+    shape: DynArray[uint256, 3] = []
+    name, dtype, shape = staticcall step_verifier.expected_leaf(game.op, game.tokens)
+    if keccak256(abi_encode(_name, _dtype, _shape)) != keccak256(abi_encode(name, dtype, shape)):
+        self._challenger_wins(_dispute_id, self.disputes[_dispute_id])
+        return
+    size: uint256 = 4
+    if dtype == "int8":
+        size = 1
+    elif dtype == "int16":
+        size = 2
+    count: uint256 = size
+    for d: uint256 in shape:
+        count = count * d
+    chunks: uint256 = max((count + CHUNK_BYTES - 1) // CHUNK_BYTES, 1)
+    height: uint256 = 0
+    for i: uint256 in range(MAX_TRACE_DEPTH + 1):
+        if (1 << height) >= chunks:
+            break
+        height += 1
+    self.games[_dispute_id].item_size = size
+    self.games[_dispute_id].byte_count = count
+    self.games[_dispute_id].chunk_count = chunks
+    self.games[_dispute_id].height = height
+    self.games[_dispute_id].node = _tensor_root
+    self._next(_dispute_id, GAME_CHILDREN if height > 0 else GAME_CHUNK)
+
+
+@external
+@nonreentrant
+def reveal_children(_dispute_id: uint256, _left: bytes32, _right: bytes32):
+    """@notice Operator's move: the two children of the current node of the op's chunk tree."""
+    game: Game = self._game_turn(_dispute_id, GAME_CHILDREN)
+    assert keccak256(concat(_left, _right)) == game.node, "children do not hash to the node"
+    self.games[_dispute_id].left = _left
+    self.games[_dispute_id].right = _right
+    log ChildrenRevealed(dispute_id=_dispute_id, left=_left, right=_right)
+    self._next(_dispute_id, GAME_CHOICE)
+
+
+@external
+@nonreentrant
+def choose(_dispute_id: uint256, _right: bool):
+    """
+    @notice Challenger's move: descend into the child that holds the first differing chunk. A
+            child covering only padding is judged at once: the zero subtree is what it must be.
+    """
+    game: Game = self._game_turn(_dispute_id, GAME_CHOICE)
+    assert msg.sender == self.disputes[_dispute_id].challenger, "only the challenger chooses"
+    height: uint256 = game.height - 1
+    position: uint256 = game.position * 2
+    node: bytes32 = game.left
+    if _right:
+        position += 1
+        node = game.right
+    if (position << height) >= game.chunk_count:
+        if node == self._zero_subtree(height):
+            self._challenger_loses(_dispute_id, self.disputes[_dispute_id])
+        else:
+            self._challenger_wins(_dispute_id, self.disputes[_dispute_id])
+        return
+    self.games[_dispute_id].height = height
+    self.games[_dispute_id].position = position
+    self.games[_dispute_id].node = node
+    self._next(_dispute_id, GAME_CHILDREN if height > 0 else GAME_CHUNK)
+
+
+@external
+@nonreentrant
+def reveal_chunk(_dispute_id: uint256, _chunk: Bytes[CHUNK_BYTES]):
+    """@notice Operator's move: the bytes of the chunk the bisection ended at."""
+    game: Game = self._game_turn(_dispute_id, GAME_CHUNK)
+    assert len(_chunk) == min(game.byte_count - game.position * CHUNK_BYTES, CHUNK_BYTES), (
+        "chunk has the wrong length"
+    )
+    assert self._chunk_leaf(game.op, game.position, _chunk) == game.node, (
+        "chunk does not hash to the leaf"
+    )
+    log ChunkRevealed(dispute_id=_dispute_id, chunk_index=game.position, chunk=_chunk)
+    self._next(_dispute_id, GAME_STEP)
+
+
+@external
+@nonreentrant
+def prove_step(
+    _dispute_id: uint256,
+    _chunk: Bytes[CHUNK_BYTES],
+    _element: uint256,
+    _ops: DynArray[OpLeaf, 4],
+    _chunks: DynArray[TraceChunk, MAX_STEP_CHUNKS],
+    _params: DynArray[ModelChunk, MAX_STEP_PARAMS],
+):
+    """
+    @notice Challenger's last move: element `_element` (C order, in the revealed chunk) of the
+            disputed op is not what its inputs give. `StepVerifier` recomputes it from `_ops`,
+            `_chunks` (proven against the operator's trace) and `_params` (proven against the
+            model); the operator's value is read from the revealed chunk. Bad proofs revert.
+    """
+    game: Game = self._game_turn(_dispute_id, GAME_STEP)
+    assert msg.sender == self.disputes[_dispute_id].challenger, "only the challenger proves"
+    assert self._chunk_leaf(game.op, game.position, _chunk) == game.node, (
+        "chunk is not the revealed one"
+    )
+    start: uint256 = game.position * CHUNK_BYTES
+    offset: uint256 = _element * game.item_size
+    assert offset >= start and offset + game.item_size <= start + len(_chunk), (
+        "element is not in the revealed chunk"
+    )
+    claimed: int256 = self._read_int(_chunk, offset - start, game.item_size)
+    expected: int256 = staticcall step_verifier.recompute(
+        game.trace_root, op_count, game.model_root, game.op, _element, _ops, _chunks, _params
+    )
+    if claimed != expected:
+        self._challenger_wins(_dispute_id, self.disputes[_dispute_id])
+    else:
+        self._challenger_loses(_dispute_id, self.disputes[_dispute_id])
+
+
+@view
+@internal
+def _game_turn(_dispute_id: uint256, _phase: uint8) -> Game:
+    dispute: Dispute = self._open_dispute(_dispute_id)
+    assert dispute.kind == KIND_EMBEDDING, "not an embedding dispute"
+    game: Game = self.games[_dispute_id]
+    assert game.phase == _phase, "not this move's turn"
+    assert block.timestamp <= dispute.deadline, "the response window is over"
+    return game
+
+
+@internal
+def _next(_dispute_id: uint256, _phase: uint8):
+    deadline: uint256 = block.timestamp + response_window
+    self.games[_dispute_id].phase = _phase
+    self.disputes[_dispute_id].deadline = deadline
+    log GameMove(dispute_id=_dispute_id, phase=_phase, deadline=deadline)
+
+
+@pure
+@internal
+def _operator_moves(_phase: uint8) -> bool:
+    return _phase == GAME_OPS or _phase == GAME_LEAF or _phase == GAME_CHILDREN or _phase == GAME_CHUNK
+
+
+@pure
+@internal
+def _tensor_leaf(
+    _index: uint256, _name: String[32], _dtype: String[8], _shape: DynArray[uint256, 3], _root: bytes32
+) -> bytes32:
+    return keccak256(keccak256(abi_encode(_index, _name, _dtype, _shape, _root)))
+
+
+@pure
+@internal
+def _chunk_leaf(_op: uint256, _index: uint256, _chunk: Bytes[CHUNK_BYTES]) -> bytes32:
+    return keccak256(keccak256(abi_encode(_op, _index, _chunk)))
+
+
+@pure
+@internal
+def _positional_root(
+    _leaf: bytes32, _position: uint256, _proof: DynArray[bytes32, MAX_OP_DEPTH]
+) -> bytes32:
+    """The root of a positional tree (aigora.core.ordered_merkle): bit h of the position says
+    whether the sibling at height h sits to the left."""
+    node: bytes32 = _leaf
+    position: uint256 = _position
+    for sibling: bytes32 in _proof:
+        if position & 1 == 1:
+            node = keccak256(concat(sibling, node))
+        else:
+            node = keccak256(concat(node, sibling))
+        position = position >> 1
+    assert position == 0, "position beyond the proof's depth"
+    return node
+
+
+@pure
+@internal
+def _zero_subtree(_height: uint256) -> bytes32:
+    node: bytes32 = empty(bytes32)
+    for h: uint256 in range(MAX_TRACE_DEPTH):
+        if h >= _height:
+            break
+        node = keccak256(concat(node, node))
+    return node
+
+
+@pure
+@internal
+def _read_int(_data: Bytes[CHUNK_BYTES], _offset: uint256, _size: uint256) -> int256:
+    """The little-endian two's-complement integer of `_size` bytes at `_offset`."""
+    raw: uint256 = 0
+    for i: uint256 in range(4):
+        if i >= _size:
+            break
+        raw = raw | (convert(slice(_data, _offset + i, 1), uint256) << (8 * i))
+    value: int256 = convert(raw, int256)
+    if raw >= 1 << (8 * _size - 1):
+        value -= convert(1 << (8 * _size), int256)
+    return value
 
 
 # ---- views -------------------------------------------------------------------------------------
@@ -456,18 +884,18 @@ def _check_passage(_receipt: Receipt, _passage: Passage):
 @view
 @internal
 def _check_query(_receipt: Receipt, _query: QueryEmbedding):
-    """The query embedding is chunk 0 of the trace's `embedding` op, an int8 (384,) tensor."""
+    """The query embedding is the trace's last op, `embedding`: an int8 (384,) tensor of one chunk,
+    so its chunk leaf is its tensor root; the tensor leaf sits at its position in the trace tree."""
     assert len(_query.embedding) == DIM, "query embedding must be 384 bytes"
-    chunk_leaf: bytes32 = keccak256(
-        keccak256(abi_encode(_query.op_index, empty(uint256), _query.embedding))
+    assert _query.op_index + 1 == op_count, "the embedding is the trace's last op"
+    assert len(_query.tensor_proof) == op_depth, "proof must have the trace tree's depth"
+    tensor_root: bytes32 = self._chunk_leaf(_query.op_index, empty(uint256), _query.embedding)
+    shape: DynArray[uint256, 3] = [DIM]
+    tensor_leaf: bytes32 = self._tensor_leaf(
+        _query.op_index, EMBEDDING_OP, EMBEDDING_DTYPE, shape, tensor_root
     )
-    tensor_root: bytes32 = self._process(chunk_leaf, _query.chunk_proof)
-    shape: DynArray[uint256, 4] = [DIM]
-    tensor_leaf: bytes32 = keccak256(
-        keccak256(abi_encode(_query.op_index, EMBEDDING_OP, EMBEDDING_DTYPE, shape, tensor_root))
-    )
-    assert self._verify(
-        tensor_leaf, _query.tensor_proof, _receipt.traceRoot
+    assert self._positional_root(tensor_leaf, _query.op_index, _query.tensor_proof) == (
+        _receipt.traceRoot
     ), "query embedding proof does not match the receipt's traceRoot"
 
 
@@ -590,11 +1018,10 @@ def _decide(_digest: bytes32, _kind: uint8, _operator: address, _holds: bool) ->
 
 @view
 @internal
-def _open_omission(_dispute_id: uint256) -> Dispute:
+def _open_dispute(_dispute_id: uint256) -> Dispute:
     dispute: Dispute = self.disputes[_dispute_id]
     assert dispute.status != 0, "no such dispute"
     assert dispute.status == STATUS_OPEN, "dispute already resolved"
-    assert dispute.kind == KIND_OMISSION, "not an omission dispute"
     return dispute
 
 

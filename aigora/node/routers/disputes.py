@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from aigora.core.errors import AigoraError
 from aigora.node.deps import Context
 from aigora.node.disputes import dispute_state, file_claim, require, resolve
+from aigora.node.games import remember_challenge
 from aigora.node.routers.answers import MAX_RECEIPT_BYTES, answers_of
 from aigora.verify import loads_document
 
@@ -17,7 +18,8 @@ router = APIRouter(tags=["disputes"])
 @router.post("/challenges")
 async def challenge(request: Request, context: Context, source: str | None = None) -> dict:
     """Verify a receipt and, if it is wrong in a way the contract can recompute, file the claim
-    with this node's operator account (which pays the challenger bond)."""
+    with this node's operator account (which pays the challenger bond). An embedding claim opens
+    a game the node then plays on its anchoring interval."""
     raw = await request.body()
     if len(raw) > MAX_RECEIPT_BYTES:
         raise AigoraError(f"a receipt document is at most {MAX_RECEIPT_BYTES} bytes")
@@ -33,6 +35,8 @@ async def challenge(request: Request, context: Context, source: str | None = Non
         document,
         claim,
     )
+    if claim.kind == "embedding":
+        remember_challenge(context.db, context.chain, disputes, state.dispute_id, document)
     return {"verdict": verdict.to_json(), "claim": claim.kind, "dispute": state.__dict__}
 
 
@@ -44,6 +48,7 @@ def show(dispute_id: int, context: Context) -> dict[str, Any]:
 
 @router.post("/disputes/{dispute_id}/resolve")
 def close(dispute_id: int, context: Context) -> dict[str, Any]:
-    """Close an unrebutted omission claim after its deadline (the challenger wins)."""
+    """Close a dispute whose mover let its deadline pass (an unrebutted omission claim, or an
+    embedding game: the silent side loses)."""
     disputes = require(context.deployment.disputes)
     return resolve(context.chain, disputes, context.operator, dispute_id).__dict__

@@ -1,0 +1,217 @@
+"""Playing embedding games on-chain: the operator's answers and the challenger's moves.
+
+`aigora.verify._game` says what each side sends; this module reads the game from the disputes
+contract (state and revealed data from its events), sends the move whose turn it is, and closes a
+game whose mover let the deadline pass. A node plays both roles in `play_games`: it answers games
+against its own receipts (re-running its engine on the receipt's query, which gives the trace it
+committed to) and moves in games it filed (from `FiledChallenge` rows), so a game survives a
+restart of either side.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from aigora.chain import Chain
+from aigora.chain.client import TxSigner
+from aigora.core.errors import AigoraError, NotFound
+from aigora.core.ordered_merkle import OrderedTree
+from aigora.engine import IntModel, Trace
+from aigora.store.answer_models import FiledChallenge
+from aigora.store.db import session_scope
+from aigora.verify import ReceiptDocument, loads_document, stored_receipt
+from aigora.verify._game import GameState, Honest, OperatorView
+from aigora.verify._step import step_arguments
+
+EMBEDDING = 5
+OPEN = 1
+
+log = logging.getLogger(__name__)
+
+TraceOf = Callable[[ReceiptDocument], tuple[IntModel, Trace]]
+"""The honest model and trace of a receipt's query (the model named by the receipt)."""
+
+
+@dataclass(frozen=True)
+class Move:
+    """One move sent: who moved, what, and the game's phase after it."""
+
+    dispute_id: int
+    side: str
+    move: str
+    tx_hash: str
+    gas_used: int
+
+
+def remember_challenge(
+    db: Engine, chain: Chain, disputes: Any, dispute_id: int, document: ReceiptDocument
+) -> None:
+    """Keep the disputed receipt so this node (even restarted) can play the challenger's moves."""
+    with session_scope(db) as session:
+        session.add(
+            FiledChallenge(
+                chain_id=chain.chain_id,
+                disputes_address=disputes.address,
+                dispute_id=dispute_id,
+                digest="0x" + document.digest().hex(),
+                document=document.dumps(),
+                filed_at=datetime.now(UTC),
+            )
+        )
+
+
+def game_state(chain: Chain, disputes: Any, dispute_id: int) -> GameState:
+    return GameState.from_call(chain.call(disputes.functions.games(dispute_id)))
+
+
+def _revealed(chain: Chain, event: Any, dispute_id: int) -> Any:
+    found = [log.args for log in chain.events(event) if int(log.args.dispute_id) == dispute_id]
+    if not found:
+        raise NotFound(f"dispute {dispute_id} has no {event.event_name} event")
+    return found[-1]
+
+
+def _op_leaves(chain: Chain, disputes: Any, dispute_id: int) -> list[bytes]:
+    revealed = _revealed(chain, disputes.events.OpsRevealed, dispute_id)
+    return [bytes(leaf) for leaf in revealed.leaves]
+
+
+def operator_move(
+    chain: Chain, disputes: Any, signer: TxSigner, dispute_id: int, view: OperatorView
+) -> Move | None:
+    """Send the operator's move if it is the operator's turn; None otherwise."""
+    state = game_state(chain, disputes, dispute_id)
+    functions = disputes.functions
+    if state.phase == "ops":
+        call = functions.reveal_ops(dispute_id, view.op_leaves())
+    elif state.phase == "leaf":
+        call = functions.reveal_op(dispute_id, *view.op_leaf(state))
+    elif state.phase == "children":
+        call = functions.reveal_children(dispute_id, *view.children(state))
+    elif state.phase == "chunk":
+        call = functions.reveal_chunk(dispute_id, view.chunk(state))
+    else:
+        return None
+    result = chain.transact(signer, call)
+    return Move(dispute_id, "operator", state.phase, result.tx_hash, result.gas_used)
+
+
+def challenger_move(
+    chain: Chain,
+    disputes: Any,
+    signer: TxSigner,
+    dispute_id: int,
+    honest: Honest,
+    model: IntModel,
+) -> Move | None:
+    """Send the challenger's move if it is the challenger's turn; None otherwise. Raises
+    `GameError` when the game cannot be won from here (e.g. the operator's tokens differ)."""
+    state = game_state(chain, disputes, dispute_id)
+    functions = disputes.functions
+    if state.phase == "pick":
+        call = functions.pick_op(dispute_id, *honest.pick(_op_leaves(chain, disputes, dispute_id)))
+    elif state.phase == "choice":
+        call = functions.choose(dispute_id, honest.go_right(state))
+    elif state.phase == "step":
+        chunk = bytes(_revealed(chain, disputes.events.ChunkRevealed, dispute_id).chunk)
+        element = honest.differing_element(state, chunk)
+        op_tree = OrderedTree(_op_leaves(chain, disputes, dispute_id))
+        arguments = step_arguments(honest.trace, model, state.op, element, op_tree)
+        call = functions.prove_step(dispute_id, chunk, element, *arguments.inputs())
+    else:
+        return None
+    result = chain.transact(signer, call)
+    return Move(dispute_id, "challenger", state.phase, result.tx_hash, result.gas_used)
+
+
+def close_if_late(chain: Chain, disputes: Any, signer: TxSigner, dispute_id: int) -> bool:
+    """Close an open game whose mover is past its deadline (the silent side loses)."""
+    _, kind, _, _, _, _, deadline, status = chain.call(disputes.functions.disputes(dispute_id))
+    if int(kind) != EMBEDDING or int(status) != OPEN or chain.now() <= int(deadline):
+        return False
+    chain.transact(signer, disputes.functions.resolve_timeout(dispute_id))
+    return True
+
+
+def open_games(chain: Chain, disputes: Any) -> list[tuple[int, str, str, str]]:
+    """(dispute id, receipt digest, challenger, operator) of every open embedding game."""
+    found = []
+    for log in chain.events(disputes.events.DisputeOpened):
+        if int(log.args.kind) != EMBEDDING:
+            continue
+        dispute_id = int(log.args.dispute_id)
+        digest, _, challenger, operator, *_, status = chain.call(
+            disputes.functions.disputes(dispute_id)
+        )
+        if int(status) == OPEN:
+            found.append((dispute_id, "0x" + bytes(digest).hex(), str(challenger), str(operator)))
+    return found
+
+
+def play_games(
+    chain: Chain, db: Engine, disputes: Any, signer: TxSigner, trace_of: TraceOf
+) -> list[Move]:
+    """One pass over the open games: answer those against this node's receipts, move in those
+    it filed, and close those whose other side went silent. A game that cannot go on from here
+    (e.g. the traces differ only in tokens) is logged and left to its deadline."""
+    moves: list[Move] = []
+    filed = _filed(db, chain, disputes)
+    for dispute_id, digest, challenger, operator in open_games(chain, disputes):
+        try:
+            move = _play_one(
+                chain,
+                db,
+                disputes,
+                signer,
+                trace_of,
+                filed,
+                (dispute_id, digest, challenger, operator),
+            )
+        except AigoraError as exc:
+            log.warning("embedding game %d: no move: %s", dispute_id, exc)
+            continue
+        if move is not None:
+            moves.append(move)
+    return moves
+
+
+def _play_one(
+    chain: Chain,
+    db: Engine,
+    disputes: Any,
+    signer: TxSigner,
+    trace_of: TraceOf,
+    filed: dict[int, ReceiptDocument],
+    game: tuple[int, str, str, str],
+) -> Move | None:
+    dispute_id, digest, challenger, operator = game
+    if close_if_late(chain, disputes, signer, dispute_id):
+        return None
+    if game_state(chain, disputes, dispute_id).operator_moves:
+        if operator != signer.address:
+            return None
+        try:
+            document = stored_receipt(db, digest)
+        except NotFound:
+            return None
+        _, trace = trace_of(document)
+        return operator_move(chain, disputes, signer, dispute_id, OperatorView(trace))
+    if challenger != signer.address or dispute_id not in filed:
+        return None
+    model, trace = trace_of(filed[dispute_id])
+    return challenger_move(chain, disputes, signer, dispute_id, Honest(trace), model)
+
+
+def _filed(db: Engine, chain: Chain, disputes: Any) -> dict[int, ReceiptDocument]:
+    with session_scope(db) as session:
+        rows = session.scalars(
+            select(FiledChallenge).where(
+                FiledChallenge.chain_id == chain.chain_id,
+                FiledChallenge.disputes_address == disputes.address,
+            )
+        ).all()
+        return {row.dispute_id: loads_document(row.document) for row in rows}
