@@ -57,11 +57,14 @@ class Deployment:
     registry: Contract
     transactions: dict[str, TxResult] = field(default_factory=dict)
     disputes: Contract | None = None
+    distributor: Contract | None = None
 
     def addresses(self) -> dict[str, str]:
         found = {"Token": self.token.address, "Registry": self.registry.address}
         if self.disputes is not None:
             found["Disputes"] = self.disputes.address
+        if self.distributor is not None:
+            found["Distributor"] = self.distributor.address
         return found
 
 
@@ -116,13 +119,22 @@ def deploy_disputes(
     return disputes, result
 
 
+def deploy_distributor(
+    chain: Chain, deployer: TxSigner, token_address: str, poster: str
+) -> tuple[Contract, TxResult]:
+    """Deploy the payout distributor; only `poster` posts epoch roots (and funds them)."""
+    return chain.deploy(deployer, "Distributor", token_address, poster)
+
+
 def attach_foundation(chain: Chain, addresses: dict[str, str]) -> Deployment:
     """Handles on contracts deployed earlier, by the addresses recorded then."""
     disputes = addresses.get("Disputes")
+    distributor = addresses.get("Distributor")
     return Deployment(
         token=chain.contract("Token", addresses["Token"]),
         registry=chain.contract("Registry", addresses["Registry"]),
         disputes=chain.contract("Disputes", disputes) if disputes else None,
+        distributor=chain.contract("Distributor", distributor) if distributor else None,
     )
 
 

@@ -11,7 +11,18 @@ import sys
 import typer
 from rich.console import Console
 
-from aigora.cli import account, agent, answers, chain, content, disputes, embed, reputation, up
+from aigora.cli import (
+    account,
+    agent,
+    answers,
+    chain,
+    content,
+    disputes,
+    embed,
+    payouts,
+    reputation,
+    up,
+)
 from aigora.core.errors import AigoraError
 
 app = typer.Typer(
@@ -38,6 +49,9 @@ app.command("verify")(answers.verify)
 app.command("receipt")(answers.receipt)
 app.command("challenge")(disputes.challenge)
 app.command("resolve")(disputes.resolve)
+app.add_typer(payouts.epoch_app, name="epoch")
+app.command("claim")(payouts.claim)
+app.command("earnings")(payouts.earnings)
 
 _err = Console(stderr=True)
 

@@ -6,7 +6,17 @@ from aigora import __version__
 from aigora.node.answers import Answers
 from aigora.node.context import NodeContext
 from aigora.node.errors import install_error_handlers
-from aigora.node.routers import anchors, answers, chain, content, disputes, health, reputation
+from aigora.node.payouts import Payouts
+from aigora.node.routers import (
+    anchors,
+    answers,
+    chain,
+    content,
+    disputes,
+    health,
+    payouts,
+    reputation,
+)
 
 DESCRIPTION = """\
 An Aigora node: verifiable answers, signed provenance, community reputation and on-chain payouts.
@@ -19,6 +29,7 @@ def create_app(context: NodeContext, answering: Answers | None = None) -> FastAP
     app = FastAPI(title="Aigora node", version=__version__, description=DESCRIPTION)
     app.state.context = context
     app.state.answers = answering or Answers(context)
+    app.state.payouts = Payouts(app.state.answers)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(chain.router)
@@ -27,4 +38,5 @@ def create_app(context: NodeContext, answering: Answers | None = None) -> FastAP
     app.include_router(reputation.router)
     app.include_router(answers.router)
     app.include_router(disputes.router)
+    app.include_router(payouts.router)
     return app

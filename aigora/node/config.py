@@ -97,6 +97,24 @@ class AnswersConfig(BaseModel):
     exclude_statuses: list[Literal["helpful", "not helpful", "needs more ratings"]] = []
 
 
+class PayoutsConfig(BaseModel):
+    """How epochs split money. `operator_bps` of every answer's fee stays with the operator; the
+    rest goes to the passages returned. `training_pool` (base units per epoch, funded by the
+    operator) is split by KNN-Shapley value of the snapshot's labeled passages (`item_labels`, a
+    JSON object of CID to label) against `validation` (JSON lines `{"text", "label"}`); paths
+    are relative to the data directory. Passages whose int8 embeddings have a dot product of at
+    least `duplicate_threshold` with an earlier one are copies and earn nothing from it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    operator_bps: int = Field(default=2000, ge=0, le=10_000)
+    training_pool: str = Field(default="0", pattern=r"^[0-9]{1,78}$")
+    validation: str = ""
+    item_labels: str = ""
+    k: int = Field(default=5, ge=1)
+    duplicate_threshold: int = Field(default=15_500, ge=1)
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -105,6 +123,7 @@ class Config(BaseModel):
     database: DatabaseConfig = DatabaseConfig()
     reputation: ReputationConfig = ReputationConfig()
     answers: AnswersConfig = AnswersConfig()
+    payouts: PayoutsConfig = PayoutsConfig()
 
 
 DEFAULT_CONFIG_TEXT = """\
@@ -135,6 +154,14 @@ refresh_interval_s = 60      # snapshot newly admitted content this often (0: on
 # min_score = 0.0            # admit only content scored at least this; unset: admit everything
 admit_unscored = true        # with min_score: admit content no reputation run has scored yet
 exclude_statuses = []        # e.g. ["not helpful"]
+
+[payouts]
+operator_bps = 2000          # the operator keeps 20% of each fee; the rest goes to the passages
+training_pool = "0"          # per epoch, split by training value (needs the two files below)
+# validation = "validation.jsonl"   # {"text": ..., "label": 0} per line
+# item_labels = "labels.json"       # {"<cid>": 0, ...}
+k = 5                        # neighbours in the KNN-Shapley valuation
+duplicate_threshold = 15500  # int8 dot product at which a passage is a copy of an earlier one
 """
 
 

@@ -22,6 +22,7 @@ from aigora.chain.deploy import (
     RegistryParams,
     attach_foundation,
     deploy_disputes,
+    deploy_distributor,
     deploy_foundation,
     source_hash,
 )
@@ -153,6 +154,8 @@ def _ensure_deployed(chain: Chain, db: Engine, operator: Signer, config: Config)
         deployment = attach_foundation(chain, addresses)
         if deployment.disputes is None:
             deployment = _add_disputes(chain, db, operator, deployment)
+        if deployment.distributor is None:
+            deployment = _add_distributor(chain, db, operator, deployment)
         return deployment
     if chain.is_dev_chain:
         _fund_from_faucet(chain, operator)
@@ -168,7 +171,8 @@ def _ensure_deployed(chain: Chain, db: Engine, operator: Signer, config: Config)
     if config.chain.token is None:
         chain.transact(operator, deployment.token.functions.mint(operator.address, DEV_TOKENS))
     _record(db, chain, deployment)
-    return _add_disputes(chain, db, operator, deployment)
+    deployment = _add_disputes(chain, db, operator, deployment)
+    return _add_distributor(chain, db, operator, deployment)
 
 
 def _add_disputes(chain: Chain, db: Engine, operator: Signer, deployment: Deployment) -> Deployment:
@@ -187,6 +191,18 @@ def _add_disputes(chain: Chain, db: Engine, operator: Signer, deployment: Deploy
     with_disputes = replace(deployment, disputes=disputes, transactions={"Disputes": tx})
     _record(db, chain, with_disputes)
     return replace(with_disputes, transactions={**deployment.transactions, "Disputes": tx})
+
+
+def _add_distributor(
+    chain: Chain, db: Engine, operator: Signer, deployment: Deployment
+) -> Deployment:
+    """Deploy the payout distributor with this node's operator as the poster of epoch roots."""
+    distributor, tx = deploy_distributor(
+        chain, operator, deployment.token.address, operator.address
+    )
+    added = replace(deployment, distributor=distributor, transactions={"Distributor": tx})
+    _record(db, chain, added)
+    return replace(added, transactions={**deployment.transactions, "Distributor": tx})
 
 
 def _ensure_registered(

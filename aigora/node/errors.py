@@ -16,7 +16,9 @@ from aigora.core.errors import (
 )
 from aigora.node.answers import NoSnapshot
 from aigora.node.disputes import NoDisputes
+from aigora.node.payouts import NoDistributor
 from aigora.node.routers.content import PayloadTooLarge
+from aigora.payouts import NothingToClaim, NothingToClose, PayoutError
 from aigora.verify import Unavailable
 from aigora.verify._challenge import NoClaim
 
@@ -30,6 +32,10 @@ _STATUS: list[tuple[type[AigoraError], int]] = [
     (NoSnapshot, 409),
     (NoClaim, 409),
     (NoDisputes, 409),
+    (NoDistributor, 409),
+    (NothingToClose, 409),
+    (NothingToClaim, 409),
+    (PayoutError, 409),
     (Unavailable, 502),
     (ChainUnreachable, 503),
     (DataDirInUse, 503),

@@ -22,6 +22,7 @@ from aigora.store.content_models import (
 )
 from aigora.store.db import make_engine, migrate, session_factory, session_scope, sqlite_url
 from aigora.store.models import Anchor, AnchorKind, Base, Deployment, NodeSetting
+from aigora.store.payout_models import Epoch, EpochBalance, EpochLine
 
 __all__ = [
     "AgentApproval",
@@ -35,6 +36,9 @@ __all__ = [
     "ContentParent",
     "ContentScoreRecord",
     "Deployment",
+    "Epoch",
+    "EpochBalance",
+    "EpochLine",
     "FiledChallenge",
     "NodeSetting",
     "ReceiptRecord",

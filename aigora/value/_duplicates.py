@@ -1,10 +1,11 @@
 """Duplicate groups, and the rule that keeps copies from multiplying a contributor's value.
 
-The rule: items whose embeddings have an exact int8 dot product >= `threshold` (or that share a
-key, such as a CID) are near-duplicates; groups are the connected components of that relation. Only
-each group's representative, its lowest index, takes part in the valuation, and it keeps the value
-it earns; every other member gets 0. Callers order items by publication, so the representative is
-the earliest upload.
+The rule: items whose embeddings have an exact int8 dot product >= `threshold` are
+near-duplicates. Taking items in publication order (callers order them so), an item joins the group
+of the earliest *representative* it is a near-duplicate of (or the group of an earlier item with
+the same key, such as a CID); an item near no representative becomes one. Groups are stars around
+their representative, the earliest upload. Only representatives take part in the valuation, and
+each keeps the value it earns; every other member gets 0.
 
 Why: KNN-Shapley splits credit between items that compete for the same neighbourhood, but it also
 pays each copy of a useful item separately, so uploading an item k times could earn up to k shares.
@@ -13,16 +14,17 @@ giving copies 0 means re-uploading, or near-copying with a small perturbation, e
 than the one item: a contributor's total never grows by adding copies of their own items, and a
 later copier of someone else's item gets nothing.
 
-Known limit: because groups are transitive, a crafted chain of near-copies can join two items
-that are not near-duplicates of each other, zeroing the later one. The threshold should be high
-(near-identity) so such a chain needs items that are themselves near-copies of both.
+Why stars and not connected components: with transitive groups, a crafted chain of near-copies
+(each near the next, morphing step by step from an attacker's item to a victim's) would join two
+items that are not near-duplicates of each other and zero the later one, even with chain items
+uploaded after the victim. Under the star rule an item is zeroed only when it is itself near an
+earlier representative, so nothing uploaded later changes its group, and a chain earns its author
+nothing but its own representatives' values.
 """
 
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from aigora.index._search import float_dtype
 from aigora.value._knn_shapley import (
@@ -40,11 +42,12 @@ def duplicate_groups(
     block: int = 4096,
     keys: Sequence[object] | None = None,
 ) -> np.ndarray:
-    """Group id (int64, (n,)) of each item: the lowest index in its near-duplicate group.
+    """Group id (int64, (n,)) of each item: the index of its group's representative.
 
-    Items i and j are linked when dot(e_i, e_j) >= threshold exactly (equality counts), or when
-    `keys` is given and keys[i] == keys[j]; groups are connected components of those links, so the
-    relation is transitive. Scans the upper triangle in (block, n) score blocks.
+    Items are taken in index (publication) order. Item i joins the group of an earlier item with
+    the same key (when `keys` is given), else of the lowest-index representative r < i with
+    dot(e_i, e_r) >= threshold exactly (equality counts), else it is a representative itself.
+    Scores each (block, n) slab against the representatives so far, then the block against itself.
     """
     check_int8_matrix("embeddings", embeddings)
     threshold = int(threshold)
@@ -52,26 +55,32 @@ def duplicate_groups(
     n, d = embeddings.shape
     if keys is not None and len(keys) != n:
         raise ValuationError(f"keys must have one entry per item ({n}), got {len(keys)}")
-    ftype = float_dtype(d)
-    floats = embeddings.astype(ftype)
-    rows, cols = [], []
+    floats = embeddings.astype(float_dtype(d))
+    groups = np.arange(n, dtype=np.int64)
+    reps = np.empty(0, dtype=np.int64)
+    first_of_key: dict[object, int] = {}
     for start in range(0, n, block):
         stop = min(start + block, n)
-        scores = floats[start:stop] @ floats[start:].T  # (b, n - start), exact integers
-        i, j = np.nonzero(scores >= threshold)
-        later = j > i  # column j is item start + j; keep pairs with the other item later
-        rows.append(i[later] + start)
-        cols.append(j[later] + start)
-    if keys is not None:
-        first: dict[object, int] = {}
-        firsts = np.array([first.setdefault(key, idx) for idx, key in enumerate(keys)], np.int64)
-        rows.append(firsts)
-        cols.append(np.arange(n, dtype=np.int64))
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    graph = coo_matrix((np.ones(r.size, np.int8), (r, c)), shape=(n, n))
-    _, component = connected_components(graph, directed=False)
-    _, lowest = np.unique(component, return_index=True)  # first index is the lowest
-    return lowest[component].astype(np.int64)
+        near_earlier = floats[start:stop] @ floats[reps].T >= threshold  # (b, reps)
+        near_within = floats[start:stop] @ floats[start:stop].T >= threshold  # (b, b)
+        is_new_rep = np.zeros(stop - start, dtype=bool)
+        for local in range(stop - start):
+            i = start + local
+            key = None if keys is None else keys[i]
+            if key is not None and key in first_of_key:
+                groups[i] = groups[first_of_key[key]]
+            elif near_earlier.shape[1] and near_earlier[local].any():
+                groups[i] = reps[int(np.argmax(near_earlier[local]))]
+            else:
+                linked = np.flatnonzero(near_within[local, :local] & is_new_rep[:local])
+                if linked.size:
+                    groups[i] = start + int(linked[0])
+                else:
+                    is_new_rep[local] = True
+            if key is not None:
+                first_of_key.setdefault(key, i)
+        reps = np.concatenate([reps, start + np.flatnonzero(is_new_rep)])
+    return groups
 
 
 def representatives(groups: np.ndarray) -> np.ndarray:

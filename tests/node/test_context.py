@@ -15,9 +15,11 @@ from aigora.store.db import session_scope
 def test_first_start_deploys_and_records_with_real_transactions(context):
     with session_scope(context.db) as session:
         rows = {row.name: row for row in session.scalars(select(models.Deployment))}
-        assert set(rows) == {"Token", "Registry", "Disputes"}
+        assert set(rows) == {"Token", "Registry", "Disputes", "Distributor"}
         registry = context.deployment.registry
         assert context.chain.call(registry.functions.slasher()) == rows["Disputes"].address
+        distributor = context.deployment.distributor
+        assert context.chain.call(distributor.functions.poster()) == context.operator.address
         for name, row in rows.items():
             assert row.address == context.deployment.addresses()[name]
             receipt = context.chain.w3.eth.get_transaction_receipt(row.tx_hash)

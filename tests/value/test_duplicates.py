@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from aigora.value import (
     ValuationError,
@@ -36,7 +38,7 @@ def perturb(row: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def test_groups_are_lowest_index_of_connected_components() -> None:
+def test_items_join_the_earliest_representative_they_are_near() -> None:
     e = np.array([[10, 0], [0, 10], [10, 1], [9, 9], [0, 11]], np.int8)
     # Links at threshold 100: 0-2 (100), 1-4 (110), 2-3 (99: no), 0-3 (90: no), 3-1/3-4 (no).
     assert duplicate_groups(e, 100).tolist() == [0, 1, 0, 3, 1]
@@ -48,11 +50,28 @@ def test_threshold_equality_counts() -> None:
     assert duplicate_groups(e, 71).tolist() == [0, 1]
 
 
-def test_groups_are_transitive() -> None:
-    # 0 ~ 1 and 1 ~ 2 but not 0 ~ 2: a chain is one group, represented by its lowest index.
+def test_groups_are_stars_so_a_chain_cannot_bridge_two_items() -> None:
+    # 0 ~ 1 and 1 ~ 2 but not 0 ~ 2: 1 joins 0, but 2 is near no representative and stays one.
     e = np.array([[10, 0, 0], [7, 7, 0], [0, 10, 0], [0, 0, 10]], np.int8)
-    assert duplicate_groups(e, 70).tolist() == [0, 0, 0, 3]
-    assert duplicate_groups(e[::-1].copy(), 70).tolist() == [0, 1, 1, 1]
+    assert duplicate_groups(e, 70).tolist() == [0, 0, 2, 3]
+    assert duplicate_groups(e[::-1].copy(), 70).tolist() == [0, 1, 1, 3]
+
+
+def test_a_morphing_chain_uploaded_later_cannot_zero_a_victim() -> None:
+    """An attacker publishes A, a victim later publishes V (not near A); the attacker then
+    uploads near-copies morphing from A to V. V keeps its own group and its value."""
+    steps = 12
+    angles = np.linspace(0, np.pi / 2, steps)
+    path = np.round(127 * np.stack([np.cos(angles), np.sin(angles)], axis=1)).astype(np.int8)
+    attacker, victim, chain = path[0], path[-1], path[1:-1]
+    e = np.vstack([attacker, victim, chain])  # publication order: A, V, then the chain
+    threshold = int(0.95 * 127 * 127)
+    assert int(attacker.astype(int) @ victim.astype(int)) < threshold
+    links = e.astype(np.int64) @ e.astype(np.int64).T >= threshold
+    _, component = connected_components(csr_matrix(links), directed=False)
+    assert component[0] == component[1], "the chain does bridge A and V transitively"
+    groups = duplicate_groups(e, threshold)
+    assert groups[1] == 1  # yet the victim stays its own representative
 
 
 def test_keys_join_groups_regardless_of_embedding() -> None:
@@ -65,14 +84,17 @@ def test_keys_join_groups_regardless_of_embedding() -> None:
 def test_block_size_does_not_change_groups(seed: int, block: int, threshold: int) -> None:
     rng = np.random.default_rng(seed)
     e = rng.integers(-5, 6, (40, 4)).astype(np.int8)
-    reference = e.astype(np.int64) @ e.astype(np.int64).T >= threshold
+    linked = e.astype(np.int64) @ e.astype(np.int64).T >= threshold
     groups = duplicate_groups(e, threshold, block=block)
     assert np.array_equal(groups, duplicate_groups(e, threshold, block=4096))
-    # Every linked pair shares a group, and every group id is a member no larger than its items.
-    i, j = np.nonzero(reference)
-    assert np.array_equal(groups[i], groups[j])
+    # The star rule, item by item: a representative is near no earlier representative; any
+    # other item is near its representative, the lowest-index representative it is near.
     assert np.all(groups <= np.arange(40))
     assert np.array_equal(groups[groups], groups)
+    for i in range(40):
+        earlier_reps = [r for r in range(i) if groups[r] == r]
+        near = [r for r in earlier_reps if linked[i, r]]
+        assert groups[i] == (near[0] if near else i)
 
 
 @st.composite

@@ -1,0 +1,134 @@
+"""`aigora epoch close`, `aigora claim` and `aigora earnings`: paying contributors.
+
+`epoch close` splits the fees of every receipt anchored since the last epoch (and the training
+pool, if one is configured) into integer amounts per account, and posts the cumulative tree's
+root to the distributor in one transaction; run again after a crash, it finishes that epoch and
+never pays twice. `claim ACCOUNT` sends an account's claim with the node's gas, so a person with
+no crypto is paid. `earnings ACCOUNT` shows what an account earned, per epoch and per item.
+"""
+
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aigora.cli._local import ask_running_node, open_store, with_node
+from aigora.cli.options import DataDirOption, data_dir_of
+from aigora.core.errors import AigoraError
+from aigora.node.answers import Answers
+from aigora.node.payouts import Payouts
+from aigora.payouts import FeeAuthorization
+from aigora.payouts import earnings as earnings_of
+
+epoch_app = typer.Typer(help="Payout epochs.", no_args_is_help=True)
+console = Console()
+
+ADDRESS_HELP = "A 0x-hex account address."
+
+
+def _check_address(account: str) -> str:
+    if not (account.startswith("0x") and len(account) == 42):
+        raise AigoraError(f"{account!r} is not a 0x-hex account address (42 characters)")
+    try:
+        int(account[2:], 16)
+    except ValueError:
+        raise AigoraError(f"{account!r} is not a 0x-hex account address") from None
+    return account
+
+
+@epoch_app.command("close")
+def close(data_dir: DataDirOption = None) -> None:
+    """Close the next payout epoch and post its root to the distributor."""
+    directory = data_dir_of(data_dir)
+
+    def local(answers: Answers) -> dict[str, Any]:
+        summary = Payouts(answers).close()
+        return {
+            **summary.__dict__,
+            **{k: str(v) for k, v in summary.__dict__.items() if k.endswith("_total")},
+        }
+
+    summary = with_node(directory, local, lambda: ask_running_node(directory, "POST", "/epochs"))
+    table = Table(title=f"epoch {summary['number']} ({summary['status']})", show_header=False)
+    for label, key in (
+        ("receipts", "receipts"),
+        ("creators, from fees", "usage_total"),
+        ("operator's share of fees", "operator_total"),
+        ("creators, from training value", "training_total"),
+        ("cumulative total posted", "cumulative_total"),
+        ("accounts in the tree", "accounts"),
+        ("root", "root"),
+        ("transaction", "tx_hash"),
+    ):
+        table.add_row(label, str(summary[key]))
+    console.print(table)
+
+
+def claim(
+    account: Annotated[str, typer.Argument(help=ADDRESS_HELP)],
+    fee: Annotated[
+        int | None, typer.Option("--fee", min=0, help="Fee the account signed for the node.")
+    ] = None,
+    deadline: Annotated[int | None, typer.Option("--deadline", help="The signed deadline.")] = None,
+    signature: Annotated[
+        str | None, typer.Option("--signature", help="The account's ClaimFee signature (0x...).")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Send ACCOUNT's claim from the newest posted epoch; the node pays the gas."""
+    directory = data_dir_of(data_dir)
+    _check_address(account)
+    given = [fee is not None, deadline is not None, signature is not None]
+    if any(given) and not all(given):
+        raise AigoraError("a fee needs all of --fee, --deadline and --signature")
+    authorization = None
+    body = None
+    if all(given):
+        try:
+            raw = bytes.fromhex(signature.removeprefix("0x"))
+        except ValueError:
+            raise AigoraError("--signature must be 65 bytes of 0x-hex") from None
+        authorization = FeeAuthorization(fee, deadline, raw)
+        body = {"fee": str(fee), "deadline": deadline, "signature": signature}
+
+    def local(answers: Answers) -> dict[str, Any]:
+        return {
+            k: str(v) for k, v in Payouts(answers).claim(account, authorization).__dict__.items()
+        }
+
+    result = with_node(
+        directory,
+        local,
+        lambda: ask_running_node(directory, "POST", f"/claims/{account}", json=body),
+    )
+    console.print(
+        f"paid {result['paid']} to {result['account']} (cumulative {result['cumulative']}, "
+        f"fee {result['fee']} to {result['relayer']}); tx {result['tx_hash']}",
+        highlight=False,
+    )
+
+
+def earnings(
+    account: Annotated[str, typer.Argument(help=ADDRESS_HELP)],
+    data_dir: DataDirOption = None,
+) -> None:
+    """What ACCOUNT earned, per epoch and per item."""
+    _check_address(account)
+    store = open_store(data_dir_of(data_dir))
+    try:
+        lines = earnings_of(store.db, account)
+    finally:
+        store.close()
+    if not lines:
+        console.print(f"{account} has earned nothing yet")
+        return
+    table = Table(title=f"earnings of {account}")
+    for column in ("epoch", "source", "item", "amount", "status"):
+        table.add_column(column, justify="right" if column in ("epoch", "amount") else "left")
+    for epoch, source, cid, amount, status in lines:
+        table.add_row(str(epoch), source, cid, f"{amount:,}", status)
+    total = sum(amount for *_, amount, _ in lines)
+    table.add_section()
+    table.add_row("", "", "total", f"{total:,}", "")
+    console.print(table)

@@ -1,0 +1,160 @@
+"""The node's payouts: closing epochs with its configuration, relaying claims, earnings.
+
+The usage pool is the fees of the node's own anchored receipts; the training pool
+(`[payouts] training_pool`, funded by the operator) is split by KNN-Shapley value of the
+snapshot's labeled passages against a labeled validation set (`validation`, JSON lines of
+`{"text": ..., "label": int}`; `item_labels`, a JSON object `{cid: label}`). Trees are cached
+in memory by root: a claim needs the whole tree for its proof.
+"""
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aigora.core.errors import AigoraError, NotFound
+from aigora.core.merkle import StandardMerkleTree
+from aigora.node.answers import Answers
+from aigora.payouts import (
+    TRAINING,
+    ClaimResult,
+    EpochSummary,
+    FeeAuthorization,
+    Line,
+    PayoutError,
+    TrainingItem,
+    Validation,
+    close_epoch,
+    latest_posted,
+    load_tree,
+    relay_claim,
+    training_split,
+)
+from aigora.store.content_models import ContentItem
+
+
+class NoDistributor(AigoraError):
+    """This node's chain has no distributor contract it knows of."""
+
+
+def _distributor(answers: Answers) -> Any:
+    distributor = answers.context.deployment.distributor
+    if distributor is None:
+        raise NoDistributor("no distributor contract is deployed for this node")
+    return distributor
+
+
+def read_validation(path: Path) -> tuple[list[str], np.ndarray]:
+    """Texts and integer labels of a JSON-lines validation file."""
+    texts, labels = [], []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise PayoutError(f"cannot read the validation set {path}: {exc}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            texts.append(str(row["text"]))
+            labels.append(int(row["label"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PayoutError(
+                f'{path}:{number}: a line must be {{"text": str, "label": int}}'
+            ) from exc
+    if not texts:
+        raise PayoutError(f"the validation set {path} is empty")
+    return texts, np.array(labels, dtype=np.int64)
+
+
+def read_item_labels(path: Path) -> dict[str, int]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return {str(cid): int(label) for cid, label in raw.items()}
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        raise PayoutError(f"{path} must be a JSON object of CID to integer label: {exc}") from exc
+
+
+class Payouts:
+    """Epochs and claims over an `Answers` service (which knows the snapshot and the engine)."""
+
+    def __init__(self, answers: Answers) -> None:
+        self.answers = answers
+        self._lock = threading.Lock()
+        self._trees: dict[str, StandardMerkleTree] = {}
+
+    def _resolve(self, setting: str) -> Path:
+        path = Path(setting).expanduser()
+        return path if path.is_absolute() else self.answers.context.data_dir / path
+
+    def training_lines(self, session: Session) -> list[Line]:
+        config = self.answers.context.config.payouts
+        pool = int(config.training_pool)
+        if pool == 0:
+            return []
+        if not config.validation or not config.item_labels:
+            raise PayoutError("a training pool needs [payouts] validation and item_labels files")
+        texts, labels = read_validation(self._resolve(config.validation))
+        item_labels = read_item_labels(self._resolve(config.item_labels))
+        snapshot, _ = self.answers.current()
+        labeled = [cid for cid in snapshot.cids if cid in item_labels]
+        rows = session.execute(
+            select(ContentItem.cid, ContentItem.author, ContentItem.created_at).where(
+                ContentItem.cid.in_(labeled)
+            )
+        )
+        published = sorted(rows, key=lambda row: (row[2], row[0]))
+        items = [
+            TrainingItem(
+                cid,
+                author,
+                item_labels[cid],
+                snapshot.embeddings[snapshot.positions[cid]],
+            )
+            for cid, author, _ in published
+        ]
+        validation = Validation(self.answers.bulk_encoder().embed(texts), labels)
+        split = training_split(pool, items, validation, config.k, config.duplicate_threshold)
+        return [Line(item.author, item.cid, TRAINING, amount) for item, amount in split]
+
+    def close(self) -> EpochSummary:
+        """Close the next epoch (or finish posting one an interrupted run left computed)."""
+        context = self.answers.context
+        with self._lock:
+            return close_epoch(
+                context.db,
+                context.chain,
+                _distributor(self.answers),
+                context.deployment.token,
+                context.operator,
+                context.data_dir,
+                context.config.payouts.operator_bps,
+                self.training_lines,
+            )
+
+    def tree(self) -> StandardMerkleTree:
+        """The newest posted epoch's tree (loaded once per root)."""
+        posted = latest_posted(self.answers.context.db)
+        if posted is None:
+            raise NotFound("no payout epoch has been posted yet")
+        _, root, relative = posted
+        with self._lock:
+            if root not in self._trees:
+                self._trees[root] = load_tree(self.answers.context.data_dir / relative, root)
+            return self._trees[root]
+
+    def claim(self, account: str, authorization: FeeAuthorization | None = None) -> ClaimResult:
+        """Relay `account`'s claim from the newest posted tree, the node paying the gas."""
+        context = self.answers.context
+        return relay_claim(
+            context.chain,
+            _distributor(self.answers),
+            context.operator,
+            self.tree(),
+            account,
+            authorization,
+        )

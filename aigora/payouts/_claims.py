@@ -1,0 +1,118 @@
+"""Claiming payouts for someone else: a relayer sends the claim and pays its gas.
+
+`Distributor.claim` pays the account whoever sends it, so a person with no ether and no token is
+paid by any relayer (the node does it through `POST /claims/{account}`). A relayer may keep a fee
+out of the payout only with the account's EIP-712 `ClaimFee` signature, which names the relayer,
+the exact cumulative amount and a deadline; `fee_authorization` builds what the account signs.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from aigora.chain import Chain
+from aigora.chain.client import TxSigner
+from aigora.core.eip712 import Domain, typed_data
+from aigora.core.errors import AigoraError, NotFound
+from aigora.core.merkle import StandardMerkleTree
+from aigora.payouts._tree import proof_for
+
+DOMAIN_NAME = "Aigora Distributor"
+DOMAIN_VERSION = "1"
+CLAIM_FEE_TYPES = {
+    "ClaimFee": [
+        {"name": "account", "type": "address"},
+        {"name": "cumulativeAmount", "type": "uint256"},
+        {"name": "fee", "type": "uint256"},
+        {"name": "relayer", "type": "address"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
+
+
+class NothingToClaim(AigoraError):
+    """The account's cumulative amount has already been paid out."""
+
+
+@dataclass(frozen=True)
+class FeeAuthorization:
+    """The account's signed consent to pay `fee` to the relayer that sends its claim."""
+
+    fee: int
+    deadline: int
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    account: str
+    cumulative: int
+    paid: int
+    fee: int
+    relayer: str
+    tx_hash: str
+
+
+def distributor_domain(chain: Chain, distributor: Any) -> Domain:
+    return Domain(DOMAIN_NAME, DOMAIN_VERSION, chain.chain_id, distributor.address)
+
+
+def fee_authorization(
+    chain: Chain,
+    distributor: Any,
+    account: str,
+    cumulative: int,
+    fee: int,
+    relayer: str,
+    deadline: int,
+) -> dict[str, Any]:
+    """The typed data an account signs (`eth_signTypedData_v4`) to let `relayer` keep `fee`."""
+    message = {
+        "account": account,
+        "cumulativeAmount": cumulative,
+        "fee": fee,
+        "relayer": relayer,
+        "deadline": deadline,
+    }
+    return typed_data(distributor_domain(chain, distributor), CLAIM_FEE_TYPES, "ClaimFee", message)
+
+
+def relay_claim(
+    chain: Chain,
+    distributor: Any,
+    signer: TxSigner,
+    tree: StandardMerkleTree,
+    account: str,
+    authorization: FeeAuthorization | None = None,
+) -> ClaimResult:
+    """Send `account`'s claim from the posted tree, paying the gas as `signer`. Raises
+    `NotFound` when the tree has no leaf for the account, `NothingToClaim` when all of it has
+    been paid."""
+    found = proof_for(tree, account)
+    if found is None:
+        raise NotFound(f"{account} has earned nothing in the posted epochs")
+    cumulative, proof = found
+    due = int(chain.call(distributor.functions.claimable(account, cumulative, proof)))
+    if due == 0:
+        raise NothingToClaim(f"{account} has already been paid its {cumulative} units")
+    functions = distributor.functions
+    if authorization is None:
+        call = functions.claim(account, cumulative, proof)
+    else:
+        call = functions.claim_with_fee(
+            account,
+            cumulative,
+            proof,
+            authorization.fee,
+            authorization.deadline,
+            authorization.signature,
+        )
+    result = chain.transact(signer, call)
+    (event,) = chain.events_in(result, distributor.events.Claimed)
+    return ClaimResult(
+        str(event.args.account),
+        int(event.args.cumulative),
+        int(event.args.amount),
+        int(event.args.fee),
+        str(event.args.relayer),
+        result.tx_hash,
+    )

@@ -1,0 +1,292 @@
+"""Closing a payout epoch: earnings per item and account, a cumulative tree, one posted root.
+
+`close_epoch` runs two idempotent steps, each safe to crash in:
+
+1. **compute** (one database transaction): every receipt anchored since the last epoch has its
+   fee split (`split_fee`) among the passages it returned; the optional training pool is split by
+   KNN-Shapley value (`training_lines`); lines are summed per account and added to the previous
+   cumulative balances; the tree is written to `<data>/payouts/epoch-N-<root>.json`, then the
+   epoch row (`computed`), its lines and balances are committed together. A crash before the
+   commit leaves nothing (the next run computes the same epoch again); a stray tree file is
+   harmless.
+2. **post**: if the distributor already holds epoch N (a crash after sending, before recording),
+   its root must be ours and the epoch is marked `posted`; otherwise the increase of the
+   cumulative total is approved and `post_epoch` sends root and total in one transaction, which
+   also pulls the funds. The contract refuses a second post of epoch N, so nothing is paid twice.
+
+A computed epoch must be posted before another is computed: a run finds it and posts it first.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from aigora.chain import Chain
+from aigora.chain.client import TxSigner
+from aigora.core.errors import AigoraError, NotFound
+from aigora.payouts._split import PayoutError, split_fee
+from aigora.payouts._tree import payout_tree, save_tree
+from aigora.store.answer_models import ReceiptRecord
+from aigora.store.content_models import ContentItem
+from aigora.store.db import session_scope
+from aigora.store.models import Anchor
+from aigora.store.payout_models import Epoch, EpochBalance, EpochLine
+from aigora.verify import loads_document
+
+COMPUTED = "computed"
+POSTED = "posted"
+USAGE = "usage"
+TRAINING = "training"
+
+
+class NothingToClose(AigoraError):
+    """No receipt was anchored and no training pool is set since the last epoch."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """`amount` base units earned by `account` from item `cid` (usage or training)."""
+
+    account: str
+    cid: str
+    source: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class EpochSummary:
+    number: int
+    status: str
+    receipts: int
+    usage_total: int
+    operator_total: int
+    training_total: int
+    cumulative_total: int
+    accounts: int
+    root: str
+    tx_hash: str | None
+
+
+TrainingLines = Callable[[Session], list[Line]]
+"""The training pool's lines for this epoch (empty when there is no training pool)."""
+
+
+def usage_lines(
+    session: Session, after_anchor: int, last_anchor: int, operator_bps: int
+) -> tuple[list[Line], int, int]:
+    """Lines from the fees of receipts anchored in (after_anchor, last_anchor], the operator's
+    total, and the number of receipts. A returned CID this node has no record of cannot be paid
+    to anyone: its part stays with the operator."""
+    rows = session.scalars(
+        select(ReceiptRecord)
+        .where(ReceiptRecord.anchor_id > after_anchor, ReceiptRecord.anchor_id <= last_anchor)
+        .order_by(ReceiptRecord.anchor_id, ReceiptRecord.nonce)
+    ).all()
+    documents = [loads_document(row.document) for row in rows]
+    cids = {r.cid for d in documents for r in d.results}
+    found = session.execute(
+        select(ContentItem.cid, ContentItem.author).where(ContentItem.cid.in_(cids))
+    )
+    authors: dict[str, str] = dict(found.all())
+    lines, operator_total = [], 0
+    for document in documents:
+        fee = int(document.receipt["fee"])
+        split = split_fee(fee, [r.score for r in document.results], operator_bps)
+        operator_total += split.operator
+        for result, amount in zip(document.results, split.passages, strict=True):
+            author = authors.get(result.cid)
+            if author is None:
+                operator_total += amount
+            elif amount:
+                lines.append(Line(author, result.cid, USAGE, amount))
+    return lines, operator_total, len(documents)
+
+
+def compute_epoch(
+    db: Engine,
+    data_dir: Path,
+    operator_bps: int,
+    training: TrainingLines | None = None,
+) -> int:
+    """Compute and record the next epoch (step 1); returns its number. Raises `NothingToClose`
+    when there is nothing to pay and `PayoutError` while an earlier epoch awaits posting."""
+    with session_scope(db) as session:
+        last = session.scalars(select(Epoch).order_by(Epoch.number.desc()).limit(1)).first()
+        if last is not None and last.status != POSTED:
+            raise PayoutError(f"epoch {last.number} is computed but not posted yet")
+        number = 1 if last is None else last.number + 1
+        after = 0 if last is None else last.last_anchor_id
+        newest = session.scalar(select(func.max(Anchor.id))) or 0
+        lines, operator_total, receipts = usage_lines(session, after, newest, operator_bps)
+        lines += training(session) if training is not None else []
+        if not lines:
+            raise NothingToClose(
+                f"nothing to pay since epoch {number - 1}: {receipts} receipts anchored with "
+                "no fee for any known author, and no training pool"
+            )
+        previous = _balances(session, number - 1)
+        earned: dict[str, int] = defaultdict(int)
+        for line in lines:
+            earned[line.account] += line.amount
+        cumulative = dict(previous)
+        for account, amount in earned.items():
+            cumulative[account] = cumulative.get(account, 0) + amount
+        usage_total = sum(x.amount for x in lines if x.source == USAGE)
+        training_total = sum(x.amount for x in lines if x.source == TRAINING)
+        previous_total = 0 if last is None else int(last.cumulative_total)
+        total = previous_total + usage_total + training_total
+        if sum(cumulative.values()) != total:
+            raise PayoutError("cumulative balances do not add up to the cumulative total (a bug)")
+        tree = payout_tree(cumulative)
+        path = save_tree(tree, data_dir / "payouts" / f"epoch-{number}-{tree.root_hex}.json")
+        session.add(
+            Epoch(
+                number=number,
+                status=COMPUTED,
+                after_anchor_id=after,
+                last_anchor_id=max(newest, after),
+                receipt_count=receipts,
+                usage_total=str(usage_total),
+                operator_total=str(operator_total),
+                training_total=str(training_total),
+                cumulative_total=str(total),
+                root=tree.root_hex,
+                tree_path=str(path.relative_to(data_dir)),
+                computed_at=datetime.now(UTC),
+            )
+        )
+        session.flush()
+        session.add_all(
+            EpochLine(
+                epoch=number, account=x.account, cid=x.cid, source=x.source, amount=str(x.amount)
+            )
+            for x in lines
+        )
+        session.add_all(
+            EpochBalance(
+                epoch=number,
+                account=account,
+                amount=str(earned.get(account, 0)),
+                cumulative=str(amount),
+            )
+            for account, amount in sorted(cumulative.items())
+        )
+    return number
+
+
+def _balances(session: Session, epoch: int) -> dict[str, int]:
+    rows = session.execute(
+        select(EpochBalance.account, EpochBalance.cumulative).where(EpochBalance.epoch == epoch)
+    )
+    return {account: int(cumulative) for account, cumulative in rows}
+
+
+def post_epoch(
+    db: Engine, chain: Chain, distributor: Any, token: Any, signer: TxSigner, number: int
+) -> str | None:
+    """Put computed epoch `number` on-chain (step 2); returns the posting transaction's hash
+    (None when an earlier, interrupted run had already posted it)."""
+    with session_scope(db) as session:
+        epoch = session.get(Epoch, number)
+        if epoch is None:
+            raise PayoutError(f"there is no epoch {number}")
+        if epoch.status == POSTED:
+            return epoch.tx_hash
+        root, total = epoch.root, int(epoch.cumulative_total)
+    onchain = int(chain.call(distributor.functions.epoch()))
+    tx_hash = None
+    if onchain >= number:
+        posted = "0x" + bytes(chain.call(distributor.functions.roots(number))).hex()
+        if posted != root:
+            raise PayoutError(
+                f"the distributor's epoch {number} has root {posted}, ours is {root}: "
+                "another poster, or another node's database"
+            )
+    elif onchain == number - 1:
+        previous = int(chain.call(distributor.functions.cumulative_total()))
+        chain.transact(signer, token.functions.approve(distributor.address, total - previous))
+        result = chain.transact(
+            signer, distributor.functions.post_epoch(number, bytes.fromhex(root[2:]), total)
+        )
+        tx_hash = result.tx_hash
+    else:
+        raise PayoutError(f"the distributor is at epoch {onchain}; epoch {number} cannot follow")
+    mark_posted(db, number, tx_hash)
+    return tx_hash
+
+
+def mark_posted(db: Engine, number: int, tx_hash: str | None) -> None:
+    with session_scope(db) as session:
+        epoch = session.get(Epoch, number)
+        epoch.status = POSTED
+        epoch.tx_hash = tx_hash
+        epoch.posted_at = datetime.now(UTC)
+
+
+def close_epoch(
+    db: Engine,
+    chain: Chain,
+    distributor: Any,
+    token: Any,
+    signer: TxSigner,
+    data_dir: Path,
+    operator_bps: int,
+    training: TrainingLines | None = None,
+) -> EpochSummary:
+    """Post an epoch left computed by an interrupted run, or compute and post the next one."""
+    with session_scope(db) as session:
+        pending = session.scalars(select(Epoch).where(Epoch.status == COMPUTED)).first()
+        number = pending.number if pending is not None else None
+    if number is None:
+        number = compute_epoch(db, data_dir, operator_bps, training)
+    post_epoch(db, chain, distributor, token, signer, number)
+    return epoch_summary(db, number)
+
+
+def epoch_summary(db: Engine, number: int) -> EpochSummary:
+    with session_scope(db) as session:
+        epoch = session.get(Epoch, number)
+        if epoch is None:
+            raise NotFound(f"there is no epoch {number}")
+        accounts = session.scalar(
+            select(func.count()).select_from(EpochBalance).where(EpochBalance.epoch == number)
+        )
+        return EpochSummary(
+            epoch.number,
+            epoch.status,
+            epoch.receipt_count,
+            int(epoch.usage_total),
+            int(epoch.operator_total),
+            int(epoch.training_total),
+            int(epoch.cumulative_total),
+            int(accounts or 0),
+            epoch.root,
+            epoch.tx_hash,
+        )
+
+
+def earnings(db: Engine, account: str) -> list[tuple[int, str, str, int, str]]:
+    """(epoch, source, cid, amount, status) of every line `account` earned, oldest first."""
+    with session_scope(db) as session:
+        rows = session.execute(
+            select(EpochLine.epoch, EpochLine.source, EpochLine.cid, EpochLine.amount, Epoch.status)
+            .join(Epoch, Epoch.number == EpochLine.epoch)
+            .where(func.lower(EpochLine.account) == account.lower())
+            .order_by(EpochLine.epoch, EpochLine.id)
+        )
+        return [(e, s, c, int(a), st) for e, s, c, a, st in rows]
+
+
+def latest_posted(db: Engine) -> tuple[int, str, str] | None:
+    """(number, root, tree path) of the newest posted epoch."""
+    with session_scope(db) as session:
+        epoch = session.scalars(
+            select(Epoch).where(Epoch.status == POSTED).order_by(Epoch.number.desc()).limit(1)
+        ).first()
+        return None if epoch is None else (epoch.number, epoch.root, epoch.tree_path)

@@ -1,0 +1,71 @@
+"""`aigora epoch close`, `aigora earnings` and `aigora claim` from the shell, on a node whose
+answers were paid for: the epoch is posted, the table shows each author's items, and the claim
+pays an author who has never held anything."""
+
+import os
+import time
+
+from aigora.content import service
+from aigora.content.anchoring import anchor_all
+from aigora.content.signed import content_message, sign
+from aigora.core.keystore import Keystore, Signer
+from aigora.node.answers import Answers
+from aigora.node.context import open_node
+from aigora.store.db import session_scope
+
+from .conftest import PASSPHRASE
+
+TEXTS = (
+    "The Honda Odyssey has sliding doors and room for eight passengers.",
+    "Bananas are rich in potassium and easy to carry.",
+    "The Kia Telluride is a spacious three-row SUV with a long warranty.",
+)
+
+
+def _paid_answers(data_dir) -> str:
+    """A node whose answers cost a fee, one author's content, two anchored answers; returns the
+    author's address (an account with no ether and no token)."""
+    data_dir.mkdir(parents=True)
+    (data_dir / "config.toml").write_text('[answers]\nfee = "5000"\n')
+    Keystore(data_dir / "keys", kdf_iterations=2**10).create("operator", PASSPHRASE)
+    context = open_node(data_dir, PASSPHRASE)
+    try:
+        author = Signer.dev(os.urandom(32))
+        for text in TEXTS:
+            body, now = text.encode(), int(time.time())
+            message = content_message(author.address, body, "text/plain", "CC-BY-4.0", now)
+            signed = sign("content", author, context.domain, message)
+            with session_scope(context.db) as session:
+                service.publish(session, context.blobs, context.domain, signed, body, now)
+        answers = Answers(context)
+        answers.refresh()
+        answers.ask("Which car seats eight?", 2)
+        answers.ask("What is easy to carry?", 2)
+        anchor_all(context.db, context.chain, context.deployment.registry, context.operator)
+        return author.address
+    finally:
+        context.close()
+
+
+def test_close_show_and_claim_from_the_shell(aigora):
+    author = _paid_answers(aigora.data_dir)
+    assert "has earned nothing yet" in aigora.run("earnings", author).stdout
+    closed = aigora.run("epoch", "close")
+    assert closed.returncode == 0, closed.stderr
+    assert "epoch 1 (posted)" in closed.stdout
+    again = aigora.run("epoch", "close")
+    assert again.returncode == 1
+    assert "nothing to pay" in again.stderr
+    shown = aigora.run("earnings", author)
+    assert shown.returncode == 0, shown.stderr
+    assert "usage" in shown.stdout
+    assert "total" in shown.stdout
+    claimed = aigora.run("claim", author)
+    assert claimed.returncode == 0, claimed.stderr
+    assert f"to {author}" in claimed.stdout
+    bad = aigora.run("claim", "0x1234")
+    assert bad.returncode == 1
+    assert "not a 0x-hex account address" in bad.stderr
+    half = aigora.run("claim", author, "--fee", "5")
+    assert half.returncode == 1
+    assert "--deadline and --signature" in half.stderr
