@@ -58,6 +58,7 @@ class Deployment:
     transactions: dict[str, TxResult] = field(default_factory=dict)
     disputes: Contract | None = None
     distributor: Contract | None = None
+    bounties: Contract | None = None
 
     def addresses(self) -> dict[str, str]:
         found = {"Token": self.token.address, "Registry": self.registry.address}
@@ -65,6 +66,8 @@ class Deployment:
             found["Disputes"] = self.disputes.address
         if self.distributor is not None:
             found["Distributor"] = self.distributor.address
+        if self.bounties is not None:
+            found["Bounties"] = self.bounties.address
         return found
 
 
@@ -126,15 +129,25 @@ def deploy_distributor(
     return chain.deploy(deployer, "Distributor", token_address, poster)
 
 
+def deploy_bounties(
+    chain: Chain, deployer: TxSigner, token_address: str, release_grace_s: int = 7 * 24 * 3600
+) -> tuple[Contract, TxResult]:
+    """Deploy the labeling escrow: a job's operator may release for `release_grace_s` after the
+    job ends (epochs close after work is accepted); then the requester takes the rest back."""
+    return chain.deploy(deployer, "Bounties", token_address, release_grace_s)
+
+
 def attach_foundation(chain: Chain, addresses: dict[str, str]) -> Deployment:
     """Handles on contracts deployed earlier, by the addresses recorded then."""
     disputes = addresses.get("Disputes")
     distributor = addresses.get("Distributor")
+    bounties = addresses.get("Bounties")
     return Deployment(
         token=chain.contract("Token", addresses["Token"]),
         registry=chain.contract("Registry", addresses["Registry"]),
         disputes=chain.contract("Disputes", disputes) if disputes else None,
         distributor=chain.contract("Distributor", distributor) if distributor else None,
+        bounties=chain.contract("Bounties", bounties) if bounties else None,
     )
 
 

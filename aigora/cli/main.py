@@ -19,6 +19,7 @@ from aigora.cli import (
     content,
     disputes,
     embed,
+    labels,
     payouts,
     reputation,
     up,
@@ -52,6 +53,7 @@ app.command("resolve")(disputes.resolve)
 app.add_typer(payouts.epoch_app, name="epoch")
 app.command("claim")(payouts.claim)
 app.command("earnings")(payouts.earnings)
+app.add_typer(labels.app, name="label")
 
 _err = Console(stderr=True)
 

@@ -56,6 +56,7 @@ def close(data_dir: DataDirOption = None) -> None:
         ("creators, from fees", "usage_total"),
         ("operator's share of fees", "operator_total"),
         ("creators, from training value", "training_total"),
+        ("labelers, from accepted labels", "labeling_total"),
         ("cumulative total posted", "cumulative_total"),
         ("accounts in the tree", "accounts"),
         ("root", "root"),

@@ -6,6 +6,7 @@ from aigora import __version__
 from aigora.node.answers import Answers
 from aigora.node.context import NodeContext
 from aigora.node.errors import install_error_handlers
+from aigora.node.labels import Labels
 from aigora.node.payouts import Payouts
 from aigora.node.routers import (
     anchors,
@@ -14,6 +15,7 @@ from aigora.node.routers import (
     content,
     disputes,
     health,
+    labels,
     payouts,
     reputation,
 )
@@ -30,6 +32,7 @@ def create_app(context: NodeContext, answering: Answers | None = None) -> FastAP
     app.state.context = context
     app.state.answers = answering or Answers(context)
     app.state.payouts = Payouts(app.state.answers)
+    app.state.labels = Labels(context)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(chain.router)
@@ -39,4 +42,5 @@ def create_app(context: NodeContext, answering: Answers | None = None) -> FastAP
     app.include_router(answers.router)
     app.include_router(disputes.router)
     app.include_router(payouts.router)
+    app.include_router(labels.router)
     return app

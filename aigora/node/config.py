@@ -115,6 +115,17 @@ class PayoutsConfig(BaseModel):
     duplicate_threshold: int = Field(default=15_500, ge=1)
 
 
+class LabelsConfig(BaseModel):
+    """When a label is paid: its item's aggregated posterior reaches `min_posterior`, and its
+    labeler answered at least `min_gold_answers` gold items with `min_gold_accuracy`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_posterior: float = Field(default=0.9, gt=0, le=1)
+    min_gold_accuracy: float = Field(default=0.7, gt=0, le=1)
+    min_gold_answers: int = Field(default=3, ge=1)
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -124,6 +135,7 @@ class Config(BaseModel):
     reputation: ReputationConfig = ReputationConfig()
     answers: AnswersConfig = AnswersConfig()
     payouts: PayoutsConfig = PayoutsConfig()
+    labels: LabelsConfig = LabelsConfig()
 
 
 DEFAULT_CONFIG_TEXT = """\
@@ -162,6 +174,11 @@ training_pool = "0"          # per epoch, split by training value (needs the two
 # item_labels = "labels.json"       # {"<cid>": 0, ...}
 k = 5                        # neighbours in the KNN-Shapley valuation
 duplicate_threshold = 15500  # int8 dot product at which a passage is a copy of an earlier one
+
+[labels]
+min_posterior = 0.9          # pay a label when its item's aggregated posterior reaches this
+min_gold_accuracy = 0.7      # ... and its labeler's accuracy on gold items reaches this
+min_gold_answers = 3         # ... over at least this many gold answers
 """
 
 

@@ -21,6 +21,7 @@ from aigora.chain.deploy import (
     DisputeParams,
     RegistryParams,
     attach_foundation,
+    deploy_bounties,
     deploy_disputes,
     deploy_distributor,
     deploy_foundation,
@@ -156,6 +157,8 @@ def _ensure_deployed(chain: Chain, db: Engine, operator: Signer, config: Config)
             deployment = _add_disputes(chain, db, operator, deployment)
         if deployment.distributor is None:
             deployment = _add_distributor(chain, db, operator, deployment)
+        if deployment.bounties is None:
+            deployment = _add_bounties(chain, db, operator, deployment)
         return deployment
     if chain.is_dev_chain:
         _fund_from_faucet(chain, operator)
@@ -172,7 +175,8 @@ def _ensure_deployed(chain: Chain, db: Engine, operator: Signer, config: Config)
         chain.transact(operator, deployment.token.functions.mint(operator.address, DEV_TOKENS))
     _record(db, chain, deployment)
     deployment = _add_disputes(chain, db, operator, deployment)
-    return _add_distributor(chain, db, operator, deployment)
+    deployment = _add_distributor(chain, db, operator, deployment)
+    return _add_bounties(chain, db, operator, deployment)
 
 
 def _add_disputes(chain: Chain, db: Engine, operator: Signer, deployment: Deployment) -> Deployment:
@@ -203,6 +207,14 @@ def _add_distributor(
     added = replace(deployment, distributor=distributor, transactions={"Distributor": tx})
     _record(db, chain, added)
     return replace(added, transactions={**deployment.transactions, "Distributor": tx})
+
+
+def _add_bounties(chain: Chain, db: Engine, operator: Signer, deployment: Deployment) -> Deployment:
+    """Deploy the labeling escrow (any requester may open jobs that this node releases)."""
+    bounties, tx = deploy_bounties(chain, operator, deployment.token.address)
+    added = replace(deployment, bounties=bounties, transactions={"Bounties": tx})
+    _record(db, chain, added)
+    return replace(added, transactions={**deployment.transactions, "Bounties": tx})
 
 
 def _ensure_registered(

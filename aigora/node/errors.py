@@ -16,6 +16,7 @@ from aigora.core.errors import (
 )
 from aigora.node.answers import NoSnapshot
 from aigora.node.disputes import NoDisputes
+from aigora.node.labels import NoBounties
 from aigora.node.payouts import NoDistributor
 from aigora.node.routers.content import PayloadTooLarge
 from aigora.payouts import NothingToClaim, NothingToClose, PayoutError
@@ -33,6 +34,7 @@ _STATUS: list[tuple[type[AigoraError], int]] = [
     (NoClaim, 409),
     (NoDisputes, 409),
     (NoDistributor, 409),
+    (NoBounties, 409),
     (NothingToClose, 409),
     (NothingToClaim, 409),
     (PayoutError, 409),

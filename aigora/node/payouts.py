@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from aigora.core.errors import AigoraError, NotFound
 from aigora.core.merkle import StandardMerkleTree
+from aigora.labels import labeling_lines
 from aigora.node.answers import Answers
+from aigora.node.labels import quality_policy, release_escrow
 from aigora.payouts import (
     TRAINING,
     ClaimResult,
@@ -91,7 +93,7 @@ class Payouts:
         path = Path(setting).expanduser()
         return path if path.is_absolute() else self.answers.context.data_dir / path
 
-    def training_lines(self, session: Session) -> list[Line]:
+    def training_lines(self, session: Session, _epoch: int) -> list[Line]:
         config = self.answers.context.config.payouts
         pool = int(config.training_pool)
         if pool == 0:
@@ -133,8 +135,19 @@ class Payouts:
                 context.operator,
                 context.data_dir,
                 context.config.payouts.operator_bps,
-                self.training_lines,
+                (self.training_lines, self.labeling_lines),
+                self.release_escrow,
             )
+
+    def labeling_lines(self, session: Session, epoch: int) -> list[Line]:
+        """Accepted labels not yet paid (see `aigora.labels`); none without a bounties contract."""
+        if self.answers.context.deployment.bounties is None:
+            return []
+        return labeling_lines(session, epoch, quality_policy(self.answers.context))
+
+    def release_escrow(self, epoch: int) -> None:
+        if self.answers.context.deployment.bounties is not None:
+            release_escrow(self.answers.context, epoch)
 
     def tree(self) -> StandardMerkleTree:
         """The newest posted epoch's tree (loaded once per root)."""

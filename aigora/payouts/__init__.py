@@ -11,6 +11,7 @@ from aigora.payouts._claims import (
     relay_claim,
 )
 from aigora.payouts._epochs import (
+    LABELING,
     TRAINING,
     USAGE,
     EpochSummary,
@@ -30,6 +31,7 @@ from aigora.payouts._tree import load_tree, payout_tree, proof_for, save_tree
 
 __all__ = [
     "CLAIM_FEE_TYPES",
+    "LABELING",
     "TRAINING",
     "USAGE",
     "ClaimResult",

@@ -18,7 +18,7 @@ A computed epoch must be posted before another is computed: a run finds it and p
 """
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +43,7 @@ COMPUTED = "computed"
 POSTED = "posted"
 USAGE = "usage"
 TRAINING = "training"
+LABELING = "labeling"
 
 
 class NothingToClose(AigoraError):
@@ -67,14 +68,16 @@ class EpochSummary:
     usage_total: int
     operator_total: int
     training_total: int
+    labeling_total: int
     cumulative_total: int
     accounts: int
     root: str
     tx_hash: str | None
 
 
-TrainingLines = Callable[[Session], list[Line]]
-"""The training pool's lines for this epoch (empty when there is no training pool)."""
+LineSource = Callable[[Session, int], list[Line]]
+"""More lines for epoch N beyond usage (the training pool, accepted labels), computed in the
+epoch's transaction: a source may mark what it pays as paid in the same session."""
 
 
 def usage_lines(
@@ -112,7 +115,7 @@ def compute_epoch(
     db: Engine,
     data_dir: Path,
     operator_bps: int,
-    training: TrainingLines | None = None,
+    sources: Sequence[LineSource] = (),
 ) -> int:
     """Compute and record the next epoch (step 1); returns its number. Raises `NothingToClose`
     when there is nothing to pay and `PayoutError` while an earlier epoch awaits posting."""
@@ -124,7 +127,8 @@ def compute_epoch(
         after = 0 if last is None else last.last_anchor_id
         newest = session.scalar(select(func.max(Anchor.id))) or 0
         lines, operator_total, receipts = usage_lines(session, after, newest, operator_bps)
-        lines += training(session) if training is not None else []
+        for source in sources:
+            lines += source(session, number)
         if not lines:
             raise NothingToClose(
                 f"nothing to pay since epoch {number - 1}: {receipts} receipts anchored with "
@@ -139,8 +143,9 @@ def compute_epoch(
             cumulative[account] = cumulative.get(account, 0) + amount
         usage_total = sum(x.amount for x in lines if x.source == USAGE)
         training_total = sum(x.amount for x in lines if x.source == TRAINING)
+        labeling_total = sum(x.amount for x in lines if x.source == LABELING)
         previous_total = 0 if last is None else int(last.cumulative_total)
-        total = previous_total + usage_total + training_total
+        total = previous_total + sum(x.amount for x in lines)
         if sum(cumulative.values()) != total:
             raise PayoutError("cumulative balances do not add up to the cumulative total (a bug)")
         tree = payout_tree(cumulative)
@@ -155,6 +160,7 @@ def compute_epoch(
                 usage_total=str(usage_total),
                 operator_total=str(operator_total),
                 training_total=str(training_total),
+                labeling_total=str(labeling_total),
                 cumulative_total=str(total),
                 root=tree.root_hex,
                 tree_path=str(path.relative_to(data_dir)),
@@ -237,14 +243,19 @@ def close_epoch(
     signer: TxSigner,
     data_dir: Path,
     operator_bps: int,
-    training: TrainingLines | None = None,
+    sources: Sequence[LineSource] = (),
+    before_post: Callable[[int], None] | None = None,
 ) -> EpochSummary:
-    """Post an epoch left computed by an interrupted run, or compute and post the next one."""
+    """Post an epoch left computed by an interrupted run, or compute and post the next one.
+    `before_post(number)` runs first (idempotently): e.g. releasing labeling escrow, which
+    brings the operator the funds the post pulls."""
     with session_scope(db) as session:
         pending = session.scalars(select(Epoch).where(Epoch.status == COMPUTED)).first()
         number = pending.number if pending is not None else None
     if number is None:
-        number = compute_epoch(db, data_dir, operator_bps, training)
+        number = compute_epoch(db, data_dir, operator_bps, sources)
+    if before_post is not None:
+        before_post(number)
     post_epoch(db, chain, distributor, token, signer, number)
     return epoch_summary(db, number)
 
@@ -264,6 +275,7 @@ def epoch_summary(db: Engine, number: int) -> EpochSummary:
             int(epoch.usage_total),
             int(epoch.operator_total),
             int(epoch.training_total),
+            int(epoch.labeling_total),
             int(epoch.cumulative_total),
             int(accounts or 0),
             epoch.root,

@@ -21,6 +21,13 @@ from aigora.store.content_models import (
     TrustRecord,
 )
 from aigora.store.db import make_engine, migrate, session_factory, session_scope, sqlite_url
+from aigora.store.label_models import (
+    LabelAnswer,
+    LabelAssignment,
+    LabelItem,
+    LabelJob,
+    LabelRelease,
+)
 from aigora.store.models import Anchor, AnchorKind, Base, Deployment, NodeSetting
 from aigora.store.payout_models import Epoch, EpochBalance, EpochLine
 
@@ -40,6 +47,11 @@ __all__ = [
     "EpochBalance",
     "EpochLine",
     "FiledChallenge",
+    "LabelAnswer",
+    "LabelAssignment",
+    "LabelItem",
+    "LabelJob",
+    "LabelRelease",
     "NodeSetting",
     "ReceiptRecord",
     "ReputationRun",

@@ -29,6 +29,7 @@ class Epoch(Base):
     usage_total: Mapped[str] = mapped_column(String(80))
     operator_total: Mapped[str] = mapped_column(String(80))
     training_total: Mapped[str] = mapped_column(String(80))
+    labeling_total: Mapped[str] = mapped_column(String(80), server_default="0")
     cumulative_total: Mapped[str] = mapped_column(String(80))
     root: Mapped[str] = mapped_column(String(66))
     tree_path: Mapped[str] = mapped_column(Text)

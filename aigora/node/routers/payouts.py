@@ -31,7 +31,13 @@ def payouts_of(request: Request):
 
 def _amounts(summary: Any) -> dict[str, Any]:
     out = dict(summary.__dict__)
-    for key in ("usage_total", "operator_total", "training_total", "cumulative_total"):
+    for key in (
+        "usage_total",
+        "operator_total",
+        "training_total",
+        "labeling_total",
+        "cumulative_total",
+    ):
         out[key] = str(out[key])
     return out
 

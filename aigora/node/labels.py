@@ -1,0 +1,144 @@
+"""The node's labeling marketplace: jobs funded on-chain, tasks, signed answers, exports.
+
+Rules live in `aigora.labels`; this module adds the chain (a job serves tasks only once its
+escrow in `Bounties` names this node's operator and covers the spec) and the clock.
+"""
+
+from typing import Any
+
+from sqlalchemy import select
+
+from aigora.core.errors import AigoraError, NotFound
+from aigora.labels import (
+    JobSpec,
+    QualityPolicy,
+    Task,
+    accepted_labels,
+    create_job,
+    next_task,
+    submit_answer,
+)
+from aigora.node.context import NodeContext
+from aigora.store.db import session_scope
+from aigora.store.label_models import LabelJob, LabelRelease
+
+
+class NoBounties(AigoraError):
+    """This node's chain has no bounties contract it knows of."""
+
+
+def bounties_of(context: NodeContext) -> Any:
+    bounties = context.deployment.bounties
+    if bounties is None:
+        raise NoBounties("no bounties contract is deployed for this node")
+    return bounties
+
+
+def quality_policy(context: NodeContext) -> QualityPolicy:
+    config = context.config.labels
+    return QualityPolicy(
+        min_posterior=config.min_posterior,
+        min_gold_accuracy=config.min_gold_accuracy,
+        min_gold_answers=config.min_gold_answers,
+    )
+
+
+def escrow_state(context: NodeContext, job_id: str) -> dict[str, Any]:
+    requester, operator, escrowed, released, refunded, ends_at = context.chain.call(
+        bounties_of(context).functions.jobs(bytes.fromhex(job_id[2:]))
+    )
+    return {
+        "requester": str(requester),
+        "operator": str(operator),
+        "escrowed": int(escrowed),
+        "released": int(released),
+        "refunded": int(refunded),
+        "ends_at": int(ends_at),
+    }
+
+
+class Labels:
+    def __init__(self, context: NodeContext) -> None:
+        self.context = context
+
+    def post(self, spec: JobSpec) -> dict[str, Any]:
+        """Record a job; it serves tasks once `funded` sees its escrow on-chain."""
+        with session_scope(self.context.db) as session:
+            job = create_job(session, spec)
+            job_id, escrow = job.job_id, int(job.escrow)
+        return {"job_id": job_id, "escrow": str(escrow), "funded": self.funded(job_id)}
+
+    def funded(self, job_id: str) -> bool:
+        """True when the job's escrow is on-chain, released by this node, covering the spec."""
+        with session_scope(self.context.db) as session:
+            job = session.get(LabelJob, job_id)
+            if job is None:
+                raise NotFound(f"no labeling job {job_id}")
+            escrow, ends_at, requester = int(job.escrow), job.ends_at, job.requester
+        state = escrow_state(self.context, job_id)
+        return (
+            state["escrowed"] >= escrow
+            and state["operator"] == self.context.operator.address
+            and state["requester"].lower() == requester.lower()
+            and state["ends_at"] == ends_at
+        )
+
+    def _funded_jobs(self) -> list[str]:
+        with session_scope(self.context.db) as session:
+            ids = list(session.scalars(select(LabelJob.job_id)))
+        return [job_id for job_id in ids if self.funded(job_id)]
+
+    def next(self, labeler: str) -> Task | None:
+        now = self.context.chain.now()
+        funded = self._funded_jobs()
+        with session_scope(self.context.db) as session:
+            return next_task(session, labeler, now, funded, quality_policy(self.context))
+
+    def answer(self, job_id: str, item: int, labeler: str, label: int, signature: bytes) -> None:
+        now = self.context.chain.now()
+        with session_scope(self.context.db) as session:
+            submit_answer(
+                session, self.context.domain, job_id, item, labeler, label, signature, now
+            )
+
+    def export(self, job_id: str) -> list[dict[str, Any]]:
+        with session_scope(self.context.db) as session:
+            return accepted_labels(session, job_id, quality_policy(self.context))
+
+
+RECOVERED = "recovered"
+"""The tx_hash recorded for a release found on-chain after a crash (its hash was not kept)."""
+
+
+def release_escrow(context: NodeContext, epoch: int) -> None:
+    """Release from `Bounties` what epoch `epoch` pays labelers, job by job, exactly once: a
+    release recorded without its transaction is checked against the job's on-chain total first
+    (a crash after sending leaves it released on-chain, not recorded here)."""
+    bounties = bounties_of(context)
+    with session_scope(context.db) as session:
+        pending = [
+            (row.id, row.job_id, int(row.amount))
+            for row in session.scalars(
+                select(LabelRelease).where(
+                    LabelRelease.epoch == epoch, LabelRelease.tx_hash.is_(None)
+                )
+            )
+        ]
+    for row_id, job_id, amount in pending:
+        with session_scope(context.db) as session:
+            done = sum(
+                int(r.amount)
+                for r in session.scalars(
+                    select(LabelRelease).where(
+                        LabelRelease.job_id == job_id, LabelRelease.tx_hash.is_not(None)
+                    )
+                )
+            )
+        onchain = escrow_state(context, job_id)["released"]
+        if onchain >= done + amount:
+            tx_hash = RECOVERED
+        else:
+            call = bounties.functions.release(bytes.fromhex(job_id[2:]), amount)
+            tx_hash = context.chain.transact(context.operator, call).tx_hash
+        with session_scope(context.db) as session:
+            session.get(LabelRelease, row_id).tx_hash = tx_hash

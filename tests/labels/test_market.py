@@ -1,0 +1,216 @@
+"""The labeling marketplace end to end on the embedded chain: a requester escrows a job, honest
+labelers and spammers take tasks and sign answers, the payout epoch pays accepted labels from the
+escrow (spammers get nothing), a labeler who holds nothing is paid through a relayed claim, and
+escrow is conserved: released + refunded = escrowed."""
+
+import os
+
+import numpy as np
+import pytest
+
+from aigora.core.eip712 import sign_typed
+from aigora.core.keystore import Keystore, Signer
+from aigora.labels import LABEL_ANSWER_TYPES, LabelingError, answer_message, parse_spec
+from aigora.node import labels as node_labels
+from aigora.node.answers import Answers
+from aigora.node.context import open_node
+from aigora.node.labels import Labels, escrow_state
+from aigora.node.payouts import Payouts
+from aigora.payouts import _epochs, earnings
+from aigora.store.db import session_scope
+from aigora.store.label_models import LabelRelease
+
+LABELS = ["sports", "science", "politics"]
+PRICE = 1_000
+WORK, GOLD, OVERLAP = 24, 6, 3
+
+
+class Marketplace:
+    def __init__(self, directory) -> None:
+        directory.mkdir(parents=True)
+        (directory / "config.toml").write_text(
+            "[labels]\nmin_posterior = 0.8\nmin_gold_accuracy = 0.7\nmin_gold_answers = 3\n"
+        )
+        Keystore(directory / "keys", kdf_iterations=2**10).create("operator", "pw")
+        self.context = open_node(directory, "pw")
+        self.chain = self.context.chain
+        self.token = self.context.deployment.token
+        self.bounties = self.context.deployment.bounties
+        self.labels = Labels(self.context)
+        self.payouts = Payouts(Answers(self.context))
+        self.requester = self.chain.dev_signers()[3]
+        self.chain.transact(
+            self.context.operator, self.token.functions.transfer(self.requester.address, 10**21)
+        )
+
+    def spec(self, rng: np.random.Generator) -> tuple[dict, dict[int, int]]:
+        truth = {i: int(rng.integers(0, len(LABELS))) for i in range(WORK + GOLD)}
+        items = [
+            {
+                "text": f"passage {i} about {LABELS[truth[i]]}",
+                "gold": truth[i] if i < GOLD else None,
+            }
+            for i in range(WORK + GOLD)
+        ]
+        spec = {
+            "requester": self.requester.address,
+            "title": "topic of a passage",
+            "instructions": "Pick the passage's topic.",
+            "labels": LABELS,
+            "overlap": OVERLAP,
+            "price": str(PRICE),
+            "ends_at": self.chain.now() + 3600,
+            "items": items,
+        }
+        return spec, truth
+
+    def post_and_fund(self, spec: dict) -> str:
+        parsed = parse_spec(spec)
+        posted = self.labels.post(parsed)
+        assert posted["funded"] is False
+        assert self.labels.next(Signer.dev(os.urandom(32)).address) is None  # no escrow, no tasks
+        self.chain.transact(
+            self.requester, self.token.functions.approve(self.bounties.address, parsed.escrow)
+        )
+        self.chain.transact(
+            self.requester,
+            self.bounties.functions.open_job(
+                bytes.fromhex(posted["job_id"][2:]),
+                parsed.escrow,
+                self.context.operator.address,
+                parsed.ends_at,
+            ),
+        )
+        assert self.labels.funded(posted["job_id"])
+        return posted["job_id"]
+
+    def answer(self, signer: Signer, task, label: int, *, as_who: Signer | None = None) -> None:
+        message = answer_message(task.job_id, task.item, signer.address, label)
+        signature = sign_typed(
+            as_who or signer, self.context.domain, LABEL_ANSWER_TYPES, "LabelAnswer", message
+        )
+        self.labels.answer(task.job_id, task.item, signer.address, label, signature)
+
+    def work(self, signer: Signer, choose) -> int:
+        """Take and answer tasks until none is left; returns how many were answered."""
+        done = 0
+        while (task := self.labels.next(signer.address)) is not None:
+            self.answer(signer, task, choose(task))
+            done += 1
+        return done
+
+    def balance(self, account: str) -> int:
+        return self.chain.call(self.token.functions.balanceOf(account))
+
+
+@pytest.fixture
+def market(tmp_path):
+    m = Marketplace(tmp_path / "node")
+    try:
+        yield m
+    finally:
+        m.context.close()
+
+
+def test_accepted_labels_are_paid_from_escrow_and_spammers_get_nothing(market):
+    rng = np.random.default_rng(11)
+    spec, truth = market.spec(rng)
+    job_id = market.post_and_fund(spec)
+    honest = [Signer.dev(os.urandom(32)) for _ in range(5)]
+    spammers = [Signer.dev(os.urandom(32)) for _ in range(3)]
+
+    def careful(task):  # right 95% of the time
+        right = truth[task.item]
+        return right if rng.random() < 0.95 else (right + 1) % len(LABELS)
+
+    for signer in honest:
+        assert market.work(signer, careful) > 0
+    assert market.work(spammers[0], lambda task: int(rng.integers(0, len(LABELS)))) > 0
+    assert market.work(spammers[1], lambda task: 0) > 0
+    assert market.work(spammers[2], lambda task: 2) > 0
+
+    summary = market.payouts.close()
+    assert summary.labeling_total > 0
+    assert summary.labeling_total % PRICE == 0
+    for spammer in spammers:
+        assert earnings(market.context.db, spammer.address) == []
+    paid = {s.address: sum(x[3] for x in earnings(market.context.db, s.address)) for s in honest}
+    assert sum(paid.values()) == summary.labeling_total
+    state = escrow_state(market.context, job_id)
+    assert state["released"] == summary.labeling_total
+    assert market.balance(market.payouts.answers.context.deployment.distributor.address) == (
+        summary.cumulative_total
+    )
+
+    # A labeler who holds nothing claims through the node.
+    labeler = max(paid, key=paid.get)
+    assert market.chain.w3.eth.get_balance(labeler) == 0
+    assert market.payouts.claim(labeler).paid == paid[labeler] == market.balance(labeler)
+
+    # Accepted labels become a validation set: gold items and confident aggregates.
+    rows = market.labels.export(job_id)
+    assert len(rows) >= GOLD
+    assert sum(row["label"] == truth[int(row["text"].split()[1])] for row in rows) >= 0.9 * len(
+        rows
+    )
+
+    # After the end and the release grace, the requester takes back what was not spent.
+    market.chain.advance_time(3600 + 7 * 24 * 3600 + 1)
+    market.chain.transact(
+        market.requester, market.bounties.functions.refund(bytes.fromhex(job_id[2:]))
+    )
+    final = escrow_state(market.context, job_id)
+    assert final["released"] + final["refunded"] == final["escrowed"]
+    assert market.balance(market.bounties.address) == 0
+
+
+def test_answers_are_refused_unless_assigned_signed_fresh_and_new(market):
+    spec, truth = market.spec(np.random.default_rng(5))
+    job_id = market.post_and_fund(spec)
+    alice, mallory = Signer.dev(os.urandom(32)), Signer.dev(os.urandom(32))
+    task = market.labels.next(alice.address)
+    assert task.job_id == job_id
+    with pytest.raises(LabelingError, match="not signed by the labeler"):
+        market.answer(alice, task, 0, as_who=mallory)
+    with pytest.raises(LabelingError, match="not assigned"):
+        market.answer(mallory, task, 0)
+    with pytest.raises(LabelingError, match="not one of the job's 3 labels"):
+        market.answer(alice, task, 3)
+    market.answer(alice, task, truth[task.item])
+    with pytest.raises(LabelingError, match="already answered"):
+        market.answer(alice, task, truth[task.item])
+    late = market.labels.next(alice.address)
+    market.chain.advance_time(3601)
+    with pytest.raises(LabelingError, match="job has ended"):
+        market.answer(alice, late, 0)
+    assert market.labels.next(alice.address) is None
+
+
+def test_escrow_is_released_once_whatever_crashes(market, monkeypatch):
+    rng = np.random.default_rng(4)
+    spec, truth = market.spec(rng)
+    job_id = market.post_and_fund(spec)
+    for _ in range(4):
+        market.work(Signer.dev(os.urandom(32)), lambda task: truth[task.item])
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed after releasing, before posting")
+
+    monkeypatch.setattr(_epochs, "post_epoch", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        market.payouts.close()
+    released = escrow_state(market.context, job_id)["released"]
+    assert released > 0
+    monkeypatch.undo()
+    summary = market.payouts.close()  # resumes: the release is recorded, not sent again
+    assert summary.labeling_total == released
+    assert escrow_state(market.context, job_id)["released"] == released
+
+    # A release sent but never recorded (a crash between the two) is found on-chain.
+    with session_scope(market.context.db) as session:
+        (row,) = session.query(LabelRelease).all()
+        row.tx_hash = None
+    node_labels.release_escrow(market.context, summary.number)
+    assert escrow_state(market.context, job_id)["released"] == released
+    with session_scope(market.context.db) as session:
+        assert session.query(LabelRelease).one().tx_hash == node_labels.RECOVERED
