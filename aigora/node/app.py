@@ -1,6 +1,9 @@
 """The node's FastAPI application: routers per area over one open `NodeContext`."""
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from aigora import __version__
 from aigora.node.answers import Answers
@@ -16,6 +19,7 @@ from aigora.node.routers import (
     disputes,
     health,
     labels,
+    pages,
     payouts,
     reputation,
 )
@@ -43,4 +47,6 @@ def create_app(context: NodeContext, answering: Answers | None = None) -> FastAP
     app.include_router(disputes.router)
     app.include_router(payouts.router)
     app.include_router(labels.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

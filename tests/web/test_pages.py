@@ -1,0 +1,202 @@
+"""The node's pages in a real browser (Playwright driving Debian's Chromium) against `aigora up`
+on the embedded chain: publish and attest, ask and verify, claim earnings, the network page;
+keyboard-only use and a narrow screen. Each page's screenshot is saved under
+`test-artifacts/screenshots/` (or $AIGORA_ARTIFACTS)."""
+
+import base64
+import os
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from aigora.chain.anvil import free_port
+from aigora.content.signed import content_message, domain_for, sign
+from aigora.core.keystore import Signer
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("AIGORA_ARTIFACTS", "test-artifacts")) / "screenshots"
+PASSAGES = (
+    "The Honda Odyssey has sliding doors and room for eight passengers.",
+    "Bananas are rich in potassium and easy to carry.",
+    "The Kia Telluride is a spacious three-row SUV with a long warranty.",
+)
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    """`aigora up` with paid answers, and content by an author who holds nothing."""
+    from tests.cli.conftest import Aigora
+
+    home = tmp_path_factory.mktemp("web") / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        '[node]\nanchor_interval_s = 1\n\n[answers]\nfee = "90000"\nrefresh_interval_s = 0\n'
+    )
+    aigora = Aigora(home)
+    port = free_port()
+    proc = aigora.start("up", "--port", str(port))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        status = Aigora.wait_ready(proc, url)
+        author = Signer.dev(os.urandom(32))
+        domain = domain_for(status["chain_id"], status["contracts"]["Registry"])
+        for text in PASSAGES:
+            body = text.encode()
+            now = int(time.time())
+            message = content_message(author.address, body, "text/plain", "CC0-1.0", now)
+            signed = sign("content", author, domain, message)
+            response = httpx.post(
+                f"{url}/content",
+                json={
+                    "manifest": message,
+                    "signature": "0x" + signed.signature.hex(),
+                    "body_base64": base64.b64encode(body).decode(),
+                },
+            )
+            assert response.status_code == 201, response.text
+        assert httpx.post(f"{url}/snapshots", timeout=300).status_code == 200
+        yield url, author, aigora
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        raise AssertionError(f"Chromium is missing at {CHROMIUM}: .ci/run installs it (apt-get)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_publish_and_attest(node, page):
+    url, *_ = node
+    page.goto(f"{url}/ui/publish")
+    page.get_by_label("Text").fill("Minivans have sliding doors that help in tight parking spots.")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_role("heading", name="Content")).to_be_visible()
+    expect(page.get_by_text("Minivans have sliding doors")).to_be_visible()
+    page.get_by_label("Verdict").select_option("accurate")
+    page.get_by_label("Reason").fill("matches the brochure")
+    page.get_by_role("button", name="Attest").click()
+    expect(page.get_by_role("cell", name="matches the brochure")).to_be_visible()
+    aigora = node[2]
+    for _ in range(2):  # two reputation runs: the page plots how the score formed
+        ran = aigora.run("reputation", "compute")
+        assert ran.returncode == 0, ran.stderr
+    page.reload()
+    expect(page.get_by_role("img", name="reputation score by run")).to_be_visible()
+    assert page.locator("svg.chart circle").count() == 2
+    shot(page, "content")
+    page.get_by_role("link", name="Publish").click()
+    page.get_by_label("Text").fill("   ")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_role("alert")).to_contain_text("write something to publish")
+    shot(page, "publish-error")
+
+
+def test_ask_and_verify(node, page):
+    url, author, _ = node
+    page.goto(url)
+    page.get_by_label("Question").fill("Which car seats eight people?")
+    page.get_by_role("button", name="Ask").click()
+    expect(page.get_by_text("The Honda Odyssey has sliding doors")).to_be_visible()
+    expect(page.get_by_text(author.address).first).to_be_visible()
+    badge = page.get_by_role("img", name="reputation: unrated").first
+    expect(badge).to_be_visible()
+    assert page.evaluate("(img) => img.naturalWidth", badge.element_handle()) > 0
+    shot(page, "ask")
+    page.get_by_role("link", name="Receipt").click()
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("status")).to_contain_text("VALID")
+    shot(page, "receipt")
+
+
+def test_claim_earnings(node, page):
+    url, author, _ = node
+    page.goto(url)
+    for question in ("Which car seats eight people?", "What fruit is easy to carry?"):
+        page.get_by_label("Question").fill(question)
+        page.get_by_role("button", name="Ask").click()
+        expect(page.get_by_role("link", name="Receipt")).to_be_visible()
+    deadline = time.monotonic() + 60
+    while True:  # the node anchors every second; close once the receipts are anchored
+        closed = httpx.post(f"{url}/epochs", timeout=120)
+        if closed.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert closed.status_code == 200, closed.text
+    page.goto(f"{url}/ui/earnings")
+    page.get_by_label("Account").fill(author.address)
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("img", name="earned per epoch")).to_be_visible()
+    shot(page, "earnings")
+    page.get_by_role("button", name="Claim").click()
+    expect(page.get_by_role("status")).to_contain_text(f"to {author.address}")
+    page.get_by_role("button", name="Claim").click()
+    expect(page.get_by_role("alert")).to_contain_text("already been paid")
+    shot(page, "earnings-claimed")
+
+
+def test_network_page_lists_operators_and_batches(node, page):
+    url, *_ = node
+    page.goto(f"{url}/ui/network")
+    expect(page.get_by_role("heading", name="Operators")).to_be_visible()
+    expect(page.get_by_role("heading", name="Anchored batches")).to_be_visible()
+    expect(page.get_by_role("heading", name="Disputes")).to_be_visible()
+    shot(page, "network")
+
+
+def test_keyboard_only_and_a_narrow_screen(node, browser):
+    url, *_ = node
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.keyboard.type("Which car seats eight people?")  # the question box has focus
+        page.keyboard.press("Enter")
+        expect(page.get_by_text("The Honda Odyssey has sliding doors")).to_be_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the page scrolls sideways by {overflow}px on a 360px screen"
+        shot(page, "ask-narrow")
+        for _ in range(40):  # tab to the receipt link, follow it, tab to Verify, press it
+            page.keyboard.press("Tab")
+            if "Receipt" in page.evaluate("document.activeElement.textContent"):
+                break
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", name="Receipt", exact=True)).to_be_visible()
+        for _ in range(20):
+            page.keyboard.press("Tab")
+            if "Verify" in page.evaluate("document.activeElement.textContent"):
+                break
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("status")).to_contain_text("VALID")
+        page.goto(f"{url}/ui/network")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent").strip() == "Skip to content"
+        page.goto(f"{url}/ui/earnings?account=0x12")
+        expect(page.get_by_role("alert")).to_contain_text("not a 0x-hex account address")
+    finally:
+        context.close()
