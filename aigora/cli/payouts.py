@@ -18,7 +18,7 @@ from aigora.cli.options import DataDirOption, data_dir_of
 from aigora.core.errors import AigoraError
 from aigora.node.answers import Answers
 from aigora.node.payouts import Payouts
-from aigora.payouts import FeeAuthorization
+from aigora.payouts import FeeAuthorization, check_account
 from aigora.payouts import earnings as earnings_of
 
 epoch_app = typer.Typer(help="Payout epochs.", no_args_is_help=True)
@@ -27,27 +27,13 @@ console = Console()
 ADDRESS_HELP = "A 0x-hex account address."
 
 
-def _check_address(account: str) -> str:
-    if not (account.startswith("0x") and len(account) == 42):
-        raise AigoraError(f"{account!r} is not a 0x-hex account address (42 characters)")
-    try:
-        int(account[2:], 16)
-    except ValueError:
-        raise AigoraError(f"{account!r} is not a 0x-hex account address") from None
-    return account
-
-
 @epoch_app.command("close")
 def close(data_dir: DataDirOption = None) -> None:
     """Close the next payout epoch and post its root to the distributor."""
     directory = data_dir_of(data_dir)
 
     def local(answers: Answers) -> dict[str, Any]:
-        summary = Payouts(answers).close()
-        return {
-            **summary.__dict__,
-            **{k: str(v) for k, v in summary.__dict__.items() if k.endswith("_total")},
-        }
+        return Payouts(answers).close().to_json()
 
     summary = with_node(directory, local, lambda: ask_running_node(directory, "POST", "/epochs"))
     table = Table(title=f"epoch {summary['number']} ({summary['status']})", show_header=False)
@@ -79,7 +65,7 @@ def claim(
 ) -> None:
     """Send ACCOUNT's claim from the newest posted epoch; the node pays the gas."""
     directory = data_dir_of(data_dir)
-    _check_address(account)
+    check_account(account)
     given = [fee is not None, deadline is not None, signature is not None]
     if any(given) and not all(given):
         raise AigoraError("a fee needs all of --fee, --deadline and --signature")
@@ -94,9 +80,7 @@ def claim(
         body = {"fee": str(fee), "deadline": deadline, "signature": signature}
 
     def local(answers: Answers) -> dict[str, Any]:
-        return {
-            k: str(v) for k, v in Payouts(answers).claim(account, authorization).__dict__.items()
-        }
+        return Payouts(answers).claim(account, authorization).to_json()
 
     result = with_node(
         directory,
@@ -115,7 +99,7 @@ def earnings(
     data_dir: DataDirOption = None,
 ) -> None:
     """What ACCOUNT earned, per epoch and per item."""
-    _check_address(account)
+    check_account(account)
     store = open_store(data_dir_of(data_dir))
     try:
         lines = earnings_of(store.db, account)

@@ -144,13 +144,13 @@ def dispute_state(chain: Chain, disputes: Any, dispute_id: int) -> DisputeState:
         str(operator),
         int(deadline),
         cid_from_digest(bytes(passage_cid)) if int(kind) == OMISSION else None,
-        _phase(chain, disputes, dispute_id) if int(kind) == EMBEDDING else None,
+        game_state(chain, disputes, dispute_id).phase if int(kind) == EMBEDDING else None,
     )
 
 
-def _phase(chain: Chain, disputes: Any, dispute_id: int) -> str:
-    game = GameState.from_call(chain.call(disputes.functions.games(dispute_id)))
-    return game.phase
+def game_state(chain: Chain, disputes: Any, dispute_id: int) -> GameState:
+    """What the contract's `games(id)` holds for an embedding dispute, decoded."""
+    return GameState.from_call(chain.call(disputes.functions.games(dispute_id)))
 
 
 def _state_after(

@@ -21,14 +21,12 @@ from aigora.chain.client import TxSigner
 from aigora.core.errors import AigoraError, NotFound
 from aigora.core.ordered_merkle import OrderedTree
 from aigora.engine import IntModel, Trace
+from aigora.node.disputes import EMBEDDING, DisputeState, dispute_state, game_state
 from aigora.store.answer_models import FiledChallenge
 from aigora.store.db import session_scope
 from aigora.verify import ReceiptDocument, loads_document, stored_receipt
-from aigora.verify._game import GameState, Honest, OperatorView
+from aigora.verify._game import OPERATOR_PHASES, Honest, OperatorView
 from aigora.verify._step import step_arguments
-
-EMBEDDING = 5
-OPEN = 1
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +60,6 @@ def remember_challenge(
                 filed_at=datetime.now(UTC),
             )
         )
-
-
-def game_state(chain: Chain, disputes: Any, dispute_id: int) -> GameState:
-    return GameState.from_call(chain.call(disputes.functions.games(dispute_id)))
 
 
 def _revealed(chain: Chain, event: Any, dispute_id: int) -> Any:
@@ -128,27 +122,14 @@ def challenger_move(
     return Move(dispute_id, "challenger", state.phase, result.tx_hash, result.gas_used)
 
 
-def close_if_late(chain: Chain, disputes: Any, signer: TxSigner, dispute_id: int) -> bool:
-    """Close an open game whose mover is past its deadline (the silent side loses)."""
-    _, kind, _, _, _, _, deadline, status = chain.call(disputes.functions.disputes(dispute_id))
-    if int(kind) != EMBEDDING or int(status) != OPEN or chain.now() <= int(deadline):
-        return False
-    chain.transact(signer, disputes.functions.resolve_timeout(dispute_id))
-    return True
-
-
-def open_games(chain: Chain, disputes: Any) -> list[tuple[int, str, str, str]]:
-    """(dispute id, receipt digest, challenger, operator) of every open embedding game."""
+def open_games(chain: Chain, disputes: Any) -> list[DisputeState]:
+    """Every open embedding game, as `dispute_state` reads it (deadline and phase included)."""
     found = []
     for log in chain.events(disputes.events.DisputeOpened):
-        if int(log.args.kind) != EMBEDDING:
-            continue
-        dispute_id = int(log.args.dispute_id)
-        digest, _, challenger, operator, *_, status = chain.call(
-            disputes.functions.disputes(dispute_id)
-        )
-        if int(status) == OPEN:
-            found.append((dispute_id, "0x" + bytes(digest).hex(), str(challenger), str(operator)))
+        if int(log.args.kind) == EMBEDDING:
+            state = dispute_state(chain, disputes, int(log.args.dispute_id))
+            if state.status == "open":
+                found.append(state)
     return found
 
 
@@ -160,19 +141,11 @@ def play_games(
     (e.g. the traces differ only in tokens) is logged and left to its deadline."""
     moves: list[Move] = []
     filed = _filed(db, chain, disputes)
-    for dispute_id, digest, challenger, operator in open_games(chain, disputes):
+    for state in open_games(chain, disputes):
         try:
-            move = _play_one(
-                chain,
-                db,
-                disputes,
-                signer,
-                trace_of,
-                filed,
-                (dispute_id, digest, challenger, operator),
-            )
+            move = _play_one(chain, db, disputes, signer, trace_of, filed, state)
         except AigoraError as exc:
-            log.warning("embedding game %d: no move: %s", dispute_id, exc)
+            log.warning("embedding game %d: no move: %s", state.dispute_id, exc)
             continue
         if move is not None:
             moves.append(move)
@@ -186,21 +159,24 @@ def _play_one(
     signer: TxSigner,
     trace_of: TraceOf,
     filed: dict[int, ReceiptDocument],
-    game: tuple[int, str, str, str],
+    state: DisputeState,
 ) -> Move | None:
-    dispute_id, digest, challenger, operator = game
-    if close_if_late(chain, disputes, signer, dispute_id):
+    """This node's move in one open game, or closing it when its mover is past the deadline
+    (the silent side loses)."""
+    dispute_id = state.dispute_id
+    if chain.now() > state.deadline:
+        chain.transact(signer, disputes.functions.resolve_timeout(dispute_id))
         return None
-    if game_state(chain, disputes, dispute_id).operator_moves:
-        if operator != signer.address:
+    if state.phase in OPERATOR_PHASES:
+        if state.operator != signer.address:
             return None
         try:
-            document = stored_receipt(db, digest)
+            document = stored_receipt(db, state.digest)
         except NotFound:
             return None
         _, trace = trace_of(document)
         return operator_move(chain, disputes, signer, dispute_id, OperatorView(trace))
-    if challenger != signer.address or dispute_id not in filed:
+    if state.challenger != signer.address or dispute_id not in filed:
         return None
     model, trace = trace_of(filed[dispute_id])
     return challenger_move(chain, disputes, signer, dispute_id, Honest(trace), model)

@@ -83,14 +83,16 @@ class Labels:
             and state["ends_at"] == ends_at
         )
 
-    def _funded_jobs(self) -> list[str]:
+    def _funded_jobs(self, now: int) -> list[str]:
+        """Running jobs whose escrow is on-chain (one chain read per running job; ended jobs,
+        which serve no task, are not read)."""
         with session_scope(self.context.db) as session:
-            ids = list(session.scalars(select(LabelJob.job_id)))
+            ids = list(session.scalars(select(LabelJob.job_id).where(LabelJob.ends_at > now)))
         return [job_id for job_id in ids if self.funded(job_id)]
 
     def next(self, labeler: str) -> Task | None:
         now = self.context.chain.now()
-        funded = self._funded_jobs()
+        funded = self._funded_jobs(now)
         with session_scope(self.context.db) as session:
             return next_task(session, labeler, now, funded, quality_policy(self.context))
 

@@ -3,8 +3,8 @@
 The usage pool is the fees of the node's own anchored receipts; the training pool
 (`[payouts] training_pool`, funded by the operator) is split by KNN-Shapley value of the
 snapshot's labeled passages against a labeled validation set (`validation`, JSON lines of
-`{"text": ..., "label": int}`; `item_labels`, a JSON object `{cid: label}`). Trees are cached
-in memory by root: a claim needs the whole tree for its proof.
+`{"text": ..., "label": int}`; `item_labels`, a JSON object `{cid: label}`). The newest posted
+tree is kept in memory; a claim's proof is a lookup in it by (account, cumulative amount).
 """
 
 import json
@@ -31,6 +31,7 @@ from aigora.payouts import (
     TrainingItem,
     Validation,
     close_epoch,
+    cumulative_of,
     latest_posted,
     load_tree,
     relay_claim,
@@ -151,23 +152,30 @@ class Payouts:
 
     def tree(self) -> StandardMerkleTree:
         """The newest posted epoch's tree (loaded once per root)."""
+        return self._posted()[1]
+
+    def _posted(self) -> tuple[int, StandardMerkleTree]:
         posted = latest_posted(self.answers.context.db)
         if posted is None:
             raise NotFound("no payout epoch has been posted yet")
-        _, root, relative = posted
+        number, root, relative = posted
         with self._lock:
-            if root not in self._trees:
-                self._trees[root] = load_tree(self.answers.context.data_dir / relative, root)
-            return self._trees[root]
+            if root not in self._trees:  # only the newest tree is kept: they can be large
+                self._trees = {root: load_tree(self.answers.context.data_dir / relative, root)}
+            return number, self._trees[root]
 
     def claim(self, account: str, authorization: FeeAuthorization | None = None) -> ClaimResult:
         """Relay `account`'s claim from the newest posted tree, the node paying the gas."""
         context = self.answers.context
+        number, tree = self._posted()
+        leaf = cumulative_of(context.db, number, account)
+        if leaf is None:
+            raise NotFound(f"{account} has earned nothing in the posted epochs")
         return relay_claim(
             context.chain,
             _distributor(self.answers),
             context.operator,
-            self.tree(),
-            account,
+            tree,
+            *leaf,
             authorization,
         )

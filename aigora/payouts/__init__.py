@@ -6,6 +6,7 @@ from aigora.payouts._claims import (
     ClaimResult,
     FeeAuthorization,
     NothingToClaim,
+    check_account,
     distributor_domain,
     fee_authorization,
     relay_claim,
@@ -19,6 +20,7 @@ from aigora.payouts._epochs import (
     NothingToClose,
     close_epoch,
     compute_epoch,
+    cumulative_of,
     earnings,
     epoch_summary,
     latest_posted,
@@ -27,7 +29,7 @@ from aigora.payouts._epochs import (
 )
 from aigora.payouts._split import FeeSplit, PayoutError, allocate, split_fee
 from aigora.payouts._training import TrainingItem, Validation, training_split, value_weights
-from aigora.payouts._tree import load_tree, payout_tree, proof_for, save_tree
+from aigora.payouts._tree import load_tree, payout_tree, save_tree
 
 __all__ = [
     "CLAIM_FEE_TYPES",
@@ -45,8 +47,10 @@ __all__ = [
     "TrainingItem",
     "Validation",
     "allocate",
+    "check_account",
     "close_epoch",
     "compute_epoch",
+    "cumulative_of",
     "distributor_domain",
     "earnings",
     "epoch_summary",
@@ -55,7 +59,6 @@ __all__ = [
     "load_tree",
     "payout_tree",
     "post_epoch",
-    "proof_for",
     "relay_claim",
     "save_tree",
     "split_fee",

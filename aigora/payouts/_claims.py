@@ -6,15 +6,15 @@ out of the payout only with the account's EIP-712 `ClaimFee` signature, which na
 the exact cumulative amount and a deadline; `fee_authorization` builds what the account signs.
 """
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from aigora.chain import Chain
 from aigora.chain.client import TxSigner
 from aigora.core.eip712 import Domain, typed_data
-from aigora.core.errors import AigoraError, NotFound
+from aigora.core.errors import AigoraError
 from aigora.core.merkle import StandardMerkleTree
-from aigora.payouts._tree import proof_for
 
 DOMAIN_NAME = "Aigora Distributor"
 DOMAIN_VERSION = "1"
@@ -51,6 +51,24 @@ class ClaimResult:
     relayer: str
     tx_hash: str
 
+    def to_json(self) -> dict[str, Any]:
+        """As the API answers it: amounts as decimal strings (they exceed 2**53)."""
+        return {
+            **self.__dict__,
+            **{k: str(getattr(self, k)) for k in ("cumulative", "paid", "fee")},
+        }
+
+
+ACCOUNT = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+def check_account(account: str) -> str:
+    """`account` if it is a 0x-hex address (the form claims and earnings take), else a clear
+    error."""
+    if not ACCOUNT.fullmatch(account):
+        raise AigoraError(f"{account!r} is not a 0x-hex account address (0x and 40 hex digits)")
+    return account
+
 
 def distributor_domain(chain: Chain, distributor: Any) -> Domain:
     return Domain(DOMAIN_NAME, DOMAIN_VERSION, chain.chain_id, distributor.address)
@@ -82,15 +100,13 @@ def relay_claim(
     signer: TxSigner,
     tree: StandardMerkleTree,
     account: str,
+    cumulative: int,
     authorization: FeeAuthorization | None = None,
 ) -> ClaimResult:
-    """Send `account`'s claim from the posted tree, paying the gas as `signer`. Raises
-    `NotFound` when the tree has no leaf for the account, `NothingToClaim` when all of it has
-    been paid."""
-    found = proof_for(tree, account)
-    if found is None:
-        raise NotFound(f"{account} has earned nothing in the posted epochs")
-    cumulative, proof = found
+    """Send `account`'s claim for its leaf `(account, cumulative)` of the posted tree (the
+    proof is a lookup, not a scan of the tree), paying the gas as `signer`. Raises
+    `NothingToClaim` when all of it has been paid."""
+    proof = tree.get_proof((account, cumulative))
     due = int(chain.call(distributor.functions.claimable(account, cumulative, proof)))
     if due == 0:
         raise NothingToClaim(f"{account} has already been paid its {cumulative} units")

@@ -74,6 +74,14 @@ class EpochSummary:
     root: str
     tx_hash: str | None
 
+    def to_json(self) -> dict[str, Any]:
+        """As the API answers it: amounts as decimal strings (they exceed 2**53)."""
+        out = dict(self.__dict__)
+        for key in out:
+            if key.endswith("_total"):
+                out[key] = str(out[key])
+        return out
+
 
 LineSource = Callable[[Session, int], list[Line]]
 """More lines for epoch N beyond usage (the training pool, accepted labels), computed in the
@@ -293,6 +301,19 @@ def earnings(db: Engine, account: str) -> list[tuple[int, str, str, int, str]]:
             .order_by(EpochLine.epoch, EpochLine.id)
         )
         return [(e, s, c, int(a), st) for e, s, c, a, st in rows]
+
+
+def cumulative_of(db: Engine, epoch: int, account: str) -> tuple[str, int] | None:
+    """(account as recorded, cumulative amount) of `account`'s leaf in epoch `epoch`'s tree,
+    None when it has none. Every account ever paid has a leaf in every later epoch."""
+    with session_scope(db) as session:
+        row = session.execute(
+            select(EpochBalance.account, EpochBalance.cumulative).where(
+                EpochBalance.epoch == epoch,
+                func.lower(EpochBalance.account) == account.lower(),
+            )
+        ).first()
+        return None if row is None else (row[0], int(row[1]))
 
 
 def latest_posted(db: Engine) -> tuple[int, str, str] | None:

@@ -36,12 +36,3 @@ def load_tree(path: Path, root: str) -> StandardMerkleTree:
     if tree.root_hex != root:
         raise ValueError(f"payout tree {path} has root {tree.root_hex}, expected {root}")
     return tree
-
-
-def proof_for(tree: StandardMerkleTree, account: str) -> tuple[int, list[bytes]] | None:
-    """(cumulative amount, proof) of `account`, None when the tree has no leaf for it."""
-    wanted = account.lower()
-    for index, (leaf_account, amount) in tree:
-        if leaf_account.lower() == wanted:
-            return int(amount), tree.get_proof(index)
-    return None

@@ -23,6 +23,7 @@ from aigora.node.errors import status_for
 from aigora.node.routers.answers import answer_json
 from aigora.node.routers.content import show as show_content
 from aigora.node.status import chain_status
+from aigora.payouts import check_account
 from aigora.payouts import earnings as earnings_of
 from aigora.store.content_models import ContentScoreRecord
 from aigora.store.db import session_scope
@@ -206,6 +207,12 @@ async def publish(request: Request) -> Response:
 # ---- earnings ----------------------------------------------------------------------------------
 
 
+def _account(value: str) -> str:
+    """The account a form names, checked; empty when none was given yet."""
+    value = value.strip()
+    return check_account(value) if value else ""
+
+
 def _earnings_values(request: Request, account: str) -> dict[str, Any]:
     lines = earnings_of(_ctx(request).db, account) if account else []
     per_epoch: dict[int, int] = {}
@@ -220,16 +227,10 @@ def _earnings_values(request: Request, account: str) -> dict[str, Any]:
     }
 
 
-def _valid_account(account: str) -> str:
-    if account and not (account.startswith("0x") and len(account) == 42):
-        raise AigoraError(f"{account!r} is not a 0x-hex account address")
-    return account
-
-
 @router.get("/ui/earnings", response_class=HTMLResponse)
 def earnings(request: Request, account: str = "") -> HTMLResponse:
     try:
-        values = _earnings_values(request, _valid_account(account.strip()))
+        values = _earnings_values(request, _account(account))
     except AigoraError as exc:
         return _failed(request, "earnings.html", "Earnings", exc, active="Earnings")
     return _page(request, "earnings.html", "Earnings", "Earnings", **values)
@@ -239,7 +240,7 @@ def earnings(request: Request, account: str = "") -> HTMLResponse:
 async def claim(request: Request) -> HTMLResponse:
     account = (await _form(request)).get("account", "").strip()
     try:
-        result = request.app.state.payouts.claim(_valid_account(account))
+        result = request.app.state.payouts.claim(check_account(account))
     except AigoraError as exc:
         values = _earnings_values(request, account) if account.startswith("0x") else {}
         return _failed(request, "earnings.html", "Earnings", exc, active="Earnings", **values)

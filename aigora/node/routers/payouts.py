@@ -29,29 +29,16 @@ def payouts_of(request: Request):
     return request.app.state.payouts
 
 
-def _amounts(summary: Any) -> dict[str, Any]:
-    out = dict(summary.__dict__)
-    for key in (
-        "usage_total",
-        "operator_total",
-        "training_total",
-        "labeling_total",
-        "cumulative_total",
-    ):
-        out[key] = str(out[key])
-    return out
-
-
 @router.post("/epochs")
 async def close(request: Request) -> dict[str, Any]:
     """Close the next payout epoch and post its root (or finish posting an interrupted one)."""
     summary = await asyncio.to_thread(payouts_of(request).close)
-    return _amounts(summary)
+    return summary.to_json()
 
 
 @router.get("/epochs/{number}")
 def show(number: Annotated[int, Path(ge=1)], context: Context) -> dict[str, Any]:
-    return _amounts(epoch_summary(context.db, number))
+    return epoch_summary(context.db, number).to_json()
 
 
 @router.post("/claims/{account}")
@@ -66,10 +53,7 @@ async def claim(
             int(body.fee), body.deadline, bytes.fromhex(body.signature[2:])
         )
     result = await asyncio.to_thread(payouts_of(request).claim, account, authorization)
-    out = dict(result.__dict__)
-    for key in ("cumulative", "paid", "fee"):
-        out[key] = str(out[key])
-    return out
+    return result.to_json()
 
 
 @router.get("/earnings/{account}")
