@@ -25,14 +25,19 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from aigora.app import (
+    Answers,
+    challenger_move,
+    dispute_state,
+    file_claim,
+    open_node,
+    rebut_omissions,
+    resolve,
+)
 from aigora.content.anchoring import anchor_pending
 from aigora.core.cid import cid_of
 from aigora.core.keystore import Keystore
 from aigora.core.ordered_merkle import depth_for
-from aigora.node.answers import Answers
-from aigora.node.context import open_node
-from aigora.node.disputes import dispute_state, file_claim, rebut_omissions, resolve
-from aigora.node.games import challenger_move
 from aigora.store.models import AnchorKind
 from aigora.verify import stored_receipt
 from aigora.verify._challenge import Claim, plan_claim

@@ -145,10 +145,9 @@ def receipt_verification(args: argparse.Namespace, console: Console) -> None:
     import tempfile
     from pathlib import Path
 
+    from aigora.app import Answers, open_node
     from aigora.content.anchoring import anchor_all
     from aigora.core.keystore import Keystore, Signer
-    from aigora.node.answers import Answers
-    from aigora.node.context import open_node
     from aigora.verify import stored_receipt
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))

@@ -21,14 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from aigora.app import Answers, NodeContext, open_node
 from aigora.content import service
 from aigora.content.signed import content_message, sign
 from aigora.core.cid import cid_of
 from aigora.core.keystore import Keystore, Signer
 from aigora.engine import Encoder, IntModel, Trace
 from aigora.index import ExactIndex, Snapshot
-from aigora.node.answers import Answers
-from aigora.node.context import NodeContext, open_node
 from aigora.store.db import session_scope
 from aigora.verify import Ranking, ReceiptDocument, Result, Verdict
 

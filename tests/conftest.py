@@ -16,6 +16,49 @@ from aigora.chain.anvil import Anvil, AnvilNotFound
 settings.register_profile("aigora", derandomize=True, database=None)
 settings.load_profile("aigora")
 
+SLOW_MODULES = (
+    "agent/test_cli.py",
+    "agent/test_red_team.py",
+    "app/test_cli_http_parity.py",
+    "cli/",
+    "engine/test_bitexact.py",
+    "engine/test_quality.py",
+    "engine/test_trace.py",
+    "node/test_openapi.py",
+    "verify/test_disputes_e2e.py",
+    "verify/test_embedding_game.py",
+    "verify/test_sponsored_ranking.py",
+    "verify/test_step_verifier.py",
+    "web/",
+)
+"""Modules whose tests take more than a few seconds each (subprocesses, browsers, torch compiles,
+whole dispute games, thousands of property examples): `-m "not slow"` leaves them out."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        relative = item.path.relative_to(tests).as_posix()
+        if relative.startswith(SLOW_MODULES):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Warm the caches every worker reads, once, before the workers start: the converted integer
+    model (half a minute to convert on a new machine) and the compiled contracts. Without this,
+    each xdist worker converts and compiles the same things at the same time."""
+    if hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    if getattr(config.option, "numprocesses", None) in (None, 0):
+        return  # one process: whatever a test needs is built once anyway
+    from aigora.chain import compile_contract
+    from aigora.chain.compile import CONTRACTS_DIR
+    from aigora.engine import load_default_model
+
+    for source in sorted(CONTRACTS_DIR.glob("*.vy")):
+        compile_contract(source.stem)
+    load_default_model()
+
 
 @pytest.fixture(scope="session")
 def anvil_url() -> Iterator[str]:

@@ -13,7 +13,8 @@ from aigora.agent.check import Verdict, WalletState, check_calls, check_intent
 from aigora.agent.errors import AgentError, ApprovalError, IntentError, MandateError, PolicyError
 from aigora.agent.intents import Call, Pay, Stake, Swap, Tip, build_calls, parse_intent
 from aigora.agent.mandate import CompiledMandate, compile_mandate, compile_with_model
-from aigora.agent.policy import AllowedCall, Policy, parse_policy, worst_case_loss
+from aigora.agent.planner import run_planner, to_units
+from aigora.agent.policy import AllowedCall, Policy, format_amount, parse_policy, worst_case_loss
 from aigora.agent.wallet import deploy_wallet, execute, read_state, set_policy
 
 __all__ = [
@@ -45,9 +46,12 @@ __all__ = [
     "compile_with_model",
     "deploy_wallet",
     "execute",
+    "format_amount",
     "parse_intent",
     "parse_policy",
     "read_state",
+    "run_planner",
     "set_policy",
+    "to_units",
     "worst_case_loss",
 ]

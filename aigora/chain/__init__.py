@@ -1,9 +1,85 @@
 """Contracts and the client that talks to a chain, embedded or remote.
 
 `chain` imports only `core`: it knows nothing of the store, the node or any feature.
+
+- `compile_contract(name)`: the ABI, deployment and runtime bytecode of `contracts/<name>.vy`,
+  cached by a hash of every source it is built from (shared modules in `contracts/lib/` and
+  snekmate's included).
+- `contract_constants(name)`: the `constant(...)` values a contract (and each module it imports)
+  declares, read from the Vyper source; tests tie every Python mirror of a contract constant to it.
+- Contract structs are read only through the typed readers of `records` (`read_operator`,
+  `read_dispute`, ...), each decoding one struct into a named dataclass, never by tuple index.
 """
 
-from aigora.chain.client import Chain, TxResult
+from aigora.chain.anvil import Anvil, AnvilNotFound
+from aigora.chain.client import Chain, TxResult, TxSigner
 from aigora.chain.compile import CompiledContract, compile_contract
+from aigora.chain.constants import ConstantValue, contract_constants
+from aigora.chain.deploy import (
+    TOKEN_UNIT,
+    Deployment,
+    DisputeParams,
+    RegistryParams,
+    attach_foundation,
+    deploy_bounties,
+    deploy_disputes,
+    deploy_distributor,
+    deploy_foundation,
+    source_hash,
+)
+from aigora.chain.records import (
+    ZERO_ADDRESS,
+    BatchRecord,
+    DisputeRecord,
+    GameRecord,
+    JobRecord,
+    ModelRecord,
+    OperatorRecord,
+    SnapshotRegistration,
+    check_layout,
+    read_batch,
+    read_dispute,
+    read_game,
+    read_job,
+    read_model,
+    read_operator,
+    read_snapshot,
+)
 
-__all__ = ["Chain", "CompiledContract", "TxResult", "compile_contract"]
+__all__ = [
+    "TOKEN_UNIT",
+    "ZERO_ADDRESS",
+    "Anvil",
+    "AnvilNotFound",
+    "BatchRecord",
+    "Chain",
+    "CompiledContract",
+    "ConstantValue",
+    "Deployment",
+    "DisputeParams",
+    "DisputeRecord",
+    "GameRecord",
+    "JobRecord",
+    "ModelRecord",
+    "OperatorRecord",
+    "RegistryParams",
+    "SnapshotRegistration",
+    "TxResult",
+    "TxSigner",
+    "attach_foundation",
+    "check_layout",
+    "compile_contract",
+    "contract_constants",
+    "deploy_bounties",
+    "deploy_disputes",
+    "deploy_distributor",
+    "deploy_foundation",
+    "read_batch",
+    "read_dispute",
+    "read_game",
+    "read_job",
+    "read_model",
+    "read_operator",
+    "read_snapshot",
+    "source_hash",
+]

@@ -152,5 +152,6 @@ def attach_foundation(chain: Chain, addresses: dict[str, str]) -> Deployment:
 
 
 def source_hash(name: str) -> str:
-    """The 0x-hex SHA-256 naming the compiler version and source a deployment was built from."""
+    """The 0x-hex SHA-256 naming what a deployment was built from: the compiler version and the
+    source of the contract and of every module it imports (`compile.source_hash`)."""
     return "0x" + compile_contract(name).source_hash

@@ -1,93 +1,146 @@
-"""What CLI commands open locally: the store (safe beside a running node: SQLite WAL), keys, the
-whole node when its chain is free, and receipt files."""
+"""How a command reaches a use case: on the node opened here, or, while `aigora up` holds the
+data directory's chain, on that node over HTTP; either way it gets the same typed result.
+
+Commands that need no chain open the store alone (`open_store`: safe beside a running node).
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
-from sqlalchemy import Engine
+from pydantic import TypeAdapter, ValidationError
 
+from aigora.app import App, NodeContext, NoNode, open_chain_view, open_node, running_node_url
 from aigora.cli.options import passphrase
-from aigora.core.eip712 import Domain
 from aigora.core.errors import AigoraError, DataDirInUse
-from aigora.core.keystore import Signer
-from aigora.node.answers import Answers
-from aigora.node.config import Config, database_url, load_config
-from aigora.node.context import keystore_for, open_node, signing_domain
-from aigora.node.runner import running_node_url
-from aigora.store.blobs import BlobStore
-from aigora.store.db import make_engine, migrate
 from aigora.verify import ReceiptDocument, loads_document
 
-
-@dataclass
-class LocalStore:
-    directory: Path
-    config: Config
-    db: Engine
-    blobs: BlobStore
-
-    @property
-    def domain(self) -> Domain:
-        return signing_domain(self.db)
-
-    def unlock(self, account: str | None) -> Signer:
-        """The named account (default: the node's operator key), unlocked by passphrase."""
-        return keystore_for(self.directory).unlock(
-            account or self.config.node.operator_key, passphrase()
-        )
-
-    def close(self) -> None:
-        self.db.dispose()
+R = TypeVar("R")
 
 
-def ask_running_node(
-    directory: Path, method: str, path: str, json: Any = None, content: bytes | None = None
-) -> Any:
-    """Call the node that holds `directory`'s embedded chain (its lock keeps us out) and return
-    its JSON answer; one-line errors when no node serves or it does not answer. A refusal (4xx)
-    comes back as the node's own message."""
-    url = running_node_url(directory)
-    if url is None:
-        raise DataDirInUse(
-            f"the chain in {directory} is locked by another process that serves no API"
-        )
-    try:
-        response = httpx.request(method, f"{url}{path}", json=json, content=content, timeout=600)
-    except httpx.HTTPError as exc:
-        raise AigoraError(f"the running node at {url} did not answer {path}: {exc}") from None
-    if 400 <= response.status_code < 500:
+class RemoteNode:
+    """A running node's HTTP API, answering with the application layer's typed results."""
+
+    def __init__(self, url: str, client: httpx.Client | None = None) -> None:
+        self.url = url
+        self._client = client
+
+    @classmethod
+    def holding(cls, directory: Path) -> "RemoteNode":
+        """The node that holds a data directory's embedded chain (its lock keeps us out)."""
+        url = running_node_url(directory)
+        if url is None:
+            raise DataDirInUse(
+                f"the chain in {directory} is locked by another process that serves no API"
+            )
+        return cls(url)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        result: Any,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """Send the request and read the answer as `result` (a type pydantic validates); one
+        line of error when no node answers, and the node's own message on a refusal (4xx)."""
+        send = self._client.request if self._client is not None else httpx.request
         try:
-            detail = response.json().get("detail")
-        except ValueError:
-            detail = response.text
-        raise AigoraError(str(detail))
-    if response.status_code != 200:
-        raise AigoraError(f"the running node at {url} failed on {path} ({response.status_code})")
-    return response.json()
+            response = send(
+                method,
+                f"{self.url}{path}",
+                json=json,
+                content=content,
+                params={k: v for k, v in (params or {}).items() if v is not None},
+                **({} if self._client is not None else {"timeout": 600}),
+            )
+        except httpx.HTTPError as exc:
+            raise AigoraError(
+                f"the running node at {self.url} did not answer {path}: {exc}"
+            ) from None
+        if 400 <= response.status_code < 500:
+            try:
+                detail = response.json().get("detail")
+            except ValueError:
+                detail = response.text
+            raise AigoraError(str(detail))
+        if response.status_code != 200 and response.status_code != 201:
+            raise AigoraError(
+                f"the running node at {self.url} failed on {path} ({response.status_code})"
+            )
+        try:
+            return TypeAdapter(result).validate_python(response.json())
+        except (ValueError, ValidationError) as exc:
+            raise AigoraError(f"the node at {self.url} answered {path} unreadably: {exc}") from None
 
 
-def open_store(directory: Path) -> LocalStore:
+@dataclass(frozen=True)
+class UseCase(Generic[R]):
+    """One use case as a command runs it: `local` on the services of a node opened here, or the
+    same request to a running node, whose answer is read back as `result` (the same type)."""
+
+    local: Callable[[App], R]
+    method: str
+    path: str
+    result: Any
+    json: Any = None
+    content: bytes | None = None
+    params: dict[str, Any] | None = None
+
+    def remote(self, node: RemoteNode) -> R:
+        return node.call(
+            self.method,
+            self.path,
+            self.result,
+            json=self.json,
+            content=self.content,
+            params=self.params,
+        )
+
+
+def run_case(directory: Path, case: UseCase[R], *, key: bool = True) -> R:
+    """Run `case` on the node opened here, or on the node that holds the data directory;
+    `key=False` opens the chain without unlocking the operator key."""
+    opener = on_node if key else on_chain_view
+    return opener(directory, case.local, case.remote)
+
+
+def require_dir(directory: Path) -> None:
     if not directory.is_dir():
-        raise AigoraError(f"no node in {directory}; start one with `aigora up`")
-    config = load_config(directory)
-    db = make_engine(database_url(config, directory))
-    migrate(db)
-    return LocalStore(directory, config, db, BlobStore(directory / "blobs"))
+        raise NoNode(f"no node in {directory}; start one with `aigora up`")
 
 
-def with_node(directory: Path, local: Callable[[Answers], Any], remote: Callable[[], Any]) -> Any:
-    """Run `local` on the node opened here, or `remote` against the node that holds it."""
-    if not directory.is_dir():
-        raise AigoraError(f"no node in {directory}; start one with `aigora up`")
+def on_node(directory: Path, local: Callable[[App], R], remote: Callable[[RemoteNode], R]) -> R:
+    """Run `local` on the node opened here (the operator key unlocked), or `remote` against the
+    node that holds the data directory."""
+    require_dir(directory)
     try:
         context = open_node(directory, passphrase())
     except DataDirInUse:
-        return remote()
+        return remote(RemoteNode.holding(directory))
+    return _run(context, local)
+
+
+def on_chain_view(
+    directory: Path, local: Callable[[App], R], remote: Callable[[RemoteNode], R]
+) -> R:
+    """Like `on_node`, but opening the chain without unlocking any key or deploying anything."""
+    require_dir(directory)
     try:
-        return local(Answers(context))
+        context = open_chain_view(directory)
+    except DataDirInUse:
+        return remote(RemoteNode.holding(directory))
+    return _run(context, local)
+
+
+def _run(context: NodeContext, local: Callable[[App], R]) -> R:
+    try:
+        return local(App(context))
     finally:
         context.close()
 

@@ -6,8 +6,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aigora.app import keystore_for, prepare_data_dir
 from aigora.cli.options import DataDirOption, data_dir_of, passphrase
-from aigora.node.context import keystore_for, prepare_data_dir
 
 app = typer.Typer(help="Create and list encrypted accounts (keystore v3).", no_args_is_help=True)
 console = Console()

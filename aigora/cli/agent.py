@@ -9,69 +9,40 @@ directly: stop a running node (`aigora up`) first.
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
-from web3.contract import Contract
 
-from aigora.agent.agent import Executor, approve_pending
-from aigora.agent.approvals import ApprovalQueue
-from aigora.agent.errors import AgentError, ApprovalError
-from aigora.agent.mandate import CompiledMandate, compile_mandate, compile_with_model
-from aigora.agent.planner import run_planner, to_units
-from aigora.agent.policy import Policy, format_amount
-from aigora.agent.wallet import deploy_wallet, read_state
-from aigora.chain import Chain
-from aigora.cli._local import LocalStore, open_store
+from aigora.agent import AgentError, format_amount, to_units
+from aigora.app import Agents, NodeContext, open_chain_view
 from aigora.cli.options import DataDirOption, data_dir_of, passphrase
 from aigora.core.errors import DataDirInUse
-from aigora.node.context import keystore_for, recorded_addresses
-from aigora.store import AgentWallet
-from aigora.store.db import session_scope
+from aigora.core.keystore import Signer
 
 app = typer.Typer(help="Agents that spend only within a policy you set.", no_args_is_help=True)
 console = Console()
 NameArg = Annotated[str, typer.Argument(help="The agent's name.")]
-AGENT_GAS_WEI = 10**18
+OwnerOption = Annotated[str | None, typer.Option(help="Owner account (default: operator).")]
 
 
 @contextmanager
-def _opened(data_dir: Path | None) -> Iterator[tuple[LocalStore, Chain]]:
-    store = open_store(data_dir_of(data_dir))
+def _agents(data_dir: Path | None) -> Iterator[Agents]:
+    """The agents service on this data directory's chain, opened here (not through a node)."""
     try:
-        try:
-            chain = Chain.open(store.config.chain.url, store.directory)
-        except DataDirInUse:
-            raise AgentError("a node is running on this data directory: stop it first") from None
-        with chain:
-            yield store, chain
+        context = open_chain_view(data_dir_of(data_dir))
+    except DataDirInUse:
+        raise AgentError("a node is running on this data directory: stop it first") from None
+    try:
+        yield Agents(context)
     finally:
-        store.close()
+        context.close()
 
 
-def _token(store: LocalStore, chain: Chain) -> str:
-    token = store.config.chain.token or recorded_addresses(store.db, chain.chain_id).get("Token")
-    if token is None:
-        raise AgentError("no payment token on this chain yet: run `aigora up` once")
-    return token
-
-
-def _wallet_row(store: LocalStore, name: str) -> AgentWallet:
-    with session_scope(store.db) as session:
-        row = session.scalars(select(AgentWallet).where(AgentWallet.name == name)).first()
-        if row is None:
-            raise AgentError(f"no agent named {name!r}; create one with `aigora agent create`")
-        session.expunge(row)
-        return row
-
-
-def _wallet(chain: Chain, row: AgentWallet) -> Contract:
-    return chain.contract("PolicyWallet", row.address)
+def _owner(context: NodeContext, account: str | None) -> Signer:
+    return context.keystore.unlock(account or context.config.node.operator_key, passphrase())
 
 
 @app.command("create")
@@ -79,7 +50,7 @@ def create(
     mandate: Annotated[str, typer.Argument(help="What the agent may do, in plain words.")],
     name: Annotated[str, typer.Option(help="A name for this agent.")] = "agent",
     fund: Annotated[str, typer.Option(help="Tokens to move into the wallet now.")] = "0",
-    account: Annotated[str | None, typer.Option(help="Owner account (default: operator).")] = None,
+    account: OwnerOption = None,
     model_url: Annotated[
         str | None, typer.Option(help="OpenAI-compatible endpoint to compile the mandate.")
     ] = None,
@@ -88,71 +59,36 @@ def create(
     data_dir: DataDirOption = None,
 ) -> None:
     """Compile MANDATE into a policy, show it in words, and on confirmation deploy its wallet."""
-    with _opened(data_dir) as (store, chain):
-        token = _token(store, chain)
-        now = chain.now()
-        compiled: CompiledMandate = (
-            compile_with_model(mandate, url=model_url, model=model, token=token, now=now)
-            if model_url
-            else compile_mandate(mandate, token=token, now=now)
-        )
-        policy = compiled.policy
-        console.print(policy.describe(start=now), highlight=False)
+    with _agents(data_dir) as agents:
+        compiled = agents.compile(mandate, model_url, model)
+        console.print(compiled.policy.describe(start=agents.context.chain.now()), highlight=False)
         console.print(f"Each tip: {format_amount(compiled.tip_amount)}.", highlight=False)
         for note in compiled.notes:
             console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
         if not yes and not typer.confirm("Sign and deploy this policy?", default=False):
             raise AgentError("not confirmed; nothing was signed")
-        owner = store.unlock(account)
-        keystore = keystore_for(store.directory)
-        agent_key = f"agent-{name}"
-        secret = passphrase()
-        agent_address = (
-            keystore.unlock(agent_key, secret).address
-            if keystore.exists(agent_key)
-            else keystore.create(agent_key, secret)
+        row = agents.create(
+            compiled,
+            name=name,
+            mandate=mandate,
+            owner=_owner(agents.context, account),
+            agent_passphrase=passphrase(),
+            fund=to_units(fund),
         )
-        if chain.is_dev_chain and chain.balance(agent_address) == 0:
-            chain.send_ether(chain.dev_signers()[0], agent_address, AGENT_GAS_WEI)
-        wallet, _ = deploy_wallet(chain, owner, agent_address, policy, fund=to_units(fund))
-        with session_scope(store.db) as session:
-            session.add(
-                AgentWallet(
-                    name=name,
-                    chain_id=chain.chain_id,
-                    address=wallet.address,
-                    owner=owner.address,
-                    agent=agent_address,
-                    agent_key=agent_key,
-                    mandate=mandate,
-                    policy_json=json.dumps(
-                        {"policy": json.loads(policy.to_json()), "tip": str(compiled.tip_amount)}
-                    ),
-                    created_at=datetime.now(UTC),
-                )
-            )
-    console.print(f"agent [bold]{name}[/bold]: wallet {wallet.address}, agent key {agent_address}")
-
-
-def _policy_of(row: AgentWallet) -> tuple[Policy, int]:
-    stored = json.loads(row.policy_json)
-    return Policy.model_validate(stored["policy"]), int(stored["tip"])
+    console.print(f"agent [bold]{name}[/bold]: wallet {row.address}, agent key {row.agent}")
 
 
 @app.command("show")
 def show(name: NameArg, data_dir: DataDirOption = None) -> None:
     """The policy in words and what the wallet has spent and holds."""
-    with _opened(data_dir) as (store, chain):
-        row = _wallet_row(store, name)
-        policy, _ = _policy_of(row)
-        state = read_state(chain, _wallet(chain, row))
-        start = chain.call(_wallet(chain, row).functions.period_start())
+    with _agents(data_dir) as agents:
+        view = agents.show(name)
+    row, policy, state = view.row, view.policy, view.state
     console.print(f"wallet {row.address}  owner {row.owner}  agent {row.agent}", highlight=False)
     console.print(f'mandate: "{row.mandate}"', highlight=False)
-    console.print(policy.describe(start=start), highlight=False)
-    status = "revoked" if state.revoked else "expired" if state.now >= policy.expiry else "active"
+    console.print(policy.describe(start=view.period_start), highlight=False)
     console.print(
-        f"status {status}; holds {format_amount(state.balance)}; spent "
+        f"status {view.status}; holds {format_amount(state.balance)}; spent "
         f"{format_amount(state.spent_total)} in total, {format_amount(state.period_spent)} "
         "this period",
         highlight=False,
@@ -162,12 +98,8 @@ def show(name: NameArg, data_dir: DataDirOption = None) -> None:
 @app.command("pending")
 def pending(name: NameArg, data_dir: DataDirOption = None) -> None:
     """Requests the agent was not allowed to carry out, waiting for you."""
-    store = open_store(data_dir_of(data_dir))
-    try:
-        row = _wallet_row(store, name)
-        items = ApprovalQueue(store.db, row.id).list()
-    finally:
-        store.close()
+    with _agents(data_dir) as agents:
+        items = agents.pending(name)
     if not items:
         console.print("nothing pending")
         return
@@ -189,18 +121,12 @@ def _words(intent: Any) -> str:
 def approve(
     name: NameArg,
     approval_id: Annotated[int, typer.Argument(help="The pending request's id.")],
-    account: Annotated[str | None, typer.Option(help="Owner account (default: operator).")] = None,
+    account: OwnerOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Carry out one pending request with your (the owner's) key."""
-    with _opened(data_dir) as (store, chain):
-        row = _wallet_row(store, name)
-        queue = ApprovalQueue(store.db, row.id)
-        item = queue.get(approval_id)
-        if item.status != "pending":
-            raise ApprovalError(f"approval {approval_id} was already {item.status}")
-        tx = approve_pending(chain, store.unlock(account), _wallet(chain, row), item.intent)
-        queue.decide(approval_id, "approved", tx)
+    with _agents(data_dir) as agents:
+        item, tx = agents.approve(name, approval_id, _owner(agents.context, account))
     console.print(f"approved {approval_id}: {_words(item.intent)} ({tx})")
 
 
@@ -211,24 +137,20 @@ def reject(
     data_dir: DataDirOption = None,
 ) -> None:
     """Refuse one pending request; nothing is sent."""
-    store = open_store(data_dir_of(data_dir))
-    try:
-        ApprovalQueue(store.db, _wallet_row(store, name).id).decide(approval_id, "rejected")
-    finally:
-        store.close()
+    with _agents(data_dir) as agents:
+        agents.reject(name, approval_id)
     console.print(f"rejected {approval_id}")
 
 
 @app.command("revoke")
 def revoke(
     name: NameArg,
-    account: Annotated[str | None, typer.Option(help="Owner account (default: operator).")] = None,
+    account: OwnerOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Stop the agent now; the tokens stay in the wallet for you to withdraw."""
-    with _opened(data_dir) as (store, chain):
-        row = _wallet_row(store, name)
-        chain.transact(store.unlock(account), _wallet(chain, row).functions.revoke())
+    with _agents(data_dir) as agents:
+        agents.revoke(name, _owner(agents.context, account))
     console.print(f"revoked agent {name}: it can no longer move anything")
 
 
@@ -249,23 +171,13 @@ def run(
         items = [line for line in text.splitlines() if line.strip()]
     if not isinstance(items, list):
         raise AgentError("tasks must be a JSON list or one task per line")
-    with _opened(data_dir) as (store, chain):
-        row = _wallet_row(store, name)
-        policy, tip = _policy_of(row)
-        intents = run_planner(items, tip_amount=tip)
-        agent = keystore_for(store.directory).unlock(row.agent_key, passphrase())
-        executor = Executor(
-            chain, _wallet(chain, row), agent, policy, ApprovalQueue(store.db, row.id)
-        )
-        counts: dict[str, int] = {}
-        for proposed in intents:
-            outcome = executor.handle(proposed)
-            counts[outcome.status] = counts.get(outcome.status, 0) + 1
-            detail = outcome.reason or ", ".join(outcome.tx_hashes)
-            console.print(f"{outcome.status}: {detail}", highlight=False)
-    skipped = len(items) - len(intents)
+    with _agents(data_dir) as agents:
+        report = agents.run(name, items, passphrase())
+    for outcome in report.outcomes:
+        detail = outcome.reason or ", ".join(outcome.tx_hashes)
+        console.print(f"{outcome.status}: {detail}", highlight=False)
     console.print(
-        f"{counts.get('sent', 0)} sent, {counts.get('pending', 0)} waiting for you "
-        f"(`aigora agent pending {name}`), {counts.get('invalid', 0)} invalid, "
-        f"{skipped} task(s) not understood"
+        f"{report.count('sent')} sent, {report.count('pending')} waiting for you "
+        f"(`aigora agent pending {name}`), {report.count('invalid')} invalid, "
+        f"{report.not_understood} task(s) not understood"
     )

@@ -7,26 +7,48 @@ file, chain or public data unreachable).
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from aigora.chain import Chain
-from aigora.cli._local import ask_running_node, open_store, read_receipt, with_node
+from aigora.app import Answer, VerdictReport, open_store, verify_over_rpc
+from aigora.cli._local import UseCase, read_receipt, run_case
 from aigora.cli.options import DataDirOption, data_dir_of
-from aigora.core.errors import AigoraError, DataDirInUse
-from aigora.index._service import snapshot_dir
-from aigora.node.answers import Answers, verify_on_chain
-from aigora.node.context import recorded_addresses
-from aigora.node.routers.answers import answer_json
-from aigora.verify import MAX_K, DbNonceLedger, ReceiptDocument, stored_receipt
+from aigora.core.errors import AigoraError
+from aigora.index import SnapshotState
+from aigora.verify import MAX_K, ReceiptDocument, stored_receipt
 
 console = Console()
 _err = Console(stderr=True)
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
+
+
+def ask_case(query: str, k: int) -> UseCase[Answer]:
+    return UseCase(
+        lambda app: app.answers.answer(query, k),
+        "POST",
+        "/ask",
+        Answer,
+        json={"query": query, "k": k},
+    )
+
+
+def verify_case(document: ReceiptDocument, source: str | None) -> UseCase[VerdictReport]:
+    return UseCase(
+        lambda app: VerdictReport.of(app.answers.verify(document, source)),
+        "POST",
+        "/verify",
+        VerdictReport,
+        content=document.dumps().encode(),
+        params={"source": source},
+    )
+
+
+def snapshot_case() -> UseCase[SnapshotState]:
+    return UseCase(lambda app: app.snapshots.refresh(), "POST", "/snapshots", SnapshotState)
 
 
 def ask(
@@ -42,30 +64,21 @@ def ask(
     directory = data_dir_of(data_dir)
     if not 1 <= k <= MAX_K:
         raise AigoraError(f"--k must be between 1 and {MAX_K}, got {k}")
-
-    def local(answers: Answers) -> dict[str, Any]:
-        return answer_json(answers.context, answers.ask(query, k))
-
-    answer = with_node(
-        directory,
-        local,
-        lambda: ask_running_node(directory, "POST", "/ask", json={"query": query, "k": k}),
-    )
+    answer = run_case(directory, ask_case(query, k))
     if receipt_out is not None:
-        _write(receipt_out, json.dumps(answer["receipt"], indent=2) + "\n")
+        _write(receipt_out, json.dumps(answer.receipt, indent=2) + "\n")
     if as_json:
-        typer.echo(json.dumps(answer, indent=2))
+        typer.echo(answer.model_dump_json(indent=2))
         return
-    table = Table(title=f"top {len(answer['results'])} for: {query}")
+    table = Table(title=f"top {len(answer.results)} for: {query}")
     for column in ("#", "score", "source", "excerpt"):
         table.add_column(column, overflow="fold")
-    for r in answer["results"]:
-        source = f"{r['cid']}\nby {r['author']}"
-        excerpt = " ".join(r["excerpt"].split())[:160]
-        table.add_row(str(r["rank"] + 1), str(r["score"]), source, excerpt)
+    for r in answer.results:
+        excerpt = " ".join(r.excerpt.split())[:160]
+        table.add_row(str(r.rank + 1), str(r.score), f"{r.cid}\nby {r.author}", excerpt)
     console.print(table)
     console.print(
-        f"receipt {answer['digest']}" + (f" written to {receipt_out}" if receipt_out else "")
+        f"receipt {answer.digest}" + (f" written to {receipt_out}" if receipt_out else "")
     )
 
 
@@ -92,90 +105,43 @@ def verify(
     """Re-execute a receipt from public data. Exit 0 VALID, 1 INVALID, 2 unusable input."""
     try:
         document = read_receipt(receipt_file)
+        directory = data_dir_of(data_dir)
         if rpc is not None:
-            verdict = _verify_over_rpc(document, rpc, registry, source, data_dir)
+            store = open_store(directory) if directory.is_dir() else None
+            try:
+                verdict = verify_over_rpc(document, rpc, registry, source, store)
+            finally:
+                if store is not None:
+                    store.close()
         else:
-            verdict = _verify_with_data_dir(document, data_dir_of(data_dir), source)
+            verdict = run_case(directory, verify_case(document, source), key=False)
     except AigoraError as exc:
         _err.print(f"[red]cannot verify:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_UNUSABLE) from None
     if as_json:
-        typer.echo(json.dumps(verdict, indent=2))
+        typer.echo(verdict.model_dump_json(indent=2))
     else:
-        word = verdict["verdict"]
-        colour = "green" if word == "VALID" else "red"
-        console.print(f"[{colour}]{word}[/{colour}] receipt {verdict['digest']}", highlight=False)
-        if word != "VALID":
-            console.print(f"{verdict['check']}: {verdict['reason']}", highlight=False)
-        for note in verdict["notes"]:
-            console.print(f"note: {note}", highlight=False)
-    raise typer.Exit(EXIT_VALID if verdict["verdict"] == "VALID" else EXIT_INVALID)
-
-
-def _verify_with_data_dir(
-    document: ReceiptDocument, directory: Path, source: str | None
-) -> dict[str, Any]:
-    store = open_store(directory)
-    try:
-        chain = Chain.open(store.config.chain.url, store.directory)
-    except DataDirInUse:
-        store.close()
-        path = "/verify" + (f"?source={source}" if source else "")
-        return ask_running_node(directory, "POST", path, content=document.dumps().encode())
-    try:
-        addresses = recorded_addresses(store.db, chain.chain_id)
-        if "Registry" not in addresses:
-            raise AigoraError("no registry on this chain yet: run `aigora up` once")
-        contract = chain.contract("Registry", addresses["Registry"])
-        verdict = verify_on_chain(
-            document,
-            chain,
-            contract,
-            DbNonceLedger(store.db),
-            snapshot_dirs=[snapshot_dir(directory)],
-            source_url=source,
+        colour = "green" if verdict.valid else "red"
+        console.print(
+            f"[{colour}]{verdict.verdict}[/{colour}] receipt {verdict.digest}", highlight=False
         )
-        return verdict.to_json()
-    finally:
-        chain.close()
-        store.close()
-
-
-def _verify_over_rpc(
-    document: ReceiptDocument,
-    rpc: str,
-    registry: str | None,
-    source: str | None,
-    data_dir: Path | None,
-) -> dict[str, Any]:
-    address = registry or document.domain.verifying_contract
-    with Chain.connect(rpc) as chain:
-        if not chain.has_code(address):
-            raise AigoraError(f"no contract at {address} on {rpc}")
-        contract = chain.contract("Registry", address)
-        directory = data_dir_of(data_dir)
-        ledger = None
-        if directory.is_dir():
-            store = open_store(directory)
-            ledger = DbNonceLedger(store.db)
-        verdict = verify_on_chain(document, chain, contract, ledger, source_url=source)
-        return verdict.to_json()
+        if not verdict.valid:
+            console.print(f"{verdict.check}: {verdict.reason}", highlight=False)
+        for note in verdict.notes:
+            console.print(f"note: {note}", highlight=False)
+    raise typer.Exit(EXIT_VALID if verdict.valid else EXIT_INVALID)
 
 
 def snapshot(data_dir: DataDirOption = None) -> None:
     """Snapshot newly admitted content now (only new content is embedded) and register it."""
     directory = data_dir_of(data_dir)
-
-    def local(answers: Answers) -> dict[str, Any]:
-        return dict(answers.refresh().__dict__)
-
-    state = with_node(directory, local, lambda: ask_running_node(directory, "POST", "/snapshots"))
-    what = "new snapshot" if state["changed"] else "unchanged"
+    state = run_case(directory, snapshot_case())
+    what = "new snapshot" if state.changed else "unchanged"
     console.print(
-        f"{what} {state['root']}: {state['item_count']} passages "
-        f"({state['embedded']} embedded, {state['reused']} reused, {state['removed']} removed)"
+        f"{what} {state.root}: {state.item_count} passages "
+        f"({state.embedded} embedded, {state.reused} reused, {state.removed} removed)"
     )
-    for cid, reason in state["skipped"].items():
+    for cid, reason in state.skipped.items():
         console.print(f"skipped {cid}: {reason}", highlight=False)
 
 

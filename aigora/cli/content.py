@@ -8,30 +8,28 @@ import mimetypes
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
-from sqlalchemy.orm import Session
 
-from aigora.chain import Chain
-from aigora.chain.deploy import attach_foundation
-from aigora.cli._local import LocalStore, ask_running_node, open_store
-from aigora.cli.options import DataDirOption, data_dir_of
-from aigora.content import service
-from aigora.content.anchoring import anchor_all
-from aigora.content.service import Recorded
-from aigora.content.signed import VERDICTS, Signed, content_message, sign
-from aigora.core.errors import AigoraError, DataDirInUse
+from aigora.app import AnchoredNow, Content, RecordedItem, StoreContext, open_store
+from aigora.cli._local import UseCase, run_case
+from aigora.cli.options import DataDirOption, data_dir_of, passphrase
+from aigora.content import VERDICTS
+from aigora.core.errors import AigoraError
 from aigora.core.keystore import Signer
-from aigora.node.context import recorded_addresses
-from aigora.store.db import session_scope
 
 console = Console()
 T = TypeVar("T")
 content_app = typer.Typer(help="Look at published content.", no_args_is_help=True)
+
+
+def anchor_case() -> UseCase[AnchoredNow]:
+    return UseCase(lambda app: app.content.anchor(), "POST", "/anchor", AnchoredNow)
+
 
 AccountOption = Annotated[
     str | None, typer.Option(help="Account that signs (default: the node's operator key).")
@@ -57,24 +55,24 @@ def publish(
     except OSError as exc:
         raise AigoraError(f"cannot read {file}: {exc.strerror}") from None
     guessed = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-
-    def manifest(signer: Signer) -> dict[str, Any]:
-        return content_message(
-            signer.address, body, media_type or guessed, license, _now(), url, parent or []
-        )
-
-    def record(session: Session, store: LocalStore, signed: Signed) -> tuple[Any, ...]:
-        done = service.publish(session, store.blobs, store.domain, signed, body, _now())
-        chain = service.provenance(session, done.id)
-        return done, chain, service.get_content(session, done.id).author
-
-    _, (done, chain, author) = _sign_and_record(data_dir, account, "content", manifest, record)
+    done = _as_account(
+        data_dir,
+        account,
+        lambda content, signer: content.publish_as(
+            signer,
+            body,
+            media_type=media_type or guessed,
+            license=license,
+            url=url,
+            parents=parent or [],
+        ),
+    )
     if done.duplicate:
-        console.print(f"already published: {done.id} (first published by {author})")
+        console.print(f"already published: {done.id} (first published by {done.author})")
     else:
         console.print(f"published {done.id}  (anchored with the next batch)")
-    if chain:
-        console.print(_provenance_tree(done.id, chain))
+    if done.provenance:
+        console.print(_provenance_tree(done.id, done.provenance))
 
 
 def attest(
@@ -85,20 +83,9 @@ def attest(
     data_dir: DataDirOption = None,
 ) -> None:
     """Sign an attestation about CID; a newer one by the same account supersedes the older."""
-
-    def message(signer: Signer) -> dict[str, Any]:
-        return {
-            "attester": signer.address,
-            "cid": cid,
-            "verdict": verdict,
-            "reason": reason,
-            "createdAt": _now(),
-        }
-
-    def record(session: Session, store: LocalStore, signed: Signed) -> Recorded:
-        return service.attest(session, store.domain, signed, _now())
-
-    _, done = _sign_and_record(data_dir, account, "attestation", message, record)
+    done: RecordedItem = _as_account(
+        data_dir, account, lambda content, signer: content.attest_as(signer, cid, verdict, reason)
+    )
     console.print(f"attested {cid}: {verdict}  ({done.digest})")
     if done.superseded:
         console.print(f"supersedes your earlier attestation {done.superseded}")
@@ -110,32 +97,19 @@ def trust(
     data_dir: DataDirOption = None,
 ) -> None:
     """Vouch for ADDRESS as an attester (an edge of the seeded-trust graph)."""
-
-    def message(signer: Signer) -> dict[str, Any]:
-        return {"truster": signer.address, "trustee": address, "createdAt": _now()}
-
-    def record(session: Session, store: LocalStore, signed: Signed) -> Recorded:
-        return service.vouch(session, store.domain, signed, _now())
-
-    signer, _ = _sign_and_record(data_dir, account, "trust", message, record)
-    console.print(f"{signer.address} vouches for {address}")
+    done = _as_account(data_dir, account, lambda content, signer: content.vouch_as(signer, address))
+    console.print(f"vouched for {address}  ({done.digest})")
 
 
 def anchor(data_dir: DataDirOption = None) -> None:
     """Anchor pending content, attestations and receipts now (the node does it periodically)."""
-    store = open_store(data_dir_of(data_dir))
-    try:
-        batches = _anchor_locally(store)
-    except DataDirInUse:
-        batches = ask_running_node(store.directory, "POST", "/anchor")["batches"]
-    finally:
-        store.close()
-    if not batches:
+    directory = data_dir_of(data_dir)
+    done = run_case(directory, anchor_case())
+    if not done.batches:
         console.print("nothing pending")
-    for batch in batches:
+    for batch in done.batches:
         console.print(
-            f"anchored {batch['item_count']} {batch['kind']} as batch {batch['batch_id']} "
-            f"root {batch['root']}"
+            f"anchored {batch.item_count} {batch.kind} as batch {batch.batch_id} root {batch.root}"
         )
 
 
@@ -147,48 +121,32 @@ def show(
     """Manifest, provenance chain, attestations and score of CID."""
     store = open_store(data_dir_of(data_dir))
     try:
-        with session_scope(store.db) as session:
-            item = service.get_content(session, cid)
-            table = Table(show_header=False, box=None)
-            table.add_row("cid", item.cid)
-            table.add_row("author", item.author)
-            table.add_row("media type", item.media_type)
-            table.add_row("license", item.license)
-            table.add_row(
-                "created", time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(item.created_at))
-            )
-            table.add_row("anchored", "yes" if item.anchor_id else "pending")
-            score = service.latest_score(session, cid)
-            table.add_row(
-                "score",
-                "not scored yet"
-                if score is None
-                else f"{score['status']} {score['score']:+.3f} "
-                f"[{score['ci_low']:+.3f}, {score['ci_high']:+.3f}] from {score['n_ratings']}",
-            )
-            console.print(table)
-            chain = service.provenance(session, cid)
-            if chain:
-                console.print(_provenance_tree(cid, chain))
-            attestations = service.attestations_on(session, cid)
-            if attestations:
-                listing = Table("attester", "verdict", "reason")
-                for a in attestations:
-                    listing.add_row(a.attester, a.verdict, a.reason)
-                console.print(listing)
+        view = Content(store).show(cid)
     finally:
         store.close()
-
-
-def _anchor_locally(store: LocalStore) -> list[dict]:
-    with Chain.open(store.config.chain.url, store.directory) as chain:
-        addresses = recorded_addresses(store.db, chain.chain_id)
-        if "Registry" not in addresses:
-            raise AigoraError("no registry on this chain yet: run `aigora up` once")
-        addresses.setdefault("Token", store.config.chain.token or addresses["Registry"])
-        registry = attach_foundation(chain, addresses).registry
-        signer = store.unlock(None)
-        return [b.__dict__ for b in anchor_all(store.db, chain, registry, signer)]
+    manifest, score = view.manifest, view.score
+    table = Table(show_header=False, box=None)
+    table.add_row("cid", view.cid)
+    table.add_row("author", manifest["author"])
+    table.add_row("media type", manifest["mediaType"])
+    table.add_row("license", manifest["license"])
+    table.add_row("created", time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(manifest["createdAt"])))
+    table.add_row("anchored", "yes" if view.anchor else "pending")
+    table.add_row(
+        "score",
+        "not scored yet"
+        if score is None
+        else f"{score['status']} {score['score']:+.3f} "
+        f"[{score['ci_low']:+.3f}, {score['ci_high']:+.3f}] from {score['n_ratings']}",
+    )
+    console.print(table)
+    if view.provenance:
+        console.print(_provenance_tree(cid, view.provenance))
+    if view.attestations:
+        listing = Table("attester", "verdict", "reason")
+        for a in view.attestations:
+            listing.add_row(a["attester"], a["verdict"], a["reason"])
+        console.print(listing)
 
 
 def _provenance_tree(cid: str, chain: list[dict]) -> Tree:
@@ -210,23 +168,14 @@ def _provenance_tree(cid: str, chain: list[dict]) -> Tree:
     return root
 
 
-def _sign_and_record(
-    data_dir: Path | None,
-    account: str | None,
-    kind: str,
-    build: Callable[[Signer], dict[str, Any]],
-    record: Callable[[Session, LocalStore, Signed], T],
-) -> tuple[Signer, T]:
-    """Unlock the account, sign the message it builds, and record it in one transaction."""
-    store = open_store(data_dir_of(data_dir))
+def _as_account(
+    data_dir: Path | None, account: str | None, use: Callable[[Content, Signer], T]
+) -> T:
+    """Unlock the account (default: the operator key) and run one content use case with it on
+    the node's store."""
+    store: StoreContext = open_store(data_dir_of(data_dir))
     try:
-        signer = store.unlock(account)
-        signed = sign(kind, signer, store.domain, build(signer))
-        with session_scope(store.db) as session:
-            return signer, record(session, store, signed)
+        signer = store.keystore.unlock(account or store.config.node.operator_key, passphrase())
+        return use(Content(store), signer)
     finally:
         store.close()
-
-
-def _now() -> int:
-    return int(time.time())

@@ -5,27 +5,45 @@
 score, order or stale claim is decided in the same transaction, an omission claim after the
 operator's response window (then `aigora resolve ID`). An embedding claim opens a game over the
 operator's trace: the command plays the challenger's moves until the game ends (the operator's
-node answers its own); stopped early, `aigora up` plays on.
+node answers its own); stopped early, `aigora up` plays on. With a node running, the command asks
+it to do the same (and the node plays the game on its anchoring interval).
 """
 
-import contextlib
-import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from aigora.cli._local import ask_running_node, read_receipt, with_node
+from aigora.app import App, ChallengeResult, DisputeState
+from aigora.cli._local import UseCase, read_receipt, run_case
 from aigora.cli.options import DataDirOption, data_dir_of
-from aigora.core.errors import AigoraError, NotFound
-from aigora.node.answers import Answers
-from aigora.node.disputes import DisputeState, dispute_state, file_claim, require
-from aigora.node.disputes import resolve as resolve_dispute
-from aigora.node.games import remember_challenge
-from aigora.verify import stored_receipt
+from aigora.verify import ReceiptDocument
 
 console = Console()
+
+
+def challenge_case(
+    document: ReceiptDocument, source: str | None, dry_run: bool
+) -> UseCase[ChallengeResult]:
+    return UseCase(
+        lambda app: app.disputes.challenge(document, source, dry_run),
+        "POST",
+        "/challenges",
+        ChallengeResult,
+        content=document.dumps().encode(),
+        params={"source": source, "dry_run": "true" if dry_run else None},
+    )
+
+
+def resolve_case(dispute_id: int) -> UseCase[DisputeState]:
+    return UseCase(
+        lambda app: app.disputes.resolve(dispute_id),
+        "POST",
+        f"/disputes/{dispute_id}/resolve",
+        DisputeState,
+    )
 
 
 def challenge(
@@ -52,69 +70,41 @@ def challenge(
     directory = data_dir_of(data_dir)
     document = read_receipt(receipt_file)
 
-    def local(answers: Answers) -> dict[str, Any]:
-        context = answers.context
-        anchored = document
-        if document.anchor is None:
-            with contextlib.suppress(NotFound):
-                anchored = stored_receipt(context.db, "0x" + document.digest().hex())
-        if anchored.anchor is None:
-            raise AigoraError("the receipt is not anchored yet; disputes need its batch proof")
-        verdict, claim = answers.plan(anchored, source)
-        report: dict[str, Any] = {"verdict": verdict.to_json(), "claim": claim.kind}
-        if not dry_run:
-            disputes = require(context.deployment.disputes)
-            state = file_claim(
-                context.chain,
-                disputes,
-                context.deployment.token,
-                context.operator,
-                anchored,
-                claim,
-            )
-            if claim.kind == "embedding":
-                remember_challenge(context.db, context.chain, disputes, state.dispute_id, anchored)
-                if wait:
-                    state = _play(answers, disputes, state.dispute_id, poll_s)
-            report["dispute"] = state.__dict__
+    case = challenge_case(document, source, dry_run)
+
+    def local(app: App) -> ChallengeResult:
+        report = case.local(app)
+        dispute = report.dispute
+        if wait and dispute is not None and report.claim == "embedding":
+            with console.status(f"dispute {dispute.dispute_id}: waiting for the operator") as s:
+                final = app.disputes.play_until_decided(
+                    dispute.dispute_id,
+                    poll_s,
+                    on_move=lambda m: console.print(f"  {m.side} {m.move} ({m.gas_used} gas)"),
+                    on_wait=lambda st: s.update(
+                        f"dispute {st.dispute_id}: {st.phase}, deadline {st.deadline}"
+                    ),
+                )
+            report = report.model_copy(update={"dispute": final})
         return report
 
-    def remote() -> dict[str, Any]:
-        if dry_run:
-            raise AigoraError("--dry-run needs the node stopped")
-        path = "/challenges" + (f"?source={source}" if source else "")
-        return ask_running_node(directory, "POST", path, content=document.dumps().encode())
+    report = run_case(directory, replace(case, local=local))
+    console.print(f"claim: {report.claim} ({report.verdict.reason})", highlight=False)
+    if report.dispute is not None:
+        _print(report.dispute)
 
-    report = with_node(directory, local, remote)
-    console.print(f"claim: {report['claim']} ({report['verdict']['reason']})", highlight=False)
-    dispute = report.get("dispute")
-    if dispute is not None:
+
+def _print(dispute: DisputeState) -> None:
+    console.print(
+        f"dispute {dispute.dispute_id}: {dispute.status}"
+        + (f", deadline {dispute.deadline}" if dispute.status == "open" else ""),
+        highlight=False,
+    )
+    if dispute.amount is not None:
         console.print(
-            f"dispute {dispute['dispute_id']}: {dispute['status']}"
-            + (f", deadline {dispute['deadline']}" if dispute["status"] == "open" else ""),
+            f"slashed {dispute.slashed}, paid {dispute.amount} to {dispute.paid_to}",
             highlight=False,
         )
-        if dispute.get("amount") is not None:
-            console.print(
-                f"slashed {dispute['slashed']}, paid {dispute['amount']} to {dispute['paid_to']}",
-                highlight=False,
-            )
-
-
-def _play(answers: Answers, disputes: Any, dispute_id: int, poll_s: float) -> DisputeState:
-    """Move whenever it is the challenger's turn until the game is decided."""
-    chain = answers.context.chain
-    state = dispute_state(chain, disputes, dispute_id)
-    with console.status(f"dispute {dispute_id}: waiting for the operator") as status:
-        while state.status == "open":
-            for move in answers.play_games():
-                if move.dispute_id == dispute_id:
-                    console.print(f"  {move.side} {move.move} ({move.gas_used} gas)")
-            state = dispute_state(chain, disputes, dispute_id)
-            if state.status == "open":
-                status.update(f"dispute {dispute_id}: {state.phase}, deadline {state.deadline}")
-                time.sleep(poll_s)
-    return state
 
 
 def resolve(
@@ -123,15 +113,5 @@ def resolve(
 ) -> None:
     """Close a dispute whose mover let the deadline pass: the silent side loses."""
     directory = data_dir_of(data_dir)
-
-    def local(answers: Answers) -> dict[str, Any]:
-        context = answers.context
-        disputes = require(context.deployment.disputes)
-        return resolve_dispute(context.chain, disputes, context.operator, dispute_id).__dict__
-
-    state = with_node(
-        directory,
-        local,
-        lambda: ask_running_node(directory, "POST", f"/disputes/{dispute_id}/resolve"),
-    )
-    console.print(f"dispute {state['dispute_id']}: {state['status']}", highlight=False)
+    state = run_case(directory, resolve_case(dispute_id))
+    console.print(f"dispute {state.dispute_id}: {state.status}", highlight=False)

@@ -72,7 +72,7 @@ def embed(
         raise EngineError(f"--threads must be at least 1, got {threads}")
     lines = read_lines(file)
     if fp32:
-        from aigora.engine._fp32 import Fp32Encoder
+        from aigora.engine import Fp32Encoder  # sentence-transformers: loaded only for --fp32
 
         encoder: Encoder | Fp32Encoder = Fp32Encoder(default_checkpoint(), threads)
     else:

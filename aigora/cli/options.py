@@ -5,8 +5,8 @@ from typing import Annotated
 
 import typer
 
+from aigora.app import resolve_data_dir
 from aigora.core.keystore import passphrase_from_env_or_prompt
-from aigora.node.config import resolve_data_dir
 
 DataDirOption = Annotated[
     Path | None,

@@ -7,19 +7,17 @@ never pays twice. `claim ACCOUNT` sends an account's claim with the node's gas, 
 no crypto is paid. `earnings ACCOUNT` shows what an account earned, per epoch and per item.
 """
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from aigora.cli._local import ask_running_node, open_store, with_node
+from aigora.app import ClaimReport, EpochReport, earnings_of, open_store
+from aigora.cli._local import UseCase, run_case
 from aigora.cli.options import DataDirOption, data_dir_of
 from aigora.core.errors import AigoraError
-from aigora.node.answers import Answers
-from aigora.node.payouts import Payouts
 from aigora.payouts import FeeAuthorization, check_account
-from aigora.payouts import earnings as earnings_of
 
 epoch_app = typer.Typer(help="Payout epochs.", no_args_is_help=True)
 console = Console()
@@ -27,16 +25,33 @@ console = Console()
 ADDRESS_HELP = "A 0x-hex account address."
 
 
+def close_case() -> UseCase[EpochReport]:
+    return UseCase(lambda app: app.payouts.close(), "POST", "/epochs", EpochReport)
+
+
+def claim_case(account: str, authorization: FeeAuthorization | None) -> UseCase[ClaimReport]:
+    body = None
+    if authorization is not None:
+        body = {
+            "fee": str(authorization.fee),
+            "deadline": authorization.deadline,
+            "signature": "0x" + authorization.signature.hex(),
+        }
+    return UseCase(
+        lambda app: app.payouts.claim(account, authorization),
+        "POST",
+        f"/claims/{account}",
+        ClaimReport,
+        json=body,
+    )
+
+
 @epoch_app.command("close")
 def close(data_dir: DataDirOption = None) -> None:
     """Close the next payout epoch and post its root to the distributor."""
     directory = data_dir_of(data_dir)
-
-    def local(answers: Answers) -> dict[str, Any]:
-        return Payouts(answers).close().to_json()
-
-    summary = with_node(directory, local, lambda: ask_running_node(directory, "POST", "/epochs"))
-    table = Table(title=f"epoch {summary['number']} ({summary['status']})", show_header=False)
+    summary = run_case(directory, close_case())
+    table = Table(title=f"epoch {summary.number} ({summary.status})", show_header=False)
     for label, key in (
         ("receipts", "receipts"),
         ("creators, from fees", "usage_total"),
@@ -48,7 +63,7 @@ def close(data_dir: DataDirOption = None) -> None:
         ("root", "root"),
         ("transaction", "tx_hash"),
     ):
-        table.add_row(label, str(summary[key]))
+        table.add_row(label, str(getattr(summary, key)))
     console.print(table)
 
 
@@ -70,26 +85,16 @@ def claim(
     if any(given) and not all(given):
         raise AigoraError("a fee needs all of --fee, --deadline and --signature")
     authorization = None
-    body = None
-    if all(given):
+    if fee is not None and deadline is not None and signature is not None:
         try:
             raw = bytes.fromhex(signature.removeprefix("0x"))
         except ValueError:
             raise AigoraError("--signature must be 65 bytes of 0x-hex") from None
         authorization = FeeAuthorization(fee, deadline, raw)
-        body = {"fee": str(fee), "deadline": deadline, "signature": signature}
-
-    def local(answers: Answers) -> dict[str, Any]:
-        return Payouts(answers).claim(account, authorization).to_json()
-
-    result = with_node(
-        directory,
-        local,
-        lambda: ask_running_node(directory, "POST", f"/claims/{account}", json=body),
-    )
+    result = run_case(directory, claim_case(account, authorization))
     console.print(
-        f"paid {result['paid']} to {result['account']} (cumulative {result['cumulative']}, "
-        f"fee {result['fee']} to {result['relayer']}); tx {result['tx_hash']}",
+        f"paid {result.paid} to {result.account} (cumulative {result.cumulative}, "
+        f"fee {result.fee} to {result.relayer}); tx {result.tx_hash}",
         highlight=False,
     )
 
@@ -102,18 +107,17 @@ def earnings(
     check_account(account)
     store = open_store(data_dir_of(data_dir))
     try:
-        lines = earnings_of(store.db, account)
+        earned = earnings_of(store, account)
     finally:
         store.close()
-    if not lines:
+    if not earned.lines:
         console.print(f"{account} has earned nothing yet")
         return
     table = Table(title=f"earnings of {account}")
     for column in ("epoch", "source", "item", "amount", "status"):
         table.add_column(column, justify="right" if column in ("epoch", "amount") else "left")
-    for epoch, source, cid, amount, status in lines:
-        table.add_row(str(epoch), source, cid, f"{amount:,}", status)
-    total = sum(amount for *_, amount, _ in lines)
+    for line in earned.lines:
+        table.add_row(str(line.epoch), line.source, line.cid, f"{int(line.amount):,}", line.status)
     table.add_section()
-    table.add_row("", "", "total", f"{total:,}", "")
+    table.add_row("", "", "total", f"{int(earned.total):,}", "")
     console.print(table)

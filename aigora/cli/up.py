@@ -6,9 +6,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aigora.app import NodeContext, open_node
 from aigora.cli.options import DataDirOption, data_dir_of, passphrase
-from aigora.node.context import NodeContext, open_node
-from aigora.node.runner import serve
 
 console = Console()
 
@@ -22,6 +21,9 @@ def up(
 ) -> None:
     """Start the node: keys, database and chain in the data directory; contracts deployed on first
     start; the HTTP API on 127.0.0.1 with docs at /docs. Ctrl-C stops it cleanly."""
+
+    from aigora.node import serve  # FastAPI and uvicorn: only the command that serves loads them
+
     directory = data_dir_of(data_dir)
     with console.status(f"opening {directory}"):
         context = open_node(directory, passphrase(confirm=not (directory / "keys").is_dir()))

@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
+from web3.contract import Contract
 
-from aigora.chain import Chain
-from aigora.chain.client import TxSigner
+from aigora.chain import Chain, TxSigner, read_batch
 from aigora.content.signed import LEAF_ENCODING
+from aigora.core.errors import ChainError
 from aigora.core.merkle import StandardMerkleTree, leaf_hash
 from aigora.store.answer_models import ReceiptRecord
 from aigora.store.content_models import AttestationRecord, ContentItem
@@ -46,7 +47,7 @@ def batch_tree(digests: list[str]) -> StandardMerkleTree:
 
 
 def anchor_pending(
-    db: Engine, chain: Chain, registry: Any, signer: TxSigner, kind: AnchorKind
+    db: Engine, chain: Chain, registry: Contract, signer: TxSigner, kind: AnchorKind
 ) -> AnchoredBatch | None:
     """Anchor what of `kind` is not yet anchored; None when nothing is pending."""
     model = _MODELS[kind]
@@ -73,7 +74,7 @@ def anchor_pending(
         batch_id, tx_hash, block = event.args.batch_id, result.tx_hash, result.block_number
     else:
         tx_hash, block = _find_anchor_tx(chain, registry, batch_id)
-    anchorer = chain.call(registry.functions.batches(batch_id))[2]
+    anchorer = read_batch(chain, registry, batch_id).anchorer
     with session_scope(db) as session:
         anchor = Anchor(
             chain_id=chain.chain_id,
@@ -93,7 +94,9 @@ def anchor_pending(
     return AnchoredBatch(kind.value, batch_id, "0x" + root.hex(), len(digests), tx_hash, sent)
 
 
-def anchor_all(db: Engine, chain: Chain, registry: Any, signer: TxSigner) -> list[AnchoredBatch]:
+def anchor_all(
+    db: Engine, chain: Chain, registry: Contract, signer: TxSigner
+) -> list[AnchoredBatch]:
     """Anchor every pending batch of content, attestations and answer receipts."""
     done = []
     for kind in (AnchorKind.CONTENT, AnchorKind.ATTESTATIONS, AnchorKind.RECEIPTS):
@@ -137,8 +140,8 @@ def inclusion_proof(db: Engine, kind: AnchorKind, digest: str) -> dict[str, Any]
     return inclusion_proofs(db, kind, [digest])[digest]
 
 
-def _find_anchor_tx(chain: Chain, registry: Any, batch_id: int) -> tuple[str, int]:
+def _find_anchor_tx(chain: Chain, registry: Contract, batch_id: int) -> tuple[str, int]:
     for event in chain.events(registry.events.BatchAnchored):
         if event.args.batch_id == batch_id:
             return "0x" + bytes(event.transactionHash).hex(), event.blockNumber
-    raise LookupError(f"batch {batch_id} is anchored but its event was not found")
+    raise ChainError(f"batch {batch_id} is anchored but its event was not found")

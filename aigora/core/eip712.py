@@ -85,6 +85,14 @@ class Domain:
             "verifyingContract": self.verifying_contract,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Domain":
+        """The inverse of `as_dict`; `EncodingError` when a field is missing or malformed."""
+        try:
+            return cls(data["name"], data["version"], data["chainId"], data["verifyingContract"])
+        except (KeyError, TypeError) as exc:
+            raise EncodingError(f"not an EIP-712 domain: {exc}") from None
+
 
 def typed_data(
     domain: Domain, types: Types, primary_type: str, message: Mapping[str, Any]

@@ -27,9 +27,10 @@ from aigora.engine._commit import (
     verify_element,
 )
 from aigora.engine._default import default_checkpoint, load_default_model
-from aigora.engine._encoder import BACKENDS, Encoder
+from aigora.engine._encoder import BACKENDS, Encoder, default_cache_dir
 from aigora.engine._errors import EngineError
 from aigora.engine._model import IntModel
+from aigora.engine._spec import FORMAT, FORMAT_VERSION
 from aigora.engine._trace import TOKENS_OP, Trace, op_dtype, verify_trace_element
 
 
@@ -40,21 +41,29 @@ def __getattr__(name: str):
         from aigora.engine import _convert
 
         return getattr(_convert, name)
+    if name == "Fp32Encoder":  # the float baseline needs sentence-transformers (test extra)
+        from aigora.engine import _fp32
+
+        return _fp32.Fp32Encoder
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
     "BACKENDS",
     "CHUNK_BYTES",
+    "FORMAT",
+    "FORMAT_VERSION",
     "TOKENS_OP",
     "ElementProof",
     "Encoder",
     "EngineError",
+    "Fp32Encoder",
     "IntModel",
     "Smoothing",
     "Trace",
     "canonical_bytes",
     "convert",
+    "default_cache_dir",
     "default_checkpoint",
     "load_default_model",
     "op_dtype",

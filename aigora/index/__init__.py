@@ -14,7 +14,21 @@ from aigora.index._build import (
     has_text_content,
     passage_text,
 )
-from aigora.index._search import ExactIndex, SearchError, top_k
+from aigora.index._search import (
+    ExactIndex,
+    SearchError,
+    check_int8_matrix,
+    check_positive,
+    float_dtype,
+    top_k,
+)
+from aigora.index._service import (
+    SnapshotState,
+    current_snapshot,
+    ensure_model_registered,
+    refresh_snapshot,
+    snapshot_dir,
+)
 from aigora.index._snapshot import SNAPSHOT_LEAF, Snapshot, SnapshotError, embedding_hash
 
 __all__ = [
@@ -25,10 +39,18 @@ __all__ = [
     "SearchError",
     "Snapshot",
     "SnapshotError",
+    "SnapshotState",
     "admitted",
     "build_snapshot",
+    "check_int8_matrix",
+    "check_positive",
+    "current_snapshot",
     "embedding_hash",
+    "ensure_model_registered",
+    "float_dtype",
     "has_text_content",
     "passage_text",
+    "refresh_snapshot",
+    "snapshot_dir",
     "top_k",
 ]

@@ -9,12 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, select
+from web3.contract import Contract
 
-from aigora.chain import Chain
-from aigora.chain.client import TxSigner
+from aigora.chain import Chain, TxSigner, read_model, read_snapshot
 from aigora.index._build import AdmissionPolicy, Embedder, build_snapshot
 from aigora.index._snapshot import Snapshot, SnapshotError
 from aigora.store.answer_models import SnapshotRecord
@@ -64,10 +63,10 @@ def current_snapshot(db: Engine, data_dir: Path, model_root: bytes) -> Snapshot 
 
 
 def ensure_model_registered(
-    chain: Chain, registry: Any, signer: TxSigner, model_root: bytes, engine_version: str
+    chain: Chain, registry: Contract, signer: TxSigner, model_root: bytes, engine_version: str
 ) -> str | None:
     """Register the model unless the registry knows it; the transaction hash if one was sent."""
-    if chain.call(registry.functions.models(model_root))[2] != 0:
+    if read_model(chain, registry, model_root).registered:
         return None
     return chain.transact(
         signer, registry.functions.register_model(model_root, engine_version)
@@ -82,7 +81,7 @@ def refresh_snapshot(
     model_root: bytes,
     engine_version: str,
     chain: Chain,
-    registry: Any,
+    registry: Contract,
     signer: TxSigner,
     policy: AdmissionPolicy,
     progress: Callable[[int], None] | None = None,
@@ -119,17 +118,19 @@ def refresh_snapshot(
         )
         session.add(record)
     ensure_model_registered(chain, registry, signer, model_root, engine_version)
-    on_chain = chain.call(registry.functions.snapshots(snapshot.root))
-    if on_chain[3] == 0:
+    on_chain = read_snapshot(chain, registry, snapshot.root)
+    if not on_chain.registered:
         result = chain.transact(
             signer, registry.functions.register_snapshot(snapshot.root, model_root, len(snapshot))
         )
         tx_hash = result.tx_hash
-    elif str(on_chain[1]).lower() != signer.address.lower():
-        raise SnapshotError(f"snapshot {snapshot.root_hex} is already registered by {on_chain[1]}")
+    elif on_chain.registrant.lower() != signer.address.lower():
+        raise SnapshotError(
+            f"snapshot {snapshot.root_hex} is already registered by {on_chain.registrant}"
+        )
     else:
         tx_hash = _registration_tx(chain, registry, snapshot.root)
-    registered_at = int(chain.call(registry.functions.snapshots(snapshot.root))[3])
+    registered_at = read_snapshot(chain, registry, snapshot.root).timestamp
     with session_scope(db) as session:
         record = session.get(SnapshotRecord, snapshot.root_hex)
         assert record is not None
@@ -148,7 +149,7 @@ def refresh_snapshot(
     )
 
 
-def _registration_tx(chain: Chain, registry: Any, root: bytes) -> str:
+def _registration_tx(chain: Chain, registry: Contract, root: bytes) -> str:
     for log in chain.events(registry.events.SnapshotRegistered):
         if bytes(log.args.snapshot_root) == root:
             return "0x" + bytes(log.transactionHash).hex()

@@ -30,9 +30,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-from crowdkit.aggregation import DawidSkene
-from pandas.errors import PandasDeprecationWarning
 
 from aigora.core.errors import AigoraError
 
@@ -130,8 +127,8 @@ def _names(values: list[object], what: str) -> tuple[np.ndarray, list[str]]:
     if not set(map(type, values)) <= {str} or "" in values:
         culprit = next(v for v in values if type(v) is not str or not v)
         raise LabelingError(f"every {what} must be a non-empty string, got {culprit!r}")
-    codes, uniques = pd.factorize(np.array(values, dtype=object), sort=True)
-    return codes.astype(np.int64), uniques.tolist()
+    uniques, codes = np.unique(np.array(values, dtype=object), return_inverse=True)
+    return codes.astype(np.int64).reshape(-1), uniques.tolist()
 
 
 def _code(answers: Iterable[Answer], gold: Mapping[str, int], label_count: int | None) -> _Coded:
@@ -188,6 +185,11 @@ def _dawid_skene(coded: _Coded, label_count: int) -> np.ndarray | None:
     """(items, label_count) posteriors from crowd-kit, gold clamped; None when it cannot run."""
     if len(coded.labelers) < 2 or np.unique(coded.label).size < 2:
         return None
+    # crowd-kit pulls pandas, scipy and transformers (seconds): only aggregation loads it.
+    import pandas as pd
+    from crowdkit.aggregation import DawidSkene
+    from pandas.errors import PandasDeprecationWarning
+
     frame = pd.DataFrame({"task": coded.item, "worker": coded.labeler, "label": coded.label})
     # crowd-kit knows only labels somebody answered: a gold label nobody gave cannot be clamped.
     answered = np.zeros(label_count, dtype=bool)

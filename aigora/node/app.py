@@ -1,4 +1,4 @@
-"""The node's FastAPI application: routers per area over one open `NodeContext`."""
+"""The node's FastAPI application: routers per area over one `App` (the node's services)."""
 
 from pathlib import Path
 
@@ -6,11 +6,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from aigora import __version__
-from aigora.node.answers import Answers
-from aigora.node.context import NodeContext
-from aigora.node.errors import install_error_handlers
-from aigora.node.labels import Labels
-from aigora.node.payouts import Payouts
+from aigora.app import Answers, App, NodeContext
+from aigora.node.errors import ERROR_RESPONSES, install_error_handlers
 from aigora.node.routers import (
     anchors,
     answers,
@@ -26,27 +23,36 @@ from aigora.node.routers import (
 
 DESCRIPTION = """\
 An Aigora node: verifiable answers, signed provenance, community reputation and on-chain payouts.
-Every amount is a decimal string in the token's smallest unit.
+Every amount is a decimal string in the token's smallest unit. Every error is a JSON `Error`
+(`error`: its kind, `detail`: what went wrong and what to do) with a 4xx status when the request
+can be fixed, 5xx when the node or its chain failed.
 """
 
 
 def create_app(context: NodeContext, answering: Answers | None = None) -> FastAPI:
     """The app over an open node; `answering` is the answer service (made here unless given)."""
-    app = FastAPI(title="Aigora node", version=__version__, description=DESCRIPTION)
+    app = FastAPI(
+        title="Aigora node",
+        version=__version__,
+        description=DESCRIPTION,
+        responses=ERROR_RESPONSES,
+    )
+    services = App(context, answering)
+    app.state.services = services
     app.state.context = context
-    app.state.answers = answering or Answers(context)
-    app.state.payouts = Payouts(app.state.answers)
-    app.state.labels = Labels(context)
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(chain.router)
-    app.include_router(content.router)
-    app.include_router(anchors.router)
-    app.include_router(reputation.router)
-    app.include_router(answers.router)
-    app.include_router(disputes.router)
-    app.include_router(payouts.router)
-    app.include_router(labels.router)
-    app.include_router(pages.router)
+    for router in (
+        health.router,
+        chain.router,
+        content.router,
+        anchors.router,
+        reputation.router,
+        answers.router,
+        disputes.router,
+        payouts.router,
+        labels.router,
+        pages.router,
+    ):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -1,14 +1,14 @@
-"""FastAPI dependencies: the open node every route works on."""
+"""FastAPI dependencies: the node's services every route works on."""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from aigora.node.context import NodeContext
+from aigora.app import App
 
 
-def get_context(request: Request) -> NodeContext:
-    return request.app.state.context
+def get_services(request: Request) -> App:
+    return request.app.state.services
 
 
-Context = Annotated[NodeContext, Depends(get_context)]
+Services = Annotated[App, Depends(get_services)]

@@ -1,12 +1,25 @@
 """Map our exceptions to HTTP answers: a user's mistake is a 4xx with a message, never a 500 page
-with a traceback. Anything unexpected is logged and answered with a plain 500 message."""
+with a traceback. Anything unexpected is logged and answered with a plain 500 message. Every
+error body is one schema, `Error`, declared for every route in the OpenAPI document."""
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from aigora.content.signed import Replay
+from aigora.app import (
+    NoBounties,
+    NoDisputes,
+    NoDistributor,
+    NoNode,
+    NoSnapshot,
+    PayloadTooLarge,
+)
+from aigora.content import Replay
 from aigora.core.errors import (
     AigoraError,
     ChainUnreachable,
@@ -14,19 +27,28 @@ from aigora.core.errors import (
     DataDirInUse,
     NotFound,
 )
-from aigora.node.answers import NoSnapshot
-from aigora.node.disputes import NoDisputes
-from aigora.node.labels import NoBounties
-from aigora.node.payouts import NoDistributor
-from aigora.node.routers.content import PayloadTooLarge
 from aigora.payouts import NothingToClaim, NothingToClose, PayoutError
-from aigora.verify import Unavailable
-from aigora.verify._challenge import NoClaim
+from aigora.verify import NoClaim, Unavailable
 
 log = logging.getLogger("aigora.node")
 
+
+class Error(BaseModel):
+    """What went wrong: `error` names the kind (an exception name, or `InvalidRequest`,
+    `NotFound`, `InternalError`), `detail` says what and what to do about it."""
+
+    error: str
+    detail: Any
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": Error, "description": "The request cannot be served as sent; see detail."},
+    "5XX": {"model": Error, "description": "The node or its chain failed; see the node's log."},
+}
+
 _STATUS: list[tuple[type[AigoraError], int]] = [
     (NotFound, 404),
+    (NoNode, 404),
     (Replay, 409),
     (PayloadTooLarge, 413),
     (ContractRevert, 409),
@@ -51,19 +73,31 @@ def status_for(exc: AigoraError) -> int:
     return 400
 
 
+def _error(status: int, kind: str, detail: Any) -> JSONResponse:
+    return JSONResponse(status_code=status, content=Error(error=kind, detail=detail).model_dump())
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AigoraError)
     async def _aigora_error(_request: Request, exc: AigoraError) -> JSONResponse:
-        return JSONResponse(
-            status_code=status_for(exc), content={"error": type(exc).__name__, "detail": str(exc)}
-        )
+        return _error(status_for(exc), type(exc).__name__, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return _error(422, "InvalidRequest", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = "NotFound" if exc.status_code == 404 else "HTTPError"
+        return _error(exc.status_code, kind, exc.detail)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error(
             "internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__
         )
-        return JSONResponse(
-            status_code=500,
-            content={"error": "InternalError", "detail": "internal error; see the node's log"},
-        )
+        return _error(500, "InternalError", "internal error; see the node's log")

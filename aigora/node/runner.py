@@ -13,35 +13,17 @@ import signal
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
-from aigora.content.anchoring import anchor_all
+from aigora.app import NODE_FILE, App, NodeContext, node_url
 from aigora.core.errors import AigoraError
 from aigora.index import has_text_content
 from aigora.node.app import create_app
-from aigora.node.context import NodeContext
-from aigora.node.disputes import rebut_omissions
 
 log = logging.getLogger("aigora.node")
-NODE_FILE = "node.json"
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-def node_url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def running_node_url(data_dir: Path) -> str | None:
-    """The URL of the node serving `data_dir`, if one is running."""
-    try:
-        info = json.loads((data_dir / NODE_FILE).read_text(encoding="utf-8"))
-        os.kill(int(info["pid"]), 0)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return str(info["url"])
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -73,44 +55,34 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-async def _anchor_periodically(app: FastAPI, context: NodeContext) -> None:
+async def _anchor_periodically(services: App) -> None:
     """Anchor pending batches every `anchor_interval_s`, rebut omission claims against our
     receipts whose passage is listed, and move in embedding games (ours to answer, or filed by
     us); a failure is logged and retried later (all are idempotent), never fatal to the node."""
-    interval = context.config.node.anchor_interval_s
+    interval = services.context.config.node.anchor_interval_s
     if interval <= 0:
         return
-    registry = context.deployment.registry
     while True:
         await asyncio.sleep(interval)
         try:
-            await asyncio.to_thread(
-                anchor_all, context.db, context.chain, registry, context.operator
-            )
-            if context.deployment.disputes is not None:
-                await asyncio.to_thread(
-                    rebut_omissions,
-                    context.chain,
-                    context.db,
-                    context.deployment.disputes,
-                    context.operator,
-                )
-                await asyncio.to_thread(app.state.answers.play_games)
+            await asyncio.to_thread(services.content.anchor)
+            await asyncio.to_thread(services.disputes.rebut)
+            await asyncio.to_thread(services.disputes.play)
         except AigoraError as exc:
             log.warning("anchoring or answering disputes failed, will retry: %s", exc)
 
 
-async def _snapshot_periodically(app: FastAPI, context: NodeContext) -> None:
+async def _snapshot_periodically(services: App) -> None:
     """Snapshot newly admitted content every `refresh_interval_s`; like anchoring, a failure is
     logged and retried, never fatal. Nothing is loaded until there is content to snapshot."""
-    interval = context.config.answers.refresh_interval_s
+    interval = services.context.config.answers.refresh_interval_s
     if interval <= 0:
         return
     while True:
         await asyncio.sleep(interval)
         try:
-            if await asyncio.to_thread(has_text_content, context.db):
-                await asyncio.to_thread(app.state.answers.refresh)
+            if await asyncio.to_thread(has_text_content, services.context.db):
+                await asyncio.to_thread(services.snapshots.refresh)
         except AigoraError as exc:
             log.warning("snapshot refresh failed, will retry: %s", exc)
 
@@ -126,8 +98,9 @@ def serve(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         node_file.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
-        anchoring = asyncio.create_task(_anchor_periodically(app, context))
-        snapshotting = asyncio.create_task(_snapshot_periodically(app, context))
+        services = app.state.services
+        anchoring = asyncio.create_task(_anchor_periodically(services))
+        snapshotting = asyncio.create_task(_snapshot_periodically(services))
         if on_ready is not None:
             on_ready(url)
         try:

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from web3.contract import Contract
+
 from aigora.chain import Chain
 from aigora.chain.client import TxSigner
 from aigora.core.eip712 import Domain, typed_data
@@ -70,13 +72,13 @@ def check_account(account: str) -> str:
     return account
 
 
-def distributor_domain(chain: Chain, distributor: Any) -> Domain:
+def distributor_domain(chain: Chain, distributor: Contract) -> Domain:
     return Domain(DOMAIN_NAME, DOMAIN_VERSION, chain.chain_id, distributor.address)
 
 
 def fee_authorization(
     chain: Chain,
-    distributor: Any,
+    distributor: Contract,
     account: str,
     cumulative: int,
     fee: int,
@@ -96,7 +98,7 @@ def fee_authorization(
 
 def relay_claim(
     chain: Chain,
-    distributor: Any,
+    distributor: Contract,
     signer: TxSigner,
     tree: StandardMerkleTree,
     account: str,

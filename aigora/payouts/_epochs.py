@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from web3.contract import Contract
 
 from aigora.chain import Chain
 from aigora.chain.client import TxSigner
@@ -202,7 +203,7 @@ def _balances(session: Session, epoch: int) -> dict[str, int]:
 
 
 def post_epoch(
-    db: Engine, chain: Chain, distributor: Any, token: Any, signer: TxSigner, number: int
+    db: Engine, chain: Chain, distributor: Contract, token: Contract, signer: TxSigner, number: int
 ) -> str | None:
     """Put computed epoch `number` on-chain (step 2); returns the posting transaction's hash
     (None when an earlier, interrupted run had already posted it)."""
@@ -246,8 +247,8 @@ def mark_posted(db: Engine, number: int, tx_hash: str | None) -> None:
 def close_epoch(
     db: Engine,
     chain: Chain,
-    distributor: Any,
-    token: Any,
+    distributor: Contract,
+    token: Contract,
     signer: TxSigner,
     data_dir: Path,
     operator_bps: int,

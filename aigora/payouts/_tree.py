@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from aigora.core.merkle import StandardMerkleTree
+from aigora.payouts._split import PayoutError
 
 LEAF = ("address", "uint256")
 
@@ -34,5 +35,5 @@ def load_tree(path: Path, root: str) -> StandardMerkleTree:
     """Read a saved tree and check it is the one whose root was posted."""
     tree = StandardMerkleTree.load(json.loads(path.read_text(encoding="utf-8")))
     if tree.root_hex != root:
-        raise ValueError(f"payout tree {path} has root {tree.root_hex}, expected {root}")
+        raise PayoutError(f"payout tree {path} has root {tree.root_hex}, expected {root}")
     return tree

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from aigora.index._search import float_dtype
+from aigora.index import float_dtype
 from aigora.value._knn_shapley import (
     ValuationError,
     check_inputs,

@@ -31,8 +31,9 @@ Memory: a float copy of `train` (4 * n * d bytes for d <= 1024) plus about 40 * 
 import numpy as np
 
 from aigora.core.errors import AigoraError
-from aigora.index import _search
-from aigora.index._search import float_dtype
+from aigora.index import check_int8_matrix as _check_int8_matrix
+from aigora.index import check_positive as _check_positive
+from aigora.index import float_dtype
 
 
 class ValuationError(AigoraError):
@@ -40,7 +41,7 @@ class ValuationError(AigoraError):
 
 
 def check_int8_matrix(name: str, array: np.ndarray) -> None:
-    _search.check_int8_matrix(name, array, ValuationError)
+    _check_int8_matrix(name, array, ValuationError)
 
 
 def _check_labels(name: str, labels: np.ndarray, n: int) -> np.ndarray:
@@ -56,7 +57,7 @@ def _check_labels(name: str, labels: np.ndarray, n: int) -> np.ndarray:
 
 def check_positive(name: str, value: int) -> int:
     """`value` as an int, or a `ValuationError` saying why it is not a positive integer."""
-    return _search.check_positive(name, value, ValuationError)
+    return _check_positive(name, value, ValuationError)
 
 
 def check_inputs(

@@ -9,6 +9,20 @@ and the first point of difference.
 """
 
 from aigora.verify._answer import BadQuestion, Ranking, check_question, rank, sign_answer
+from aigora.verify._challenge import Claim, NoClaim, plan_claim
+from aigora.verify._claims import (
+    EMBEDDING_OP,
+    NotAnchored,
+    Passage,
+    QueryEmbedding,
+    ResultEntry,
+    anchor_arg,
+    passage,
+    query_embedding,
+    receipt_arg,
+    result_entry,
+)
+from aigora.verify._game import OPERATOR_PHASES, PHASES, GameError, GameState, Honest, OperatorView
 from aigora.verify._ledger import DbNonceLedger, issue_receipt, stored_receipt
 from aigora.verify._receipt import (
     MAX_K,
@@ -25,42 +39,82 @@ from aigora.verify._receipt import (
     result_tree,
     sign_receipt,
 )
-from aigora.verify._registry import ChainRegistry, RegistryFacts
+from aigora.verify._registry import (
+    BatchFacts,
+    ChainRegistry,
+    OperatorFacts,
+    RegistryFacts,
+    SnapshotFacts,
+)
 from aigora.verify._sources import HttpSource, LocalFiles, PublicData, Sources, Unavailable
-from aigora.verify._verify import Invalid, NonceLedger, Verdict, first_difference, verify
+from aigora.verify._step import StepArguments, expected_value, step_arguments
+from aigora.verify._verify import (
+    STALE_GRACE_S,
+    Invalid,
+    NonceLedger,
+    Verdict,
+    first_difference,
+    verify,
+)
 
 __all__ = [
+    "EMBEDDING_OP",
     "MAX_K",
+    "OPERATOR_PHASES",
+    "PHASES",
     "RECEIPT_TYPES",
     "RESULT_LEAF",
+    "STALE_GRACE_S",
     "Anchor",
     "BadQuestion",
+    "BatchFacts",
     "ChainRegistry",
+    "Claim",
     "DbNonceLedger",
+    "GameError",
+    "GameState",
+    "Honest",
     "HttpSource",
     "Invalid",
     "LocalFiles",
     "MalformedReceipt",
+    "NoClaim",
     "NonceLedger",
+    "NotAnchored",
+    "OperatorFacts",
+    "OperatorView",
+    "Passage",
     "PublicData",
+    "QueryEmbedding",
     "Ranking",
     "ReceiptDocument",
     "RegistryFacts",
     "Result",
+    "ResultEntry",
+    "SnapshotFacts",
     "Sources",
+    "StepArguments",
     "Unavailable",
     "Verdict",
+    "anchor_arg",
     "check_question",
+    "expected_value",
     "first_difference",
     "issue_receipt",
     "loads_document",
     "parse_document",
+    "passage",
+    "plan_claim",
+    "query_embedding",
     "query_hash",
     "rank",
+    "receipt_arg",
     "receipt_digest",
+    "result_entry",
     "result_tree",
     "sign_answer",
     "sign_receipt",
+    "step_arguments",
     "stored_receipt",
     "verify",
 ]

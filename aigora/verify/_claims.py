@@ -9,11 +9,16 @@ name in `Disputes.vy`, so the contract and this module describe one format.
 from dataclasses import dataclass
 
 from aigora.core.cid import digest_of
+from aigora.core.errors import AigoraError
 from aigora.engine import Trace
 from aigora.index import Snapshot
 from aigora.verify._receipt import ReceiptDocument, result_tree
 
 EMBEDDING_OP = "embedding"
+
+
+class NotAnchored(AigoraError):
+    """A dispute needs the receipt's batch proof, and the receipt has none yet."""
 
 
 def _b32(value: str) -> bytes:
@@ -40,7 +45,7 @@ def receipt_arg(document: ReceiptDocument) -> tuple:
 def anchor_arg(document: ReceiptDocument) -> tuple:
     """`Anchor` struct (batch id, proof of the receipt digest in the batch)."""
     if document.anchor is None:
-        raise ValueError("the receipt is not anchored yet; disputes need its batch proof")
+        raise NotAnchored("the receipt is not anchored yet; disputes need its batch proof")
     return (document.anchor.batch_id, [_b32(p) for p in document.anchor.proof])
 
 
@@ -100,5 +105,5 @@ def query_embedding(trace: Trace) -> QueryEmbedding:
     op = trace.index(EMBEDDING_OP)
     proof = trace.prove(op, 0)
     if proof.tensor.dtype != "int8" or len(proof.tensor.shape) != 1:
-        raise ValueError("the trace's embedding op is not an int8 vector")
+        raise AigoraError("the trace's embedding op is not an int8 vector")
     return QueryEmbedding(op, proof.chunk, proof.tensor_proof)

@@ -18,14 +18,14 @@ current game state (`GameState`) and give the next move's arguments.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from aigora.chain import GameRecord
 from aigora.core.errors import AigoraError
 from aigora.core.ordered_merkle import OrderedTree, depth_for
-from aigora.engine import TOKENS_OP, Trace
-from aigora.engine._commit import CHUNK_BYTES
+from aigora.engine import CHUNK_BYTES, TOKENS_OP, Trace
 
 PHASES = {
     1: "ops",
@@ -44,42 +44,17 @@ class GameError(AigoraError):
 
 
 @dataclass(frozen=True)
-class GameState:
-    """What the contract's `games(id)` holds, decoded."""
+class GameState(GameRecord):
+    """What the contract's `games(id)` holds (`GameRecord`), with the phase named."""
 
-    trace_root: bytes
-    model_root: bytes
-    phase: str
-    op: int
-    tokens: int
-    item_size: int
-    byte_count: int
-    chunk_count: int
-    height: int
-    position: int
-    node: bytes
-    left: bytes
-    right: bytes
+    phase: str  # type: ignore[assignment]  # the record's code, named by `PHASES`
 
     @classmethod
-    def from_call(cls, raw: Sequence) -> "GameState":
-        trace, model, phase, *numbers, node, left, right = raw
-        op, tokens, item_size, byte_count, chunk_count, height, position = map(int, numbers)
-        return cls(
-            bytes(trace),
-            bytes(model),
-            PHASES.get(int(phase), "none"),
-            op,
-            tokens,
-            item_size,
-            byte_count,
-            chunk_count,
-            height,
-            position,
-            bytes(node),
-            bytes(left),
-            bytes(right),
-        )
+    def from_record(cls, record: GameRecord) -> "GameState":
+        """The contract's game record with its phase named (`PHASES`); the other fields are the
+        record's own, by name."""
+        fields = {**asdict(record), "phase": PHASES.get(record.phase, "none")}
+        return cls(**fields)
 
     @property
     def operator_moves(self) -> bool:

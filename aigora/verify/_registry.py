@@ -5,11 +5,11 @@
 """
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from aigora.chain import Chain
+from web3.contract import Contract
 
-_EMPTY = bytes(32)
+from aigora.chain import Chain, read_batch, read_model, read_operator, read_snapshot
 
 
 @dataclass(frozen=True)
@@ -46,26 +46,24 @@ class RegistryFacts(Protocol):
 class ChainRegistry:
     """`RegistryFacts` read from the `Registry` contract at `registry` on `chain`."""
 
-    def __init__(self, chain: Chain, registry: Any) -> None:
+    def __init__(self, chain: Chain, registry: Contract) -> None:
         self.chain = chain
         self.registry = registry
 
     def operator(self, address: str) -> OperatorFacts:
-        bond, _unbonding, _ready, registered_at, endpoint, slashed = self.chain.call(
-            self.registry.functions.operators(address)
-        )
-        return OperatorFacts(registered_at != 0, bool(slashed), int(bond), str(endpoint))
+        record = read_operator(self.chain, self.registry, address)
+        return OperatorFacts(record.registered, record.slashed, record.bond, record.endpoint)
 
     def model_registered(self, root: bytes) -> bool:
-        return self.chain.call(self.registry.functions.models(root))[2] != 0
+        return read_model(self.chain, self.registry, root).registered
 
     def snapshot(self, root: bytes) -> SnapshotFacts | None:
-        model_root, registrant, count, timestamp = self.chain.call(
-            self.registry.functions.snapshots(root)
-        )
-        if timestamp == 0:
+        record = read_snapshot(self.chain, self.registry, root)
+        if not record.registered:
             return None
-        return SnapshotFacts(bytes(model_root), str(registrant), int(count), int(timestamp))
+        return SnapshotFacts(
+            record.model_root, record.registrant, record.item_count, record.timestamp
+        )
 
     def snapshots_of(self, operator: str, model_root: bytes) -> list[tuple[bytes, int]]:
         """(root, registration time) of every snapshot `operator` registered for `model_root`,
@@ -79,9 +77,7 @@ class ChainRegistry:
         return sorted(found, key=lambda item: item[1])
 
     def batch(self, batch_id: int) -> BatchFacts | None:
-        root, kind, _anchorer, _count, timestamp, _block = self.chain.call(
-            self.registry.functions.batches(batch_id)
-        )
-        if bytes(root) == _EMPTY:
+        record = read_batch(self.chain, self.registry, batch_id)
+        if not record.exists:
             return None
-        return BatchFacts(bytes(root), int(kind), int(timestamp))
+        return BatchFacts(record.root, record.kind, record.timestamp)

@@ -14,8 +14,7 @@ from typing import Protocol
 import httpx
 
 from aigora.core.errors import AigoraError
-from aigora.engine import EngineError, IntModel
-from aigora.engine._encoder import default_cache_dir
+from aigora.engine import EngineError, IntModel, default_cache_dir
 from aigora.index import Snapshot, SnapshotError
 
 MAX_DOWNLOAD_BYTES = 2 * 2**30

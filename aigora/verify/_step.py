@@ -19,9 +19,7 @@ from typing import Any
 import numpy as np
 
 from aigora.core.ordered_merkle import OrderedTree
-from aigora.engine._commit import CHUNK_BYTES
-from aigora.engine._model import IntModel
-from aigora.engine._trace import Trace
+from aigora.engine import CHUNK_BYTES, IntModel, Trace
 
 _LAYER_OPS = (
     "qkv",

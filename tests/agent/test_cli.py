@@ -6,8 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from aigora.agent.errors import AgentError
+from aigora.app import open_node
 from aigora.cli.agent import app
-from aigora.node.context import open_node
 
 PASSPHRASE = "correct horse battery staple"
 MANDATE = (

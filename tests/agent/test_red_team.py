@@ -3,9 +3,14 @@
 Hypothesis plays the attacker holding everything except the owner's key: the agent key itself,
 arbitrary typed intents through the executor, raw `execute` calldata (self-calls, policy-changing
 calls, token tricks, unlimited approvals, lookalike addresses, reentry through an allowlisted
-hostile contract), direct calls on the wallet and the token, and the clock. One deployment on the
-embedded py-evm chain serves every example; each example starts with the owner setting a fresh
-policy.
+hostile contract), direct calls on the wallet and the token, and the clock. One deployment serves
+every example of a test; each example starts with the owner setting a fresh policy.
+The attack runs over the same compiled contracts and the real `Executor` twice: 500 examples on
+titanoboa (`BoaChain`: py-evm without the client, about ten times faster), and 100 more, drawn
+differently, end to end on the embedded chain through `Chain` (signing, simulation, mining, logs).
+Each end-to-end example is replayed on a titanoboa twin of that world, which must agree with the
+chain action by action (accepted, or refused with the same reason) and on every amount: that is
+what lets the 500 stand in for examples on the chain.
 After every example we check, from the chain's own logs:
   - what left the wallet is at most the worst case computed from the policy;
   - every token transfer out of the wallet went to an allowlisted address, or was pulled by an
@@ -16,6 +21,7 @@ After every example we check, from the chain's own logs:
 
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -39,41 +45,72 @@ from aigora.agent.wallet import execute, set_policy
 from aigora.chain import Chain
 from aigora.core.errors import ContractRevert
 
+from .boa_chain import BoaChain
+
 UNIT = 10**18
 DAY = 86_400
+# on titanoboa, and end to end on the embedded chain (drawn differently): 600 examples in all
 N_EXAMPLES = int(os.environ.get("AIGORA_RED_TEAM_EXAMPLES", "500"))
-STATS: dict[str, int] = defaultdict(int)
+N_CHAIN_EXAMPLES = int(os.environ.get("AIGORA_RED_TEAM_CHAIN_EXAMPLES", "100"))
 
 
 @dataclass
 class World:
-    chain: Chain
+    chain: Chain | BoaChain
     s: object  # WalletSetup
     lookalike: str
+    timestamp_of: Callable[[int], int]  # block number -> its timestamp
     addresses: list[str] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def _world(chain: Chain | BoaChain, setup_builder, timestamp_of: Callable[[int], int]) -> World:
+    s = setup_builder(chain)
+    # A day ahead of the wall clock, the embedded chain stamps every block its parent's time plus
+    # one second, as `BoaChain` does: runs, and the two backends, then see the same clock.
+    chain.advance_time(DAY)
+    alice = s.alice.address
+    lookalike = "0x" + alice[2:-1] + ("0" if alice[-1] != "0" else "1")
+    w = World(chain, s, chain.w3.to_checksum_address(lookalike), timestamp_of)
+    w.addresses = [
+        s.alice.address,
+        s.bob.address,
+        s.mallory.address,
+        s.wallet.address,
+        s.token.address,
+        s.spender.address,
+        s.owner.address,
+        s.agent.address,
+        w.lookalike,
+        "0x" + "00" * 20,
+    ]
+    return w
+
+
+def _boa_world(setup_builder) -> World:
+    chain = BoaChain()
+    return _world(chain, setup_builder, chain.timestamp_of)
 
 
 @pytest.fixture(scope="module")
-def world(setup_builder):
+def boa_world(setup_builder):
+    w = _boa_world(setup_builder)
+    yield w
+    print(f"\nred team on titanoboa: {dict(w.stats)}")
+
+
+@pytest.fixture(scope="module")
+def twin_world(setup_builder):
+    """The titanoboa twin of `chain_world`: same deployment, then the same examples in order."""
+    return _boa_world(setup_builder)
+
+
+@pytest.fixture(scope="module")
+def chain_world(setup_builder):
     with Chain.embedded() as chain:
-        s = setup_builder(chain)
-        alice = s.alice.address
-        lookalike = "0x" + alice[2:-1] + ("0" if alice[-1] != "0" else "1")
-        w = World(chain, s, chain.w3.to_checksum_address(lookalike))
-        w.addresses = [
-            s.alice.address,
-            s.bob.address,
-            s.mallory.address,
-            s.wallet.address,
-            s.token.address,
-            s.spender.address,
-            s.owner.address,
-            s.agent.address,
-            w.lookalike,
-            "0x" + "00" * 20,
-        ]
+        w = _world(chain, setup_builder, lambda n: chain.w3.eth.get_block(n)["timestamp"])
         yield w
-    print(f"\nred team: {dict(STATS)}")
+    print(f"\nred team on the embedded chain: {dict(w.stats)}")
 
 
 amounts = st.one_of(
@@ -192,30 +229,51 @@ def _intent(w: World, i: int, j: int, amount: int, blob: bytes) -> dict:
     }[kind]
 
 
-def _attempt(fn, *args) -> None:
-    STATS["attacker_actions"] += 1
+def _attempt(stats: dict[str, int], fn, *args) -> str:
+    """One attacker transaction: "accepted", or "refused: <the contract's reason>"."""
+    stats["attacker_actions"] += 1
     try:
         fn(*args)
-        STATS["accepted"] += 1
-    except ContractRevert:
-        STATS["refused_by_contract"] += 1
+    except ContractRevert as exc:
+        stats["refused_by_contract"] += 1
+        return f"refused: {exc.reason}"
+    stats["accepted"] += 1
+    return "accepted"
 
 
-@settings(
-    max_examples=N_EXAMPLES,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
-@given(params=policies, actions=st.lists(action, min_size=1, max_size=20))
-def test_attacker_never_moves_money_outside_the_policy(world, params, actions):
-    w = world
-    s, chain = w.s, w.chain
+def _red_team(max_examples: int):
+    """The attacker's strategies and settings, shared by both tests (each draws its own)."""
+    return lambda test: settings(
+        max_examples=max_examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+        ],
+    )(given(params=policies, actions=st.lists(action, min_size=1, max_size=20))(test))
+
+
+@_red_team(N_EXAMPLES)
+def test_attacker_never_moves_money_outside_the_policy(boa_world, params, actions):
+    _attack_and_check(boa_world, params, actions)
+
+
+@_red_team(N_CHAIN_EXAMPLES)
+def test_attacker_never_moves_money_outside_the_policy_end_to_end(
+    chain_world, twin_world, params, actions
+):
+    on_chain = _attack_and_check(chain_world, params, actions)
+    assert _attack_and_check(twin_world, params, actions) == on_chain
+
+
+def _attack_and_check(w: World, params: dict, actions: list) -> list[str]:
+    """Run one example and check the invariants; returns what happened, action by action, and
+    the amounts (no addresses, which differ between backends)."""
+    s, chain, stats = w.s, w.chain, w.stats
+    journal: list[str] = []
     wallet = s.wallet.address
     # ---- owner: a fresh policy; leftover allowance from earlier examples pulled back home ----
     held = s.balance(wallet)
@@ -256,14 +314,15 @@ def test_attacker_never_moves_money_outside_the_policy(world, params, actions):
             chain.advance_time([1, 1800, 3600, DAY, 2 * DAY][i % 5])
             continue
         if kind == "intent":
-            STATS["attacker_actions"] += 1
+            stats["attacker_actions"] += 1
             outcome = executor.handle(_intent(w, i, j, amount, blob))
-            STATS[f"intent_{outcome.status}"] += 1
+            stats[f"intent_{outcome.status}"] += 1
+            journal.append(f"intent {outcome.status}, {len(outcome.tx_hashes)} transaction(s)")
             continue
         if kind == "drain":  # greedy: take the most the policy allows until refused
             for _ in range(40):
                 try:
-                    STATS["attacker_actions"] += 1
+                    stats["attacker_actions"] += 1
                     if i % 2:
                         execute(
                             chain,
@@ -282,9 +341,11 @@ def test_attacker_never_moves_money_outside_the_policy(world, params, actions):
                             s.wallet,
                             transfer_call(s.token.address, w.addresses[j % 2], policy.per_tx_cap),
                         )
-                    STATS["accepted"] += 1
-                except ContractRevert:
-                    STATS["refused_by_contract"] += 1
+                    stats["accepted"] += 1
+                    journal.append("drain accepted")
+                except ContractRevert as exc:
+                    stats["refused_by_contract"] += 1
+                    journal.append(f"drain refused: {exc.reason}")
                     break
             continue
         if kind == "owner_direct":
@@ -295,37 +356,33 @@ def test_attacker_never_moves_money_outside_the_policy(world, params, actions):
                 s.wallet.functions.set_owner(w.addresses[i]),
                 s.wallet.functions.set_policy(*policy.set_policy_args()),
             ]
-            _attempt(chain.transact, s.agent, fns[j % len(fns)])
+            journal.append(_attempt(stats, chain.transact, s.agent, fns[j % len(fns)]))
             continue
         if kind == "spender_pull":
-            _attempt(
-                chain.transact, s.mallory, s.spender.functions.pull(wallet, w.addresses[i], amount)
-            )
+            pull = s.spender.functions.pull(wallet, w.addresses[i], amount)
+            journal.append(_attempt(stats, chain.transact, s.mallory, pull))
             continue
         if kind == "token_direct":
-            _attempt(
-                chain.transact,
-                s.agent,
-                s.token.functions.transferFrom(wallet, w.addresses[i], amount),
-            )
+            steal = s.token.functions.transferFrom(wallet, w.addresses[i], amount)
+            journal.append(_attempt(stats, chain.transact, s.agent, steal))
             continue
         target, data = _data(w, kind, i, j, amount, blob)
         if len(data) > 1024:
             data = data[:1024]
-        _attempt(execute, chain, s.agent, s.wallet, Call(target, data))
+        journal.append(_attempt(stats, execute, chain, s.agent, s.wallet, Call(target, data)))
 
     # ---- invariants, from the chain's own records ----
-    STATS["examples"] += 1
+    stats["examples"] += 1
     assert chain.call(s.wallet.functions.owner()) == s.owner.address
     assert chain.call(s.wallet.functions.agent()) == s.agent.address
     assert chain.call(s.wallet.functions.epoch()) == epoch
     lost = before - s.balance(wallet)
     bound = worst_case_loss(policy, start)
     assert 0 <= lost <= bound
-    STATS["max_loss_per_mille_of_bound"] = max(
-        STATS["max_loss_per_mille_of_bound"], lost * 1000 // bound
+    stats["max_loss_per_mille_of_bound"] = max(
+        stats["max_loss_per_mille_of_bound"], lost * 1000 // bound
     )
-    STATS["examples_losing_the_whole_bound"] += lost == bound
+    stats["examples_losing_the_whole_bound"] += lost == bound
 
     allow = set(policy.allowlist())
     executed = chain.events(s.wallet.events.Executed, first_block)
@@ -334,7 +391,7 @@ def test_attacker_never_moves_money_outside_the_policy(world, params, actions):
     approved = 0
     for log in executed:
         amount = log.args.amount
-        ts = chain.w3.eth.get_block(log.blockNumber)["timestamp"]
+        ts = w.timestamp_of(log.blockNumber)
         assert ts < policy.expiry
         assert amount <= policy.per_tx_cap
         if log.args.target == s.token.address:
@@ -350,11 +407,13 @@ def test_attacker_never_moves_money_outside_the_policy(world, params, actions):
     for log in chain.events(s.token.events.Transfer, first_block):
         if log.args.sender != wallet:
             continue
-        STATS["transfers_out"] += 1
+        stats["transfers_out"] += 1
         if log.args.receiver not in allow:
             pulled_elsewhere += log.args.value
     if pulled_elsewhere > approved:
         outside += 1
-    STATS["transfers_outside_policy"] += outside
+    stats["transfers_outside_policy"] += outside
     assert outside == 0
     assert lost <= spent
+    journal.append(f"lost {lost}, spent {spent}, approved {approved}, elsewhere {pulled_elsewhere}")
+    return journal

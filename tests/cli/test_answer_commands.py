@@ -8,6 +8,8 @@ import pytest
 
 from aigora.chain.anvil import free_port
 
+CLI_IN_PROCESS = True  # the commands' behaviour is under test here, not their process
+
 PASSAGES = {
     "cars.txt": "A family of five needs a car with three rows of seats.",
     "minivan.txt": "The Toyota Sienna minivan is the most reliable family car.",
@@ -18,7 +20,7 @@ PASSAGES = {
 @pytest.fixture
 def published(aigora, tmp_path):
     """A data directory with a deployed node (stopped) and three published passages."""
-    from aigora.node.context import open_node
+    from aigora.app import open_node
 
     open_node(aigora.data_dir, "correct horse battery staple").close()
     for name, text in PASSAGES.items():
@@ -88,6 +90,7 @@ def test_snapshot_ask_verify_offline(published, tmp_path):
     assert "--k must be between" in bad_k.stderr
 
 
+@pytest.mark.subprocess
 def test_ask_and_verify_through_a_running_node(published, tmp_path):
     aigora = published
     port = free_port()

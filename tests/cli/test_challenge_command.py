@@ -7,12 +7,14 @@ from aigora.content.anchoring import anchor_all
 from aigora.core.cid import cid_of
 from aigora.verify import stored_receipt
 
+CLI_IN_PROCESS = True  # the commands' behaviour is under test here, not their process
+
 PASSPHRASE = "correct horse battery staple"
 
 
 def _receipts(example, data_dir: Path, out: Path) -> tuple[Path, Path, Path]:
     """An honest, a score-tilted and an edited-model receipt, all anchored, written as files."""
-    from aigora.node.context import open_node
+    from aigora.app import open_node
 
     context = open_node(data_dir, PASSPHRASE)
     try:

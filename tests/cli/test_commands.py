@@ -86,3 +86,33 @@ def test_bad_option_is_a_usage_error(aigora):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "--port" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("publish", "missing.txt"),
+        ("attest", "bafkreiaaaa", "--verdict", "accurate"),
+        ("trust", "0x" + "11" * 20),
+        ("anchor",),
+        ("content", "show", "bafkreiaaaa"),
+        ("reputation", "compute"),
+        ("snapshot",),
+        ("ask", "which car?"),
+        ("receipt", "0x" + "ab" * 32),
+        ("challenge", "missing.json"),
+        ("resolve", "1"),
+        ("epoch", "close"),
+        ("claim", "0x" + "11" * 20),
+        ("earnings", "0x" + "11" * 20),
+        ("label", "post", "missing.json"),
+        ("label", "export", "0x" + "ab" * 32, "-o", "rows.jsonl"),
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_each_command_runs_as_its_own_process(aigora, args):
+    """The process boundary of the commands whose scenarios run in-process elsewhere: each starts,
+    parses its arguments and fails on a missing node (or file) with one line and exit 1."""
+    result = aigora.run(*args)
+    assert_one_line_error(result)
+    assert "no node in" in result.stderr or "cannot read" in result.stderr, result.stderr

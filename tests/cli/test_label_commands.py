@@ -4,10 +4,12 @@ labeler gets an account on first use, takes a task, answers it, and the labels a
 import json
 import re
 
+from aigora.app import open_node
 from aigora.core.keystore import Keystore
-from aigora.node.context import open_node
 
 from .conftest import PASSPHRASE
+
+CLI_IN_PROCESS = True  # the commands' behaviour is under test here, not their process
 
 
 def _started(data_dir) -> tuple[str, int]:

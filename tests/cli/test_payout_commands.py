@@ -5,15 +5,16 @@ pays an author who has never held anything."""
 import os
 import time
 
+from aigora.app import Answers, open_node
 from aigora.content import service
 from aigora.content.anchoring import anchor_all
 from aigora.content.signed import content_message, sign
 from aigora.core.keystore import Keystore, Signer
-from aigora.node.answers import Answers
-from aigora.node.context import open_node
 from aigora.store.db import session_scope
 
 from .conftest import PASSPHRASE
+
+CLI_IN_PROCESS = True  # the commands' behaviour is under test here, not their process
 
 TEXTS = (
     "The Honda Odyssey has sliding doors and room for eight passengers.",

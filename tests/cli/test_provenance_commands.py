@@ -4,11 +4,13 @@ import pytest
 
 from aigora.core.cid import cid_of
 
+CLI_IN_PROCESS = True  # the commands' behaviour is under test here, not their process
+
 
 @pytest.fixture
 def started(aigora):
     """A data directory a node has started in once (deployed, then stopped)."""
-    from aigora.node.context import open_node
+    from aigora.app import open_node
 
     open_node(aigora.data_dir, "correct horse battery staple").close()
     return aigora
@@ -54,6 +56,7 @@ def test_publish_attest_anchor_score_and_recompute(started, tmp_path):
     assert "pending" not in shown.stdout  # anchored above
 
 
+@pytest.mark.subprocess
 def test_publish_before_the_node_ever_started(aigora, tmp_path):
     note = tmp_path / "n.txt"
     note.write_text("x")

@@ -6,6 +6,7 @@ load it and recheck its root.
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,13 @@ import pytest
 from aigora.engine import Encoder, IntModel, load_default_model
 
 DATA = Path(__file__).parent / "data"
+# Intra-op threads for the tests that are not about thread counts: the cores this process has to
+# itself, at most 2 (test_bitexact compiles for 1 and 2 threads anyway, so this adds no compile).
+# Under `-n auto` every core already runs an xdist worker, so each worker gets one thread: a second
+# torch thread per worker only oversubscribes the cores (measured on the 2-core machine: the
+# compiled engine and sentence-transformers ran 3 to 6 times slower).
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+THREADS = min(2, max(1, (os.cpu_count() or 1) // _WORKERS))
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +31,7 @@ def model() -> IntModel:
 
 @pytest.fixture(scope="session")
 def torch_encoder(model: IntModel) -> Encoder:
-    return Encoder(model, backend="torch", threads=2)
+    return Encoder(model, backend="torch", threads=THREADS)
 
 
 @pytest.fixture(scope="session")

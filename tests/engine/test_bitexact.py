@@ -11,7 +11,7 @@ import torch
 
 from aigora.engine import Encoder, IntModel
 
-from .conftest import sha256
+from .conftest import THREADS, sha256
 
 
 def test_model_root_matches_golden(model: IntModel, golden: dict) -> None:
@@ -43,7 +43,7 @@ def test_torch_matches_golden(
 
 
 def test_torch_eager_matches_golden(model: IntModel, sentences, golden) -> None:
-    eager = Encoder(model, backend="torch", compile=False)
+    eager = Encoder(model, backend="torch", threads=THREADS, compile=False)
     assert sha256(eager.embed(sentences, batch_size=16)) == golden["embeddings_sha256"]
 
 

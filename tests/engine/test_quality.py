@@ -5,23 +5,47 @@ integer embedding with its fp32 counterpart (mean >= 0.99, min >= 0.97), and top
 overlap with fp32 (>= 0.9), the integer side scored with exact int8 dot products.
 """
 
+import os
+
 import numpy as np
 import pytest
+from filelock import FileLock
 
-from aigora.engine import Encoder, default_checkpoint
+from aigora.engine import default_checkpoint
 from aigora.engine.evaluation import cosine, retrieval_set, top_k, top_k_overlap
+
+from .conftest import THREADS
 
 PASSAGES, QUERIES, K = 2000, 200, 10
 
 
-@pytest.fixture(scope="module")
-def embedded(torch_encoder: Encoder):
+def _embed_both(request: pytest.FixtureRequest) -> tuple[int, np.ndarray, np.ndarray]:
     from aigora.engine._fp32 import Fp32Encoder
 
     passages, queries = retrieval_set(PASSAGES, QUERIES)
-    fp32 = Fp32Encoder(default_checkpoint(), threads=2)
+    fp32 = Fp32Encoder(default_checkpoint(), threads=THREADS)
     texts = passages + queries
-    return len(passages), torch_encoder.embed(texts, batch_size=32), fp32.embed(texts)
+    integer = request.getfixturevalue("torch_encoder").embed(texts, batch_size=32)
+    return len(passages), integer, fp32.embed(texts)
+
+
+@pytest.fixture(scope="module")
+def embedded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Both models' embeddings of the 2,200 texts, computed once per test run.
+
+    xdist may send this module's tests to different workers, and each would embed everything
+    again (about a minute of two models). The first worker to get here embeds; the others wait
+    and read its arrays from the run's own temporary directory, which no later run reuses.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return _embed_both(request)
+    path = tmp_path_factory.getbasetemp().parent / "quality-embeddings.npz"
+    with FileLock(f"{path}.lock"):
+        if not path.is_file():
+            n, integer, fp32 = _embed_both(request)
+            np.savez(path, n=n, integer=integer, fp32=fp32)
+        with np.load(path) as saved:
+            return int(saved["n"]), saved["integer"], saved["fp32"]
 
 
 @pytest.mark.slow

@@ -8,14 +8,10 @@ import os
 import numpy as np
 import pytest
 
+from aigora.app import Answers, Labels, Payouts, escrow_state, open_node, release_escrow
 from aigora.core.eip712 import sign_typed
 from aigora.core.keystore import Keystore, Signer
 from aigora.labels import LABEL_ANSWER_TYPES, LabelingError, answer_message, parse_spec
-from aigora.node import labels as node_labels
-from aigora.node.answers import Answers
-from aigora.node.context import open_node
-from aigora.node.labels import Labels, escrow_state
-from aigora.node.payouts import Payouts
 from aigora.payouts import _epochs, earnings
 from aigora.store.db import session_scope
 from aigora.store.label_models import LabelRelease
@@ -67,22 +63,24 @@ class Marketplace:
     def post_and_fund(self, spec: dict) -> str:
         parsed = parse_spec(spec)
         posted = self.labels.post(parsed)
-        assert posted["funded"] is False
-        assert self.labels.next(Signer.dev(os.urandom(32)).address) is None  # no escrow, no tasks
+        assert posted.funded is False
+        assert (
+            self.labels.next_task(Signer.dev(os.urandom(32)).address) is None
+        )  # no escrow, no tasks
         self.chain.transact(
             self.requester, self.token.functions.approve(self.bounties.address, parsed.escrow)
         )
         self.chain.transact(
             self.requester,
             self.bounties.functions.open_job(
-                bytes.fromhex(posted["job_id"][2:]),
+                bytes.fromhex(posted.job_id[2:]),
                 parsed.escrow,
                 self.context.operator.address,
                 parsed.ends_at,
             ),
         )
-        assert self.labels.funded(posted["job_id"])
-        return posted["job_id"]
+        assert self.labels.funded(posted.job_id)
+        return posted.job_id
 
     def answer(self, signer: Signer, task, label: int, *, as_who: Signer | None = None) -> None:
         message = answer_message(task.job_id, task.item, signer.address, label)
@@ -94,7 +92,7 @@ class Marketplace:
     def work(self, signer: Signer, choose) -> int:
         """Take and answer tasks until none is left; returns how many were answered."""
         done = 0
-        while (task := self.labels.next(signer.address)) is not None:
+        while (task := self.labels.next_task(signer.address)) is not None:
             self.answer(signer, task, choose(task))
             done += 1
         return done
@@ -129,7 +127,7 @@ def test_accepted_labels_are_paid_from_escrow_and_spammers_get_nothing(market):
     assert market.work(spammers[1], lambda task: 0) > 0
     assert market.work(spammers[2], lambda task: 2) > 0
 
-    summary = market.payouts.close()
+    summary = market.payouts.close_summary()
     assert summary.labeling_total > 0
     assert summary.labeling_total % PRICE == 0
     for spammer in spammers:
@@ -137,7 +135,7 @@ def test_accepted_labels_are_paid_from_escrow_and_spammers_get_nothing(market):
     paid = {s.address: sum(x[3] for x in earnings(market.context.db, s.address)) for s in honest}
     assert sum(paid.values()) == summary.labeling_total
     state = escrow_state(market.context, job_id)
-    assert state["released"] == summary.labeling_total
+    assert state.released == summary.labeling_total
     assert market.balance(market.payouts.answers.context.deployment.distributor.address) == (
         summary.cumulative_total
     )
@@ -145,10 +143,10 @@ def test_accepted_labels_are_paid_from_escrow_and_spammers_get_nothing(market):
     # A labeler who holds nothing claims through the node.
     labeler = max(paid, key=paid.get)
     assert market.chain.w3.eth.get_balance(labeler) == 0
-    assert market.payouts.claim(labeler).paid == paid[labeler] == market.balance(labeler)
+    assert market.payouts.claim_result(labeler).paid == paid[labeler] == market.balance(labeler)
 
     # Accepted labels become a validation set: gold items and confident aggregates.
-    rows = market.labels.export(job_id)
+    rows = [row.model_dump() for row in market.labels.export(job_id).rows]
     assert len(rows) >= GOLD
     assert sum(row["label"] == truth[int(row["text"].split()[1])] for row in rows) >= 0.9 * len(
         rows
@@ -160,7 +158,7 @@ def test_accepted_labels_are_paid_from_escrow_and_spammers_get_nothing(market):
         market.requester, market.bounties.functions.refund(bytes.fromhex(job_id[2:]))
     )
     final = escrow_state(market.context, job_id)
-    assert final["released"] + final["refunded"] == final["escrowed"]
+    assert final.released + final.refunded == final.escrowed
     assert market.balance(market.bounties.address) == 0
 
 
@@ -168,7 +166,7 @@ def test_answers_are_refused_unless_assigned_signed_fresh_and_new(market):
     spec, truth = market.spec(np.random.default_rng(5))
     job_id = market.post_and_fund(spec)
     alice, mallory = Signer.dev(os.urandom(32)), Signer.dev(os.urandom(32))
-    task = market.labels.next(alice.address)
+    task = market.labels.next_task(alice.address)
     assert task.job_id == job_id
     with pytest.raises(LabelingError, match="not signed by the labeler"):
         market.answer(alice, task, 0, as_who=mallory)
@@ -179,11 +177,11 @@ def test_answers_are_refused_unless_assigned_signed_fresh_and_new(market):
     market.answer(alice, task, truth[task.item])
     with pytest.raises(LabelingError, match="already answered"):
         market.answer(alice, task, truth[task.item])
-    late = market.labels.next(alice.address)
+    late = market.labels.next_task(alice.address)
     market.chain.advance_time(3601)
     with pytest.raises(LabelingError, match="job has ended"):
         market.answer(alice, late, 0)
-    assert market.labels.next(alice.address) is None
+    assert market.labels.next_task(alice.address) is None
 
 
 def test_escrow_is_released_once_whatever_crashes(market, monkeypatch):
@@ -198,19 +196,19 @@ def test_escrow_is_released_once_whatever_crashes(market, monkeypatch):
 
     monkeypatch.setattr(_epochs, "post_epoch", crash)
     with pytest.raises(RuntimeError, match="killed"):
-        market.payouts.close()
-    released = escrow_state(market.context, job_id)["released"]
+        market.payouts.close_summary()
+    released = escrow_state(market.context, job_id).released
     assert released > 0
     monkeypatch.undo()
-    summary = market.payouts.close()  # resumes: the release is recorded, not sent again
+    summary = market.payouts.close_summary()  # resumes: the release is recorded, not sent again
     assert summary.labeling_total == released
-    assert escrow_state(market.context, job_id)["released"] == released
+    assert escrow_state(market.context, job_id).released == released
 
     # A release sent but never recorded (a crash between the two) is found on-chain.
     with session_scope(market.context.db) as session:
         (row,) = session.query(LabelRelease).all()
         row.tx_hash = None
-    node_labels.release_escrow(market.context, summary.number)
-    assert escrow_state(market.context, job_id)["released"] == released
+    release_escrow(market.context, summary.number)
+    assert escrow_state(market.context, job_id).released == released
     with session_scope(market.context.db) as session:
-        assert session.query(LabelRelease).one().tx_hash == node_labels.RECOVERED
+        assert session.query(LabelRelease).one().tx_hash == "recovered"

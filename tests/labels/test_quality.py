@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from pandas.errors import PandasDeprecationWarning
 
 from aigora.core.errors import AigoraError
-from aigora.labels import _quality
 from aigora.labels._quality import (
     DAWID_SKENE,
     MAJORITY,
@@ -161,7 +160,9 @@ def test_failing_dawid_skene_falls_back_to_majority_lowest_label_on_ties(monkeyp
         def fit_predict_proba(self, *_: object) -> None:
             raise ValueError("diverged")
 
-    monkeypatch.setattr(_quality, "DawidSkene", Broken)
+    import crowdkit.aggregation  # loaded by the aggregation itself, only when it runs
+
+    monkeypatch.setattr(crowdkit.aggregation, "DawidSkene", Broken)
     answers = [
         Answer("a", "ann", 2),
         Answer("a", "bob", 1),

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from aigora.app import NodeContext, open_node
 from aigora.core.keystore import Keystore
 from aigora.node.app import create_app
-from aigora.node.context import NodeContext, open_node
 
 PASSPHRASE = "correct horse battery staple"
 

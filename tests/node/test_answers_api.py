@@ -13,12 +13,12 @@ from types import SimpleNamespace
 import pytest
 from fastapi.testclient import TestClient
 
+from aigora.app import open_node
 from aigora.content.signed import content_message, sign
 from aigora.core.keystore import Keystore, Signer
 from aigora.engine import IntModel
 from aigora.index import Snapshot
 from aigora.node.app import create_app
-from aigora.node.context import open_node
 
 PASSPHRASE = "answers api"
 PASSAGES = (

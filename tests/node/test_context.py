@@ -4,10 +4,10 @@ configuration and wrong passphrases are named clearly, and a JSON-RPC chain work
 import pytest
 from sqlalchemy import select
 
+from aigora.app import open_node
 from aigora.chain import Chain
 from aigora.chain.anvil import Anvil, free_port
 from aigora.core.errors import ChainUnreachable, ConfigError, WrongPassphrase
-from aigora.node.context import open_node
 from aigora.store import models
 from aigora.store.db import session_scope
 

@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from aigora.app import Answers, Payouts, open_node
 from aigora.content import service
 from aigora.content.anchoring import anchor_all
 from aigora.content.signed import content_message, sign
 from aigora.core.cid import cid_of
 from aigora.core.eip712 import sign_typed
 from aigora.core.keystore import Keystore, Signer
-from aigora.node.answers import Answers
-from aigora.node.context import open_node
-from aigora.node.payouts import Payouts
 from aigora.payouts import (
     CLAIM_FEE_TYPES,
     FeeAuthorization,
@@ -105,7 +103,7 @@ def expected_earnings(market: Market, documents) -> dict[str, int]:
 
 def test_fees_become_exact_earnings_and_a_funded_root(market):
     documents = market.answer_and_anchor()
-    summary = market.payouts.close()
+    summary = market.payouts.close_summary()
     owed = expected_earnings(market, documents)
     assert summary.number == 1
     assert summary.status == "posted"
@@ -125,41 +123,41 @@ def test_fees_become_exact_earnings_and_a_funded_root(market):
 
 def test_a_newcomer_with_nothing_is_paid_through_a_relayed_claim(market):
     market.answer_and_anchor()
-    market.payouts.close()
+    market.payouts.close_summary()
     owed = {a: int(v) for _, (a, v) in market.payouts.tree() if v}
     newcomer = next(iter(sorted(owed)))
     w3 = market.chain.w3
     assert w3.eth.get_balance(newcomer) == 0
     assert w3.eth.get_transaction_count(newcomer) == 0
     assert market.balance(newcomer) == 0
-    result = market.payouts.claim(newcomer)
+    result = market.payouts.claim_result(newcomer)
     assert result.paid == owed[newcomer] == market.balance(newcomer)
     assert result.relayer == market.context.operator.address
     assert w3.eth.get_balance(newcomer) == 0  # it never needed ether
     with pytest.raises(NothingToClaim):
-        market.payouts.claim(newcomer)
+        market.payouts.claim_result(newcomer)
 
 
 def test_a_second_epoch_pays_only_the_increase(market):
     first = expected_earnings(market, market.answer_and_anchor())
-    market.payouts.close()
+    market.payouts.close_summary()
     with pytest.raises(NothingToClose):
-        market.payouts.close()  # nothing new: closing again changes nothing
+        market.payouts.close_summary()  # nothing new: closing again changes nothing
     assert market.onchain_epoch() == 1
     author = max(first, key=first.get)
-    market.payouts.claim(author)
+    market.payouts.claim_result(author)
     second = expected_earnings(market, market.answer_and_anchor(QUESTIONS[:1]))
-    summary = market.payouts.close()
+    summary = market.payouts.close_summary()
     assert summary.number == 2
     assert summary.cumulative_total == sum(first.values()) + sum(second.values())
     if second.get(author):
-        assert market.payouts.claim(author).paid == second[author]
+        assert market.payouts.claim_result(author).paid == second[author]
     assert market.balance(author) == first[author] + second.get(author, 0)
 
 
 def test_a_relayer_keeps_a_fee_only_with_the_accounts_signature(market):
     market.answer_and_anchor()
-    market.payouts.close()
+    market.payouts.close_summary()
     owed = {a: int(v) for _, (a, v) in market.payouts.tree() if v}
     account = max(owed, key=owed.get)
     signer = next(s for s in market.authors if s.address == account)
@@ -176,9 +174,9 @@ def test_a_relayer_keeps_a_fee_only_with_the_accounts_signature(market):
     signature = sign_typed(signer, domain, CLAIM_FEE_TYPES, "ClaimFee", message)
     forged = FeeAuthorization(5000, deadline, signature)
     with pytest.raises(Exception, match="signature is not the account's"):
-        market.payouts.claim(account, forged)
+        market.payouts.claim_result(account, forged)
     before = market.balance(operator)
-    result = market.payouts.claim(account, FeeAuthorization(1000, deadline, signature))
+    result = market.payouts.claim_result(account, FeeAuthorization(1000, deadline, signature))
     assert (result.paid, result.fee) == (owed[account], 1000)
     assert market.balance(account) == owed[account] - 1000
     assert market.balance(operator) - before == 1000
@@ -193,16 +191,16 @@ def test_a_crash_after_posting_neither_loses_the_epoch_nor_posts_it_twice(market
 
     monkeypatch.setattr(_epochs, "mark_posted", crash)
     with pytest.raises(RuntimeError, match="power cut"):
-        market.payouts.close()
+        market.payouts.close_summary()
     assert market.onchain_epoch() == 1
     funded = market.balance(market.distributor.address)
     monkeypatch.setattr(_epochs, "mark_posted", real)
-    summary = market.payouts.close()  # finds epoch 1 on-chain with our root: records it
+    summary = market.payouts.close_summary()  # finds epoch 1 on-chain with our root: records it
     assert (summary.number, summary.status, summary.tx_hash) == (1, "posted", None)
     assert market.onchain_epoch() == 1
     assert market.balance(market.distributor.address) == funded
     with pytest.raises(NothingToClose):
-        market.payouts.close()
+        market.payouts.close_summary()
 
 
 def test_a_crash_while_computing_leaves_nothing_half_written(market, monkeypatch):
@@ -213,13 +211,13 @@ def test_a_crash_while_computing_leaves_nothing_half_written(market, monkeypatch
 
     monkeypatch.setattr(_epochs, "save_tree", crash)
     with pytest.raises(RuntimeError, match="killed"):
-        market.payouts.close()
+        market.payouts.close_summary()
     assert market.onchain_epoch() == 0
     with session_scope(market.context.db) as session:
         assert session.query(_epochs.Epoch).count() == 0
         assert session.query(_epochs.EpochLine).count() == 0
     monkeypatch.undo()
-    summary = market.payouts.close()
+    summary = market.payouts.close_summary()
     assert summary.number == 1
     assert market.onchain_epoch() == 1
 
@@ -232,12 +230,12 @@ def test_a_crash_before_posting_is_resumed_with_the_same_root(market, monkeypatc
 
     monkeypatch.setattr(_epochs, "post_epoch", crash)
     with pytest.raises(RuntimeError, match="killed before sending"):
-        market.payouts.close()
+        market.payouts.close_summary()
     with session_scope(market.context.db) as session:
         (epoch,) = session.query(_epochs.Epoch).all()
         computed_root = epoch.root
         assert epoch.status == "computed"
     monkeypatch.undo()
-    summary = market.payouts.close()
+    summary = market.payouts.close_summary()
     assert (summary.number, summary.root) == (1, computed_root)
     assert market.onchain_epoch() == 1

@@ -79,7 +79,7 @@ def test_a_node_pays_its_training_pool(tmp_path):
                 )
             }
         )
-        summary = market.payouts.close()
+        summary = market.payouts.close_summary()
         assert 0 < summary.training_total <= 1_000_000
         assert summary.receipts == 0
         assert market.balance(market.distributor.address) == summary.training_total
@@ -95,6 +95,6 @@ def test_a_training_pool_without_its_files_is_refused(tmp_path):
             update={"payouts": config.payouts.model_copy(update={"training_pool": "5"})}
         )
         with pytest.raises(Exception, match="validation and item_labels"):
-            market.payouts.close()
+            market.payouts.close_summary()
     finally:
         market.context.close()

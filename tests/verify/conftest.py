@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from aigora.app import Answers, NodeContext, open_node
 from aigora.content import service
 from aigora.content.signed import content_message, sign
 from aigora.core.cid import cid_of
 from aigora.core.keystore import Keystore, Signer
-from aigora.node.answers import Answers
-from aigora.node.context import NodeContext, open_node
 from aigora.store.db import session_scope
 
 PASSPHRASE = "verify tests"

@@ -5,9 +5,9 @@ are conserved across every dispute."""
 
 import pytest
 
+from aigora.app import file_claim, rebut_omissions, resolve
 from aigora.content.anchoring import anchor_all
 from aigora.core.cid import cid_of
-from aigora.node.disputes import file_claim, rebut_omissions, resolve
 from aigora.verify import stored_receipt
 from aigora.verify._challenge import Claim, plan_claim
 from aigora.verify._claims import passage, query_embedding, result_entry

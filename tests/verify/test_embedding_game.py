@@ -5,10 +5,9 @@ loses at its deadline; no token is created or lost."""
 
 import pytest
 
+from aigora.app import challenger_move, dispute_state, file_claim, game_state, resolve
 from aigora.core.errors import ChainError
 from aigora.core.ordered_merkle import depth_for
-from aigora.node.disputes import dispute_state, file_claim, game_state, resolve
-from aigora.node.games import challenger_move
 from aigora.verify._challenge import Claim
 from aigora.verify._game import Honest, game_moves
 

@@ -27,6 +27,11 @@
 """
 
 from ethereum.ercs import IERC20
+from snekmate.utils import message_hash_utils
+
+from .lib import ecdsa
+from .lib import eip712
+from .lib import merkle
 
 # ---- formats shared with aigora.verify, aigora.index and aigora.engine --------------------------
 
@@ -47,16 +52,11 @@ CHUNK_BYTES: constant(uint256) = 1024
 MAX_STEP_CHUNKS: constant(uint256) = 258
 MAX_STEP_PARAMS: constant(uint256) = 5
 
-DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
-    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-)
 RECEIPT_TYPEHASH: constant(bytes32) = keccak256(
     "Receipt(address operator,bytes32 modelRoot,bytes32 snapshotRoot,bytes32 queryHash,bytes32 traceRoot,bytes32 resultHash,uint32 k,uint256 fee,uint256 nonce,uint64 issuedAt)"
 )
 DOMAIN_NAME_HASH: constant(bytes32) = keccak256("Aigora")
 DOMAIN_VERSION_HASH: constant(bytes32) = keccak256("1")
-HALF_CURVE_ORDER: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
-# secp256k1 n // 2: OpenZeppelin ECDSA refuses a larger s (the malleable twin of a signature).
 
 BPS: constant(uint256) = 10000
 BYTE_BIAS: constant(uint256) = max_value(uint256) // 255 * 128  # 0x80 in every byte
@@ -74,7 +74,8 @@ STATUS_OPEN: constant(uint8) = 1
 STATUS_CHALLENGER_WON: constant(uint8) = 2
 STATUS_CHALLENGER_LOST: constant(uint8) = 3
 
-# Moves of the embedding game. Operator's turn: OPS, LEAF, CHILDREN, CHUNK; challenger's: the rest.
+# Moves of the embedding game: the operator's are OPERATOR_MOVES (bit p for phase p), the
+# challenger's the rest.
 GAME_OPS: constant(uint8) = 1
 GAME_PICK: constant(uint8) = 2
 GAME_LEAF: constant(uint8) = 3
@@ -82,6 +83,7 @@ GAME_CHILDREN: constant(uint8) = 4
 GAME_CHOICE: constant(uint8) = 5
 GAME_CHUNK: constant(uint8) = 6
 GAME_STEP: constant(uint8) = 7
+OPERATOR_MOVES: constant(uint8) = 2**GAME_OPS | 2**GAME_LEAF | 2**GAME_CHILDREN | 2**GAME_CHUNK
 
 # ---- argument structs (built by aigora.verify._claims) -----------------------------------------
 
@@ -437,9 +439,8 @@ def rebut_omission(_dispute_id: uint256, _entry: ResultEntry):
     assert dispute.kind == KIND_OMISSION, "not an omission dispute"
     assert block.timestamp <= dispute.deadline, "the response window is over"
     assert _entry.cid == dispute.passage_cid, "entry CID differs from the disputed passage"
-    assert self._verify(
-        self._result_leaf(_entry), _entry.proof, dispute.result_hash
-    ), "result proof does not match the receipt's resultHash"
+    reached: bytes32 = merkle._process_proof(self._result_leaf(_entry), _entry.proof)
+    assert reached == dispute.result_hash, "result proof does not match the receipt's resultHash"
     self._challenger_loses(_dispute_id, dispute)
 
 
@@ -706,7 +707,7 @@ def _next(_dispute_id: uint256, _phase: uint8):
 @pure
 @internal
 def _operator_moves(_phase: uint8) -> bool:
-    return _phase == GAME_OPS or _phase == GAME_LEAF or _phase == GAME_CHILDREN or _phase == GAME_CHUNK
+    return (OPERATOR_MOVES & 2**_phase) != 0
 
 
 @pure
@@ -794,7 +795,7 @@ def _admit(_receipt: Receipt, _signature: Bytes[65], _anchor: Anchor) -> bytes32
     were an open one to block others, an operator could shield a bad receipt with a false
     omission claim of its own until the window closed. Returns the receipt digest."""
     digest: bytes32 = self._receipt_digest(_receipt)
-    assert self._recover(digest, _signature) == _receipt.operator, "signature is not the operator's"
+    assert ecdsa._recover(digest, _signature) == _receipt.operator, "signature is not the operator's"
     operator: Operator = staticcall registry.operators(_receipt.operator)
     assert operator.registered_at != 0, "the receipt's operator is not registered"
     batch: Batch = staticcall registry.batches(_anchor.batch_id)
@@ -814,10 +815,8 @@ def _admit(_receipt: Receipt, _signature: Bytes[65], _anchor: Anchor) -> bytes32
 @view
 @internal
 def _receipt_digest(_r: Receipt) -> bytes32:
-    domain: bytes32 = keccak256(
-        abi_encode(
-            DOMAIN_TYPEHASH, DOMAIN_NAME_HASH, DOMAIN_VERSION_HASH, chain.id, registry.address
-        )
+    domain: bytes32 = eip712._domain_separator(
+        DOMAIN_NAME_HASH, DOMAIN_VERSION_HASH, chain.id, registry.address
     )
     body: bytes32 = keccak256(
         abi_encode(
@@ -834,22 +833,7 @@ def _receipt_digest(_r: Receipt) -> bytes32:
             _r.issuedAt,
         )
     )
-    return keccak256(concat(x"1901", domain, body))
-
-
-@pure
-@internal
-def _recover(_digest: bytes32, _signature: Bytes[65]) -> address:
-    """ecrecover with OpenZeppelin's rules: 65 bytes, v 27 or 28, s in the lower half."""
-    assert len(_signature) == 65, "signature must be 65 bytes (r, s, v)"
-    r: uint256 = convert(extract32(_signature, 0), uint256)
-    s: uint256 = convert(extract32(_signature, 32), uint256)
-    v: uint256 = convert(slice(_signature, 64, 1), uint256)
-    assert v == 27 or v == 28, "signature v must be 27 or 28"
-    assert s <= HALF_CURVE_ORDER, "signature s must be in the lower half"
-    signer: address = ecrecover(_digest, v, r, s)
-    assert signer != empty(address), "signature does not recover"
-    return signer
+    return message_hash_utils._to_typed_data_hash(domain, body)
 
 
 # ---- proofs ------------------------------------------------------------------------------------
@@ -858,9 +842,8 @@ def _recover(_digest: bytes32, _signature: Bytes[65]) -> address:
 @internal
 def _check_result(_receipt: Receipt, _entry: ResultEntry):
     assert _entry.rank < convert(_receipt.k, uint256), "result rank is not below k"
-    assert self._verify(
-        self._result_leaf(_entry), _entry.proof, _receipt.resultHash
-    ), "result proof does not match the receipt's resultHash"
+    reached: bytes32 = merkle._process_proof(self._result_leaf(_entry), _entry.proof)
+    assert reached == _receipt.resultHash, "result proof does not match the receipt's resultHash"
 
 
 @pure
@@ -876,9 +859,9 @@ def _check_passage(_receipt: Receipt, _passage: Passage):
     leaf: bytes32 = keccak256(
         keccak256(abi_encode(_passage.position, _passage.cid, keccak256(_passage.embedding)))
     )
-    assert self._verify(
-        leaf, _passage.proof, _receipt.snapshotRoot
-    ), "passage proof does not match the receipt's snapshotRoot"
+    assert merkle._process_proof(leaf, _passage.proof) == _receipt.snapshotRoot, (
+        "passage proof does not match the receipt's snapshotRoot"
+    )
 
 
 @view
@@ -897,25 +880,6 @@ def _check_query(_receipt: Receipt, _query: QueryEmbedding):
     assert self._positional_root(tensor_leaf, _query.op_index, _query.tensor_proof) == (
         _receipt.traceRoot
     ), "query embedding proof does not match the receipt's traceRoot"
-
-
-@pure
-@internal
-def _verify(_leaf: bytes32, _proof: DynArray[bytes32, MAX_SNAPSHOT_DEPTH], _root: bytes32) -> bool:
-    return self._process(_leaf, _proof) == _root
-
-
-@pure
-@internal
-def _process(_leaf: bytes32, _proof: DynArray[bytes32, MAX_SNAPSHOT_DEPTH]) -> bytes32:
-    """OpenZeppelin MerkleProof.processProof: pairs are hashed sorted."""
-    computed: bytes32 = _leaf
-    for sibling: bytes32 in _proof:
-        if convert(computed, uint256) < convert(sibling, uint256):
-            computed = keccak256(concat(computed, sibling))
-        else:
-            computed = keccak256(concat(sibling, computed))
-    return computed
 
 
 # ---- arithmetic --------------------------------------------------------------------------------

@@ -11,6 +11,8 @@
 
 from ethereum.ercs import IERC20
 
+from .lib import merkle
+
 KIND_CONTENT: constant(uint8) = 0
 KIND_ATTESTATIONS: constant(uint8) = 1
 KIND_RECEIPTS: constant(uint8) = 2
@@ -241,7 +243,7 @@ def verify_inclusion(_batch_id: uint256, _leaf: bytes32, _proof: DynArray[bytes3
     root: bytes32 = self.batches[_batch_id].root
     if root == empty(bytes32):
         return False
-    return self._process_proof(_leaf, _proof) == root
+    return merkle._process_proof(_leaf, _proof) == root
 
 
 # ---- models and snapshots ------------------------------------------------------------------
@@ -293,14 +295,3 @@ def _is_active(_operator: address) -> bool:
 def _pull(_from: address, _amount: uint256):
     assert extcall token.transferFrom(_from, self, _amount, default_return_value=True), "transfer failed"
 
-
-@pure
-@internal
-def _process_proof(_leaf: bytes32, _proof: DynArray[bytes32, MAX_PROOF_DEPTH]) -> bytes32:
-    computed: bytes32 = _leaf
-    for sibling: bytes32 in _proof:
-        if convert(computed, uint256) < convert(sibling, uint256):
-            computed = keccak256(concat(computed, sibling))
-        else:
-            computed = keccak256(concat(sibling, computed))
-    return computed

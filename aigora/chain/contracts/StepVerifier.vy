@@ -22,6 +22,8 @@
      at most 10 layers (one-digit op names).
 """
 
+from .lib import merkle
+
 # ---- formats shared with aigora.engine ---------------------------------------------------------
 
 CHUNK: constant(uint256) = 1024
@@ -603,7 +605,7 @@ def _check_param(_p: ModelChunk, _root: bytes32):
     leaf: bytes32 = keccak256(
         keccak256(abi_encode(_p.tensor, _p.name, _p.dtype, _p.shape, _p.tensor_root))
     )
-    self._require(self._sorted(leaf, _p.tensor_proof) == _root, "bad model tensor proof")
+    self._require(merkle._process_proof(leaf, _p.tensor_proof) == _root, "bad model tensor proof")
     size: uint256 = 1
     for dim: uint256 in _p.shape:
         size *= dim
@@ -611,7 +613,7 @@ def _check_param(_p: ModelChunk, _root: bytes32):
     self._require(_p.chunk_index * CHUNK < max(nbytes, 1), "model chunk index out of range")
     self._require(len(_p.chunk) == min(CHUNK, nbytes - _p.chunk_index * CHUNK), "model chunk has the wrong length")
     chunk: bytes32 = keccak256(keccak256(abi_encode(_p.tensor, _p.chunk_index, _p.chunk)))
-    self._require(self._sorted(chunk, _p.chunk_proof) == _p.tensor_root, "bad model chunk proof")
+    self._require(merkle._process_proof(chunk, _p.chunk_proof) == _p.tensor_root, "bad model chunk proof")
 @pure
 @internal
 def _require(_ok: bool, _reason: String[32]):
@@ -651,19 +653,6 @@ def _positional(
             node = keccak256(concat(node, sibling))
         position = position >> 1
     return node == _root
-
-
-@pure
-@internal
-def _sorted(_leaf: bytes32, _proof: DynArray[bytes32, 16]) -> bytes32:
-    """OpenZeppelin MerkleProof.processProof: pairs are hashed sorted."""
-    computed: bytes32 = _leaf
-    for sibling: bytes32 in _proof:
-        if convert(computed, uint256) < convert(sibling, uint256):
-            computed = keccak256(concat(computed, sibling))
-        else:
-            computed = keccak256(concat(sibling, computed))
-    return computed
 
 
 @pure

@@ -1,26 +1,21 @@
 """Ask and verify; the public data verifiers fetch by root (models, snapshots) and receipts."""
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from aigora.content import service
-from aigora.core.errors import AigoraError, NotFound
-from aigora.engine._encoder import default_cache_dir
-from aigora.index._service import SnapshotState
-from aigora.node.answers import Answers
-from aigora.node.deps import Context
-from aigora.store.answer_models import SnapshotRecord
-from aigora.store.db import session_scope
-from aigora.verify import MAX_K, ReceiptDocument, loads_document, stored_receipt
+from aigora.app import Answer, SnapshotInfo, SnapshotList, VerdictReport
+from aigora.core.errors import AigoraError
+from aigora.index import SnapshotState
+from aigora.node.deps import Services
+from aigora.verify import MAX_K, ReceiptDocument, loads_document
 
 router = APIRouter(tags=["answers"])
 MAX_RECEIPT_BYTES = 256 * 1024
+BINARY = {200: {"content": {"application/octet-stream": {}}, "description": "The file."}}
 
 
 class AskRequest(BaseModel):
@@ -29,120 +24,72 @@ class AskRequest(BaseModel):
     k: int = Field(default=5, ge=1, le=MAX_K)
 
 
-def answers_of(request: Request) -> Answers:
-    return request.app.state.answers
-
-
-def answer_json(context: Any, document: ReceiptDocument) -> dict[str, Any]:
-    """The answer as people read it (sources with author and an excerpt) plus its receipt."""
-    results = []
-    with session_scope(context.db) as session:
-        for rank, result in enumerate(document.results):
-            item = service.get_content(session, result.cid)
-            body = context.blobs.get(result.cid)
-            results.append(
-                {
-                    "rank": rank,
-                    "cid": result.cid,
-                    "score": result.score,
-                    "author": item.author,
-                    "url": item.url,
-                    "excerpt": body[:280].decode("utf-8", errors="replace"),
-                }
-            )
-    return {
-        "query": document.query,
-        "results": results,
-        "digest": "0x" + document.digest().hex(),
-        "receipt": document.to_json(),
-    }
-
-
-@router.post("/ask")
-def ask(body: AskRequest, request: Request, context: Context) -> dict[str, Any]:
-    """The exact top-k passages for the query, with a signed receipt anyone can verify."""
-    document = answers_of(request).ask(body.query, body.k)
-    return answer_json(context, document)
-
-
-@router.post("/verify")
-async def verify_receipt(request: Request, source: str | None = None) -> dict[str, Any]:
-    """Re-execute a receipt document (the JSON `aigora ask --receipt-out` writes): VALID or
-    INVALID with the failed rule and the first point of difference. `source`: a node URL to
-    fetch the model and snapshot from, besides this node and the operator's endpoint."""
+async def receipt_body(request: Request) -> ReceiptDocument:
+    """The request body as a receipt document (at most `MAX_RECEIPT_BYTES`)."""
     raw = await request.body()
     if len(raw) > MAX_RECEIPT_BYTES:
         raise AigoraError(f"a receipt document is at most {MAX_RECEIPT_BYTES} bytes")
-    document = loads_document(raw)
-    answers = answers_of(request)
-    verdict = await asyncio.to_thread(answers.verify, document, source)
-    return verdict.to_json()
+    return loads_document(raw)
 
 
-@router.get("/receipts/{digest}")
-def receipt(digest: str, context: Context) -> dict[str, Any]:
-    """A receipt this node issued, with its anchor proof once its batch is anchored."""
-    return stored_receipt(context.db, digest).to_json()
-
-
-def _state_json(state: SnapshotState) -> dict[str, Any]:
-    return dict(state.__dict__)
-
-
-@router.post("/snapshots")
-def refresh(request: Request) -> dict[str, Any]:
-    """Snapshot newly admitted content now and register the snapshot on-chain."""
-    return _state_json(answers_of(request).refresh())
-
-
-@router.get("/snapshots")
-def snapshots(context: Context) -> dict[str, Any]:
-    with session_scope(context.db) as session:
-        rows = session.scalars(select(SnapshotRecord).order_by(SnapshotRecord.created_at.desc()))
-        return {"snapshots": [_record_json(r) for r in rows]}
-
-
-def _record_json(record: SnapshotRecord) -> dict[str, Any]:
-    return {
-        "root": record.root,
-        "model_root": record.model_root,
-        "item_count": record.item_count,
-        "parent_root": record.parent_root,
-        "embedded_count": record.embedded_count,
-        "created_at": record.created_at.isoformat(),
-        "registered_tx": record.registered_tx,
-        "registered_at": record.registered_at,
+RECEIPT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+        "description": "A receipt document, as `aigora ask --receipt-out` writes it.",
     }
+}
 
 
-def _snapshot_record(context: Any, root: str) -> SnapshotRecord:
-    with session_scope(context.db) as session:
-        record = session.get(SnapshotRecord, root.lower())
-        if record is None:
-            raise NotFound(f"no snapshot {root} here")
-        session.expunge(record)
-        return record
+@router.post("/ask", response_model=Answer)
+def ask(body: AskRequest, services: Services) -> Answer:
+    """The exact top-k passages for the query, with a signed receipt anyone can verify."""
+    return services.answers.answer(body.query, body.k)
 
 
-@router.get("/snapshots/{root}")
-def snapshot(root: str, context: Context) -> dict[str, Any]:
-    return _record_json(_snapshot_record(context, root))
+@router.post("/verify", response_model=VerdictReport, openapi_extra=RECEIPT_BODY)
+async def verify_receipt(
+    request: Request, services: Services, source: str | None = None
+) -> VerdictReport:
+    """Re-execute a receipt document: VALID or INVALID with the failed rule and the first point
+    of difference. `source`: a node URL to fetch the model and snapshot from, besides this node
+    and the operator's endpoint."""
+    document = await receipt_body(request)
+    verdict = await asyncio.to_thread(services.answers.verify, document, source)
+    return VerdictReport.of(verdict)
 
 
-@router.get("/snapshots/{root}/data")
-def snapshot_data(root: str, context: Context) -> Response:
+@router.get("/receipts/{digest}", response_model=dict[str, Any])
+def receipt(digest: str, services: Services) -> dict[str, Any]:
+    """A receipt this node issued (a receipt document), with its anchor proof once anchored."""
+    return services.answers.receipt(digest).to_json()
+
+
+@router.post("/snapshots", response_model=SnapshotState)
+def refresh(services: Services) -> SnapshotState:
+    """Snapshot newly admitted content now and register the snapshot on-chain."""
+    return services.snapshots.refresh()
+
+
+@router.get("/snapshots", response_model=SnapshotList)
+def snapshots(services: Services) -> SnapshotList:
+    return services.snapshots.list()
+
+
+@router.get("/snapshots/{root}", response_model=SnapshotInfo)
+def snapshot(root: str, services: Services) -> SnapshotInfo:
+    return services.snapshots.get(root)
+
+
+@router.get("/snapshots/{root}/data", response_class=FileResponse, responses=BINARY)
+def snapshot_data(root: str, services: Services) -> Response:
     """The snapshot file (.npz: model root, CID digests, int8 embeddings); check its root."""
-    record = _snapshot_record(context, root)
-    return FileResponse(context.data_dir / record.path, media_type="application/octet-stream")
+    path = services.snapshots.data_path(root)
+    return FileResponse(path, media_type="application/octet-stream")
 
 
-@router.get("/models/{root}")
-def model_file(root: str) -> Response:
+@router.get("/models/{root}", response_class=FileResponse, responses=BINARY)
+def model_file(root: str, services: Services) -> Response:
     """The integer model file (safetensors) whose Merkle root is `root`."""
-    name = root.lower()
-    if len(name) != 66 or not name.startswith("0x"):
-        raise AigoraError("a model root is 0x and 64 hex digits")
-    path = Path(default_cache_dir()) / f"{name}.safetensors"
-    if not path.is_file():
-        raise NotFound(f"no model {root} here")
+    path = services.snapshots.model_path(root)
     return FileResponse(path, media_type="application/octet-stream")

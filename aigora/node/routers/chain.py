@@ -2,12 +2,12 @@
 
 from fastapi import APIRouter
 
-from aigora.node.deps import Context
-from aigora.node.status import ChainStatus, chain_status
+from aigora.app import ChainStatus
+from aigora.node.deps import Services
 
 router = APIRouter(prefix="/chain", tags=["chain"])
 
 
 @router.get("/status", response_model=ChainStatus)
-def status(context: Context) -> ChainStatus:
-    return chain_status(context.chain, context.deployment, context.operator.address)
+def status(services: Services) -> ChainStatus:
+    return services.chain_status()

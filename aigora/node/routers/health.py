@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from aigora import __version__
-from aigora.node.deps import Context
+from aigora.node.deps import Services
 
 router = APIRouter(tags=["node"])
 
@@ -18,7 +18,8 @@ class Health(BaseModel):
 
 
 @router.get("/health", response_model=Health)
-def health(context: Context) -> Health:
+def health(services: Services) -> Health:
+    context = services.context
     return Health(
         status="ok",
         version=__version__,

@@ -4,7 +4,6 @@ no build step, no script needed, every action reachable by keyboard. The pages c
 services as the JSON API; a refused action is shown as a readable message with its 4xx status.
 """
 
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -12,23 +11,12 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 
-from aigora.content import service
-from aigora.content.signed import content_message, sign
-from aigora.core.errors import AigoraError, NotFound
+from aigora.app import App, registered_operators
+from aigora.core.errors import AigoraError
 from aigora.node.charts import bar_chart, line_chart
-from aigora.node.disputes import dispute_state
 from aigora.node.errors import status_for
-from aigora.node.routers.answers import answer_json
-from aigora.node.routers.content import show as show_content
-from aigora.node.status import chain_status
 from aigora.payouts import check_account
-from aigora.payouts import earnings as earnings_of
-from aigora.store.content_models import ContentScoreRecord
-from aigora.store.db import session_scope
-from aigora.store.models import Anchor
-from aigora.verify import stored_receipt
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates")
@@ -54,8 +42,8 @@ def _failed(request: Request, name: str, title: str, exc: AigoraError, **values:
     return _page(request, name, title, status=status_for(exc), error=str(exc), **values)
 
 
-def _ctx(request: Request) -> Any:
-    return request.app.state.context
+def _services(request: Request) -> App:
+    return request.app.state.services
 
 
 # ---- ask and verify ----------------------------------------------------------------------------
@@ -72,12 +60,7 @@ async def ask(request: Request) -> HTMLResponse:
     query = form.get("query", "")
     try:
         k = int(form.get("k") or 5)
-        document = request.app.state.answers.ask(query, k)
-        answer = answer_json(_ctx(request), document)
-        with session_scope(_ctx(request).db) as session:
-            for result in answer["results"]:
-                score = service.latest_score(session, result["cid"])
-                result["status"] = "unrated" if score is None else score["status"]
+        answer = _services(request).answers.answer(query, k).model_dump()
     except ValueError:
         return _failed(
             request,
@@ -95,7 +78,7 @@ async def ask(request: Request) -> HTMLResponse:
 @router.get("/ui/receipts/{digest}", response_class=HTMLResponse)
 def receipt(request: Request, digest: str) -> HTMLResponse:
     try:
-        document = stored_receipt(_ctx(request).db, digest)
+        document = _services(request).answers.receipt(digest)
     except AigoraError as exc:
         return _failed(request, "ask.html", "Receipt", exc)
     return _page(request, "receipt.html", "Receipt", digest=digest, document=document)
@@ -105,8 +88,9 @@ def receipt(request: Request, digest: str) -> HTMLResponse:
 def verify(request: Request, digest: str) -> HTMLResponse:
     """Re-execute the receipt on this node: VALID, or the first difference."""
     try:
-        document = stored_receipt(_ctx(request).db, digest)
-        verdict = request.app.state.answers.verify(document).to_json()
+        answers = _services(request).answers
+        document = answers.receipt(digest)
+        verdict = answers.verify(document).to_json()
     except AigoraError as exc:
         return _failed(request, "ask.html", "Receipt", exc)
     return _page(
@@ -117,28 +101,16 @@ def verify(request: Request, digest: str) -> HTMLResponse:
 # ---- content, publish, attest ------------------------------------------------------------------
 
 
-def _history(request: Request, cid: str) -> list[dict[str, Any]]:
-    with session_scope(_ctx(request).db) as session:
-        rows = session.scalars(
-            select(ContentScoreRecord)
-            .where(ContentScoreRecord.cid == cid)
-            .order_by(ContentScoreRecord.run_id)
-        ).all()
-        return [
-            {"run": r.run_id, "score": r.score, "n_ratings": r.n_ratings, "status": r.status}
-            for r in rows
-        ]
-
-
 @router.get("/ui/content/{cid}", response_class=HTMLResponse)
 def content(request: Request, cid: str) -> HTMLResponse:
-    context = _ctx(request)
+    content_service = _services(request).content
     try:
-        item = show_content(cid, context)
+        item = content_service.show(cid).model_dump()
+        body, _ = content_service.body(cid)
     except AigoraError as exc:
         return _failed(request, "ask.html", "Content", exc)
-    text = context.blobs.get(cid)[:5000].decode("utf-8", errors="replace")
-    history = _history(request, cid)
+    text = body[:5000].decode("utf-8", errors="replace")
+    history = [point.model_dump() for point in content_service.score_history(cid)]
     chart = line_chart(
         [(f"run {h['run']}", h["score"]) for h in history],
         "reputation score by run",
@@ -153,18 +125,11 @@ def content(request: Request, cid: str) -> HTMLResponse:
 @router.post("/ui/content/{cid}/attest", response_model=None)
 async def attest(request: Request, cid: str) -> Response:
     form = await _form(request)
-    context = _ctx(request)
-    message = {
-        "attester": context.operator.address,
-        "cid": cid,
-        "verdict": form.get("verdict", ""),
-        "reason": form.get("reason", ""),
-        "createdAt": int(time.time()),
-    }
+    services = _services(request)
     try:
-        signed = sign("attestation", context.operator, context.domain, message)
-        with session_scope(context.db) as session:
-            service.attest(session, context.domain, signed, int(time.time()))
+        services.content.attest_as(
+            services.context.operator, cid, form.get("verdict", ""), form.get("reason", "")
+        )
     except AigoraError as exc:
         return _failed(request, "ask.html", "Content", exc)
     return RedirectResponse(f"/ui/content/{cid}", status_code=303)
@@ -173,23 +138,26 @@ async def attest(request: Request, cid: str) -> Response:
 @router.get("/ui/publish", response_class=HTMLResponse)
 def publish_page(request: Request) -> HTMLResponse:
     return _page(
-        request, "publish.html", "Publish", "Publish", operator=_ctx(request).operator.address
+        request,
+        "publish.html",
+        "Publish",
+        "Publish",
+        operator=_services(request).context.operator.address,
     )
 
 
 @router.post("/ui/publish", response_model=None)
 async def publish(request: Request) -> Response:
     form = await _form(request)
-    context = _ctx(request)
+    services = _services(request)
+    context = services.context
     text, license_ = form.get("text", ""), form.get("license", "")
     try:
         if not text.strip():
             raise AigoraError("write something to publish")
-        body, now = text.encode("utf-8"), int(time.time())
-        message = content_message(context.operator.address, body, "text/plain", license_, now)
-        signed = sign("content", context.operator, context.domain, message)
-        with session_scope(context.db) as session:
-            done = service.publish(session, context.blobs, context.domain, signed, body, now)
+        done = services.content.publish_as(
+            context.operator, text.encode("utf-8"), media_type="text/plain", license=license_
+        )
     except AigoraError as exc:
         return _failed(
             request,
@@ -214,17 +182,13 @@ def _account(value: str) -> str:
 
 
 def _earnings_values(request: Request, account: str) -> dict[str, Any]:
-    lines = earnings_of(_ctx(request).db, account) if account else []
-    per_epoch: dict[int, int] = {}
-    for epoch, _, _, amount, _ in lines:
-        per_epoch[epoch] = per_epoch.get(epoch, 0) + amount
+    if not account:
+        return {"account": "", "lines": [], "total": 0, "chart": bar_chart([], "earned per epoch")}
+    earned = _services(request).payouts.earnings(account)
+    per_epoch = earned.per_epoch()
     chart = bar_chart([(f"epoch {e}", v) for e, v in sorted(per_epoch.items())], "earned per epoch")
-    return {
-        "account": account,
-        "lines": lines,
-        "total": sum(amount for *_, amount, _ in lines),
-        "chart": chart,
-    }
+    lines = [(ln.epoch, ln.source, ln.cid, int(ln.amount), ln.status) for ln in earned.lines]
+    return {"account": account, "lines": lines, "total": int(earned.total), "chart": chart}
 
 
 @router.get("/ui/earnings", response_class=HTMLResponse)
@@ -240,7 +204,7 @@ def earnings(request: Request, account: str = "") -> HTMLResponse:
 async def claim(request: Request) -> HTMLResponse:
     account = (await _form(request)).get("account", "").strip()
     try:
-        result = request.app.state.payouts.claim(check_account(account))
+        result = _services(request).payouts.claim_result(check_account(account))
     except AigoraError as exc:
         values = _earnings_values(request, account) if account.startswith("0x") else {}
         return _failed(request, "earnings.html", "Earnings", exc, active="Earnings", **values)
@@ -253,46 +217,17 @@ async def claim(request: Request) -> HTMLResponse:
 
 @router.get("/ui/network", response_class=HTMLResponse)
 def network(request: Request) -> HTMLResponse:
-    context = _ctx(request)
-    chain, deployment = context.chain, context.deployment
-    registry = deployment.registry
-    operators = []
-    seen = set()
-    for log in chain.events(registry.events.OperatorRegistered):
-        address = str(log.args.operator)
-        if address in seen:
-            continue
-        seen.add(address)
-        bond, _, _, _, endpoint, slashed = chain.call(registry.functions.operators(address))
-        operators.append(
-            {"address": address, "bond": int(bond), "endpoint": endpoint, "slashed": slashed}
-        )
-    with session_scope(context.db) as session:
-        anchors = [
-            {
-                "batch_id": a.batch_id,
-                "kind": a.kind,
-                "item_count": a.item_count,
-                "root": a.root,
-                "block_number": a.block_number,
-            }
-            for a in session.scalars(select(Anchor).order_by(Anchor.id.desc()).limit(50))
-        ]
-    disputes = []
-    if deployment.disputes is not None:
-        for log in chain.events(deployment.disputes.events.DisputeOpened):
-            try:
-                disputes.append(dispute_state(chain, deployment.disputes, int(log.args.dispute_id)))
-            except NotFound:
-                continue
-    chain_info = chain_status(chain, deployment, context.operator.address)
+    services = _services(request)
     return _page(
         request,
         "network.html",
         "Network",
         "Network",
-        chain_info=chain_info,
-        operators=operators,
-        anchors=anchors,
-        disputes=disputes,
+        chain_info=services.chain_status(),
+        operators=[
+            o.model_dump()
+            for o in registered_operators(services.context.chain, services.context.deployment)
+        ],
+        anchors=[a.model_dump() for a in services.content.anchors(50).anchors],
+        disputes=services.disputes.all(),
     )

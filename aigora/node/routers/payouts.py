@@ -1,13 +1,14 @@
 """Payout epochs, relayed claims and earnings. Amounts are decimal strings of base units."""
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from aigora.node.deps import Context
-from aigora.payouts import FeeAuthorization, earnings, epoch_summary
+from aigora.app import ClaimReport, Earnings, EpochReport
+from aigora.node.deps import Services
+from aigora.payouts import FeeAuthorization
 
 router = APIRouter(tags=["payouts"])
 
@@ -24,47 +25,32 @@ class FeeBody(BaseModel):
     deadline: int = Field(ge=0, lt=2**64)
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
 
+    def authorization(self) -> FeeAuthorization:
+        return FeeAuthorization(int(self.fee), self.deadline, bytes.fromhex(self.signature[2:]))
 
-def payouts_of(request: Request):
-    return request.app.state.payouts
 
-
-@router.post("/epochs")
-async def close(request: Request) -> dict[str, Any]:
+@router.post("/epochs", response_model=EpochReport)
+async def close(services: Services) -> EpochReport:
     """Close the next payout epoch and post its root (or finish posting an interrupted one)."""
-    summary = await asyncio.to_thread(payouts_of(request).close)
-    return summary.to_json()
+    return await asyncio.to_thread(services.payouts.close)
 
 
-@router.get("/epochs/{number}")
-def show(number: Annotated[int, Path(ge=1)], context: Context) -> dict[str, Any]:
-    return epoch_summary(context.db, number).to_json()
+@router.get("/epochs/{number}", response_model=EpochReport)
+def show(number: Annotated[int, Path(ge=1, lt=2**63)], services: Services) -> EpochReport:
+    return services.payouts.show(number)
 
 
-@router.post("/claims/{account}")
+@router.post("/claims/{account}", response_model=ClaimReport)
 async def claim(
-    account: Account, request: Request, body: Annotated[FeeBody | None, Body()] = None
-) -> dict[str, Any]:
+    account: Account, services: Services, body: Annotated[FeeBody | None, Body()] = None
+) -> ClaimReport:
     """Send `account`'s claim from the newest posted epoch, the node paying the gas. With a
     body, the node keeps `fee` out of the payout, as the account's signature allows."""
-    authorization = None
-    if body is not None:
-        authorization = FeeAuthorization(
-            int(body.fee), body.deadline, bytes.fromhex(body.signature[2:])
-        )
-    result = await asyncio.to_thread(payouts_of(request).claim, account, authorization)
-    return result.to_json()
+    authorization = None if body is None else body.authorization()
+    return await asyncio.to_thread(services.payouts.claim, account, authorization)
 
 
-@router.get("/earnings/{account}")
-def earned(account: Account, context: Context) -> dict[str, Any]:
+@router.get("/earnings/{account}", response_model=Earnings)
+def earned(account: Account, services: Services) -> Earnings:
     """Every line `account` earned: epoch, source (usage or training), item and amount."""
-    lines = earnings(context.db, account)
-    return {
-        "account": account,
-        "total": str(sum(amount for _, _, _, amount, _ in lines)),
-        "lines": [
-            {"epoch": e, "source": s, "cid": c, "amount": str(a), "status": st}
-            for e, s, c, a, st in lines
-        ],
-    }
+    return services.payouts.earnings(account)

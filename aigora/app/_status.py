@@ -2,8 +2,7 @@
 
 from pydantic import BaseModel
 
-from aigora.chain import Chain
-from aigora.chain.deploy import Deployment
+from aigora.chain import Chain, Deployment, read_operator
 
 
 class OperatorStatus(BaseModel):
@@ -35,8 +34,8 @@ def chain_status(chain: Chain, deployment: Deployment | None, operator: str | No
         token_balance, registered, active, bond, unbonding = 0, False, False, 0, 0
         if deployment is not None:
             token_balance = chain.call(deployment.token.functions.balanceOf(operator))
-            record = chain.call(deployment.registry.functions.operators(operator))
-            bond, unbonding, registered = record[0], record[1], record[3] != 0
+            record = read_operator(chain, deployment.registry, operator)
+            bond, unbonding, registered = record.bond, record.unbonding, record.registered
             active = chain.call(deployment.registry.functions.is_active_operator(operator))
         operator_status = OperatorStatus(
             address=operator,
@@ -57,3 +56,24 @@ def chain_status(chain: Chain, deployment: Deployment | None, operator: str | No
         contracts=deployment.addresses() if deployment else {},
         operator=operator_status,
     )
+
+
+class OperatorListing(BaseModel):
+    address: str
+    bond: int
+    endpoint: str
+    slashed: bool
+
+
+def registered_operators(chain: Chain, deployment: Deployment) -> list[OperatorListing]:
+    """Every operator that ever registered in the registry, once each, with its standing now."""
+    registry = deployment.registry
+    found: dict[str, OperatorListing] = {}
+    for log in chain.events(registry.events.OperatorRegistered):
+        address = str(log.args.operator)
+        if address not in found:
+            record = read_operator(chain, registry, address)
+            found[address] = OperatorListing(
+                address=address, bond=record.bond, endpoint=record.endpoint, slashed=record.slashed
+            )
+    return list(found.values())

@@ -6,8 +6,12 @@ escrow in `Bounties` names this node's operator and covers the spec) and the clo
 
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select
+from web3.contract import Contract
 
+from aigora.app._context import NodeContext
+from aigora.chain import JobRecord, TxSigner, read_job
 from aigora.core.errors import AigoraError, NotFound
 from aigora.labels import (
     JobSpec,
@@ -18,16 +22,55 @@ from aigora.labels import (
     next_task,
     submit_answer,
 )
-from aigora.node.context import NodeContext
-from aigora.store.db import session_scope
-from aigora.store.label_models import LabelJob, LabelRelease
+from aigora.store import LabelJob, LabelRelease, session_scope
 
 
 class NoBounties(AigoraError):
     """This node's chain has no bounties contract it knows of."""
 
 
-def bounties_of(context: NodeContext) -> Any:
+class PostedJob(BaseModel):
+    """A recorded job: its id, the escrow it needs, and whether that escrow is on-chain."""
+
+    job_id: str
+    escrow: str
+    funded: bool
+
+
+class JobInfo(BaseModel):
+    """Whether a job's escrow is on-chain, and the EIP-712 domain its answers are signed in."""
+
+    job_id: str
+    funded: bool
+    domain: dict[str, Any]
+
+
+class NextTask(BaseModel):
+    """The labeler's next assignment; `task` is null when there is nothing to do."""
+
+    task: Task | None
+    domain: dict[str, Any]
+
+
+class AnswerAccepted(BaseModel):
+    accepted_for_review: bool
+    job_id: str
+    item: int
+
+
+class LabeledRow(BaseModel):
+    """An item with a trusted label: one validation row for training value."""
+
+    text: str
+    label: int
+
+
+class LabelExport(BaseModel):
+    job_id: str
+    rows: list[LabeledRow]
+
+
+def bounties_of(context: NodeContext) -> Contract:
     bounties = context.deployment.bounties
     if bounties is None:
         raise NoBounties("no bounties contract is deployed for this node")
@@ -43,30 +86,51 @@ def quality_policy(context: NodeContext) -> QualityPolicy:
     )
 
 
-def escrow_state(context: NodeContext, job_id: str) -> dict[str, Any]:
-    requester, operator, escrowed, released, refunded, ends_at = context.chain.call(
-        bounties_of(context).functions.jobs(bytes.fromhex(job_id[2:]))
-    )
-    return {
-        "requester": str(requester),
-        "operator": str(operator),
-        "escrowed": int(escrowed),
-        "released": int(released),
-        "refunded": int(refunded),
-        "ends_at": int(ends_at),
-    }
+def escrow_state(context: NodeContext, job_id: str) -> JobRecord:
+    """The job's escrow as `Bounties` holds it."""
+    return read_job(context.chain, bounties_of(context), bytes.fromhex(job_id[2:]))
 
 
 class Labels:
     def __init__(self, context: NodeContext) -> None:
         self.context = context
 
-    def post(self, spec: JobSpec) -> dict[str, Any]:
+    def post(self, spec: JobSpec) -> PostedJob:
         """Record a job; it serves tasks once `funded` sees its escrow on-chain."""
         with session_scope(self.context.db) as session:
             job = create_job(session, spec)
             job_id, escrow = job.job_id, int(job.escrow)
-        return {"job_id": job_id, "escrow": str(escrow), "funded": self.funded(job_id)}
+        return PostedJob(job_id=job_id, escrow=str(escrow), funded=self.funded(job_id))
+
+    def post_and_fund(self, spec: JobSpec, requester: TxSigner) -> PostedJob:
+        """Record a job and escrow its bounty from `requester` (the spec's requester), who names
+        this node's operator as the one that releases it. Funded already: nothing is sent."""
+        if requester.address.lower() != spec.requester.lower():
+            raise AigoraError(f"the spec's requester is {spec.requester}, not {requester.address}")
+        posted = self.post(spec)
+        if posted.funded:
+            return posted
+        context = self.context
+        bounties = bounties_of(context)
+        chain = context.chain
+        chain.transact(
+            requester, context.deployment.token.functions.approve(bounties.address, spec.escrow)
+        )
+        chain.transact(
+            requester,
+            bounties.functions.open_job(
+                bytes.fromhex(posted.job_id[2:]),
+                spec.escrow,
+                context.operator.address,
+                spec.ends_at,
+            ),
+        )
+        return posted.model_copy(update={"funded": self.funded(posted.job_id)})
+
+    def job(self, job_id: str) -> JobInfo:
+        return JobInfo(
+            job_id=job_id, funded=self.funded(job_id), domain=self.context.domain.as_dict()
+        )
 
     def funded(self, job_id: str) -> bool:
         """True when the job's escrow is on-chain, released by this node, covering the spec."""
@@ -77,10 +141,10 @@ class Labels:
             escrow, ends_at, requester = int(job.escrow), job.ends_at, job.requester
         state = escrow_state(self.context, job_id)
         return (
-            state["escrowed"] >= escrow
-            and state["operator"] == self.context.operator.address
-            and state["requester"].lower() == requester.lower()
-            and state["ends_at"] == ends_at
+            state.escrowed >= escrow
+            and state.operator == self.context.operator.address
+            and state.requester.lower() == requester.lower()
+            and state.ends_at == ends_at
         )
 
     def _funded_jobs(self, now: int) -> list[str]:
@@ -90,22 +154,36 @@ class Labels:
             ids = list(session.scalars(select(LabelJob.job_id).where(LabelJob.ends_at > now)))
         return [job_id for job_id in ids if self.funded(job_id)]
 
-    def next(self, labeler: str) -> Task | None:
+    def next_task(self, labeler: str) -> Task | None:
         now = self.context.chain.now()
         funded = self._funded_jobs(now)
         with session_scope(self.context.db) as session:
             return next_task(session, labeler, now, funded, quality_policy(self.context))
 
-    def answer(self, job_id: str, item: int, labeler: str, label: int, signature: bytes) -> None:
+    def next(self, labeler: str) -> NextTask:
+        """Assign the labeler its next item (and say which domain to sign the answer in)."""
+        task = self.next_task(labeler)
+        return NextTask(
+            task=task,
+            domain=self.context.domain.as_dict(),
+        )
+
+    def answer(
+        self, job_id: str, item: int, labeler: str, label: int, signature: bytes
+    ) -> AnswerAccepted:
+        """Record a labeler's signed answer to an item assigned to it."""
         now = self.context.chain.now()
         with session_scope(self.context.db) as session:
             submit_answer(
                 session, self.context.domain, job_id, item, labeler, label, signature, now
             )
+        return AnswerAccepted(accepted_for_review=True, job_id=job_id, item=item)
 
-    def export(self, job_id: str) -> list[dict[str, Any]]:
+    def export(self, job_id: str) -> LabelExport:
+        """The job's items with a trusted label, as validation rows."""
         with session_scope(self.context.db) as session:
-            return accepted_labels(session, job_id, quality_policy(self.context))
+            rows = accepted_labels(session, job_id, quality_policy(self.context))
+        return LabelExport(job_id=job_id, rows=[LabeledRow.model_validate(r) for r in rows])
 
 
 RECOVERED = "recovered"
@@ -136,7 +214,7 @@ def release_escrow(context: NodeContext, epoch: int) -> None:
                     )
                 )
             )
-        onchain = escrow_state(context, job_id)["released"]
+        onchain = escrow_state(context, job_id).released
         if onchain >= done + amount:
             tx_hash = RECOVERED
         else:

@@ -1,11 +1,11 @@
 """Playing embedding games on-chain: the operator's answers and the challenger's moves.
 
-`aigora.verify._game` says what each side sends; this module reads the game from the disputes
-contract (state and revealed data from its events), sends the move whose turn it is, and closes a
-game whose mover let the deadline pass. A node plays both roles in `play_games`: it answers games
-against its own receipts (re-running its engine on the receipt's query, which gives the trace it
-committed to) and moves in games it filed (from `FiledChallenge` rows), so a game survives a
-restart of either side.
+`aigora.verify` (`Honest`, `OperatorView`) says what each side sends; this module reads the game
+from the disputes contract (state and revealed data from its events), sends the move whose turn
+it is, and closes a game whose mover let the deadline pass. A node plays both roles in
+`play_games`: it answers games against its own receipts (re-running its engine on the receipt's
+query, which gives the trace it committed to) and moves in games it filed (from `FiledChallenge`
+rows), so a game survives a restart of either side.
 """
 
 import logging
@@ -15,18 +15,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
+from web3.contract import Contract
+from web3.contract.contract import ContractEvent
 
-from aigora.chain import Chain
-from aigora.chain.client import TxSigner
+from aigora.app._dispute_state import EMBEDDING, DisputeState, dispute_state, game_state
+from aigora.chain import Chain, TxSigner
 from aigora.core.errors import AigoraError, NotFound
 from aigora.core.ordered_merkle import OrderedTree
 from aigora.engine import IntModel, Trace
-from aigora.node.disputes import EMBEDDING, DisputeState, dispute_state, game_state
-from aigora.store.answer_models import FiledChallenge
-from aigora.store.db import session_scope
-from aigora.verify import ReceiptDocument, loads_document, stored_receipt
-from aigora.verify._game import OPERATOR_PHASES, Honest, OperatorView
-from aigora.verify._step import step_arguments
+from aigora.store import FiledChallenge, session_scope
+from aigora.verify import (
+    OPERATOR_PHASES,
+    Honest,
+    OperatorView,
+    ReceiptDocument,
+    loads_document,
+    step_arguments,
+    stored_receipt,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +52,7 @@ class Move:
 
 
 def remember_challenge(
-    db: Engine, chain: Chain, disputes: Any, dispute_id: int, document: ReceiptDocument
+    db: Engine, chain: Chain, disputes: Contract, dispute_id: int, document: ReceiptDocument
 ) -> None:
     """Keep the disputed receipt so this node (even restarted) can play the challenger's moves."""
     with session_scope(db) as session:
@@ -62,20 +68,20 @@ def remember_challenge(
         )
 
 
-def _revealed(chain: Chain, event: Any, dispute_id: int) -> Any:
+def _revealed(chain: Chain, event: ContractEvent, dispute_id: int) -> Any:
     found = [log.args for log in chain.events(event) if int(log.args.dispute_id) == dispute_id]
     if not found:
         raise NotFound(f"dispute {dispute_id} has no {event.event_name} event")
     return found[-1]
 
 
-def _op_leaves(chain: Chain, disputes: Any, dispute_id: int) -> list[bytes]:
+def _op_leaves(chain: Chain, disputes: Contract, dispute_id: int) -> list[bytes]:
     revealed = _revealed(chain, disputes.events.OpsRevealed, dispute_id)
     return [bytes(leaf) for leaf in revealed.leaves]
 
 
 def operator_move(
-    chain: Chain, disputes: Any, signer: TxSigner, dispute_id: int, view: OperatorView
+    chain: Chain, disputes: Contract, signer: TxSigner, dispute_id: int, view: OperatorView
 ) -> Move | None:
     """Send the operator's move if it is the operator's turn; None otherwise."""
     state = game_state(chain, disputes, dispute_id)
@@ -96,7 +102,7 @@ def operator_move(
 
 def challenger_move(
     chain: Chain,
-    disputes: Any,
+    disputes: Contract,
     signer: TxSigner,
     dispute_id: int,
     honest: Honest,
@@ -122,7 +128,7 @@ def challenger_move(
     return Move(dispute_id, "challenger", state.phase, result.tx_hash, result.gas_used)
 
 
-def open_games(chain: Chain, disputes: Any) -> list[DisputeState]:
+def open_games(chain: Chain, disputes: Contract) -> list[DisputeState]:
     """Every open embedding game, as `dispute_state` reads it (deadline and phase included)."""
     found = []
     for log in chain.events(disputes.events.DisputeOpened):
@@ -134,7 +140,7 @@ def open_games(chain: Chain, disputes: Any) -> list[DisputeState]:
 
 
 def play_games(
-    chain: Chain, db: Engine, disputes: Any, signer: TxSigner, trace_of: TraceOf
+    chain: Chain, db: Engine, disputes: Contract, signer: TxSigner, trace_of: TraceOf
 ) -> list[Move]:
     """One pass over the open games: answer those against this node's receipts, move in those
     it filed, and close those whose other side went silent. A game that cannot go on from here
@@ -155,7 +161,7 @@ def play_games(
 def _play_one(
     chain: Chain,
     db: Engine,
-    disputes: Any,
+    disputes: Contract,
     signer: TxSigner,
     trace_of: TraceOf,
     filed: dict[int, ReceiptDocument],
@@ -182,7 +188,7 @@ def _play_one(
     return challenger_move(chain, disputes, signer, dispute_id, Honest(trace), model)
 
 
-def _filed(db: Engine, chain: Chain, disputes: Any) -> dict[int, ReceiptDocument]:
+def _filed(db: Engine, chain: Chain, disputes: Contract) -> dict[int, ReceiptDocument]:
     with session_scope(db) as session:
         rows = session.scalars(
             select(FiledChallenge).where(

@@ -1,4 +1,5 @@
-"""The node's answering state: the engine, the current snapshot and its index, loaded lazily.
+"""Answering: the engine, the current snapshot and its index (loaded lazily), asks, receipts and
+verification.
 
 Loading the model costs seconds (half a minute on first use, to convert), so nothing is loaded
 until the first question or snapshot refresh. One lock serialises refreshes against asks that
@@ -11,17 +12,36 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+from web3.contract import Contract
+
+from aigora.app._context import NodeContext, StoreContext
+from aigora.app._games import Move, play_games
 from aigora.chain import Chain
+from aigora.content import service
 from aigora.core.errors import AigoraError
-from aigora.engine import Encoder, IntModel, Trace, load_default_model
-from aigora.engine._encoder import default_cache_dir
-from aigora.engine._spec import FORMAT, FORMAT_VERSION
-from aigora.index import AdmissionPolicy, ExactIndex, Snapshot
-from aigora.index._service import SnapshotState, current_snapshot, refresh_snapshot, snapshot_dir
-from aigora.node.context import NodeContext
-from aigora.node.games import Move, play_games
+from aigora.engine import (
+    FORMAT,
+    FORMAT_VERSION,
+    Encoder,
+    IntModel,
+    Trace,
+    default_cache_dir,
+    load_default_model,
+)
+from aigora.index import (
+    AdmissionPolicy,
+    ExactIndex,
+    Snapshot,
+    SnapshotState,
+    current_snapshot,
+    refresh_snapshot,
+    snapshot_dir,
+)
+from aigora.store import session_scope
 from aigora.verify import (
     ChainRegistry,
+    Claim,
     DbNonceLedger,
     HttpSource,
     LocalFiles,
@@ -33,11 +53,12 @@ from aigora.verify import (
     Verdict,
     check_question,
     issue_receipt,
+    plan_claim,
     rank,
     sign_answer,
+    stored_receipt,
     verify,
 )
-from aigora.verify._challenge import Claim, plan_claim
 
 ENGINE_VERSION = f"{FORMAT}/{FORMAT_VERSION}"
 
@@ -50,7 +71,54 @@ class NoSnapshot(AigoraError):
     """The node has no registered snapshot to answer from yet."""
 
 
+EXCERPT_BYTES = 280
+
+
+class AnswerSource(BaseModel):
+    """One returned passage as people read it: where it comes from and how it begins."""
+
+    rank: int
+    cid: str
+    score: int
+    author: str
+    url: str
+    excerpt: str
+    status: str = "unrated"
+
+
+class Answer(BaseModel):
+    """An answer: the ranked sources, the receipt's digest and the signed receipt document."""
+
+    query: str
+    results: list[AnswerSource]
+    digest: str
+    receipt: dict[str, Any]
+
+
+class VerdictReport(BaseModel):
+    """A verification's outcome: VALID or INVALID, the rule that failed and where."""
+
+    verdict: str
+    check: str
+    reason: str
+    digest: str
+    difference: dict[str, Any] | None = None
+    notes: list[str] = []
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> "VerdictReport":
+        return cls.model_validate(verdict.to_json())
+
+    @property
+    def valid(self) -> bool:
+        return self.verdict == "VALID"
+
+
 class Answers:
+    """Answering on one node: the engine (loaded on first use), the current snapshot and its
+    index, asks with signed receipts, verification of anyone's receipts, and the honest trace a
+    dispute game needs. Snapshots, disputes and payouts share one instance."""
+
     def __init__(
         self, context: NodeContext, load_model: Callable[[], IntModel] = load_default_model
     ) -> None:
@@ -159,6 +227,39 @@ class Answers:
             ),
         )
 
+    def answer(self, query: str, k: int) -> Answer:
+        """`ask`, then the answer as people read it: each source's author, link, excerpt and
+        reputation status beside its score."""
+        document = self.ask(query, k)
+        context = self.context
+        results = []
+        with session_scope(context.db) as session:
+            for position, result in enumerate(document.results):
+                item = service.get_content(session, result.cid)
+                score = service.latest_score(session, result.cid)
+                body = context.blobs.get(result.cid)
+                results.append(
+                    AnswerSource(
+                        rank=position,
+                        cid=result.cid,
+                        score=result.score,
+                        author=item.author,
+                        url=item.url,
+                        excerpt=body[:EXCERPT_BYTES].decode("utf-8", errors="replace"),
+                        status="unrated" if score is None else score["status"],
+                    )
+                )
+        return Answer(
+            query=document.query,
+            results=results,
+            digest="0x" + document.digest().hex(),
+            receipt=document.to_json(),
+        )
+
+    def receipt(self, digest: str) -> ReceiptDocument:
+        """A receipt this node issued, with its anchor proof once its batch is anchored."""
+        return stored_receipt(self.context.db, digest)
+
     def trace_for(self, document: ReceiptDocument) -> tuple[IntModel, Trace]:
         """The model a receipt names and the trace this node computes with it for the receipt's
         query: the trace an honest operator committed to, and the one a challenger holds up
@@ -203,7 +304,9 @@ class Answers:
             loaded.append(self._current[0])
         return loaded
 
-    def plan(self, document: ReceiptDocument, source_url: str | None = None):
+    def plan(
+        self, document: ReceiptDocument, source_url: str | None = None
+    ) -> tuple[Verdict, Claim]:
         """The verdict on a receipt and the on-chain claim that proves it wrong."""
         context = self.context
         return plan_on_chain(
@@ -231,7 +334,7 @@ class Answers:
 
 def public_sources(
     chain: Chain,
-    registry: Any,
+    registry: Contract,
     operator: str,
     snapshot_dirs: Sequence[Path] = (),
     source_url: str | None = None,
@@ -254,13 +357,14 @@ def public_sources(
 def verify_on_chain(
     document: ReceiptDocument,
     chain: Chain,
-    registry: Any,
+    registry: Contract,
     ledger: NonceLedger | None,
     snapshot_dirs: Sequence[Path] = (),
     source_url: str | None = None,
     loaded: Sequence[IntModel | Snapshot] = (),
 ) -> Verdict:
-    """Verify a receipt against `registry` on `chain`, with public data from `public_sources`."""
+    """Verify a receipt against `registry` on `chain`, with public data from `public_sources`
+    (what a verifier with no node of its own runs: `aigora verify --rpc`)."""
     sources = public_sources(chain, registry, document.operator, snapshot_dirs, source_url, loaded)
     return _verify_with(document, chain, registry, ledger, sources)
 
@@ -268,7 +372,7 @@ def verify_on_chain(
 def _verify_with(
     document: ReceiptDocument,
     chain: Chain,
-    registry: Any,
+    registry: Contract,
     ledger: NonceLedger | None,
     sources: Sources,
 ) -> Verdict:
@@ -286,7 +390,7 @@ def _verify_with(
 def plan_on_chain(
     document: ReceiptDocument,
     chain: Chain,
-    registry: Any,
+    registry: Contract,
     snapshot_dirs: Sequence[Path] = (),
     source_url: str | None = None,
     loaded: Sequence[IntModel | Snapshot] = (),
@@ -302,3 +406,22 @@ def plan_on_chain(
     model = sources.model(bytes.fromhex(receipt["modelRoot"][2:]))
     _, trace = Encoder(model, backend="numpy").embed_with_trace(document.query)
     return verdict, plan_claim(document, verdict, snapshot, trace)
+
+
+def verify_over_rpc(
+    document: ReceiptDocument,
+    rpc: str,
+    registry: str | None = None,
+    source_url: str | None = None,
+    store: StoreContext | None = None,
+) -> VerdictReport:
+    """Verify a receipt against the registry at `registry` (default: the receipt's own) on the
+    JSON-RPC node `rpc`, with no node of one's own; `store` (optional) remembers nonces."""
+    address = registry or document.domain.verifying_contract
+    with Chain.connect(rpc) as chain:
+        if not chain.has_code(address):
+            raise AigoraError(f"no contract at {address} on {rpc}")
+        contract = chain.contract("Registry", address)
+        ledger = DbNonceLedger(store.db) if store is not None else None
+        verdict = verify_on_chain(document, chain, contract, ledger, source_url=source_url)
+    return VerdictReport.of(verdict)

@@ -1,68 +1,113 @@
 """Open a node's data directory: config, keys, database, blobs, chain and contracts, in that order.
 
-`open_node` is what `aigora up` and every CLI command that touches state call. It is idempotent: the
-first call creates the directory, the operator key and the database and deploys the contracts; later
-calls find them again. Contracts recorded for this chain are checked to still have code (a restarted
-anvil forgets everything), and are redeployed and re-recorded if not.
+Three ways in, each giving the context the services work on:
+- `open_store`: config, keys, database and blobs only (safe beside a running node: SQLite WAL).
+  Enough for use cases that read or record signed data without the chain.
+- `open_node`: everything, with the operator key unlocked. What `aigora up` and every command that
+  spends gas calls. Idempotent: the first call creates the directory, the operator key and the
+  database and deploys the contracts; later calls find them again. Contracts recorded for this
+  chain are checked to still have code (a restarted anvil forgets everything), and are redeployed
+  and re-recorded if not.
+- `open_chain_view`: the chain and the contracts recorded for it, deploying nothing and, unless a
+  signer is given, unlocking no key (verification and status need no passphrase).
 """
 
+import json
 import os
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, select
+from web3.contract import Contract
 
-from aigora.chain import Chain
-from aigora.chain.client import TxSigner
-from aigora.chain.deploy import (
+from aigora.app._config import Config, database_url, load_config, write_default_config
+from aigora.chain import (
     TOKEN_UNIT,
+    ZERO_ADDRESS,
+    Chain,
     Deployment,
     DisputeParams,
     RegistryParams,
+    TxResult,
+    TxSigner,
     attach_foundation,
     deploy_bounties,
     deploy_disputes,
     deploy_distributor,
     deploy_foundation,
+    read_operator,
     source_hash,
 )
-from aigora.content.signed import domain_for
+from aigora.content import domain_for
 from aigora.core.eip712 import Domain
 from aigora.core.errors import AigoraError, ChainError
 from aigora.core.keystore import Keystore, Signer
-from aigora.node.config import Config, database_url, load_config, write_default_config
-from aigora.store import models
-from aigora.store.blobs import BlobStore
-from aigora.store.db import make_engine, migrate, session_scope
+from aigora.store import BlobStore, NodeSetting, make_engine, migrate, session_scope
+from aigora.store import Deployment as DeploymentRow
 
 DEV_ETHER = 100 * 10**18
-ZERO_ADDRESS = "0x" + "00" * 20
 BURN_ADDRESS = "0x000000000000000000000000000000000000dEaD"
 """Where the burned share of a dispute's stake goes: the deployer (here the operator itself)
 must not be the treasury, or a slashed operator would get part of its own bond back."""
 CHAIN_ID_SETTING = "chain_id"
+NODE_FILE = "node.json"
+"""Written by a running node into its data directory: where it serves (URL) and its PID."""
 
 
 class NodeNotStarted(AigoraError):
     """The data directory has no chain or contracts recorded yet."""
 
 
+class NoNode(AigoraError):
+    """There is no node data directory where one was named."""
+
+
+class NeedsOperatorKey(AigoraError):
+    """A use case that signs with the operator's key ran on a context opened without it."""
+
+
 DEV_TOKENS = 1_000_000 * TOKEN_UNIT
 
 
 @dataclass
-class NodeContext:
-    """Everything a running node holds open. Close it to flush the chain and release the lock."""
+class StoreContext:
+    """A node's data directory without its chain: config, keys, database and blobs."""
 
     data_dir: Path
     config: Config
     keystore: Keystore
     db: Engine
     blobs: BlobStore
+
+    @property
+    def domain(self) -> Domain:
+        """The EIP-712 domain of the chain and registry the node last ran on (from the store)."""
+        return signing_domain(self.db)
+
+    def operator_address(self) -> str | None:
+        """The operator key's address, read from its keystore (no passphrase needed)."""
+        name = self.config.node.operator_key
+        return next((k.address for k in self.keystore.list() if k.name == name), None)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+@dataclass
+class NodeContext(StoreContext):
+    """Everything a running node holds open. Close it to flush the chain and release the lock.
+    `signer` is the unlocked operator key; None on a read-only view (`open_chain_view`)."""
+
     chain: Chain
     deployment: Deployment
-    operator: Signer
+    signer: Signer | None
+
+    @property
+    def operator(self) -> Signer:
+        if self.signer is None:
+            raise NeedsOperatorKey("this needs the operator's key; open the node with it")
+        return self.signer
 
     @property
     def domain(self) -> Domain:
@@ -84,6 +129,63 @@ def prepare_data_dir(data_dir: Path) -> Config:
 
 def keystore_for(data_dir: Path) -> Keystore:
     return Keystore(data_dir / "keys")
+
+
+def node_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def running_node_url(data_dir: Path) -> str | None:
+    """The URL of the node serving `data_dir`, if one is running (its `node.json` names a live
+    process)."""
+    try:
+        info = json.loads((data_dir / NODE_FILE).read_text(encoding="utf-8"))
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return str(info["url"])
+
+
+def open_store(data_dir: Path) -> StoreContext:
+    """The data directory's store, beside a running node or not; it must exist already."""
+    if not data_dir.is_dir():
+        raise NoNode(f"no node in {data_dir}; start one with `aigora up`")
+    config = load_config(data_dir)
+    db = make_engine(database_url(config, data_dir))
+    migrate(db)
+    return StoreContext(data_dir, config, keystore_for(data_dir), db, BlobStore(data_dir / "blobs"))
+
+
+def open_chain_view(data_dir: Path, signer: Signer | None = None) -> NodeContext:
+    """The chain and the contracts recorded for it, deploying nothing. Raises `DataDirInUse`
+    while a node holds the embedded chain, `NodeNotStarted` before the first `aigora up`."""
+    store = open_store(data_dir)
+    try:
+        chain = Chain.open(store.config.chain.url, data_dir)
+    except BaseException:
+        store.close()
+        raise
+    try:
+        addresses = recorded_addresses(store.db, chain.chain_id)
+        if store.config.chain.token is not None:
+            addresses["Token"] = store.config.chain.token
+        if not {"Token", "Registry"} <= addresses.keys():
+            raise NodeNotStarted("no registry on this chain yet: run `aigora up` once")
+        deployment = attach_foundation(chain, addresses)
+    except BaseException:
+        chain.close()
+        store.close()
+        raise
+    return NodeContext(
+        data_dir=data_dir,
+        config=store.config,
+        keystore=store.keystore,
+        db=store.db,
+        blobs=store.blobs,
+        chain=chain,
+        deployment=deployment,
+        signer=signer,
+    )
 
 
 def open_node(data_dir: Path, passphrase: str) -> NodeContext:
@@ -114,20 +216,20 @@ def open_node(data_dir: Path, passphrase: str) -> NodeContext:
         blobs=BlobStore(data_dir / "blobs"),
         chain=chain,
         deployment=deployment,
-        operator=operator,
+        signer=operator,
     )
 
 
 def _remember_chain(db: Engine, chain_id: int) -> None:
     """Record which chain the node last ran on, so offline commands can sign for its domain."""
     with session_scope(db) as session:
-        session.merge(models.NodeSetting(key=CHAIN_ID_SETTING, value=str(chain_id)))
+        session.merge(NodeSetting(key=CHAIN_ID_SETTING, value=str(chain_id)))
 
 
 def signing_domain(db: Engine) -> Domain:
     """The EIP-712 domain of the chain and registry the node last ran on, read from the store."""
     with session_scope(db) as session:
-        setting = session.get(models.NodeSetting, CHAIN_ID_SETTING)
+        setting = session.get(NodeSetting, CHAIN_ID_SETTING)
     if setting is None:
         raise NodeNotStarted("this node has never started: run `aigora up` once first")
     chain_id = int(setting.value)
@@ -139,9 +241,7 @@ def signing_domain(db: Engine) -> Domain:
 
 def recorded_addresses(db: Engine, chain_id: int) -> dict[str, str]:
     with session_scope(db) as session:
-        rows = session.scalars(
-            select(models.Deployment).where(models.Deployment.chain_id == chain_id)
-        )
+        rows = session.scalars(select(DeploymentRow).where(DeploymentRow.chain_id == chain_id))
         return {row.name: row.address for row in rows}
 
 
@@ -192,9 +292,7 @@ def _add_disputes(chain: Chain, db: Engine, operator: Signer, deployment: Deploy
     disputes, tx = deploy_disputes(
         chain, operator, deployment.token.address, registry.address, params
     )
-    with_disputes = replace(deployment, disputes=disputes, transactions={"Disputes": tx})
-    _record(db, chain, with_disputes)
-    return replace(with_disputes, transactions={**deployment.transactions, "Disputes": tx})
+    return _added(db, chain, deployment, "Disputes", disputes, tx)
 
 
 def _add_distributor(
@@ -204,17 +302,22 @@ def _add_distributor(
     distributor, tx = deploy_distributor(
         chain, operator, deployment.token.address, operator.address
     )
-    added = replace(deployment, distributor=distributor, transactions={"Distributor": tx})
-    _record(db, chain, added)
-    return replace(added, transactions={**deployment.transactions, "Distributor": tx})
+    return _added(db, chain, deployment, "Distributor", distributor, tx)
 
 
 def _add_bounties(chain: Chain, db: Engine, operator: Signer, deployment: Deployment) -> Deployment:
     """Deploy the labeling escrow (any requester may open jobs that this node releases)."""
     bounties, tx = deploy_bounties(chain, operator, deployment.token.address)
-    added = replace(deployment, bounties=bounties, transactions={"Bounties": tx})
+    return _added(db, chain, deployment, "Bounties", bounties, tx)
+
+
+def _added(
+    db: Engine, chain: Chain, deployment: Deployment, name: str, contract: Contract, tx: TxResult
+) -> Deployment:
+    """`deployment` with the contract just deployed as `name`, recorded (only that row)."""
+    added = replace(deployment, **{name.lower(): contract}, transactions={name: tx})
     _record(db, chain, added)
-    return replace(added, transactions={**deployment.transactions, "Bounties": tx})
+    return replace(added, transactions={**deployment.transactions, name: tx})
 
 
 def _ensure_registered(
@@ -223,7 +326,7 @@ def _ensure_registered(
     """On a dev chain the node bonds itself as an operator at first start, so it can serve answers
     at once; on a real network bonding is the owner's explicit decision."""
     registry, token = deployment.registry, deployment.token
-    if chain.call(registry.functions.operators(operator.address))[3] != 0:
+    if read_operator(chain, registry, operator.address).registered:
         return
     bond = config.chain.min_bond
     chain.transact(operator, token.functions.approve(registry.address, bond))
@@ -242,10 +345,10 @@ def _record(db: Engine, chain: Chain, deployment: Deployment) -> None:
     with session_scope(db) as session:
         for name, tx in deployment.transactions.items():
             row = session.scalar(
-                select(models.Deployment).where(
-                    models.Deployment.chain_id == chain.chain_id, models.Deployment.name == name
+                select(DeploymentRow).where(
+                    DeploymentRow.chain_id == chain.chain_id, DeploymentRow.name == name
                 )
-            ) or models.Deployment(chain_id=chain.chain_id, name=name)
+            ) or DeploymentRow(chain_id=chain.chain_id, name=name)
             row.address = deployment.addresses()[name]
             row.source_hash = source_hash(name)
             row.tx_hash = tx.tx_hash

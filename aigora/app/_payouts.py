@@ -10,17 +10,19 @@ tree is kept in memory; a claim's proof is a lookup in it by (account, cumulativ
 import json
 import threading
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from web3.contract import Contract
 
+from aigora.app._answers import Answers
+from aigora.app._context import StoreContext
+from aigora.app._labels import quality_policy, release_escrow
 from aigora.core.errors import AigoraError, NotFound
 from aigora.core.merkle import StandardMerkleTree
 from aigora.labels import labeling_lines
-from aigora.node.answers import Answers
-from aigora.node.labels import quality_policy, release_escrow
 from aigora.payouts import (
     TRAINING,
     ClaimResult,
@@ -30,21 +32,95 @@ from aigora.payouts import (
     PayoutError,
     TrainingItem,
     Validation,
+    check_account,
     close_epoch,
     cumulative_of,
+    earnings,
+    epoch_summary,
     latest_posted,
     load_tree,
     relay_claim,
     training_split,
 )
-from aigora.store.content_models import ContentItem
+from aigora.store import ContentItem
 
 
 class NoDistributor(AigoraError):
     """This node's chain has no distributor contract it knows of."""
 
 
-def _distributor(answers: Answers) -> Any:
+class EpochReport(BaseModel):
+    """An epoch's totals as the API answers them: amounts as decimal strings (beyond 2**53)."""
+
+    number: int
+    status: str
+    receipts: int
+    usage_total: str
+    operator_total: str
+    training_total: str
+    labeling_total: str
+    cumulative_total: str
+    accounts: int
+    root: str
+    tx_hash: str | None
+
+    @classmethod
+    def of(cls, summary: EpochSummary) -> "EpochReport":
+        return cls.model_validate(summary.to_json())
+
+
+class ClaimReport(BaseModel):
+    """A relayed claim: what was paid, to whom, and the relayer's fee."""
+
+    account: str
+    cumulative: str
+    paid: str
+    fee: str
+    relayer: str
+    tx_hash: str
+
+    @classmethod
+    def of(cls, result: ClaimResult) -> "ClaimReport":
+        return cls.model_validate(result.to_json())
+
+
+class EarningLine(BaseModel):
+    epoch: int
+    source: str
+    cid: str
+    amount: str
+    status: str
+
+
+class Earnings(BaseModel):
+    """Every line an account earned, oldest epoch first, and their sum."""
+
+    account: str
+    total: str
+    lines: list[EarningLine]
+
+    def per_epoch(self) -> dict[int, int]:
+        totals: dict[int, int] = {}
+        for line in self.lines:
+            totals[line.epoch] = totals.get(line.epoch, 0) + int(line.amount)
+        return totals
+
+
+def earnings_of(context: StoreContext, account: str) -> Earnings:
+    """Every line `account` earned: epoch, source (usage, training, labeling), item, amount (the
+    store alone: safe beside a running node)."""
+    lines = earnings(context.db, check_account(account))
+    return Earnings(
+        account=account,
+        total=str(sum(amount for _, _, _, amount, _ in lines)),
+        lines=[
+            EarningLine(epoch=e, source=s, cid=c, amount=str(a), status=st)
+            for e, s, c, a, st in lines
+        ],
+    )
+
+
+def _distributor(answers: Answers) -> Contract:
     distributor = answers.context.deployment.distributor
     if distributor is None:
         raise NoDistributor("no distributor contract is deployed for this node")
@@ -124,8 +200,11 @@ class Payouts:
         split = training_split(pool, items, validation, config.k, config.duplicate_threshold)
         return [Line(item.author, item.cid, TRAINING, amount) for item, amount in split]
 
-    def close(self) -> EpochSummary:
+    def close(self) -> EpochReport:
         """Close the next epoch (or finish posting one an interrupted run left computed)."""
+        return EpochReport.of(self.close_summary())
+
+    def close_summary(self) -> EpochSummary:
         context = self.answers.context
         with self._lock:
             return close_epoch(
@@ -164,8 +243,19 @@ class Payouts:
                 self._trees = {root: load_tree(self.answers.context.data_dir / relative, root)}
             return number, self._trees[root]
 
-    def claim(self, account: str, authorization: FeeAuthorization | None = None) -> ClaimResult:
+    def show(self, number: int) -> EpochReport:
+        return EpochReport.of(epoch_summary(self.answers.context.db, number))
+
+    def earnings(self, account: str) -> Earnings:
+        return earnings_of(self.answers.context, account)
+
+    def claim(self, account: str, authorization: FeeAuthorization | None = None) -> ClaimReport:
         """Relay `account`'s claim from the newest posted tree, the node paying the gas."""
+        return ClaimReport.of(self.claim_result(check_account(account), authorization))
+
+    def claim_result(
+        self, account: str, authorization: FeeAuthorization | None = None
+    ) -> ClaimResult:
         context = self.answers.context
         number, tree = self._posted()
         leaf = cumulative_of(context.db, number, account)

@@ -1,0 +1,193 @@
+"""Agents: compile a mandate into a policy, deploy its wallet, run planned intents through the
+executor, and the owner's decisions (approve, reject, revoke).
+
+The owner's key signs wallet creation, policy changes and approvals; the agent's own key (a
+separate keystore account) signs only `execute`, and only inside `run`, whose planner runs in a
+process without any key or passphrase.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from web3.contract import Contract
+
+from aigora.agent import (
+    AgentError,
+    Approval,
+    ApprovalError,
+    ApprovalQueue,
+    CompiledMandate,
+    Executor,
+    Outcome,
+    Policy,
+    WalletState,
+    approve_pending,
+    compile_mandate,
+    compile_with_model,
+    deploy_wallet,
+    read_state,
+    run_planner,
+)
+from aigora.app._context import NodeContext
+from aigora.core.keystore import Signer
+from aigora.store import AgentWallet, session_scope
+
+AGENT_GAS_WEI = 10**18
+"""Ether a dev chain gives a new agent key, so it can pay for `execute`."""
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """An agent's wallet row, its policy, and what the wallet has spent and holds now."""
+
+    row: AgentWallet
+    policy: Policy
+    state: WalletState
+    period_start: int
+
+    @property
+    def status(self) -> str:
+        if self.state.revoked:
+            return "revoked"
+        return "expired" if self.state.now >= self.policy.expiry else "active"
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What `run` did with each understood task, and how many tasks it did not understand."""
+
+    outcomes: tuple[Outcome, ...]
+    not_understood: int
+
+    def count(self, status: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+
+def _policy_of(row: AgentWallet) -> tuple[Policy, int]:
+    stored = json.loads(row.policy_json)
+    return Policy.model_validate(stored["policy"]), int(stored["tip"])
+
+
+class Agents:
+    """Guarded agents on the node's chain (commands open it directly: the node must be stopped)."""
+
+    def __init__(self, context: NodeContext) -> None:
+        self.context = context
+
+    def token(self) -> str:
+        return self.context.deployment.token.address
+
+    def compile(
+        self, mandate: str, model_url: str | None = None, model: str = "default"
+    ) -> CompiledMandate:
+        """The mandate as a typed policy (by the offline rules, or a model at `model_url`)."""
+        token, now = self.token(), self.context.chain.now()
+        if model_url:
+            return compile_with_model(mandate, url=model_url, model=model, token=token, now=now)
+        return compile_mandate(mandate, token=token, now=now)
+
+    def create(
+        self,
+        compiled: CompiledMandate,
+        *,
+        name: str,
+        mandate: str,
+        owner: Signer,
+        agent_passphrase: str,
+        fund: int = 0,
+    ) -> AgentWallet:
+        """Deploy a wallet under `compiled`'s policy, owned by `owner`, for the agent key
+        `agent-NAME` (created on first use), and record it."""
+        context = self.context
+        chain = context.chain
+        keystore = context.keystore
+        agent_key = f"agent-{name}"
+        agent_address = (
+            keystore.unlock(agent_key, agent_passphrase).address
+            if keystore.exists(agent_key)
+            else keystore.create(agent_key, agent_passphrase)
+        )
+        if chain.is_dev_chain and chain.balance(agent_address) == 0:
+            chain.send_ether(chain.dev_signers()[0], agent_address, AGENT_GAS_WEI)
+        wallet, _ = deploy_wallet(chain, owner, agent_address, compiled.policy, fund=fund)
+        row = AgentWallet(
+            name=name,
+            chain_id=chain.chain_id,
+            address=wallet.address,
+            owner=owner.address,
+            agent=agent_address,
+            agent_key=agent_key,
+            mandate=mandate,
+            policy_json=json.dumps(
+                {
+                    "policy": json.loads(compiled.policy.to_json()),
+                    "tip": str(compiled.tip_amount),
+                }
+            ),
+            created_at=datetime.now(UTC),
+        )
+        with session_scope(context.db) as session:
+            session.add(row)
+            session.flush()
+            session.expunge(row)
+        return row
+
+    def _row(self, name: str) -> AgentWallet:
+        with session_scope(self.context.db) as session:
+            row = session.scalars(select(AgentWallet).where(AgentWallet.name == name)).first()
+            if row is None:
+                raise AgentError(f"no agent named {name!r}; create one with `aigora agent create`")
+            session.expunge(row)
+            return row
+
+    def _wallet(self, row: AgentWallet) -> Contract:
+        return self.context.chain.contract("PolicyWallet", row.address)
+
+    def show(self, name: str) -> AgentView:
+        row = self._row(name)
+        policy, _ = _policy_of(row)
+        wallet = self._wallet(row)
+        chain = self.context.chain
+        return AgentView(
+            row, policy, read_state(chain, wallet), chain.call(wallet.functions.period_start())
+        )
+
+    def pending(self, name: str) -> list[Approval]:
+        """Requests the agent was not allowed to carry out, waiting for the owner."""
+        return ApprovalQueue(self.context.db, self._row(name).id).list()
+
+    def approve(self, name: str, approval_id: int, owner: Signer) -> tuple[Approval, str]:
+        """Carry out one pending request with the owner's key; the transaction hash."""
+        row = self._row(name)
+        queue = ApprovalQueue(self.context.db, row.id)
+        item = queue.get(approval_id)
+        if item.status != "pending":
+            raise ApprovalError(f"approval {approval_id} was already {item.status}")
+        tx = approve_pending(self.context.chain, owner, self._wallet(row), item.intent)
+        queue.decide(approval_id, "approved", tx)
+        return item, tx
+
+    def reject(self, name: str, approval_id: int) -> None:
+        """Refuse one pending request; nothing is sent."""
+        ApprovalQueue(self.context.db, self._row(name).id).decide(approval_id, "rejected")
+
+    def revoke(self, name: str, owner: Signer) -> str:
+        """Stop the agent now; the tokens stay in the wallet for the owner."""
+        row = self._row(name)
+        return self.context.chain.transact(owner, self._wallet(row).functions.revoke()).tx_hash
+
+    def run(self, name: str, tasks: list, agent_passphrase: str) -> RunReport:
+        """Plan `tasks` (in a process without keys), then carry out what the policy allows and
+        queue the rest for the owner."""
+        context = self.context
+        row = self._row(name)
+        policy, tip = _policy_of(row)
+        intents = run_planner(tasks, tip_amount=tip)
+        agent = context.keystore.unlock(row.agent_key, agent_passphrase)
+        executor = Executor(
+            context.chain, self._wallet(row), agent, policy, ApprovalQueue(context.db, row.id)
+        )
+        outcomes = tuple(executor.handle(proposed) for proposed in intents)
+        return RunReport(outcomes, len(tasks) - len(intents))

@@ -1,0 +1,209 @@
+"""Disputes: file the claim that proves a receipt wrong, rebut false omission claims, play
+embedding games, close disputes whose other side went silent.
+
+The rules (which claim proves what, the game's moves) are `aigora.verify`'s pure functions; this
+module sends them to the disputes contract and reads its state back. Amounts are token units.
+"""
+
+import contextlib
+import time
+from collections.abc import Callable
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from web3.contract import Contract
+
+from aigora.app._answers import Answers, VerdictReport
+from aigora.app._dispute_state import DisputeState, dispute_state, state_after
+from aigora.app._games import Move, remember_challenge
+from aigora.chain import Chain, TxSigner
+from aigora.core.errors import AigoraError, NotFound
+from aigora.verify import (
+    Claim,
+    NotAnchored,
+    ReceiptDocument,
+    anchor_arg,
+    receipt_arg,
+    result_entry,
+    stored_receipt,
+)
+
+
+class NoDisputes(AigoraError):
+    """This chain has no disputes contract the node knows of."""
+
+
+class ChallengeResult(BaseModel):
+    """What `challenge` found and did: the verdict, the claim chosen, and the dispute filed
+    (none on a dry run)."""
+
+    verdict: VerdictReport
+    claim: str
+    dispute: DisputeState | None = None
+
+
+def require(disputes: Contract | None) -> Contract:
+    if disputes is None:
+        raise NoDisputes("no disputes contract is deployed for this node's registry")
+    return disputes
+
+
+def file_claim(
+    chain: Chain,
+    disputes: Contract,
+    token: Contract,
+    signer: TxSigner,
+    document: ReceiptDocument,
+    claim: Claim,
+) -> DisputeState:
+    """Approve the challenger bond and file `claim` against the anchored `document`."""
+    bond = chain.call(disputes.functions.challenger_bond())
+    receipt, signature, anchor = receipt_arg(document), document.signature, anchor_arg(document)
+    functions = disputes.functions
+    if claim.kind in ("score", "omission"):  # one shape: a result, a passage, the query
+        call = getattr(functions, f"challenge_{claim.kind}")(
+            receipt,
+            signature,
+            anchor,
+            claim.entry.as_arg(),
+            claim.passage.as_arg(),
+            claim.query.as_arg(),
+        )
+    elif claim.kind == "order":
+        call = functions.challenge_order(
+            receipt, signature, anchor, claim.entry.as_arg(), claim.lower.as_arg()
+        )
+    elif claim.kind == "stale":
+        call = functions.challenge_stale(receipt, signature, anchor, claim.newer_snapshot)
+    elif claim.kind == "embedding":
+        call = functions.challenge_embedding(receipt, signature, anchor)
+    else:
+        raise AigoraError(f"unknown claim kind {claim.kind!r}")
+    chain.transact(signer, token.functions.approve(disputes.address, bond))
+    result = chain.transact(signer, call)
+    return state_after(chain, disputes, result)
+
+
+def rebut_omissions(
+    chain: Chain, db: Engine, disputes: Contract, signer: TxSigner, from_block: int = 0
+) -> list[DisputeState]:
+    """Rebut every open omission claim against this node's receipts whose passage is listed."""
+    answered = []
+    for log in chain.events(disputes.events.DisputeOpened, from_block=from_block):
+        state = dispute_state(chain, disputes, int(log.args.dispute_id))
+        if state.kind != "omission" or state.status != "open":
+            continue
+        if state.deadline < chain.now():
+            continue
+        try:
+            document = stored_receipt(db, state.digest)
+        except NotFound:
+            continue  # not one of ours
+        ranks = [rank for rank, r in enumerate(document.results) if r.cid == state.passage_cid]
+        if not ranks:
+            continue  # the claim holds: nothing honest to answer
+        entry = result_entry(document, ranks[0]).as_arg()
+        result = chain.transact(signer, disputes.functions.rebut_omission(state.dispute_id, entry))
+        answered.append(state_after(chain, disputes, result, state.dispute_id))
+    return answered
+
+
+def resolve(chain: Chain, disputes: Contract, signer: TxSigner, dispute_id: int) -> DisputeState:
+    """Close a dispute whose mover let its deadline pass: an unrebutted omission claim (the
+    challenger wins) or an embedding game (the silent side loses)."""
+    result = chain.transact(signer, disputes.functions.resolve_timeout(dispute_id))
+    return state_after(chain, disputes, result, dispute_id)
+
+
+class Disputes:
+    """The dispute use cases of a node: as challenger (with the operator account, which pays the
+    bond) and as the operator that answers claims against its receipts."""
+
+    def __init__(self, answers: Answers) -> None:
+        self.answers = answers
+
+    @property
+    def contract(self) -> Contract:
+        return require(self.answers.context.deployment.disputes)
+
+    def anchored(self, document: ReceiptDocument) -> ReceiptDocument:
+        """The receipt with its batch proof: as given, or this node's stored copy once its batch
+        is anchored. `NotAnchored` when neither has one yet."""
+        if document.anchor is not None:
+            return document
+        with contextlib.suppress(NotFound):
+            stored = stored_receipt(self.answers.context.db, "0x" + document.digest().hex())
+            if stored.anchor is not None:
+                return stored
+        raise NotAnchored("the receipt is not anchored yet; disputes need its batch proof")
+
+    def challenge(
+        self, document: ReceiptDocument, source: str | None = None, dry_run: bool = False
+    ) -> ChallengeResult:
+        """Verify the receipt and, if it is wrong in a way the contract can recompute, file the
+        claim (unless `dry_run`). An embedding claim opens a game the node plays on."""
+        anchored = self.anchored(document)
+        verdict, claim = self.answers.plan(anchored, source)
+        report = ChallengeResult(verdict=VerdictReport.of(verdict), claim=claim.kind)
+        if dry_run:
+            return report
+        context = self.answers.context
+        disputes = self.contract
+        state = file_claim(
+            context.chain, disputes, context.deployment.token, context.operator, anchored, claim
+        )
+        if claim.kind == "embedding":
+            remember_challenge(context.db, context.chain, disputes, state.dispute_id, anchored)
+        return report.model_copy(update={"dispute": state})
+
+    def show(self, dispute_id: int) -> DisputeState:
+        return dispute_state(self.answers.context.chain, self.contract, dispute_id)
+
+    def all(self) -> list[DisputeState]:
+        """Every dispute the contract has opened, oldest first."""
+        context = self.answers.context
+        disputes = context.deployment.disputes
+        if disputes is None:
+            return []
+        found = []
+        for log in context.chain.events(disputes.events.DisputeOpened):
+            with contextlib.suppress(NotFound):
+                found.append(dispute_state(context.chain, disputes, int(log.args.dispute_id)))
+        return found
+
+    def resolve(self, dispute_id: int) -> DisputeState:
+        """Close a dispute whose mover let its deadline pass (the silent side loses)."""
+        context = self.answers.context
+        return resolve(context.chain, self.contract, context.operator, dispute_id)
+
+    def rebut(self) -> list[DisputeState]:
+        """Rebut every open omission claim against this node's receipts that is false."""
+        context = self.answers.context
+        if context.deployment.disputes is None:
+            return []
+        return rebut_omissions(
+            context.chain, context.db, context.deployment.disputes, context.operator
+        )
+
+    def play(self) -> list[Move]:
+        """One move in every open embedding game this node answers or filed."""
+        return self.answers.play_games()
+
+    def play_until_decided(
+        self,
+        dispute_id: int,
+        poll_s: float,
+        on_move: Callable[[Move], None] = lambda _move: None,
+        on_wait: Callable[[DisputeState], None] = lambda _state: None,
+    ) -> DisputeState:
+        """Move whenever it is this node's turn until the game is decided."""
+        state = self.show(dispute_id)
+        while state.status == "open":
+            for move in self.play():
+                if move.dispute_id == dispute_id:
+                    on_move(move)
+            state = self.show(dispute_id)
+            if state.status == "open":
+                on_wait(state)
+                time.sleep(poll_s)
+        return state

@@ -1,0 +1,192 @@
+"""Typed readers for the structs our contracts expose: each decoded once, here, into a named type.
+
+A public getter of a Vyper struct returns a bare tuple over JSON-RPC; indexing it elsewhere
+(`operators(a)[3]`) silently breaks when a field is added. Every reader below builds a frozen
+dataclass whose fields are the struct's fields in declaration order, and `check_layout` (run by
+the tests against the compiled ABI) proves the names and order match the contract.
+"""
+
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+from web3.contract import Contract
+
+from aigora.chain.client import Chain
+
+T = TypeVar("T")
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def _decode(cls: type[T], raw: Any) -> T:
+    values = list(raw)
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    if len(values) != len(names):
+        raise ValueError(f"{cls.__name__} has {len(names)} fields, the call gave {len(values)}")
+    return cls(**{name: _plain(value) for name, value in zip(names, values, strict=True)})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if isinstance(value, bool | int | str):
+        return value
+    return str(value)
+
+
+@dataclass(frozen=True)
+class OperatorRecord:
+    """`Registry.operators(address)`; `registered_at` is 0 for an address that never bonded."""
+
+    bond: int
+    unbonding: int
+    unbond_ready_at: int
+    registered_at: int
+    endpoint: str
+    slashed: bool
+
+    @property
+    def registered(self) -> bool:
+        return self.registered_at != 0
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """`Registry.batches(id)`; `root` is 32 zero bytes for an unknown id."""
+
+    root: bytes
+    kind: int
+    anchorer: str
+    item_count: int
+    timestamp: int
+    block_number: int
+
+    @property
+    def exists(self) -> bool:
+        return self.root != bytes(32)
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """`Registry.models(root)`; `timestamp` is 0 for an unregistered model."""
+
+    registrant: str
+    engine_version: str
+    timestamp: int
+
+    @property
+    def registered(self) -> bool:
+        return self.timestamp != 0
+
+
+@dataclass(frozen=True)
+class SnapshotRegistration:
+    """`Registry.snapshots(root)`; `timestamp` is 0 for an unregistered snapshot."""
+
+    model_root: bytes
+    registrant: str
+    item_count: int
+    timestamp: int
+
+    @property
+    def registered(self) -> bool:
+        return self.timestamp != 0
+
+
+@dataclass(frozen=True)
+class DisputeRecord:
+    """`Disputes.disputes(id)`; `status` is 0 for an unknown id (see `DISPUTE_STATUSES`)."""
+
+    digest: bytes
+    kind: int
+    challenger: str
+    operator: str
+    passage_cid: bytes
+    result_hash: bytes
+    deadline: int
+    status: int
+
+
+@dataclass(frozen=True)
+class GameRecord:
+    """`Disputes.games(id)`: the state of an embedding game (`phase` as the contract's code)."""
+
+    trace_root: bytes
+    model_root: bytes
+    phase: int
+    op: int
+    tokens: int
+    item_size: int
+    byte_count: int
+    chunk_count: int
+    height: int
+    position: int
+    node: bytes
+    left: bytes
+    right: bytes
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """`Bounties.jobs(id)`; `requester` is the zero address for an unknown job."""
+
+    requester: str
+    operator: str
+    escrowed: int
+    released: int
+    refunded: int
+    ends_at: int
+
+
+LAYOUTS: dict[tuple[str, str], type] = {
+    ("Registry", "operators"): OperatorRecord,
+    ("Registry", "batches"): BatchRecord,
+    ("Registry", "models"): ModelRecord,
+    ("Registry", "snapshots"): SnapshotRegistration,
+    ("Disputes", "disputes"): DisputeRecord,
+    ("Disputes", "games"): GameRecord,
+    ("Bounties", "jobs"): JobRecord,
+}
+"""Which getter each record decodes: `check_layout` ties the two."""
+
+
+def read_operator(chain: Chain, registry: Contract, address: str) -> OperatorRecord:
+    return _decode(OperatorRecord, chain.call(registry.functions.operators(address)))
+
+
+def read_batch(chain: Chain, registry: Contract, batch_id: int) -> BatchRecord:
+    return _decode(BatchRecord, chain.call(registry.functions.batches(batch_id)))
+
+
+def read_model(chain: Chain, registry: Contract, root: bytes) -> ModelRecord:
+    return _decode(ModelRecord, chain.call(registry.functions.models(root)))
+
+
+def read_snapshot(chain: Chain, registry: Contract, root: bytes) -> SnapshotRegistration:
+    return _decode(SnapshotRegistration, chain.call(registry.functions.snapshots(root)))
+
+
+def read_dispute(chain: Chain, disputes: Contract, dispute_id: int) -> DisputeRecord:
+    return _decode(DisputeRecord, chain.call(disputes.functions.disputes(dispute_id)))
+
+
+def read_game(chain: Chain, disputes: Contract, dispute_id: int) -> GameRecord:
+    return _decode(GameRecord, chain.call(disputes.functions.games(dispute_id)))
+
+
+def read_job(chain: Chain, bounties: Contract, job_id: bytes) -> JobRecord:
+    return _decode(JobRecord, chain.call(bounties.functions.jobs(job_id)))
+
+
+def struct_fields(abi: list[dict[str, Any]], function: str) -> list[str]:
+    """The field names, in order, of the struct a getter in `abi` returns."""
+    (entry,) = [e for e in abi if e.get("type") == "function" and e.get("name") == function]
+    (output,) = entry["outputs"]
+    return [component["name"] for component in output["components"]]
+
+
+def check_layout(record: type, abi: list[dict[str, Any]], function: str) -> None:
+    """Raise unless `record`'s fields are the struct's fields, by name and in order."""
+    expected = struct_fields(abi, function)
+    actual = [f.name for f in fields(record)]
+    if actual != expected:
+        raise AssertionError(f"{record.__name__} fields {actual} != {function} struct {expected}")

@@ -1,0 +1,139 @@
+"""Every use case a command runs gives the same typed result whether the command opens the node
+itself (the node stopped) or asks the running node over HTTP: the CLI's `UseCase`s are run both
+ways on the same inputs and compared. The drift this closes: a receipt whose file has no anchor
+proof yet used to be challengeable from the CLI (which looked the proof up) and a 500 over HTTP.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from aigora.app import App, NodeContext, open_node
+from aigora.cli import answers, chain, content, disputes, labels, payouts
+from aigora.cli._local import RemoteNode, UseCase
+from aigora.core.cid import cid_of
+from aigora.core.errors import AigoraError
+from aigora.core.keystore import Keystore
+from aigora.node import create_app
+from aigora.verify import ReceiptDocument
+
+PASSPHRASE = "parity tests"
+
+
+@dataclass
+class Arena:
+    context: NodeContext
+    app: App
+    node: RemoteNode
+    honest: ReceiptDocument
+    bent: ReceiptDocument
+
+
+@pytest.fixture(scope="module")
+def arena(tmp_path_factory, sponsored) -> Iterator[Arena]:
+    directory: Path = tmp_path_factory.mktemp("parity") / "node"
+    directory.mkdir(parents=True)
+    Keystore(directory / "keys", kdf_iterations=2**10).create("operator", PASSPHRASE)
+    context = open_node(directory, PASSPHRASE)
+    example = sponsored
+    for text in example.CORPUS:
+        example.publish(context, context.operator, text)
+    tilted = example.TiltedAnswers(context)
+    tilted.sponsor_cid = cid_of(example.SPONSOR.encode())
+    tilted.refresh()
+    honest = tilted.ask(example.QUESTION, 3)
+    tilted.tilt = example.hidden_bonus
+    bent = tilted.ask(example.QUESTION, 3)
+    app = App(context, tilted)
+    with TestClient(create_app(context, tilted), raise_server_exceptions=False) as client:
+        yield Arena(context, app, RemoteNode("http://testserver", client), honest, bent)
+    context.close()
+
+
+def both_ways(arena: Arena, case: UseCase):
+    """The case's result (or its error message) run locally and over HTTP."""
+    outcomes = []
+    for run in (lambda: case.local(arena.app), lambda: case.remote(arena.node)):
+        try:
+            outcomes.append(("ok", run()))
+        except AigoraError as exc:
+            outcomes.append(("error", str(exc)))
+    return outcomes
+
+
+def test_the_same_answer_both_ways(arena, sponsored):
+    (kind_l, local), (kind_r, remote) = both_ways(arena, answers.ask_case(sponsored.QUESTION, 3))
+    assert kind_l == kind_r == "ok"
+    assert type(local) is type(remote)
+    assert local.results == remote.results  # receipts differ only by nonce
+    assert local.query == remote.query
+
+
+@pytest.mark.parametrize("which", ["honest", "bent"])
+def test_the_same_verdict_both_ways(arena, which):
+    document = getattr(arena, which)
+    (kind_l, local), (kind_r, remote) = both_ways(arena, answers.verify_case(document, None))
+    assert kind_l == kind_r == "ok"
+    assert local == remote
+    assert local.valid is (which == "honest")
+
+
+def test_an_unanchored_receipt_fails_the_same_way_then_works_the_same_way(arena):
+    document = arena.bent
+    assert document.anchor is None
+    before = both_ways(arena, disputes.challenge_case(document, None, dry_run=True))
+    assert before[0] == before[1]
+    assert before[0][0] == "error"
+    assert "not anchored yet" in before[0][1]
+    arena.app.content.anchor()  # the node anchors its receipts; the file still has no proof
+    after = both_ways(arena, disputes.challenge_case(document, None, dry_run=True))
+    assert after[0] == after[1]
+    kind, result = after[0]
+    assert kind == "ok"
+    assert result.claim == "score"
+    assert result.dispute is None  # a dry run files nothing
+    assert result.verdict.verdict == "INVALID"
+
+
+def test_a_valid_receipt_has_nothing_to_challenge_either_way(arena):
+    arena.app.content.anchor()
+    outcomes = both_ways(arena, disputes.challenge_case(arena.honest, None, dry_run=True))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == "error"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        answers.snapshot_case(),
+        disputes.resolve_case(999),
+        payouts.claim_case("0x" + "11" * 20, None),
+        labels.next_case("0x" + "22" * 20),
+        labels.export_case("0x" + "33" * 32),
+        chain.status_case(),
+    ],
+    ids=["snapshot", "resolve", "claim", "label-next", "label-export", "chain-status"],
+)
+def test_reads_and_refusals_are_the_same_both_ways(arena, case):
+    local, remote = both_ways(arena, case)
+    assert local == remote
+
+
+def test_closing_an_epoch_refuses_the_same_way(arena):
+    local, remote = both_ways(arena, payouts.close_case())
+    assert local == remote
+    assert local[0] == "error"
+    assert "nothing to pay" in local[1]  # the answers carried no fee
+
+
+def test_anchoring_agrees(arena, sponsored):
+    for text, runner in (("parity one", "local"), ("parity two", "remote")):
+        sponsored.publish(arena.context, arena.context.operator, text)
+        case = content.anchor_case()
+        done = case.local(arena.app) if runner == "local" else case.remote(arena.node)
+        assert [(b.kind, b.item_count, b.sent) for b in done.batches] == [("content", 1, True)]
+    local, remote = both_ways(arena, content.anchor_case())
+    assert local == remote == ("ok", type(done)(batches=[]))
