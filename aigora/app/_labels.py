@@ -158,7 +158,7 @@ class Labels:
         now = self.context.chain.now()
         funded = self._funded_jobs(now)
         with session_scope(self.context.db) as session:
-            return next_task(session, labeler, now, funded, quality_policy(self.context))
+            return next_task(session, labeler, now, funded)
 
     def next(self, labeler: str) -> NextTask:
         """Assign the labeler its next item (and say which domain to sign the answer in)."""
@@ -180,9 +180,10 @@ class Labels:
         return AnswerAccepted(accepted_for_review=True, job_id=job_id, item=item)
 
     def export(self, job_id: str) -> LabelExport:
-        """The job's items with a trusted label, as validation rows."""
+        """The job's items with a trusted label, as validation rows (once the job has ended)."""
+        now = self.context.chain.now()
         with session_scope(self.context.db) as session:
-            rows = accepted_labels(session, job_id, quality_policy(self.context))
+            rows = accepted_labels(session, job_id, quality_policy(self.context), now)
         return LabelExport(job_id=job_id, rows=[LabeledRow.model_validate(r) for r in rows])
 
 

@@ -223,7 +223,8 @@ class Payouts:
         """Accepted labels not yet paid (see `aigora.labels`); none without a bounties contract."""
         if self.answers.context.deployment.bounties is None:
             return []
-        return labeling_lines(session, epoch, quality_policy(self.answers.context))
+        context = self.answers.context
+        return labeling_lines(session, epoch, quality_policy(context), context.chain.now())
 
     def release_escrow(self, epoch: int) -> None:
         if self.answers.context.deployment.bounties is not None:

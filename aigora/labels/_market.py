@@ -4,19 +4,25 @@
   accepted label, end time, items with optional gold answers, requester). Its id is the keccak256
   of that JSON; the requester escrows `price x overlap x (non-gold items)` under that id in
   `Bounties.vy`, naming this node's operator as the one who releases it. Tasks are served only
-  once the escrow is on-chain.
-- **Assignment**: a labeler first gets the job's gold items it has not answered, until it has
-  answered `min_gold_answers` of them (it cannot tell them apart), then the item with the fewest
-  live assignments below `overlap`. An assignment lives `ASSIGNMENT_TTL_S`; an expired, unanswered
-  one frees its slot.
+  once the escrow is on-chain. The node draws a random secret per job, kept in its database and
+  never served; it numbers the items (a keyed shuffle of the spec's order).
+- **Assignment** (`_serving`): a labeler holds at most one task per job (asking again returns it
+  until it is answered or expires); otherwise it gets the first item in its own keyed order that
+  it was never assigned and that has fewer than `overlap` live or answered assignments, gold or
+  not alike. An assignment lives `ASSIGNMENT_TTL_S`; an expired, unanswered one frees its slot,
+  and that item is not served to that labeler again.
 - **Answers** are EIP-712 `LabelAnswer(bytes32 job, uint256 item, address labeler, uint256
   label)` signatures in the node's domain. Refused: a bad signature, an item not assigned to the
   signer (or whose assignment expired), a second answer, an answer after the job's end, a label
   out of range.
-- **Pay**: at each payout epoch, every job's answers are judged (`_quality.judge`); each accepted
-  answer not yet paid becomes a payout line of `price` to its labeler, and is marked paid in the
-  same transaction; the job's total is recorded as escrow to release from `Bounties` before the
-  epoch is posted. A job never pays more than its escrow.
+- **Pay**: at each payout epoch, every job's answers are judged by `_quality.paid_answers`; each
+  paid answer not yet paid is worth `price` to its labeler, marked paid in the same transaction;
+  a labeler's answers paid in one epoch for one job are one payout line `label:<job id>` (so
+  earnings name no item: which items were paid would say which were not gold). The job's total is
+  recorded as escrow to release from `Bounties` before the epoch is posted. A job never pays more
+  than its escrow.
+- **Gold stays on the node** until the job ends: no task, answer or earning says which items are
+  gold, and the labels are exported only after the end.
 """
 
 import json
@@ -33,7 +39,8 @@ from aigora.core.canonical import canonical_json
 from aigora.core.eip712 import Domain, recover_typed
 from aigora.core.errors import AigoraError, NotFound, SignatureError
 from aigora.core.hashing import keccak
-from aigora.labels._quality import Answer, LabelingError, QualityPolicy, judge
+from aigora.labels._quality import Answer, LabelingError, QualityPolicy, paid_answers
+from aigora.labels._serving import item_positions, job_secret, next_position
 from aigora.payouts import Line
 from aigora.store.label_models import (
     LabelAnswer,
@@ -133,12 +140,14 @@ def create_job(session: Session, spec: JobSpec) -> LabelJob:
         price=spec.price,
         ends_at=spec.ends_at,
         escrow=str(spec.escrow),
+        secret="0x" + (secret := job_secret()).hex(),
         created_at=datetime.now(UTC),
     )
     session.add(job)
     session.flush()
+    positions = item_positions(secret, len(spec.items))
     session.add_all(
-        LabelItem(job_id=job_id, position=i, text=item.text, gold=item.gold)
+        LabelItem(job_id=job_id, position=positions[i], text=item.text, gold=item.gold)
         for i, item in enumerate(spec.items)
     )
     return job
@@ -149,7 +158,7 @@ class Task:
     """One item to label, as a labeler sees it (gold or not is not said)."""
 
     job_id: str
-    item: int
+    item: int  # the item's number in the job (a keyed shuffle of the spec's order)
     text: str
     labels: list[str]
     instructions: str
@@ -165,7 +174,6 @@ def next_task(
     labeler: str,
     now: int,
     funded: Sequence[str],
-    policy: QualityPolicy,
 ) -> Task | None:
     """Assign `labeler` its next item among the funded, running jobs (None: nothing to do)."""
     jobs = session.scalars(
@@ -174,18 +182,14 @@ def next_task(
         .order_by(LabelJob.created_at, LabelJob.job_id)
     ).all()
     for job in jobs:
-        item = _pick_item(session, job, labeler, now, policy)
-        if item is None:
-            continue
-        expires = min(now + ASSIGNMENT_TTL_S, job.ends_at)
-        stale = session.scalars(
-            select(LabelAssignment).where(
-                LabelAssignment.item_id == item.id, LabelAssignment.labeler == labeler
-            )
-        ).first()
-        if stale is not None:
-            stale.assigned_at, stale.expires_at = now, expires
+        held = _held(session, job, labeler, now)
+        if held is not None:
+            item, expires = held
         else:
+            item = _pick_item(session, job, labeler, now)
+            if item is None:
+                continue
+            expires = min(now + ASSIGNMENT_TTL_S, job.ends_at)
             session.add(
                 LabelAssignment(
                     item_id=item.id, labeler=labeler, assigned_at=now, expires_at=expires
@@ -198,30 +202,25 @@ def next_task(
     return None
 
 
-def _pick_item(
-    session: Session, job: LabelJob, labeler: str, now: int, policy: QualityPolicy
-) -> LabelItem | None:
-    mine = select(LabelAssignment.item_id).where(
-        LabelAssignment.labeler == labeler,
-        (LabelAssignment.expires_at > now) | LabelAssignment.item_id.in_(_answered_by(labeler)),
-    )
-    golds_answered = session.scalar(
-        select(func.count())
-        .select_from(LabelAnswer)
-        .join(LabelItem, LabelItem.id == LabelAnswer.item_id)
+def _held(session: Session, job: LabelJob, labeler: str, now: int) -> tuple[LabelItem, int] | None:
+    """The labeler's live, unanswered assignment in `job` and its expiry, if it holds one."""
+    row = session.execute(
+        select(LabelItem, LabelAssignment.expires_at)
+        .join(LabelAssignment, LabelAssignment.item_id == LabelItem.id)
         .where(
             LabelItem.job_id == job.job_id,
-            LabelItem.gold.is_not(None),
-            LabelAnswer.labeler == labeler,
+            LabelAssignment.labeler == labeler,
+            LabelAssignment.expires_at > now,
+            LabelItem.id.not_in(_answered_by(labeler)),
         )
-    )
-    candidates = select(LabelItem).where(LabelItem.job_id == job.job_id, LabelItem.id.not_in(mine))
-    if golds_answered < policy.min_gold_answers:
-        gold = session.scalars(
-            candidates.where(LabelItem.gold.is_not(None)).order_by(LabelItem.position)
-        ).first()
-        if gold is not None:
-            return gold
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def _pick_item(session: Session, job: LabelJob, labeler: str, now: int) -> LabelItem | None:
+    """The first open item in the labeler's keyed order (`_serving`): never assigned to it, with
+    fewer than `overlap` live or answered assignments. Gold plays no part in the choice."""
+    mine = select(LabelAssignment.item_id).where(LabelAssignment.labeler == labeler)
     answered = (LabelAnswer.item_id == LabelAssignment.item_id) & (
         LabelAnswer.labeler == LabelAssignment.labeler
     )
@@ -232,12 +231,18 @@ def _pick_item(
         .group_by(LabelAssignment.item_id)
         .subquery()
     )
-    return session.scalars(
-        candidates.where(LabelItem.gold.is_(None))
-        .outerjoin(live, live.c.item_id == LabelItem.id)
-        .where(func.coalesce(live.c.taken, 0) < job.overlap)
-        .order_by(func.coalesce(live.c.taken, 0), LabelItem.position)
-    ).first()
+    open_items = dict(
+        session.execute(
+            select(LabelItem.position, LabelItem.id)
+            .where(LabelItem.job_id == job.job_id, LabelItem.id.not_in(mine))
+            .outerjoin(live, live.c.item_id == LabelItem.id)
+            .where(func.coalesce(live.c.taken, 0) < job.overlap)
+        ).all()
+    )
+    position = next_position(bytes.fromhex(job.secret[2:]), labeler, open_items)
+    if position is None:
+        return None
+    return session.get(LabelItem, open_items[position])
 
 
 def _answered_by(labeler: str):
@@ -308,67 +313,87 @@ def submit_answer(
     return answer
 
 
-def _job_answers(
-    session: Session, job_id: str
-) -> tuple[list[tuple[LabelAnswer, LabelItem]], dict[str, int]]:
+def _served(session: Session, job_id: str) -> tuple[dict[str, list[Answer]], dict[str, int]]:
+    """Each labeler's answers in the order it gave them (one task at a time: the order served),
+    and the gold labels, items named by their numbers."""
     rows = session.execute(
-        select(LabelAnswer, LabelItem)
+        select(LabelAnswer.labeler, LabelItem.position, LabelAnswer.label)
         .join(LabelItem, LabelItem.id == LabelAnswer.item_id)
         .where(LabelItem.job_id == job_id)
-        .order_by(LabelItem.position, LabelAnswer.labeler)
+        .order_by(LabelAnswer.id)
     ).all()
+    served: dict[str, list[Answer]] = {}
+    for labeler, position, label in rows:
+        served.setdefault(labeler, []).append(Answer(str(position), labeler, label))
     gold = {
         str(item.position): item.gold
         for item in session.scalars(
             select(LabelItem).where(LabelItem.job_id == job_id, LabelItem.gold.is_not(None))
         )
     }
-    return [(a, i) for a, i in rows], gold
+    return served, gold
 
 
-def labeling_lines(session: Session, epoch: int, policy: QualityPolicy) -> list[Line]:
-    """Pay lines for answers accepted since the last epoch, marked paid in this transaction,
-    and the escrow each job must release for them (recorded as `LabelRelease` rows)."""
+def labeling_lines(session: Session, epoch: int, policy: QualityPolicy, now: int) -> list[Line]:
+    """Pay lines for answers paid since the last epoch (`_quality.paid_answers`), marked paid in
+    this transaction: one line per labeler and job, `price` per answer; and the escrow each job
+    must release for them (recorded as `LabelRelease` rows). Each answer is worth exactly `price`:
+    there is no split and so no remainder. At most `overlap` answers per work item are ever
+    taken, so the escrow (`price x overlap x work items`) covers every paid answer; the check
+    below only makes that a guarantee."""
     lines: list[Line] = []
     for job in session.scalars(select(LabelJob).order_by(LabelJob.job_id)):
-        rows, gold = _job_answers(session, job.job_id)
-        if not rows:
+        served, gold = _served(session, job.job_id)
+        if not served:
             continue
-        answers = [Answer(str(item.position), a.labeler, a.label) for a, item in rows]
-        judged = judge(answers, job.label_count, gold, policy)
-        accepted = {(x.item, x.labeler) for x in judged.accepted}
+        _, paid = paid_answers(served, job.label_count, gold, policy, ended=now >= job.ends_at)
+        payable = {(a.item, a.labeler) for a in paid}
         released = sum(
             int(r.amount)
             for r in session.scalars(select(LabelRelease).where(LabelRelease.job_id == job.job_id))
         )
         left, price, total = int(job.escrow) - released, int(job.price), 0
-        for answer, item in rows:
-            if (
-                answer.paid_epoch is not None
-                or (str(item.position), answer.labeler) not in accepted
-            ):
+        earned: dict[str, int] = {}
+        rows = session.execute(
+            select(LabelAnswer, LabelItem.position)
+            .join(LabelItem, LabelItem.id == LabelAnswer.item_id)
+            .where(LabelItem.job_id == job.job_id, LabelAnswer.paid_epoch.is_(None))
+            .order_by(LabelItem.position, LabelAnswer.labeler)
+        ).all()
+        for answer, position in rows:
+            if (str(position), answer.labeler) not in payable:
                 continue
             if left - total < price:
                 break  # the escrow is spent: no job pays more than it holds
             answer.paid_epoch = epoch
             total += price
-            lines.append(
-                Line(answer.labeler, f"label:{job.job_id}:{item.position}", LABELING, price)
-            )
+            earned[answer.labeler] = earned.get(answer.labeler, 0) + price
+        lines.extend(
+            Line(labeler, f"label:{job.job_id}", LABELING, amount)
+            for labeler, amount in sorted(earned.items())
+        )
         if total:
             session.add(LabelRelease(epoch=epoch, job_id=job.job_id, amount=str(total)))
     return lines
 
 
-def accepted_labels(session: Session, job_id: str, policy: QualityPolicy) -> list[dict[str, Any]]:
+def accepted_labels(
+    session: Session, job_id: str, policy: QualityPolicy, now: int
+) -> list[dict[str, Any]]:
     """The job's items with a trusted label, as validation rows `{"text", "label"}`: gold items
-    with their known answer, others whose aggregate posterior clears the policy."""
-    rows, gold = _job_answers(session, job_id)
+    with their known answer, others whose aggregate (over qualified labelers) clears the policy.
+    Only after the job's end: before it, these rows would tell its labelers which items are gold
+    (gold rows, and work items among the rows)."""
     job = session.get(LabelJob, job_id)
     if job is None:
         raise NotFound(f"no labeling job {job_id}")
-    answers = [Answer(str(item.position), a.labeler, a.label) for a, item in rows]
-    judged = judge(answers, job.label_count, gold, policy) if answers else None
+    if now < job.ends_at:
+        raise LabelingError(
+            f"job {job_id} runs until {job.ends_at}: its labels are exported after it ends, "
+            "so that no one labeling it learns which items are gold"
+        )
+    served, gold = _served(session, job_id)
+    judged = paid_answers(served, job.label_count, gold, policy, ended=True)[0] if served else None
     out = []
     for item in session.scalars(
         select(LabelItem).where(LabelItem.job_id == job_id).order_by(LabelItem.position)

@@ -18,6 +18,17 @@ Labelers answer items with one of `label_count` labels (integers 0..L-1); some i
   spammer (random, or always one label) fails the gold test and earns nothing, and an honest
   labeler is paid only for answers the crowd is confident about.
 
+The pay rule (`paid_answers`, what the marketplace pays) adds two rules over a job's answers, each
+labeler's in the order it was served:
+
+- `qualified_labelers`: only labelers whose gold record clears the policy are judged at all; the
+  others' answers are dropped before aggregation, so a labeler (or a ring) that fails gold cannot
+  move an item's aggregate nor the pay of anyone else.
+- `vouched`: a work answer is paid only once gold answered *after* it by the same labeler clears
+  `min_gold_accuracy` (at least one such gold answer), or the job has ended. Gold comes at random
+  places (see `_serving`), so a labeler who answers well only until qualified, then cheats, is not
+  paid for the cheating.
+
 Guarantees: the output depends on the set of answers, not their order (answers are sorted by
 item, then labeler, before anything is computed; ties between labels go to the lowest label);
 a labeler answers an item at most once; bad input raises `LabelingError` naming the culprit.
@@ -26,7 +37,7 @@ once, and crowd-kit works on integer columns.
 """
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -294,3 +305,57 @@ def judge(
         },
         accepted=tuple(coded.answers[i] for i in np.flatnonzero(accept).tolist()),
     )
+
+
+def qualified_labelers(
+    answers: Iterable[Answer], gold: Mapping[str, int], policy: QualityPolicy
+) -> frozenset[str]:
+    """Labelers with at least `min_gold_answers` gold answers, `min_gold_accuracy` of them right."""
+    return frozenset(
+        labeler
+        for labeler, (correct, answered) in gold_accuracy(answers, gold).items()
+        if answered >= policy.min_gold_answers and correct / answered >= policy.min_gold_accuracy
+    )
+
+
+def vouched(
+    served: Mapping[str, Sequence[Answer]],
+    gold: Mapping[str, int],
+    policy: QualityPolicy,
+    ended: bool,
+) -> frozenset[tuple[str, str]]:
+    """(item, labeler) of each work answer that the same labeler's later gold answers vouch for:
+    at least one, `min_gold_accuracy` of them right; after the job's end, also every work answer
+    with no gold after it. `served[labeler]` is that labeler's answers in the order served."""
+    out: set[tuple[str, str]] = set()
+    for labeler, sequence in served.items():
+        right = seen = 0
+        for answer in reversed(sequence):
+            truth = gold.get(answer.item)
+            if truth is not None:
+                seen += 1
+                right += answer.label == truth
+            elif (seen and right / seen >= policy.min_gold_accuracy) or (not seen and ended):
+                out.add((answer.item, labeler))
+    return frozenset(out)
+
+
+def paid_answers(
+    served: Mapping[str, Sequence[Answer]],
+    label_count: int,
+    gold: Mapping[str, int],
+    policy: QualityPolicy,
+    ended: bool,
+) -> tuple[Judgement, tuple[Answer, ...]]:
+    """The pay rule: `judge` over the qualified labelers' answers only, then `vouched`.
+
+    Returns that judgement (its labels are what the job exports) and the answers it pays, by item
+    then labeler."""
+    answers = [a for sequence in served.values() for a in sequence]
+    qualified = qualified_labelers(answers, gold, policy)
+    trusted = [a for a in answers if a.labeler in qualified]
+    if not trusted:
+        return Judgement(labels={}, gold_accuracy={}, accepted=()), ()
+    judgement = judge(trusted, label_count, gold, policy)
+    vouch = vouched({k: v for k, v in served.items() if k in qualified}, gold, policy, ended=ended)
+    return judgement, tuple(a for a in judgement.accepted if (a.item, a.labeler) in vouch)

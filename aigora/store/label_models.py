@@ -27,6 +27,8 @@ class LabelJob(Base):
     price: Mapped[str] = mapped_column(String(80))
     ends_at: Mapped[int] = mapped_column(BigInteger)
     escrow: Mapped[str] = mapped_column(String(80))
+    # Keys the item numbers and every labeler's serving order; never served to anyone.
+    secret: Mapped[str] = mapped_column(String(66))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -36,7 +38,7 @@ class LabelItem(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("label_jobs.job_id"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)  # served number: a keyed shuffle of spec order
     text: Mapped[str] = mapped_column(Text)
     gold: Mapped[int | None] = mapped_column(Integer)
 

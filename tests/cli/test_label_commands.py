@@ -62,6 +62,14 @@ def test_post_take_answer_export(aigora, tmp_path):
     )
     assert twice.returncode == 1
     assert "already answered" in twice.stderr
+    early = aigora.run("label", "export", job_id, "-o", str(tmp_path / "early.jsonl"))
+    assert early.returncode == 1
+    assert "exported after it ends" in early.stderr
+    context = open_node(aigora.data_dir, PASSPHRASE)
+    try:
+        context.chain.advance_time(7201)
+    finally:
+        context.close()
     out = tmp_path / "valid.jsonl"
     exported = aigora.run("label", "export", job_id, "-o", str(out))
     assert exported.returncode == 0, exported.stderr

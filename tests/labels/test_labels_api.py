@@ -61,7 +61,7 @@ def test_post_fund_task_answer_export(served):
             )
         }
     )
-    label = truth[task["item"]]
+    label = truth[int(task["text"].split()[1])]  # items are served under shuffled numbers
     message = answer_message(job_id, task["item"], labeler.address, label)
     signature = sign_typed(labeler, domain, LABEL_ANSWER_TYPES, "LabelAnswer", message)
     body = {
@@ -75,6 +75,10 @@ def test_post_fund_task_answer_export(served):
     again = client.post("/answers", json=body)
     assert again.status_code == 400
     assert "already answered" in again.json()["detail"]
+    early = client.get(f"/jobs/{job_id}/labels")
+    assert early.status_code == 400
+    assert "exported after it ends" in early.json()["detail"]
+    market.chain.advance_time(3601)
     rows = client.get(f"/jobs/{job_id}/labels").json()["rows"]
     assert len(rows) >= 1
 

@@ -18,7 +18,7 @@ from aigora.store.label_models import LabelRelease
 
 LABELS = ["sports", "science", "politics"]
 PRICE = 1_000
-WORK, GOLD, OVERLAP = 24, 6, 3
+WORK, GOLD, OVERLAP = 24, 12, 3  # gold is served at the job's gold share: a third
 
 
 class Marketplace:
@@ -60,6 +60,11 @@ class Marketplace:
         }
         return spec, truth
 
+    @staticmethod
+    def index_of(task) -> int:
+        """The spec index of a served task (items are served under shuffled numbers)."""
+        return int(task.text.split()[1])
+
     def post_and_fund(self, spec: dict) -> str:
         parsed = parse_spec(spec)
         posted = self.labels.post(parsed)
@@ -97,6 +102,21 @@ class Marketplace:
             done += 1
         return done
 
+    def work_in_turn(self, workers: list[tuple[Signer, object]]) -> dict[str, int]:
+        """Labelers take one task each in turn, answering with their `choose`, until none is
+        left for any of them; returns how many each answered."""
+        done = {signer.address: 0 for signer, _ in workers}
+        while workers:
+            still = []
+            for signer, choose in workers:
+                task = self.labels.next_task(signer.address)
+                if task is not None:
+                    self.answer(signer, task, choose(task))
+                    done[signer.address] += 1
+                    still.append((signer, choose))
+            workers = still
+        return done
+
     def balance(self, account: str) -> int:
         return self.chain.call(self.token.functions.balanceOf(account))
 
@@ -118,15 +138,24 @@ def test_accepted_labels_are_paid_from_escrow_and_spammers_get_nothing(market):
     spammers = [Signer.dev(os.urandom(32)) for _ in range(3)]
 
     def careful(task):  # right 95% of the time
-        right = truth[task.item]
+        right = truth[market.index_of(task)]
         return right if rng.random() < 0.95 else (right + 1) % len(LABELS)
 
-    for signer in honest:
-        assert market.work(signer, careful) > 0
-    assert market.work(spammers[0], lambda task: int(rng.integers(0, len(LABELS)))) > 0
-    assert market.work(spammers[1], lambda task: 0) > 0
-    assert market.work(spammers[2], lambda task: 2) > 0
+    done = market.work_in_turn(
+        [(signer, careful) for signer in honest]
+        + [
+            (spammers[0], lambda task: int(rng.integers(0, len(LABELS)))),
+            (spammers[1], lambda task: 0),
+            (spammers[2], lambda task: 2),
+        ]
+    )
+    assert all(count > 0 for count in done.values())
+    assert sum(done.values()) == (WORK + GOLD) * OVERLAP
 
+    # Labels are exported, and work after a labeler's last gold is paid, once the job has ended.
+    with pytest.raises(LabelingError, match="exported after it ends"):
+        market.labels.export(job_id)
+    market.chain.advance_time(3600)
     summary = market.payouts.close_summary()
     assert summary.labeling_total > 0
     assert summary.labeling_total % PRICE == 0
@@ -153,7 +182,7 @@ def test_accepted_labels_are_paid_from_escrow_and_spammers_get_nothing(market):
     )
 
     # After the end and the release grace, the requester takes back what was not spent.
-    market.chain.advance_time(3600 + 7 * 24 * 3600 + 1)
+    market.chain.advance_time(7 * 24 * 3600 + 1)
     market.chain.transact(
         market.requester, market.bounties.functions.refund(bytes.fromhex(job_id[2:]))
     )
@@ -174,9 +203,9 @@ def test_answers_are_refused_unless_assigned_signed_fresh_and_new(market):
         market.answer(mallory, task, 0)
     with pytest.raises(LabelingError, match="not one of the job's 3 labels"):
         market.answer(alice, task, 3)
-    market.answer(alice, task, truth[task.item])
+    market.answer(alice, task, truth[market.index_of(task)])
     with pytest.raises(LabelingError, match="already answered"):
-        market.answer(alice, task, truth[task.item])
+        market.answer(alice, task, truth[market.index_of(task)])
     late = market.labels.next_task(alice.address)
     market.chain.advance_time(3601)
     with pytest.raises(LabelingError, match="job has ended"):
@@ -189,7 +218,7 @@ def test_escrow_is_released_once_whatever_crashes(market, monkeypatch):
     spec, truth = market.spec(rng)
     job_id = market.post_and_fund(spec)
     for _ in range(4):
-        market.work(Signer.dev(os.urandom(32)), lambda task: truth[task.item])
+        market.work(Signer.dev(os.urandom(32)), lambda task: truth[market.index_of(task)])
 
     def crash(*args, **kwargs):
         raise RuntimeError("killed after releasing, before posting")
