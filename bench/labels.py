@@ -9,6 +9,14 @@ Crowds come from `aigora.labels._simulate.simulate_crowd` (4 labels, 10% gold, h
   accuracy on non-gold items of `aggregate` (crowd-kit Dawid-Skene, gold clamped) and of
   crowd-kit's `MajorityVote` on the same answers, and what `judge` pays under the default policy:
   how many answers, the share of them that are right, and how many go to spammers;
+- sybil ring: a job of 240 work and 60 gold items (overlap 3, 4 labels), 8 honest labelers doing
+  40 tasks each (75-95% accurate) and a ring of 3 addresses of one person taking every task it
+  can, labeling right only what its pooled observations suggest is gold (its first 3 tasks, or
+  also items another address was served, within the job's gold share: whichever takes more) and
+  the rest with one agreed label: the ring's pay and what it was paid for wrong labels, as
+  shares of the escrow, and the honest labelers' pay with the ring against a run without it
+  (same seed, same secret), under main's old serving order and pay rule (the baseline, measured
+  in the same run) and ours;
 - speed: `aggregate` on `--items` x overlap 3 answers (1,000,002 by default; 1,000 labelers, 30%
   spam), from `Answer` objects to labels, against `MajorityVote` timed in the same run from the
   same answers (the DataFrame built from them included).
@@ -26,7 +34,18 @@ from rich.console import Console
 from rich.table import Table
 
 from aigora.labels._quality import Answer, QualityPolicy, aggregate, judge
-from aigora.labels._simulate import Crowd, simulate_crowd
+from aigora.labels._simulate import (
+    EARLY,
+    EARLY_OR_SHARED,
+    GOLD_FIRST,
+    JUDGE_ONLY,
+    KEYED,
+    OURS,
+    Crowd,
+    MarketSetup,
+    simulate_crowd,
+    simulate_market,
+)
 
 LABELS, GOLD = 4, 0.1
 
@@ -81,12 +100,69 @@ def speed(items: int, seed: int) -> tuple[int, float, float, float, float]:
     return len(crowd.answers), ours, baseline, ds, accuracy(votes, crowd)
 
 
+SYBIL_SETUP = MarketSetup(work=240, gold=60, honest=8, honest_tasks=40, ring=3)
+
+
+def sybil_row(ordering: str, rule: str, seeds: range) -> tuple[list[str], float]:
+    """One row (means over seeds) and the ring's mean share of the escrow."""
+    escrow = SYBIL_SETUP.escrow
+    take, stolen, ratio = [], [], []
+    for seed in seeds:
+        # The ring's best guess at gold, by its take: under main's order its first tasks.
+        run = max(
+            (
+                simulate_market(SYBIL_SETUP, ordering=ordering, rule=rule, guess=guess, seed=seed)
+                for guess in (EARLY, EARLY_OR_SHARED)
+            ),
+            key=lambda r: r.take(r.ring),
+        )
+        alone = simulate_market(
+            SYBIL_SETUP, ordering=ordering, rule=rule, with_ring=False, seed=seed
+        )
+        take.append(run.take(run.ring) / escrow)
+        stolen.append(run.stolen / escrow)
+        ratio.append(run.take(run.honest) / alone.take(alone.honest))
+    name = {
+        (GOLD_FIRST, JUDGE_ONLY): "main: gold first, judge all answers",
+        (GOLD_FIRST, OURS): "gold first, our pay rule",
+        (KEYED, OURS): "ours: keyed order, our pay rule",
+    }[ordering, rule]
+    row = [
+        name,
+        f"{np.mean(take):.1%} (max {max(take):.1%})",
+        f"{np.mean(stolen):.1%}",
+        f"{np.mean(ratio):.3f} ({min(ratio):.3f}..{max(ratio):.3f})",
+    ]
+    return row, float(np.mean(take))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=333_334)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sybil-seeds", type=int, default=3)
     args = parser.parse_args()
     console = Console(width=120)
+    seeds = range(args.seed, args.seed + args.sybil_seeds)
+    sybils = Table(
+        "serving order and pay rule",
+        "ring's pay / escrow",
+        "paid for wrong labels",
+        "honest pay with ring / without",
+        title=(
+            f"sybil ring: 3 addresses of one person against 8 honest labelers "
+            f"(240 work + 60 gold items, overlap 3; mean of {len(seeds)} seeds)"
+        ),
+    )
+    takes = {}
+    for ordering, rule in ((GOLD_FIRST, JUDGE_ONLY), (GOLD_FIRST, OURS), (KEYED, OURS)):
+        row, takes[ordering, rule] = sybil_row(ordering, rule, seeds)
+        sybils.add_row(*row)
+    console.print(sybils)
+    baseline, ours = takes[GOLD_FIRST, JUDGE_ONLY], takes[KEYED, OURS]
+    console.print(
+        f"ring's take, ours / main's: {ours / baseline:.3f} ({ours:.1%} against {baseline:.1%})"
+    )
     quality = Table(
         "spam",
         "overlap",
