@@ -17,7 +17,7 @@ from web3.contract import Contract
 
 from aigora.app._context import NodeContext, StoreContext
 from aigora.app._games import Move, play_games
-from aigora.chain import Chain
+from aigora.chain import Chain, read_batch
 from aigora.content import service
 from aigora.core.errors import AigoraError
 from aigora.engine import (
@@ -130,6 +130,7 @@ class Answers:
         self._bulk_encoder: Encoder | None = None
         self._current: tuple[Snapshot, ExactIndex] | None = None
         self._traces: dict[bytes, tuple[IntModel, Trace]] = {}
+        self._floor: int | None = None
 
     @property
     def model(self) -> IntModel:
@@ -214,7 +215,8 @@ class Answers:
             context.db,
             context.domain,
             context.operator.address,
-            lambda nonce: sign_answer(
+            floor=self._nonce_floor(),
+            sign=lambda nonce: sign_answer(
                 context.operator,
                 context.domain,
                 self.model.root,
@@ -226,6 +228,19 @@ class Answers:
                 issued_at,
             ),
         )
+
+    def _nonce_floor(self) -> int:
+        """The last receipt nonce this operator anchored on-chain, read once: the node is the
+        only writer of its receipts while it runs."""
+        with self._lock:
+            if self._floor is None:
+                context = self.context
+                registry = context.deployment.registry
+                last = context.chain.call(
+                    registry.functions.last_receipt_batch(context.operator.address)
+                )
+                self._floor = read_batch(context.chain, registry, last).last_nonce if last else 0
+            return self._floor
 
     def answer(self, query: str, k: int) -> Answer:
         """`ask`, then the answer as people read it: each source's author, link, excerpt and

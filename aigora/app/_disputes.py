@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from web3.contract import Contract
 
 from aigora.app._answers import Answers, VerdictReport
-from aigora.app._dispute_state import DisputeState, dispute_state, state_after
+from aigora.app._dispute_state import DisputeState, dispute_state, registry_of, state_after
 from aigora.app._games import Move, remember_challenge
 from aigora.chain import Chain, TxSigner
 from aigora.core.errors import AigoraError, NotFound
@@ -115,6 +115,24 @@ def resolve(chain: Chain, disputes: Contract, signer: TxSigner, dispute_id: int)
     return state_after(chain, disputes, result, dispute_id)
 
 
+def collect_reward(
+    chain: Chain, disputes: Contract, signer: TxSigner, dispute_id: int
+) -> DisputeState:
+    """Pay a won dispute's challenger its share of the slash (anyone may send this)."""
+    registry = registry_of(chain, disputes)
+    result = chain.transact(signer, registry.functions.collect_reward(dispute_id))
+    (log,) = chain.events_in(result, registry.events.RewardCollected)
+    state = dispute_state(chain, disputes, dispute_id)
+    return state.model_copy(
+        update={
+            "tx_hash": result.tx_hash,
+            "gas_used": result.gas_used,
+            "paid_to": str(log.args.challenger),
+            "amount": int(log.args.amount),
+        }
+    )
+
+
 class Disputes:
     """The dispute use cases of a node: as challenger (with the operator account, which pays the
     bond) and as the operator that answers claims against its receipts."""
@@ -175,6 +193,12 @@ class Disputes:
         """Close a dispute whose mover let its deadline pass (the silent side loses)."""
         context = self.answers.context
         return resolve(context.chain, self.contract, context.operator, dispute_id)
+
+    def collect(self, dispute_id: int) -> DisputeState:
+        """Collect a won dispute's share of the slash for its challenger, once the share window
+        is over and every dispute that may share is resolved."""
+        context = self.answers.context
+        return collect_reward(context.chain, self.contract, context.operator, dispute_id)
 
     def rebut(self) -> list[DisputeState]:
         """Rebut every open omission claim against this node's receipts that is false."""

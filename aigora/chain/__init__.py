@@ -35,6 +35,8 @@ from aigora.chain.records import (
     JobRecord,
     ModelRecord,
     OperatorRecord,
+    ShareRecord,
+    SlashRecord,
     SnapshotRegistration,
     check_layout,
     read_batch,
@@ -43,6 +45,8 @@ from aigora.chain.records import (
     read_job,
     read_model,
     read_operator,
+    read_share,
+    read_slash,
     read_snapshot,
 )
 
@@ -63,6 +67,8 @@ __all__ = [
     "ModelRecord",
     "OperatorRecord",
     "RegistryParams",
+    "ShareRecord",
+    "SlashRecord",
     "SnapshotRegistration",
     "TxResult",
     "TxSigner",
@@ -80,6 +86,8 @@ __all__ = [
     "read_job",
     "read_model",
     "read_operator",
+    "read_share",
+    "read_slash",
     "read_snapshot",
     "source_hash",
 ]

@@ -14,10 +14,14 @@ from aigora.chain import Chain, read_batch, read_model, read_operator, read_snap
 
 @dataclass(frozen=True)
 class OperatorFacts:
+    """`unbonding_since` is when the operator last asked to unbond (None if it never did)."""
+
     registered: bool
     slashed: bool
     bond: int
     endpoint: str
+    active: bool = True
+    unbonding_since: int | None = None
 
 
 @dataclass(frozen=True)
@@ -33,12 +37,15 @@ class BatchFacts:
     root: bytes
     kind: int
     timestamp: int
+    anchorer: str = ""
+    first_nonce: int = 0
+    last_nonce: int = 0
 
 
 class RegistryFacts(Protocol):
     def operator(self, address: str) -> OperatorFacts: ...
     def model_registered(self, root: bytes) -> bool: ...
-    def snapshot(self, root: bytes) -> SnapshotFacts | None: ...
+    def snapshot(self, operator: str, root: bytes) -> SnapshotFacts | None: ...
     def snapshots_of(self, operator: str, model_root: bytes) -> list[tuple[bytes, int]]: ...
     def batch(self, batch_id: int) -> BatchFacts | None: ...
 
@@ -52,13 +59,25 @@ class ChainRegistry:
 
     def operator(self, address: str) -> OperatorFacts:
         record = read_operator(self.chain, self.registry, address)
-        return OperatorFacts(record.registered, record.slashed, record.bond, record.endpoint)
+        min_bond = self.chain.call(self.registry.functions.min_bond())
+        since = None
+        if record.unbond_ready_at:
+            delay = self.chain.call(self.registry.functions.unbonding_delay())
+            since = record.unbond_ready_at - delay
+        return OperatorFacts(
+            record.registered,
+            record.slashed,
+            record.bond,
+            record.endpoint,
+            active=record.registered and not record.slashed and record.bond >= min_bond,
+            unbonding_since=since,
+        )
 
     def model_registered(self, root: bytes) -> bool:
         return read_model(self.chain, self.registry, root).registered
 
-    def snapshot(self, root: bytes) -> SnapshotFacts | None:
-        record = read_snapshot(self.chain, self.registry, root)
+    def snapshot(self, operator: str, root: bytes) -> SnapshotFacts | None:
+        record = read_snapshot(self.chain, self.registry, operator, root)
         if not record.registered:
             return None
         return SnapshotFacts(
@@ -71,7 +90,7 @@ class ChainRegistry:
         found = []
         for log in self.chain.events(self.registry.events.SnapshotRegistered):
             if str(log.args.registrant).lower() == operator.lower():
-                facts = self.snapshot(bytes(log.args.snapshot_root))
+                facts = self.snapshot(operator, bytes(log.args.snapshot_root))
                 if facts is not None and facts.model_root == model_root:
                     found.append((bytes(log.args.snapshot_root), facts.timestamp))
         return sorted(found, key=lambda item: item[1])
@@ -80,4 +99,11 @@ class ChainRegistry:
         record = read_batch(self.chain, self.registry, batch_id)
         if not record.exists:
             return None
-        return BatchFacts(record.root, record.kind, record.timestamp)
+        return BatchFacts(
+            record.root,
+            record.kind,
+            record.timestamp,
+            record.anchorer,
+            record.first_nonce,
+            record.last_nonce,
+        )

@@ -123,11 +123,24 @@ def check_signature(document: ReceiptDocument) -> None:
 
 
 def check_operator(document: ReceiptDocument, registry: RegistryFacts) -> None:
+    """The operator is bonded and answerable: not slashed, and not leaving. An operator whose bond
+    fell below the minimum (it asked to unbond it) is answerable only for receipts issued before
+    it asked: the registry holds the bond for those until their challenge windows are over."""
     facts = registry.operator(document.operator)
     if not facts.registered:
         raise Invalid("operator", f"{document.operator} is not a registered operator")
     if facts.slashed:
         raise Invalid("operator", f"operator {document.operator} has been slashed")
+    if facts.active:
+        return
+    since = facts.unbonding_since
+    if since is None or int(document.receipt["issuedAt"]) >= since:
+        raise Invalid(
+            "operator",
+            f"operator {document.operator} is leaving (bond {facts.bond} below the minimum"
+            + ("" if since is None else f", unbonding since {since}")
+            + "): it is not answerable for receipts issued since",
+        )
 
 
 def check_snapshot(document: ReceiptDocument, registry: RegistryFacts) -> None:
@@ -138,13 +151,11 @@ def check_snapshot(document: ReceiptDocument, registry: RegistryFacts) -> None:
     snapshot_root = bytes.fromhex(receipt["snapshotRoot"][2:])
     if not registry.model_registered(model_root):
         raise Invalid("model", f"model {receipt['modelRoot']} is not registered")
-    facts = registry.snapshot(snapshot_root)
+    facts = registry.snapshot(document.operator, snapshot_root)
     if facts is None:
-        raise Invalid("snapshot", f"snapshot {receipt['snapshotRoot']} is not registered here")
-    if facts.registrant.lower() != document.operator.lower():
         raise Invalid(
             "snapshot",
-            f"snapshot {receipt['snapshotRoot']} is foreign: registered by {facts.registrant}",
+            f"snapshot {receipt['snapshotRoot']} is not registered here by the operator",
         )
     if facts.model_root != model_root:
         raise Invalid(
@@ -179,6 +190,18 @@ def check_anchor(document: ReceiptDocument, registry: RegistryFacts, digest: byt
         raise Invalid("anchor", f"batch {document.anchor.batch_id} is not anchored")
     if batch.kind != KIND_RECEIPTS:
         raise Invalid("anchor", f"batch {document.anchor.batch_id} is not a batch of receipts")
+    if batch.anchorer.lower() != document.operator.lower():
+        raise Invalid(
+            "anchor",
+            f"batch {document.anchor.batch_id} was anchored by {batch.anchorer}, not by the "
+            "operator: only the operator's own anchor makes its receipt challengeable",
+        )
+    if not batch.first_nonce <= document.nonce <= batch.last_nonce:
+        raise Invalid(
+            "anchor",
+            f"batch {document.anchor.batch_id} covers nonces {batch.first_nonce}-"
+            f"{batch.last_nonce}, not the receipt's {document.nonce}",
+        )
     if int(document.receipt["issuedAt"]) > batch.timestamp + CLOCK_SKEW_S:
         raise Invalid("anchor", "the receipt is dated after the batch that anchors it")
     leaf = leaf_hash(RECEIPT_LEAF, [digest])

@@ -15,6 +15,7 @@ from eth_utils import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aigora.chain import read_snapshot
 from aigora.content.anchoring import anchor_all
 from aigora.content.signed import domain_for
 from aigora.core.keystore import Signer
@@ -278,12 +279,13 @@ def rival(world) -> SimpleNamespace:
 
 
 def test_a_snapshot_registered_by_another_operator_is_foreign(world, honest, rival):
+    """Registrations are per operator: the rival's registration of a root is not the
+    operator's, so citing it fails (and squatting the operator's next root blocks nothing)."""
     root = "0x" + rival.on_real_model.hex()
     document = resigned(honest, world.context.operator, snapshotRoot=root)
     verdict = world.answers.verify(document)
     assert (verdict.valid, verdict.check) == (False, "snapshot")
-    assert "foreign" in verdict.reason
-    assert rival.signer.address.lower() in verdict.reason.lower()
+    assert "not registered here by the operator" in verdict.reason
 
 
 def test_a_snapshot_registered_for_another_model_is_rejected(world, honest, rival):
@@ -318,7 +320,9 @@ def superseded(open_world_at, tmp_path_factory) -> SimpleNamespace:
     state = w.answers.refresh()
     assert state.changed
     registry = w.context.deployment.registry
-    registered_at = w.context.chain.call(registry.functions.snapshots(state.root))[3]
+    operator = w.context.operator.address
+    root = bytes.fromhex(state.root[2:])
+    registered_at = read_snapshot(w.context.chain, registry, operator, root).timestamp
     w.context.chain.advance_time(3600)
     return SimpleNamespace(world=w, old=old, new_root=state.root, registered_at=registered_at)
 
@@ -528,3 +532,33 @@ def test_a_damaged_document_is_malformed_or_gets_a_verdict(world, honest, data):
         return
     verdict = world.answers.verify(parsed)
     assert verdict.valid == (parsed == honest), verdict.reason
+
+
+# -- operators that are leaving ------------------------------------------------------------------
+
+
+def test_an_unbonding_operator_is_not_answerable_for_new_receipts(world, honest):
+    """An operator asks to unbond its whole bond: receipts it issues from then on are INVALID
+    (the bond only waits for receipts anchored before); one issued before still passes the
+    operator rule (here it then fails on the snapshot, which is not this operator's)."""
+    chain, deployment = world.context.chain, world.context.deployment
+    token, registry = deployment.token, deployment.registry
+    leaver = Signer.dev(os.urandom(32))
+    chain.send_ether(world.context.operator, leaver.address, 10**18)
+    bond = world.context.config.chain.min_bond
+    chain.transact(world.context.operator, token.functions.mint(leaver.address, bond))
+    chain.transact(leaver, token.functions.approve(registry.address, bond))
+    chain.transact(leaver, registry.functions.register_operator(bond, "none"))
+    before = resigned(
+        honest, leaver, operator=leaver.address, issuedAt=chain.now(), nonce=next(_NONCES)
+    )
+    chain.advance_time(10)
+    chain.transact(leaver, registry.functions.request_unbond(bond))
+    after = resigned(
+        honest, leaver, operator=leaver.address, issuedAt=chain.now() + 1, nonce=next(_NONCES)
+    )
+    late = world.answers.verify(after)
+    assert (late.valid, late.check) == (False, "operator")
+    assert "not answerable for receipts issued since" in late.reason
+    early = world.answers.verify(before)
+    assert (early.valid, early.check) == (False, "snapshot")
