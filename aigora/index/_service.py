@@ -150,7 +150,11 @@ def refresh_snapshot(
 
 
 def _registration_tx(chain: Chain, registry: Contract, root: bytes) -> str:
-    for log in chain.events(registry.events.SnapshotRegistered):
-        if bytes(log.args.snapshot_root) == root:
-            return "0x" + bytes(log.transactionHash).hex()
+    registrations = chain.events(
+        registry.events.SnapshotRegistered,
+        chain.deployment_block(registry.address),
+        argument_filters={"snapshot_root": root},
+    )
+    if registrations:
+        return "0x" + bytes(registrations[0].transactionHash).hex()
     raise SnapshotError(f"snapshot 0x{root.hex()} is registered but its event was not found")
