@@ -27,6 +27,7 @@ SLOW_MODULES = (
     "node/test_openapi.py",
     "verify/test_disputes_e2e.py",
     "verify/test_embedding_game.py",
+    "verify/test_liveness.py",
     "verify/test_sponsored_ranking.py",
     "verify/test_step_verifier.py",
     "web/",

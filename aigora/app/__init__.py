@@ -86,7 +86,7 @@ from aigora.app._disputes import (
     rebut_omissions,
     resolve,
 )
-from aigora.app._games import Move, challenger_move, operator_move, play_games
+from aigora.app._games import Move, challenger_move, log_failure, operator_move, play_games
 from aigora.app._labels import (
     AnswerAccepted,
     JobInfo,
@@ -109,11 +109,13 @@ from aigora.app._payouts import (
 from aigora.app._reputation import Reputation, RunList
 from aigora.app._snapshots import SnapshotInfo, SnapshotList, Snapshots
 from aigora.app._status import ChainStatus, OperatorListing, chain_status, registered_operators
+from aigora.app._watch import DISPUTES_OPENED, Watched, follow_disputes, open_watched
 
 __all__ = [
     "BURN_ADDRESS",
     "CONFIG_FILE",
     "DEFAULT_PORT",
+    "DISPUTES_OPENED",
     "ENGINE_VERSION",
     "KIND_NAMES",
     "MAX_BODY_BYTES",
@@ -169,6 +171,7 @@ __all__ = [
     "StoreContext",
     "UrlMatches",
     "VerdictReport",
+    "Watched",
     "chain_status",
     "challenger_move",
     "collect_reward",
@@ -177,13 +180,16 @@ __all__ = [
     "earnings_of",
     "escrow_state",
     "file_claim",
+    "follow_disputes",
     "game_state",
     "keystore_for",
     "load_config",
+    "log_failure",
     "node_url",
     "open_chain_view",
     "open_node",
     "open_store",
+    "open_watched",
     "operator_move",
     "plan_on_chain",
     "play_games",

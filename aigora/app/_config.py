@@ -32,7 +32,8 @@ def resolve_data_dir(data_dir: Path | None) -> Path:
 class ChainConfig(BaseModel):
     """`url` is "embedded" (py-evm in-process, state in the data directory) or a JSON-RPC URL.
     `token` is an existing ERC-20 to pay in (e.g. a stablecoin); unset on dev chains, where the
-    node deploys its own dev token."""
+    node deploys its own dev token. Event scans read at most `max_log_range` blocks per
+    `eth_getLogs` request (providers refuse wider ranges; 1,000 suits most)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -40,6 +41,7 @@ class ChainConfig(BaseModel):
     token: str | None = None
     min_bond: int = Field(default=100 * 10**18, gt=0)
     unbonding_delay_s: int = Field(default=7 * 24 * 3600, ge=0)
+    max_log_range: int = Field(default=1_000, ge=1)
 
     @field_validator("url")
     @classmethod
@@ -152,6 +154,7 @@ url = "embedded"             # or a JSON-RPC URL such as "http://127.0.0.1:8545"
 # token = "0x..."            # an existing ERC-20 to pay in; unset: deploy a dev token
 # min_bond = 100000000000000000000
 # unbonding_delay_s = 604800
+max_log_range = 1000         # blocks per eth_getLogs request (many providers refuse more)
 
 [database]
 # url = "postgresql+psycopg://user@host/aigora"   # unset: SQLite file aigora.db here

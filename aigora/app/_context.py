@@ -161,7 +161,9 @@ def open_chain_view(data_dir: Path, signer: Signer | None = None) -> NodeContext
     while a node holds the embedded chain, `NodeNotStarted` before the first `aigora up`."""
     store = open_store(data_dir)
     try:
-        chain = Chain.open(store.config.chain.url, data_dir)
+        chain = Chain.open(
+            store.config.chain.url, data_dir, max_range=store.config.chain.max_log_range
+        )
     except BaseException:
         store.close()
         raise
@@ -172,6 +174,7 @@ def open_chain_view(data_dir: Path, signer: Signer | None = None) -> NodeContext
         if not {"Token", "Registry"} <= addresses.keys():
             raise NodeNotStarted("no registry on this chain yet: run `aigora up` once")
         deployment = attach_foundation(chain, addresses)
+        note_deployments(chain, store.db)
     except BaseException:
         chain.close()
         store.close()
@@ -198,12 +201,13 @@ def open_node(data_dir: Path, passphrase: str) -> NodeContext:
     operator = keystore.unlock(key_name, passphrase)
     db = make_engine(database_url(config, data_dir))
     migrate(db)
-    chain = Chain.open(config.chain.url, data_dir)
+    chain = Chain.open(config.chain.url, data_dir, max_range=config.chain.max_log_range)
     try:
         deployment = _ensure_deployed(chain, db, operator, config)
         if chain.is_dev_chain:
             _ensure_registered(chain, deployment, operator, config)
         _remember_chain(db, chain.chain_id)
+        note_deployments(chain, db)
     except BaseException:
         chain.close()
         db.dispose()
@@ -243,6 +247,17 @@ def recorded_addresses(db: Engine, chain_id: int) -> dict[str, str]:
     with session_scope(db) as session:
         rows = session.scalars(select(DeploymentRow).where(DeploymentRow.chain_id == chain_id))
         return {row.name: row.address for row in rows}
+
+
+def note_deployments(chain: Chain, db: Engine) -> None:
+    """Tell `chain` the block each recorded contract was deployed in: scans of their event
+    history start there (in bounded ranges), not at genesis."""
+    with session_scope(db) as session:
+        rows = session.scalars(
+            select(DeploymentRow).where(DeploymentRow.chain_id == chain.chain_id)
+        )
+        for row in rows:
+            chain.note_deployment(row.address, row.block_number)
 
 
 def _ensure_deployed(chain: Chain, db: Engine, operator: Signer, config: Config) -> Deployment:

@@ -149,10 +149,15 @@ def _sent(chain: Chain, registry: Contract, result: TxResult) -> _OnChain:
 
 def _found(chain: Chain, registry: Contract, batch_id: int) -> _OnChain:
     batch = read_batch(chain, registry, batch_id)
-    for event in chain.events(registry.events.BatchAnchored, from_block=batch.block_number):
-        if event.args.batch_id == batch_id:
-            tx_hash = "0x" + bytes(event.transactionHash).hex()
-            return _OnChain(batch_id, tx_hash, event.blockNumber, batch.anchorer, False)
+    events = chain.events(
+        registry.events.BatchAnchored,
+        batch.block_number,
+        batch.block_number,
+        argument_filters={"batch_id": batch_id},
+    )
+    for event in events:  # the one block the registry says it was anchored in
+        tx_hash = "0x" + bytes(event.transactionHash).hex()
+        return _OnChain(batch_id, tx_hash, event.blockNumber, batch.anchorer, False)
     raise ChainError(f"batch {batch_id} is anchored but its event was not found")
 
 

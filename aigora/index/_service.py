@@ -147,7 +147,11 @@ def refresh_snapshot(
 
 
 def _registration_tx(chain: Chain, registry: Contract, registrant: str, root: bytes) -> str:
-    for log in chain.events(registry.events.SnapshotRegistered):
-        if bytes(log.args.snapshot_root) == root and log.args.registrant == registrant:
-            return "0x" + bytes(log.transactionHash).hex()
+    registrations = chain.events(
+        registry.events.SnapshotRegistered,
+        chain.deployment_block(registry.address),
+        argument_filters={"snapshot_root": root, "registrant": registrant},
+    )
+    if registrations:
+        return "0x" + bytes(registrations[0].transactionHash).hex()
     raise SnapshotError(f"snapshot 0x{root.hex()} is registered but its event was not found")

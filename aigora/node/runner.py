@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import uvicorn
 from fastapi import FastAPI
 
-from aigora.app import NODE_FILE, App, NodeContext, node_url
+from aigora.app import NODE_FILE, App, NodeContext, log_failure, node_url
 from aigora.core.errors import AigoraError
 from aigora.index import has_text_content
 from aigora.node.app import create_app
@@ -55,21 +55,35 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+def background_pass(services: App) -> list[str]:
+    """One pass of the node's recurring chain work, as three separate steps: anchor pending
+    batches, rebut false omission claims against our receipts, move in embedding games (ours to
+    answer, or filed by us). Each step runs whatever the others did: a failure is logged with the
+    step named and retried next pass (all are idempotent); inside the dispute steps each dispute
+    is tried on its own as well. Returns the names of the steps that failed."""
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("anchoring", services.content.anchor),
+        ("rebutting omission claims", services.disputes.rebut),
+        ("moving in embedding games", services.disputes.play),
+    ]
+    failed = []
+    for name, step in steps:
+        try:
+            step()
+        except Exception as exc:  # one failing step must not skip the others
+            log_failure(log, name, exc)
+            failed.append(name)
+    return failed
+
+
 async def _anchor_periodically(services: App) -> None:
-    """Anchor pending batches every `anchor_interval_s`, rebut omission claims against our
-    receipts whose passage is listed, and move in embedding games (ours to answer, or filed by
-    us); a failure is logged and retried later (all are idempotent), never fatal to the node."""
+    """Run `background_pass` every `anchor_interval_s`; nothing it raises stops the loop."""
     interval = services.context.config.node.anchor_interval_s
     if interval <= 0:
         return
     while True:
         await asyncio.sleep(interval)
-        try:
-            await asyncio.to_thread(services.content.anchor)
-            await asyncio.to_thread(services.disputes.rebut)
-            await asyncio.to_thread(services.disputes.play)
-        except AigoraError as exc:
-            log.warning("anchoring or answering disputes failed, will retry: %s", exc)
+        await asyncio.to_thread(background_pass, services)
 
 
 async def _snapshot_periodically(services: App) -> None:

@@ -86,13 +86,18 @@ class ChainRegistry:
 
     def snapshots_of(self, operator: str, model_root: bytes) -> list[tuple[bytes, int]]:
         """(root, registration time) of every snapshot `operator` registered for `model_root`,
-        oldest first."""
+        oldest first: the registrations are read from the registry's deployment block, in
+        bounded ranges, filtered by the event's indexed registrant and model root."""
         found = []
-        for log in self.chain.events(self.registry.events.SnapshotRegistered):
-            if str(log.args.registrant).lower() == operator.lower():
-                facts = self.snapshot(operator, bytes(log.args.snapshot_root))
-                if facts is not None and facts.model_root == model_root:
-                    found.append((bytes(log.args.snapshot_root), facts.timestamp))
+        registrations = self.chain.events(
+            self.registry.events.SnapshotRegistered,
+            self.chain.deployment_block(self.registry.address),
+            argument_filters={"registrant": operator, "model_root": model_root},
+        )
+        for log in registrations:
+            facts = self.snapshot(operator, bytes(log.args.snapshot_root))
+            if facts is not None and facts.model_root == model_root:
+                found.append((bytes(log.args.snapshot_root), facts.timestamp))
         return sorted(found, key=lambda item: item[1])
 
     def batch(self, batch_id: int) -> BatchFacts | None:
