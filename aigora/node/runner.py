@@ -57,8 +57,9 @@ class _Server(uvicorn.Server):
 
 async def _anchor_periodically(services: App) -> None:
     """Anchor pending batches every `anchor_interval_s`, rebut omission claims against our
-    receipts whose passage is listed, and move in embedding games (ours to answer, or filed by
-    us); a failure is logged and retried later (all are idempotent), never fatal to the node."""
+    receipts whose passage is listed, move in embedding games (ours to answer, or filed by us)
+    and release the escrow of labeling jobs that have ended (before their requesters may
+    refund it); a failure is logged and retried later (all are idempotent), never fatal."""
     interval = services.context.config.node.anchor_interval_s
     if interval <= 0:
         return
@@ -68,6 +69,7 @@ async def _anchor_periodically(services: App) -> None:
             await asyncio.to_thread(services.content.anchor)
             await asyncio.to_thread(services.disputes.rebut)
             await asyncio.to_thread(services.disputes.play)
+            await asyncio.to_thread(services.payouts.release_ended)
         except AigoraError as exc:
             log.warning("anchoring or answering disputes failed, will retry: %s", exc)
 
