@@ -142,8 +142,9 @@ def deploy_distributor(
 def deploy_bounties(
     chain: Chain, deployer: TxSigner, token_address: str, release_grace_s: int = 7 * 24 * 3600
 ) -> tuple[Contract, TxResult]:
-    """Deploy the labeling escrow: a job's operator may release for `release_grace_s` after the
-    job ends (epochs close after work is accepted); then the requester takes the rest back."""
+    """Deploy the labeling escrow: a job's operator may release until its requester refunds,
+    which the requester may only `release_grace_s` after the job ends (epochs close after work
+    is accepted)."""
     return chain.deploy(deployer, "Bounties", token_address, release_grace_s)
 
 

@@ -13,10 +13,11 @@
   label)` signatures in the node's domain. Refused: a bad signature, an item not assigned to the
   signer (or whose assignment expired), a second answer, an answer after the job's end, a label
   out of range.
-- **Pay**: at each payout epoch, every job's answers are judged (`_quality.judge`); each accepted
-  answer not yet paid becomes a payout line of `price` to its labeler, and is marked paid in the
-  same transaction; the job's total is recorded as escrow to release from `Bounties` before the
-  epoch is posted. A job never pays more than its escrow.
+- **Pay** (`_pay`): at each payout epoch, every job's answers are judged (`_quality.judge`); each
+  accepted answer not yet paid is reserved at `price` into the job's escrow release, and becomes
+  a payout line only once that release is on-chain; it is marked paid when the epoch is posted.
+  A job never pays more than its escrow, and a job whose release fails is left out of the epoch
+  without holding it up.
 """
 
 import json
@@ -34,13 +35,11 @@ from aigora.core.eip712 import Domain, recover_typed
 from aigora.core.errors import AigoraError, NotFound, SignatureError
 from aigora.core.hashing import keccak
 from aigora.labels._quality import Answer, LabelingError, QualityPolicy, judge
-from aigora.payouts import Line
 from aigora.store.label_models import (
     LabelAnswer,
     LabelAssignment,
     LabelItem,
     LabelJob,
-    LabelRelease,
 )
 
 LABELING = "labeling"
@@ -324,40 +323,6 @@ def _job_answers(
         )
     }
     return [(a, i) for a, i in rows], gold
-
-
-def labeling_lines(session: Session, epoch: int, policy: QualityPolicy) -> list[Line]:
-    """Pay lines for answers accepted since the last epoch, marked paid in this transaction,
-    and the escrow each job must release for them (recorded as `LabelRelease` rows)."""
-    lines: list[Line] = []
-    for job in session.scalars(select(LabelJob).order_by(LabelJob.job_id)):
-        rows, gold = _job_answers(session, job.job_id)
-        if not rows:
-            continue
-        answers = [Answer(str(item.position), a.labeler, a.label) for a, item in rows]
-        judged = judge(answers, job.label_count, gold, policy)
-        accepted = {(x.item, x.labeler) for x in judged.accepted}
-        released = sum(
-            int(r.amount)
-            for r in session.scalars(select(LabelRelease).where(LabelRelease.job_id == job.job_id))
-        )
-        left, price, total = int(job.escrow) - released, int(job.price), 0
-        for answer, item in rows:
-            if (
-                answer.paid_epoch is not None
-                or (str(item.position), answer.labeler) not in accepted
-            ):
-                continue
-            if left - total < price:
-                break  # the escrow is spent: no job pays more than it holds
-            answer.paid_epoch = epoch
-            total += price
-            lines.append(
-                Line(answer.labeler, f"label:{job.job_id}:{item.position}", LABELING, price)
-            )
-        if total:
-            session.add(LabelRelease(epoch=epoch, job_id=job.job_id, amount=str(total)))
-    return lines
 
 
 def accepted_labels(session: Session, job_id: str, policy: QualityPolicy) -> list[dict[str, Any]]:

@@ -111,11 +111,20 @@ def test_a_valid_receipt_has_nothing_to_challenge_either_way(arena):
         answers.snapshot_case(),
         disputes.resolve_case(999),
         payouts.claim_case("0x" + "11" * 20, None),
+        payouts.show_case(9),
         labels.next_case("0x" + "22" * 20),
         labels.export_case("0x" + "33" * 32),
         chain.status_case(),
     ],
-    ids=["snapshot", "resolve", "claim", "label-next", "label-export", "chain-status"],
+    ids=[
+        "snapshot",
+        "resolve",
+        "claim",
+        "epoch-show",
+        "label-next",
+        "label-export",
+        "chain-status",
+    ],
 )
 def test_reads_and_refusals_are_the_same_both_ways(arena, case):
     local, remote = both_ways(arena, case)

@@ -22,10 +22,11 @@ WORK, GOLD, OVERLAP = 24, 6, 3
 
 
 class Marketplace:
-    def __init__(self, directory) -> None:
+    def __init__(self, directory, extra_config: str = "") -> None:
         directory.mkdir(parents=True)
         (directory / "config.toml").write_text(
             "[labels]\nmin_posterior = 0.8\nmin_gold_accuracy = 0.7\nmin_gold_answers = 3\n"
+            + extra_config
         )
         Keystore(directory / "keys", kdf_iterations=2**10).create("operator", "pw")
         self.context = open_node(directory, "pw")
@@ -60,18 +61,19 @@ class Marketplace:
         }
         return spec, truth
 
-    def post_and_fund(self, spec: dict) -> str:
+    def post_and_fund(self, spec: dict, requester: Signer | None = None) -> str:
+        requester = requester or self.requester
+        spec = {**spec, "requester": requester.address}
         parsed = parse_spec(spec)
         posted = self.labels.post(parsed)
         assert posted.funded is False
-        assert (
-            self.labels.next_task(Signer.dev(os.urandom(32)).address) is None
-        )  # no escrow, no tasks
+        served = self.labels.next_task(Signer.dev(os.urandom(32)).address)
+        assert served is None or served.job_id != posted.job_id  # no escrow, no tasks
         self.chain.transact(
-            self.requester, self.token.functions.approve(self.bounties.address, parsed.escrow)
+            requester, self.token.functions.approve(self.bounties.address, parsed.escrow)
         )
         self.chain.transact(
-            self.requester,
+            requester,
             self.bounties.functions.open_job(
                 bytes.fromhex(posted.job_id[2:]),
                 parsed.escrow,
