@@ -23,7 +23,7 @@ from aigora.app._dispute_state import (
     state_after,
 )
 from aigora.app._games import Move, log_failure, remember_challenge
-from aigora.app._watch import follow_disputes, mark_closed, open_watched
+from aigora.app._watch import filed_by_us, follow_disputes, mark_closed, open_watched
 from aigora.chain import Chain, TxSigner
 from aigora.core.errors import AigoraError, NotFound
 from aigora.verify import (
@@ -230,6 +230,24 @@ class Disputes:
         is over and every dispute that may share is resolved."""
         context = self.answers.context
         return collect_reward(context.chain, self.contract, context.operator, dispute_id)
+
+    def collect_owed(self) -> list[DisputeState]:
+        """Collect the reward of every dispute this node filed and won whose share is due; each
+        tried on its own (a failure is logged and retried next pass)."""
+        context = self.answers.context
+        disputes = context.deployment.disputes
+        if disputes is None:
+            return []
+        follow_disputes(context.chain, context.db, disputes, context.operator.address)
+        collected = []
+        for dispute_id in filed_by_us(context.db, context.chain, disputes):
+            try:
+                state = dispute_state(context.chain, disputes, dispute_id)
+                if state.reward is not None and state.reward.collectable:
+                    collected.append(self.collect(dispute_id))
+            except Exception as exc:  # one broken item must not stop the others
+                log_failure(log, f"collecting the reward of dispute {dispute_id}", exc)
+        return collected
 
     def rebut(self) -> list[DisputeState]:
         """Rebut every open omission claim against this node's receipts that is false."""

@@ -120,6 +120,22 @@ def open_watched(
         ]
 
 
+def filed_by_us(db: Engine, chain: Chain, disputes: Contract) -> list[int]:
+    """Every dispute this node filed that its scan found, open or closed, oldest first."""
+    with session_scope(db) as session:
+        return list(
+            session.scalars(
+                select(WatchedDispute.dispute_id)
+                .where(
+                    WatchedDispute.chain_id == chain.chain_id,
+                    WatchedDispute.disputes_address == disputes.address,
+                    WatchedDispute.filed_by_us.is_(True),
+                )
+                .order_by(WatchedDispute.dispute_id)
+            )
+        )
+
+
 def mark_closed(db: Engine, chain: Chain, disputes: Contract, dispute_id: int) -> None:
     """Stop watching a dispute the contract has resolved."""
     with session_scope(db) as session:

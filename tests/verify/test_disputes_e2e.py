@@ -5,7 +5,7 @@ are conserved across every dispute."""
 
 import pytest
 
-from aigora.app import collect_reward, file_claim, rebut_omissions, resolve
+from aigora.app import Disputes, collect_reward, file_claim, rebut_omissions, resolve
 from aigora.chain import read_operator
 from aigora.content.anchoring import anchor_all
 from aigora.core.cid import cid_of
@@ -172,3 +172,28 @@ def test_an_honest_operator_wins_a_false_omission_claim_by_itself(arena):
     assert arena.conserved()
     with pytest.raises(Exception, match="dispute already resolved"):
         resolve(arena.chain, arena.disputes, arena.challenger, answered.dispute_id)
+
+
+def test_an_operator_that_files_against_itself_keeps_at_most_half(arena):
+    """Self-slash through the node's own tooling: the tilted operator's node challenges its own
+    bad receipt (the challenger bond comes from the operator's account), and its background
+    collection takes the whole reward. It still loses half its bond, burned."""
+    arena.tilted.tilt = arena.example.hidden_bonus
+    document = arena.anchored(arena.tilted.ask(QUESTION, 3))
+    registry, operator = arena.registry, arena.operator.address
+    held = read_operator(arena.chain, registry, operator).bond
+    before = arena.balances()["operator"] + held
+    disputes = Disputes(arena.world.answers)
+    report = disputes.challenge(document)
+    assert (report.claim, report.dispute.status) == ("score", "challenger won")
+    assert disputes.collect_owed() == []  # the share window is still open
+    arena.chain.advance_time(arena.chain.call(arena.disputes.functions.response_window()) + 1)
+    (collected,) = disputes.collect_owed()
+    assert collected.paid_to == operator
+    reward = held * arena.chain.call(registry.functions.slash_reward_bps()) // 10_000
+    assert collected.amount == reward
+    after = arena.balances()["operator"] + read_operator(arena.chain, registry, operator).bond
+    assert before - after == held - reward
+    assert 2 * (before - after) >= held
+    assert disputes.collect_owed() == []  # collected once
+    assert arena.conserved()
