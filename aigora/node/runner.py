@@ -61,7 +61,8 @@ def background_pass(services: App) -> list[str]:
     filed by us), collect the rewards of disputes we won, release the escrow of labeling jobs
     that have ended (before their requesters may refund it). Each step runs whatever the others
     did: a failure is logged with the step named and retried next pass (all are idempotent);
-    inside the dispute steps each dispute is tried on its own as well. Returns the names of the steps that failed."""
+    inside the dispute steps each dispute is tried on its own as well. Returns the names of the
+    steps that failed."""
     steps: list[tuple[str, Callable[[], object]]] = [
         ("anchoring", services.content.anchor),
         ("rebutting omission claims", services.disputes.rebut),
