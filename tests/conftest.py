@@ -30,6 +30,7 @@ SLOW_MODULES = (
     "verify/test_liveness.py",
     "verify/test_sponsored_ranking.py",
     "verify/test_step_verifier.py",
+    "verify/test_token_disputes.py",
     "web/",
 )
 """Modules whose tests take more than a few seconds each (subprocesses, browsers, torch compiles,

@@ -40,6 +40,7 @@ from aigora.index import (
 )
 from aigora.store import session_scope
 from aigora.verify import (
+    CHECKS_WITH_CLAIMS,
     ChainRegistry,
     Claim,
     DbNonceLedger,
@@ -414,7 +415,7 @@ def plan_on_chain(
     none does). The snapshot and the honest trace come from public data, fetched once for both."""
     sources = public_sources(chain, registry, document.operator, snapshot_dirs, source_url, loaded)
     verdict = _verify_with(document, chain, registry, None, sources)
-    if verdict.valid or verdict.check not in ("ranking", "trace"):
+    if verdict.valid or verdict.check not in CHECKS_WITH_CLAIMS:
         return verdict, plan_claim(document, verdict, None, None)
     receipt = document.receipt
     snapshot = sources.snapshot(bytes.fromhex(receipt["snapshotRoot"][2:]))

@@ -4,12 +4,20 @@ An operator answers a question with the exact top-k of a registered snapshot and
 `Receipt` (EIP-712) over the model, snapshot, query, engine trace, ranked results, fee and a
 unique nonce. `verify` checks the domain, the signature, the operator's registration, the model
 and snapshot registrations (foreign or stale snapshots fail), the anchor proof and the nonce,
-then re-embeds the query and re-ranks the snapshot: VALID, or INVALID with the rule that failed
-and the first point of difference.
+then checks the token ids the receipt carries against its trace root and the model's tokenizer,
+re-embeds the query and re-ranks the snapshot: VALID, or INVALID with the rule that failed and
+the first point of difference.
 """
 
-from aigora.verify._answer import BadQuestion, Ranking, check_question, rank, sign_answer
-from aigora.verify._challenge import Claim, NoClaim, plan_claim
+from aigora.verify._answer import (
+    BadQuestion,
+    Ranking,
+    check_question,
+    rank,
+    sign_answer,
+    token_ids,
+)
+from aigora.verify._challenge import CHECKS_WITH_CLAIMS, Claim, NoClaim, plan_claim
 from aigora.verify._claims import (
     EMBEDDING_OP,
     NotAnchored,
@@ -32,6 +40,7 @@ from aigora.verify._receipt import (
     MalformedReceipt,
     ReceiptDocument,
     Result,
+    TokenIds,
     loads_document,
     parse_document,
     query_hash,
@@ -53,11 +62,15 @@ from aigora.verify._verify import (
     Invalid,
     NonceLedger,
     Verdict,
+    check_tokens,
     first_difference,
+    first_token_difference,
+    proves_tokens,
     verify,
 )
 
 __all__ = [
+    "CHECKS_WITH_CLAIMS",
     "EMBEDDING_OP",
     "MAX_K",
     "OPERATOR_PHASES",
@@ -94,17 +107,21 @@ __all__ = [
     "SnapshotFacts",
     "Sources",
     "StepArguments",
+    "TokenIds",
     "Unavailable",
     "Verdict",
     "anchor_arg",
     "check_question",
+    "check_tokens",
     "expected_value",
     "first_difference",
+    "first_token_difference",
     "issue_receipt",
     "loads_document",
     "parse_document",
     "passage",
     "plan_claim",
+    "proves_tokens",
     "query_embedding",
     "query_hash",
     "rank",
@@ -116,5 +133,6 @@ __all__ = [
     "sign_receipt",
     "step_arguments",
     "stored_receipt",
+    "token_ids",
     "verify",
 ]

@@ -2,17 +2,21 @@
 
 `verify` answers VALID, or INVALID with the rule that failed, a reason a person can act on and,
 for a wrong ranking, the first point of difference (rank, claimed CID and score, recomputed CID
-and score). Input that is not a receipt at all is `MalformedReceipt`, which callers report as
-unusable input rather than INVALID. Rules run cheapest first; re-execution runs last.
+and score); for token ids that are not the query's, the first differing position (both ids and
+their token strings). Input that is not a receipt at all is `MalformedReceipt`, which callers
+report as unusable input rather than INVALID. Rules run cheapest first; tokenization runs once
+the model is fetched, re-execution last.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 from aigora.core.errors import AigoraError
 from aigora.core.merkle import leaf_hash, process_proof
-from aigora.engine import Encoder, IntModel
+from aigora.engine import TOKENS_OP, Encoder, IntModel, trace_op_count, verify_trace_op
 from aigora.index import Snapshot
 from aigora.verify._answer import rank
 from aigora.verify._receipt import (
@@ -255,18 +259,82 @@ def describe(difference: dict[str, Any]) -> str:
     )
 
 
-def check_execution(
+def proves_tokens(document: ReceiptDocument, op_count: int) -> bool:
+    """The document carries token ids, and its proof shows they are op 0 (`tokens`) of the
+    trace of `op_count` ops that the receipt's `traceRoot` commits to."""
+    carried = document.tokens
+    if carried is None:
+        return False
+    root = bytes.fromhex(document.receipt["traceRoot"][2:])
+    ids = np.asarray(carried.ids, dtype=np.int64)
+    return verify_trace_op(root, 0, TOKENS_OP, ids, carried.proof, op_count)
+
+
+def first_token_difference(
+    claimed: Sequence[int], expected: Sequence[int], token: Callable[[int], str | None]
+) -> dict[str, Any] | None:
+    """Where two token id sequences first differ (position, each side's id and token string,
+    None for a side that has ended), None if they are equal."""
+    for position in range(max(len(claimed), len(expected))):
+        a = int(claimed[position]) if position < len(claimed) else None
+        b = int(expected[position]) if position < len(expected) else None
+        if a != b:
+            return {
+                "position": position,
+                "claimed": None if a is None else {"id": a, "token": token(a)},
+                "expected": None if b is None else {"id": b, "token": token(b)},
+            }
+    return None
+
+
+def describe_tokens(difference: dict[str, Any]) -> str:
+    claimed, expected, at = difference["claimed"], difference["expected"], difference["position"]
+    if expected is None:
+        return (
+            f"token position {at}: the receipt embeds an extra token {claimed['id']} "
+            f"{claimed['token']!r} after the query's last one"
+        )
+    if claimed is None:
+        return (
+            f"token position {at}: the receipt's tokens end where the query has "
+            f"{expected['id']} {expected['token']!r}"
+        )
+    return (
+        f"token position {at}: the receipt embeds token {claimed['id']} {claimed['token']!r}, "
+        f"the query tokenizes to {expected['id']} {expected['token']!r}"
+    )
+
+
+def check_tokens(
     document: ReceiptDocument,
-    model: IntModel,
-    snapshot: Snapshot,
-    encoder_for: Callable[[IntModel], Encoder],
+    expected: Sequence[int],
+    op_count: int,
+    token: Callable[[int], str | None],
 ) -> None:
+    """The receipt carries its token ids, they are op 0 of the trace `traceRoot` commits to (a
+    trace of `op_count` ops), and they are `expected`: the query as the registered model's
+    tokenizer splits it. Tokenization is the one step of an answer the disputes contract cannot
+    recompute, so every verifier checks it here, off-chain; `token` names an id's string."""
+    if document.tokens is None:
+        raise Invalid(
+            "tokens", "the receipt document does not carry the token ids its trace starts from"
+        )
+    if not proves_tokens(document, op_count):
+        raise Invalid(
+            "tokens", "the receipt's token ids are not op 0 of its traceRoot: the proof fails"
+        )
+    difference = first_token_difference(document.tokens.ids, expected, token)
+    if difference is not None:
+        raise Invalid("tokens", describe_tokens(difference), difference)
+
+
+def check_execution(document: ReceiptDocument, encoder: Encoder, snapshot: Snapshot) -> None:
     """Re-run the engine and the ranking; the first difference decides."""
     receipt = document.receipt
-    if snapshot.model_root != model.root:
+    if snapshot.model_root != encoder.model.root:
         raise Invalid("snapshot", "the snapshot was embedded with another model")
     k = min(int(receipt["k"]), len(snapshot))
-    expected = rank(encoder_for(model), snapshot, snapshot.index, document.query, k)
+    expected = rank(encoder, snapshot, snapshot.index, document.query, k)
     difference = first_difference(document.results, expected.results)
     if difference is not None:
         raise Invalid("ranking", describe(difference), difference)
@@ -302,8 +370,11 @@ def verify(
             check_nonce(document, ledger, digest)
         receipt = document.receipt
         model = sources.model(bytes.fromhex(receipt["modelRoot"][2:]))
+        encoder = encoder_for(model)
+        expected = encoder.tokenize([document.query])[0].tolist()
+        check_tokens(document, expected, trace_op_count(model.header), encoder.token)
         snapshot = sources.snapshot(bytes.fromhex(receipt["snapshotRoot"][2:]))
-        check_execution(document, model, snapshot, encoder_for)
+        check_execution(document, encoder, snapshot)
     except Invalid as exc:
         return Verdict(
             False, exc.check, exc.reason, "0x" + digest.hex(), exc.difference, tuple(notes)

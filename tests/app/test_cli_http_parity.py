@@ -30,6 +30,7 @@ class Arena:
     node: RemoteNode
     honest: ReceiptDocument
     bent: ReceiptDocument
+    tokens: ReceiptDocument
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +48,12 @@ def arena(tmp_path_factory, sponsored) -> Iterator[Arena]:
     honest = tilted.ask(example.QUESTION, 3)
     tilted.tilt = example.hidden_bonus
     bent = tilted.ask(example.QUESTION, 3)
+    tilted.tilt = example.sponsor_tokens
+    tokens = tilted.ask(example.QUESTION, 3)
+    tilted.tilt = example.hidden_bonus
     app = App(context, tilted)
     with TestClient(create_app(context, tilted), raise_server_exceptions=False) as client:
-        yield Arena(context, app, RemoteNode("http://testserver", client), honest, bent)
+        yield Arena(context, app, RemoteNode("http://testserver", client), honest, bent, tokens)
     context.close()
 
 
@@ -103,6 +107,18 @@ def test_a_valid_receipt_has_nothing_to_challenge_either_way(arena):
     outcomes = both_ways(arena, disputes.challenge_case(arena.honest, None, dry_run=True))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == "error"
+
+
+def test_other_token_ids_are_refused_the_same_way(arena):
+    """INVALID (tokens) both ways, and no claim either way: the contract cannot judge them."""
+    verdicts = both_ways(arena, answers.verify_case(arena.tokens, None))
+    assert verdicts[0] == verdicts[1]
+    assert verdicts[0][1].check == "tokens"
+    arena.app.content.anchor()
+    outcomes = both_ways(arena, disputes.challenge_case(arena.tokens, None, dry_run=True))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == "error"
+    assert "contract cannot check tokenization" in outcomes[0][1]
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Every kind of tampering is rejected by the rule it breaks, and only by that rule: a changed
 receipt field, changed contents, a wrong signer, a foreign domain, a foreign, unregistered or
-stale snapshot, a reused nonce, a wrong anchor proof. Input that is not a receipt document at all
-is `MalformedReceipt`, never any other error."""
+stale snapshot, a reused nonce, a wrong anchor proof, token ids that are not the trace's. Input
+that is not a receipt document at all is `MalformedReceipt`, never any other error."""
 
 import itertools
 import json
@@ -19,13 +19,16 @@ from aigora.chain import read_snapshot
 from aigora.content.anchoring import anchor_all
 from aigora.content.signed import domain_for
 from aigora.core.keystore import Signer
+from aigora.engine import trace_op_count
 from aigora.verify import (
     Anchor,
     MalformedReceipt,
     ReceiptDocument,
     Result,
+    first_token_difference,
     loads_document,
     parse_document,
+    proves_tokens,
     query_hash,
     rank,
     result_tree,
@@ -406,6 +409,71 @@ def test_a_wrong_anchor_batch_is_rejected(world, anchored):
     assert "not a batch of receipts" in wrong_kind.reason
 
 
+# -- token ids ---------------------------------------------------------------------------------
+
+
+def test_the_receipt_carries_the_query_tokens_proven_against_its_trace_root(world, honest):
+    encoder = world.answers.encoder()
+    assert list(honest.tokens.ids) == encoder.tokenize([QUESTION])[0].tolist()
+    assert honest.to_json()["tokens"]["ids"] == list(honest.tokens.ids)
+    _, trace = encoder.embed_with_trace(QUESTION)
+    assert trace_op_count(world.answers.model.header) == len(trace)
+    assert proves_tokens(honest, len(trace))
+    assert not proves_tokens(honest, len(trace) * 2)  # a proof of another tree's depth
+
+
+def _ids_changed(document):
+    ids = document.tokens.ids
+    return replace(document, tokens=replace(document.tokens, ids=(*ids[:2], ids[2] + 1, *ids[3:])))
+
+
+def _id_appended(document):
+    return replace(document, tokens=replace(document.tokens, ids=(*document.tokens.ids, 102)))
+
+
+def _proof_flipped(document):
+    first, *rest = document.tokens.proof
+    flipped = bytes([first[0] ^ 1]) + first[1:]
+    return replace(document, tokens=replace(document.tokens, proof=(flipped, *rest)))
+
+
+def _proof_cut(document):
+    return replace(document, tokens=replace(document.tokens, proof=document.tokens.proof[:-1]))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        (_ids_changed, "not op 0 of its traceRoot"),
+        (_id_appended, "not op 0 of its traceRoot"),
+        (_proof_flipped, "not op 0 of its traceRoot"),
+        (_proof_cut, "not op 0 of its traceRoot"),
+        (lambda d: replace(d, tokens=None), "does not carry the token ids"),
+    ],
+)
+def test_token_ids_that_are_not_the_trace_s_are_invalid(world, honest, tamper, reason):
+    """The token ids are outside the signed struct but inside `traceRoot`: any change to them or
+    their proof is caught by the tokens check, before re-execution."""
+    tampered = loads_document(tamper(honest).dumps())
+    verdict = world.answers.verify(tampered)
+    assert (verdict.valid, verdict.check) == (False, "tokens")
+    assert reason in verdict.reason
+
+
+def test_the_first_token_difference_names_position_ids_and_strings():
+    names = {101: "[CLS]", 2029: "which", 102: "[SEP]", 10460: "sponsor"}
+    assert first_token_difference([101, 2029, 102], [101, 2029, 102], names.get) is None
+    assert first_token_difference([101, 2029, 10460, 102], [101, 2029, 102], names.get) == {
+        "position": 2,
+        "claimed": {"id": 10460, "token": "sponsor"},
+        "expected": {"id": 102, "token": "[SEP]"},
+    }
+    longer = first_token_difference([101, 2029, 102, 102], [101, 2029, 102], names.get)
+    assert longer == {"position": 3, "claimed": {"id": 102, "token": "[SEP]"}, "expected": None}
+    shorter = first_token_difference([101], [101, 2029], names.get)
+    assert shorter == {"position": 1, "claimed": None, "expected": {"id": 2029, "token": "which"}}
+
+
 # -- malformed input ---------------------------------------------------------------------------
 
 
@@ -454,6 +522,15 @@ MALFORMED = {
     "score as text": _set(("results", 0, "score"), "high"),
     "anchor without proof": _set(("anchor",), {"batchId": 1}),
     "anchor proof not hex": _set(("anchor",), {"batchId": 1, "proof": ["0xnope"]}),
+    "tokens as a list": _set(("tokens",), [101, 102]),
+    "tokens without proof": _set(("tokens", "proof"), _DELETE),
+    "no token ids": _set(("tokens", "ids"), []),
+    "negative token id": _set(("tokens", "ids", 0), -1),
+    "token id as a float": _set(("tokens", "ids", 0), 101.0),
+    "token id as text": _set(("tokens", "ids", 0), "101"),
+    "token id beyond int32": _set(("tokens", "ids", 0), 2**31),
+    "tokens proof not hex": _set(("tokens", "proof", 0), "0xnope"),
+    "tokens proof too deep": _set(("tokens", "proof"), ["0x" + "ab" * 32] * 33),
     # Integers as decimal strings: only digits, optionally one minus sign.
     "k with two minus signs": _set(("receipt", "k"), "--1"),
     "score with two minus signs": _set(("results", 0, "score"), "--5"),
