@@ -2,10 +2,11 @@
 
 An operator answers a question with the exact top-k of a registered snapshot and signs a
 `Receipt` (EIP-712) over the model, snapshot, query, engine trace, ranked results, fee and a
-unique nonce. `verify` checks the domain, the signature, the operator's registration, the model
-and snapshot registrations (foreign or stale snapshots fail), the anchor proof and the nonce,
-then re-embeds the query and re-ranks the snapshot: VALID, or INVALID with the rule that failed
-and the first point of difference.
+unique nonce. `verify` checks the domain, the pinned model if any, the signature, that the
+registry and its slasher run our own contract code (so a cheater can lose its bond), the
+operator's registration, the model and snapshot registrations (foreign or stale snapshots fail),
+the anchor proof and the nonce, then re-embeds the query and re-ranks the snapshot: VALID, or
+INVALID with the rule that failed and the first point of difference.
 """
 
 from aigora.verify._answer import BadQuestion, Ranking, check_question, rank, sign_answer
@@ -40,11 +41,15 @@ from aigora.verify._receipt import (
     sign_receipt,
 )
 from aigora.verify._registry import (
+    DISPUTES_LINKS,
+    DISPUTES_PARAMETERS,
     BatchFacts,
     ChainRegistry,
+    DeploymentFacts,
     OperatorFacts,
     RegistryFacts,
     SnapshotFacts,
+    runs_contract,
 )
 from aigora.verify._sources import HttpSource, LocalFiles, PublicData, Sources, Unavailable
 from aigora.verify._step import StepArguments, expected_value, step_arguments
@@ -58,6 +63,8 @@ from aigora.verify._verify import (
 )
 
 __all__ = [
+    "DISPUTES_LINKS",
+    "DISPUTES_PARAMETERS",
     "EMBEDDING_OP",
     "MAX_K",
     "OPERATOR_PHASES",
@@ -71,6 +78,7 @@ __all__ = [
     "ChainRegistry",
     "Claim",
     "DbNonceLedger",
+    "DeploymentFacts",
     "GameError",
     "GameState",
     "Honest",
@@ -112,6 +120,7 @@ __all__ = [
     "receipt_digest",
     "result_entry",
     "result_tree",
+    "runs_contract",
     "sign_answer",
     "sign_receipt",
     "step_arguments",
