@@ -6,7 +6,7 @@ and returning a typed result (pydantic models, so the HTTP API returns them as t
 CLI reads them back from a running node unchanged):
 
     app = App(open_node(data_dir, passphrase))
-    answer = app.answers.answer("which car should I buy?", k=5)       # -> Answer
+    answer = app.answers.answer("which car?", k=5, by_operator=True)  # -> Answer
     report = app.disputes.challenge(document, source=None, dry_run=True)  # -> ChallengeResult
     epoch = app.payouts.close()                                        # -> EpochReport
 
@@ -22,7 +22,10 @@ from aigora.app._answers import (
     Answers,
     AnswerSource,
     NoSnapshot,
+    PaymentRequired,
     VerdictReport,
+    check_ask_allowed,
+    parse_model_root,
     plan_on_chain,
     public_sources,
     verify_on_chain,
@@ -54,6 +57,7 @@ from aigora.app._content import (
 from aigora.app._context import (
     BURN_ADDRESS,
     NODE_FILE,
+    OPERATOR_TOKEN_FILE,
     NeedsOperatorKey,
     NodeContext,
     NodeNotStarted,
@@ -64,10 +68,13 @@ from aigora.app._context import (
     open_chain_view,
     open_node,
     open_store,
+    operator_token,
     prepare_data_dir,
     recorded_addresses,
+    remove_operator_token,
     running_node_url,
     signing_domain,
+    write_operator_token,
 )
 from aigora.app._dispute_state import (
     KIND_NAMES,
@@ -122,6 +129,7 @@ __all__ = [
     "KIND_NAMES",
     "MAX_BODY_BYTES",
     "NODE_FILE",
+    "OPERATOR_TOKEN_FILE",
     "STATUS_NAMES",
     "AgentView",
     "Agents",
@@ -158,6 +166,7 @@ __all__ = [
     "NodeNotStarted",
     "OperatorListing",
     "PayloadTooLarge",
+    "PaymentRequired",
     "Payouts",
     "PostedJob",
     "Published",
@@ -177,6 +186,7 @@ __all__ = [
     "Watched",
     "chain_status",
     "challenger_move",
+    "check_ask_allowed",
     "collect_reward",
     "database_url",
     "dispute_state",
@@ -194,6 +204,8 @@ __all__ = [
     "open_store",
     "open_watched",
     "operator_move",
+    "operator_token",
+    "parse_model_root",
     "plan_on_chain",
     "play_games",
     "prepare_data_dir",
@@ -203,6 +215,7 @@ __all__ = [
     "recorded_addresses",
     "registered_operators",
     "release_escrow",
+    "remove_operator_token",
     "resolve",
     "resolve_data_dir",
     "running_node_url",
@@ -210,4 +223,5 @@ __all__ = [
     "verify_on_chain",
     "verify_over_rpc",
     "write_default_config",
+    "write_operator_token",
 ]

@@ -19,7 +19,7 @@ from aigora.app._context import NodeContext, StoreContext
 from aigora.app._games import Move, play_games
 from aigora.chain import Chain, read_batch
 from aigora.content import service
-from aigora.core.errors import AigoraError
+from aigora.core.errors import AigoraError, ContractRevert
 from aigora.engine import (
     FORMAT,
     FORMAT_VERSION,
@@ -70,6 +70,20 @@ TRACE_CACHE = 16
 
 class NoSnapshot(AigoraError):
     """The node has no registered snapshot to answer from yet."""
+
+
+class PaymentRequired(AigoraError):
+    """This node charges for answers, and cannot take payment from askers yet."""
+
+
+def check_ask_allowed(fee: int, by_operator: bool) -> None:
+    """With a fee, only the operator may ask: nothing collects the fee from an asker yet, so every
+    other ask would only add to what the operator owes the passages' authors."""
+    if fee > 0 and not by_operator:
+        raise PaymentRequired(
+            f"this node charges a fee ({fee} base units per answer), so asking is limited to its "
+            "operator until paid asks exist"
+        )
 
 
 EXCERPT_BYTES = 280
@@ -243,9 +257,11 @@ class Answers:
                 self._floor = read_batch(context.chain, registry, last).last_nonce if last else 0
             return self._floor
 
-    def answer(self, query: str, k: int) -> Answer:
+    def answer(self, query: str, k: int, *, by_operator: bool) -> Answer:
         """`ask`, then the answer as people read it: each source's author, link, excerpt and
-        reputation status beside its score."""
+        reputation status beside its score. `by_operator`: whether the asker proved to be this
+        node's operator; with a fee, nobody else may ask (`check_ask_allowed`)."""
+        check_ask_allowed(int(self.context.config.answers.fee), by_operator)
         document = self.ask(query, k)
         context = self.context
         results = []
@@ -334,8 +350,11 @@ class Answers:
             self._loaded(),
         )
 
-    def verify(self, document: ReceiptDocument, source_url: str | None = None) -> Verdict:
-        """Verify any operator's receipt against this node's chain and registry."""
+    def verify(
+        self, document: ReceiptDocument, source_url: str | None = None, model: str | None = None
+    ) -> Verdict:
+        """Verify any operator's receipt against this node's chain and registry; `model` (else
+        `[verify] model`) pins the one model root it may answer under."""
         context = self.context
         return verify_on_chain(
             document,
@@ -345,6 +364,7 @@ class Answers:
             snapshot_dirs=[snapshot_dir(context.data_dir)],
             source_url=source_url,
             loaded=self._loaded(),
+            pinned_model=parse_model_root(model or context.config.verify.model),
         )
 
 
@@ -364,10 +384,25 @@ def public_sources(
     sources: list[PublicData] = [local]
     if source_url:
         sources.append(HttpSource(source_url))
-    endpoint = ChainRegistry(chain, registry).operator(operator).endpoint
+    try:
+        endpoint = ChainRegistry(chain, registry).operator(operator).endpoint
+    except ContractRevert:  # not a registry at all: verification will say so
+        endpoint = ""
     if endpoint.startswith(("http://", "https://")) and endpoint != source_url:
         sources.append(HttpSource(endpoint))
     return Sources(sources)
+
+
+def parse_model_root(root: str | None) -> bytes | None:
+    """A model root as a verifier pins it (`--model`, `[verify] model`): 0x and 64 hex digits."""
+    if root is None:
+        return None
+    if len(root) != 66 or not root.startswith("0x"):
+        raise AigoraError(f"a model root is 0x and 64 hex digits, got {root!r}")
+    try:
+        return bytes.fromhex(root[2:])
+    except ValueError:
+        raise AigoraError(f"a model root is 0x and 64 hex digits, got {root!r}") from None
 
 
 def verify_on_chain(
@@ -378,11 +413,13 @@ def verify_on_chain(
     snapshot_dirs: Sequence[Path] = (),
     source_url: str | None = None,
     loaded: Sequence[IntModel | Snapshot] = (),
+    pinned_model: bytes | None = None,
 ) -> Verdict:
     """Verify a receipt against `registry` on `chain`, with public data from `public_sources`
-    (what a verifier with no node of its own runs: `aigora verify --rpc`)."""
+    (what a verifier with no node of its own runs: `aigora verify --rpc`); a receipt under any
+    model but `pinned_model` (when given) is INVALID."""
     sources = public_sources(chain, registry, document.operator, snapshot_dirs, source_url, loaded)
-    return _verify_with(document, chain, registry, ledger, sources)
+    return _verify_with(document, chain, registry, ledger, sources, pinned_model)
 
 
 def _verify_with(
@@ -391,6 +428,7 @@ def _verify_with(
     registry: Contract,
     ledger: NonceLedger | None,
     sources: Sources,
+    pinned_model: bytes | None = None,
 ) -> Verdict:
     return verify(
         document,
@@ -400,6 +438,7 @@ def _verify_with(
         sources,
         lambda model: Encoder(model, backend="numpy"),
         ledger,
+        pinned_model,
     )
 
 
@@ -430,14 +469,19 @@ def verify_over_rpc(
     registry: str | None = None,
     source_url: str | None = None,
     store: StoreContext | None = None,
+    model: str | None = None,
 ) -> VerdictReport:
     """Verify a receipt against the registry at `registry` (default: the receipt's own) on the
-    JSON-RPC node `rpc`, with no node of one's own; `store` (optional) remembers nonces."""
+    JSON-RPC node `rpc`, with no node of one's own; `store` (optional) remembers nonces and
+    supplies `[verify] model` unless `model` pins one."""
     address = registry or document.domain.verifying_contract
+    pinned = parse_model_root(model or (store.config.verify.model if store is not None else None))
     with Chain.connect(rpc) as chain:
         if not chain.has_code(address):
             raise AigoraError(f"no contract at {address} on {rpc}")
         contract = chain.contract("Registry", address)
         ledger = DbNonceLedger(store.db) if store is not None else None
-        verdict = verify_on_chain(document, chain, contract, ledger, source_url=source_url)
+        verdict = verify_on_chain(
+            document, chain, contract, ledger, source_url=source_url, pinned_model=pinned
+        )
     return VerdictReport.of(verdict)

@@ -87,7 +87,8 @@ class ReputationConfig(BaseModel):
 
 class AnswersConfig(BaseModel):
     """What an answer costs and which content the snapshot admits. `fee` is in the token's
-    smallest unit (a decimal string, like every amount). By default everything published is
+    smallest unit (a decimal string, like every amount); nothing collects it from askers yet, so
+    above 0 the node answers only its operator. By default everything published is
     admitted; `min_score` admits only content whose newest reputation score reaches it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -128,6 +129,16 @@ class LabelsConfig(BaseModel):
     min_gold_answers: int = Field(default=3, ge=1)
 
 
+class VerifyConfig(BaseModel):
+    """What this node's verifications accept. `model` pins the one model root an answer may use
+    (an operator may register an edited model openly: registration says nothing about what the
+    model is); unset, any model its operator registered."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{64}$")
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -138,6 +149,7 @@ class Config(BaseModel):
     answers: AnswersConfig = AnswersConfig()
     payouts: PayoutsConfig = PayoutsConfig()
     labels: LabelsConfig = LabelsConfig()
+    verify: VerifyConfig = VerifyConfig()
 
 
 DEFAULT_CONFIG_TEXT = """\
@@ -164,7 +176,8 @@ max_log_range = 1000         # blocks per eth_getLogs request (many providers re
 damping = 0.3                # chance per step of jumping back to the seeds
 
 [answers]
-fee = "0"                    # per answer, in the token's smallest unit
+fee = "0"                    # per answer, in the token's smallest unit (above 0: only the
+                             # operator may ask, until askers can pay)
 refresh_interval_s = 60      # snapshot newly admitted content this often (0: only when asked)
 # min_score = 0.0            # admit only content scored at least this; unset: admit everything
 admit_unscored = true        # with min_score: admit content no reputation run has scored yet
@@ -182,6 +195,9 @@ duplicate_threshold = 15500  # int8 dot product at which a passage is a copy of 
 min_posterior = 0.9          # pay a label when its item's aggregated posterior reaches this
 min_gold_accuracy = 0.7      # ... and its labeler's accuracy on gold items reaches this
 min_gold_answers = 3         # ... over at least this many gold answers
+
+[verify]
+# model = "0x..."            # accept answers under this model root only; unset: any registered
 """
 
 

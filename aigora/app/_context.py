@@ -14,6 +14,7 @@ Three ways in, each giving the context the services work on:
 
 import json
 import os
+import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +54,10 @@ must not be the treasury, or a slashed operator would get part of its own bond b
 CHAIN_ID_SETTING = "chain_id"
 NODE_FILE = "node.json"
 """Written by a running node into its data directory: where it serves (URL) and its PID."""
+OPERATOR_TOKEN_FILE = "node.token"
+"""Written by a running node beside `node.json`, readable by its owner alone: a random bearer
+token that proves a request comes from the operator (whoever can read the data directory)."""
+OPERATOR_TOKEN_BYTES = 32
 
 
 class NodeNotStarted(AigoraError):
@@ -144,6 +149,35 @@ def running_node_url(data_dir: Path) -> str | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return str(info["url"])
+
+
+def write_operator_token(data_dir: Path) -> str:
+    """A fresh operator token for a node starting in `data_dir`, written to `node.token` with
+    mode 0600 from the start (never world-readable, not even briefly) and renamed into place."""
+    token = secrets.token_urlsafe(OPERATOR_TOKEN_BYTES)
+    path = data_dir / OPERATOR_TOKEN_FILE
+    partial = path.with_name(f".{OPERATOR_TOKEN_FILE}.{os.getpid()}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, token.encode("ascii"))
+    finally:
+        os.close(fd)
+    os.replace(partial, path)
+    return token
+
+
+def operator_token(data_dir: Path) -> str | None:
+    """The running node's operator token, for the CLI to send; None when unreadable."""
+    try:
+        token = (data_dir / OPERATOR_TOKEN_FILE).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return token or None
+
+
+def remove_operator_token(data_dir: Path) -> None:
+    (data_dir / OPERATOR_TOKEN_FILE).unlink(missing_ok=True)
 
 
 def open_store(data_dir: Path) -> StoreContext:

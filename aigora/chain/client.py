@@ -186,8 +186,12 @@ class Chain:
             return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def has_code(self, address: str) -> bool:
+        return len(self.code(address)) > 0
+
+    def code(self, address: str) -> bytes:
+        """The code deployed at `address` (empty for an account without code)."""
         with self._guard():
-            return len(self.w3.eth.get_code(Web3.to_checksum_address(address))) > 0
+            return bytes(self.w3.eth.get_code(Web3.to_checksum_address(address)))
 
     def events(
         self,

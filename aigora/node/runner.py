@@ -1,7 +1,9 @@
 """Serve an open node over HTTP until Ctrl-C (or SIGTERM), then shut down cleanly.
 
 While it runs, `node.json` in the data directory says where (URL and PID), so CLI commands that
-cannot open the embedded chain themselves (the node holds its lock) can ask the node instead.
+cannot open the embedded chain themselves (the node holds its lock) can ask the node instead;
+`node.token` beside it (mode 0600, new at every start) is the bearer token those commands send
+to prove they come from the operator.
 """
 
 import asyncio
@@ -17,7 +19,15 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import uvicorn
 from fastapi import FastAPI
 
-from aigora.app import NODE_FILE, App, NodeContext, log_failure, node_url
+from aigora.app import (
+    NODE_FILE,
+    App,
+    NodeContext,
+    log_failure,
+    node_url,
+    remove_operator_token,
+    write_operator_token,
+)
 from aigora.core.errors import AigoraError
 from aigora.index import has_text_content
 from aigora.node.app import create_app
@@ -128,10 +138,12 @@ def serve(
             snapshotting.cancel()
             node_file.unlink(missing_ok=True)
 
-    app = create_app(context)
-    app.router.lifespan_context = lifespan
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    token = write_operator_token(context.data_dir)
     try:
+        app = create_app(context, operator_token=token)
+        app.router.lifespan_context = lifespan
+        server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
         server.run()
     finally:
+        remove_operator_token(context.data_dir)
         context.close()

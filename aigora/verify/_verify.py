@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from aigora.chain import ZERO_ADDRESS
 from aigora.core.errors import AigoraError
 from aigora.core.merkle import leaf_hash, process_proof
 from aigora.engine import TOKENS_OP, Encoder, IntModel, trace_op_count, verify_trace_op
@@ -28,7 +29,7 @@ from aigora.verify._receipt import (
     recover_receipt_signer,
     result_tree,
 )
-from aigora.verify._registry import RegistryFacts
+from aigora.verify._registry import DISPUTES_PARAMETERS, DeploymentFacts, RegistryFacts
 from aigora.verify._sources import PublicData
 
 KIND_RECEIPTS = 2
@@ -98,6 +99,20 @@ def check_domain(document: ReceiptDocument, expected_chain_id: int, expected_reg
         )
 
 
+def check_model_pin(document: ReceiptDocument, pinned_model: bytes | None) -> None:
+    """A verifier that pins a model accepts answers under that model alone: an operator may
+    register an edited model openly, and registration says nothing about what the model is."""
+    if pinned_model is None:
+        return
+    model_root = document.receipt["modelRoot"]
+    if model_root.lower() != "0x" + pinned_model.hex():
+        raise Invalid(
+            "model",
+            f"the receipt answers under model {model_root}, not the pinned model "
+            f"0x{pinned_model.hex()}",
+        )
+
+
 def check_contents(document: ReceiptDocument) -> None:
     """The query and results in the document are the ones the receipt commits to."""
     receipt = document.receipt
@@ -126,6 +141,60 @@ def check_signature(document: ReceiptDocument) -> None:
         )
 
 
+def check_registry_code(facts: DeploymentFacts) -> None:
+    """The registry is ours: a contract of other code can say anything about operators."""
+    if not facts.registry_genuine:
+        raise Invalid(
+            "registry", f"the registry {facts.registry} does not run Aigora's Registry.vy code"
+        )
+
+
+def check_slasher(facts: DeploymentFacts) -> None:
+    """The registry's slasher is our disputes contract, wired to this registry, its token and our
+    step verifier: only then can a cheating operator lose its bond."""
+    slasher = facts.slasher
+    if slasher == ZERO_ADDRESS:
+        raise Invalid(
+            "slasher",
+            f"the registry {facts.registry} names no slasher, so no dispute can take a bond",
+        )
+    if not facts.slasher_genuine:
+        raise Invalid(
+            "slasher",
+            f"the registry's slasher {slasher} does not run Aigora's Disputes.vy code, so "
+            "disputes may never take a bond",
+        )
+    links = facts.links
+    if links["registry"].lower() != facts.registry.lower():
+        raise Invalid(
+            "slasher",
+            f"the registry's slasher {slasher} judges for registry {links['registry']}, "
+            f"not {facts.registry}",
+        )
+    if links["token"].lower() != facts.token.lower():
+        raise Invalid(
+            "slasher",
+            f"the registry's slasher {slasher} takes bonds in token {links['token']}, not the "
+            f"registry's {facts.token}",
+        )
+    if not facts.step_verifier_genuine:
+        raise Invalid(
+            "slasher",
+            f"the registry's slasher {slasher} steps with {links['step_verifier']}, which does "
+            "not run Aigora's StepVerifier.vy code",
+        )
+
+
+def dispute_terms(facts: DeploymentFacts) -> list[str]:
+    """The terms a challenger plays under, as verdict notes (checked by `check_slasher`)."""
+    terms = ", ".join(
+        f"{name} {facts.parameters[getter]} {unit}" for getter, name, unit in DISPUTES_PARAMETERS
+    )
+    # The registry holds a bond until its last receipts batch is past the challenge window and
+    # no dispute is open, so a window longer than the unbonding delay loses nothing.
+    return [f"disputes {facts.slasher}: {terms} (treasury {facts.links['treasury']})"]
+
+
 def check_operator(document: ReceiptDocument, registry: RegistryFacts) -> None:
     """The operator is bonded and answerable: not slashed, and not leaving. An operator whose bond
     fell below the minimum (it asked to unbond it) is answerable only for receipts issued before
@@ -147,9 +216,12 @@ def check_operator(document: ReceiptDocument, registry: RegistryFacts) -> None:
         )
 
 
-def check_snapshot(document: ReceiptDocument, registry: RegistryFacts) -> None:
+def check_snapshot(
+    document: ReceiptDocument, registry: RegistryFacts, stale_grace_s: int = STALE_GRACE_S
+) -> None:
     """Model and snapshot are registered, by this operator, for each other, and the snapshot was
-    the operator's current one when the receipt was issued."""
+    the operator's current one when the receipt was issued (a newer one registered more than
+    `stale_grace_s` before it, the disputes contract's grace, makes it stale)."""
     receipt = document.receipt
     model_root = bytes.fromhex(receipt["modelRoot"][2:])
     snapshot_root = bytes.fromhex(receipt["snapshotRoot"][2:])
@@ -173,7 +245,7 @@ def check_snapshot(document: ReceiptDocument, registry: RegistryFacts) -> None:
     newer = [
         (root, at)
         for root, at in registry.snapshots_of(document.operator, model_root)
-        if at > facts.timestamp and at + STALE_GRACE_S < issued
+        if at > facts.timestamp and at + stale_grace_s < issued
     ]
     if newer:
         root, at = newer[0]
@@ -353,16 +425,23 @@ def verify(
     sources: PublicData,
     encoder_for: Callable[[IntModel], Encoder],
     ledger: NonceLedger | None = None,
+    pinned_model: bytes | None = None,
 ) -> Verdict:
-    """Run every rule against `document`; the first that fails makes it INVALID."""
+    """Run every rule against `document`; the first that fails makes it INVALID. With
+    `pinned_model`, a receipt under any other model is INVALID."""
     digest = document.digest()
     notes: list[str] = []
     try:
         check_domain(document, chain_id, registry_address)
+        check_model_pin(document, pinned_model)
         check_contents(document)
         check_signature(document)
+        deployment = registry.deployment()
+        check_registry_code(deployment)
+        check_slasher(deployment)
+        notes.extend(dispute_terms(deployment))
         check_operator(document, registry)
-        check_snapshot(document, registry)
+        check_snapshot(document, registry, deployment.stale_grace_s)
         note = check_anchor(document, registry, digest)
         if note:
             notes.append(note)

@@ -85,6 +85,17 @@ def test_the_same_verdict_both_ways(arena, which):
     assert local.valid is (which == "honest")
 
 
+@pytest.mark.parametrize("model", ["0x" + "ab" * 32, "0x12"], ids=["other model", "malformed"])
+def test_a_pinned_model_is_judged_the_same_both_ways(arena, model):
+    local, remote = both_ways(arena, answers.verify_case(arena.honest, None, model))
+    assert local == remote
+    if model == "0x12":
+        assert local == ("error", "a model root is 0x and 64 hex digits, got '0x12'")
+    else:
+        assert (local[1].verdict, local[1].check) == ("INVALID", "model")
+        assert model in local[1].reason
+
+
 def test_an_unanchored_receipt_fails_the_same_way_then_works_the_same_way(arena):
     document = arena.bent
     assert document.anchor is None
