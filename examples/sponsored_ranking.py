@@ -7,8 +7,9 @@ A closed AI service can sell "which car should I buy?" to the highest bidder and
 it. Here the operator signs every answer, the model and the corpus snapshot are committed
 on-chain, and the integer engine gives every machine the same scores, so each tilt below is
 caught: a hidden score bonus, a promotion without changing scores, a dropped competitor, a
-swapped order, a quietly edited model, and answering from a stale snapshot that predates the
-competitor. The honest operator verifies every time.
+swapped order, a quietly edited model, the sponsor's name quietly added to the question's tokens,
+and answering from a stale snapshot that predates the competitor. The honest operator verifies
+every time.
 """
 
 import os
@@ -29,7 +30,7 @@ from aigora.core.keystore import Keystore, Signer
 from aigora.engine import Encoder, IntModel, Trace
 from aigora.index import ExactIndex, Snapshot
 from aigora.store.db import session_scope
-from aigora.verify import Ranking, ReceiptDocument, Result, Verdict
+from aigora.verify import Ranking, ReceiptDocument, Result, Verdict, token_ids
 
 QUESTION = "Which car should I buy for my family?"
 SPONSOR = "SponsorCar Model S: buy it now, the best car ever made, limited offer!"
@@ -42,6 +43,7 @@ CORPUS = (
     "A family of five needs a car with three rows of seats and a large trunk.",
     "Electric cars cost less to run but need a charger at home.",
 )
+SPONSOR_NAME = "SponsorCar"
 LATE_COMPETITOR = "The Kia Telluride is the best family car you can buy: roomy, safe and cheap."
 K = 3
 PASSPHRASE = "sponsored ranking example"
@@ -74,9 +76,12 @@ class TiltedAnswers(Answers):
         return self._edited
 
     def trace_for(self, document: ReceiptDocument) -> tuple[IntModel, Trace]:
-        """The trace this operator committed to: the edited model's, when it used that."""
+        """The trace this operator committed to: the edited model's, or the one of the question
+        with the sponsor's name, when it used that."""
         if self.tilt is edited_model:
             return self.model, self.edited_encoder().embed_with_trace(document.query)[1]
+        if self.tilt is sponsor_tokens:
+            return self.model, self.encoder().embed_with_trace(with_sponsor(document.query))[1]
         return super().trace_for(document)
 
 
@@ -88,7 +93,7 @@ def hidden_bonus(answers: TiltedAnswers, snapshot, index, query, k) -> Ranking:
     scores[snapshot.positions[answers.sponsor_cid]] += 5000
     order = np.lexsort((np.arange(len(scores)), -scores))[:k]
     results = tuple(Result(snapshot.cids[i], int(scores[i])) for i in order)
-    return Ranking(honest.trace_root, results)
+    return Ranking(honest.trace_root, results, honest.tokens)
 
 
 def promote(answers: TiltedAnswers, snapshot, index, query, k) -> Ranking:
@@ -96,14 +101,16 @@ def promote(answers: TiltedAnswers, snapshot, index, query, k) -> Ranking:
     honest = Answers.rank(answers, snapshot, index, query, len(snapshot))
     sponsor = next(r for r in honest.results if r.cid == answers.sponsor_cid)
     rest = [r for r in honest.results if r.cid != answers.sponsor_cid]
-    return Ranking(honest.trace_root, tuple([sponsor, *rest][:k]))
+    return Ranking(honest.trace_root, tuple([sponsor, *rest][:k]), honest.tokens)
 
 
 def drop_competitor(answers: TiltedAnswers, snapshot, index, query, k) -> Ranking:
     """Leave out the best passage that is not the sponsor's."""
     honest = Answers.rank(answers, snapshot, index, query, k + 1)
     top = next(r for r in honest.results if r.cid != answers.sponsor_cid)
-    return Ranking(honest.trace_root, tuple(r for r in honest.results if r != top)[:k])
+    return Ranking(
+        honest.trace_root, tuple(r for r in honest.results if r != top)[:k], honest.tokens
+    )
 
 
 def edited_model(answers: TiltedAnswers, snapshot, index, query, k) -> Ranking:
@@ -112,14 +119,27 @@ def edited_model(answers: TiltedAnswers, snapshot, index, query, k) -> Ranking:
     embedding, trace = answers.edited_encoder().embed_with_trace(query)
     scores = index.scores(embedding).astype(np.int64)
     order = np.lexsort((np.arange(len(scores)), -scores))[:k]
-    return Ranking(trace.root, tuple(Result(snapshot.cids[i], int(scores[i])) for i in order))
+    results = tuple(Result(snapshot.cids[i], int(scores[i])) for i in order)
+    return Ranking(trace.root, results, token_ids(trace))
+
+
+def with_sponsor(query: str) -> str:
+    return f"{query} {SPONSOR_NAME}"
+
+
+def sponsor_tokens(answers: TiltedAnswers, snapshot, index, query, k) -> Ranking:
+    """Embed the question with the sponsor's name appended and rank honestly by that embedding;
+    the receipt names the question as asked. Scores, order and the trace are all consistent with
+    the tokens the operator chose, so only tokenizing the question shows it: the receipt carries
+    its token ids, proven against its trace root, and they are not the question's."""
+    return Answers.rank(answers, snapshot, index, with_sponsor(query), k)
 
 
 def swap_order(answers: TiltedAnswers, snapshot, index, query, k) -> Ranking:
     """Swap the first two results, scores and all."""
     honest = Answers.rank(answers, snapshot, index, query, k)
     first, second, *rest = honest.results
-    return Ranking(honest.trace_root, (second, first, *rest))
+    return Ranking(honest.trace_root, (second, first, *rest), honest.tokens)
 
 
 @dataclass(frozen=True)
@@ -160,6 +180,7 @@ def run(directory: Path) -> list[Outcome]:
             ("competitor dropped", drop_competitor),
             ("order swapped", swap_order),
             ("model edited", edited_model),
+            ("sponsor tokens", sponsor_tokens),
         ):
             operator.tilt = tilt
             document = operator.ask(QUESTION, K)

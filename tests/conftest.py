@@ -27,8 +27,10 @@ SLOW_MODULES = (
     "node/test_openapi.py",
     "verify/test_disputes_e2e.py",
     "verify/test_embedding_game.py",
+    "verify/test_liveness.py",
     "verify/test_sponsored_ranking.py",
     "verify/test_step_verifier.py",
+    "verify/test_token_disputes.py",
     "web/",
 )
 """Modules whose tests take more than a few seconds each (subprocesses, browsers, torch compiles,

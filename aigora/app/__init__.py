@@ -6,7 +6,7 @@ and returning a typed result (pydantic models, so the HTTP API returns them as t
 CLI reads them back from a running node unchanged):
 
     app = App(open_node(data_dir, passphrase))
-    answer = app.answers.answer("which car should I buy?", k=5)       # -> Answer
+    answer = app.answers.answer("which car?", k=5, by_operator=True)  # -> Answer
     report = app.disputes.challenge(document, source=None, dry_run=True)  # -> ChallengeResult
     epoch = app.payouts.close()                                        # -> EpochReport
 
@@ -22,7 +22,10 @@ from aigora.app._answers import (
     Answers,
     AnswerSource,
     NoSnapshot,
+    PaymentRequired,
     VerdictReport,
+    check_ask_allowed,
+    parse_model_root,
     plan_on_chain,
     public_sources,
     verify_on_chain,
@@ -54,6 +57,7 @@ from aigora.app._content import (
 from aigora.app._context import (
     BURN_ADDRESS,
     NODE_FILE,
+    OPERATOR_TOKEN_FILE,
     NeedsOperatorKey,
     NodeContext,
     NodeNotStarted,
@@ -64,15 +68,19 @@ from aigora.app._context import (
     open_chain_view,
     open_node,
     open_store,
+    operator_token,
     prepare_data_dir,
     recorded_addresses,
+    remove_operator_token,
     running_node_url,
     signing_domain,
+    write_operator_token,
 )
 from aigora.app._dispute_state import (
     KIND_NAMES,
     STATUS_NAMES,
     DisputeState,
+    RewardState,
     dispute_state,
     game_state,
 )
@@ -80,11 +88,12 @@ from aigora.app._disputes import (
     ChallengeResult,
     Disputes,
     NoDisputes,
+    collect_reward,
     file_claim,
     rebut_omissions,
     resolve,
 )
-from aigora.app._games import Move, challenger_move, operator_move, play_games
+from aigora.app._games import Move, challenger_move, log_failure, operator_move, play_games
 from aigora.app._labels import (
     AnswerAccepted,
     JobInfo,
@@ -94,12 +103,14 @@ from aigora.app._labels import (
     NoBounties,
     PostedJob,
     escrow_state,
+    prepare_labeling,
     release_escrow,
 )
 from aigora.app._payouts import (
     ClaimReport,
     Earnings,
     EpochReport,
+    LeftOutJob,
     NoDistributor,
     Payouts,
     earnings_of,
@@ -107,15 +118,18 @@ from aigora.app._payouts import (
 from aigora.app._reputation import Reputation, RunList
 from aigora.app._snapshots import SnapshotInfo, SnapshotList, Snapshots
 from aigora.app._status import ChainStatus, OperatorListing, chain_status, registered_operators
+from aigora.app._watch import DISPUTES_OPENED, Watched, follow_disputes, open_watched
 
 __all__ = [
     "BURN_ADDRESS",
     "CONFIG_FILE",
     "DEFAULT_PORT",
+    "DISPUTES_OPENED",
     "ENGINE_VERSION",
     "KIND_NAMES",
     "MAX_BODY_BYTES",
     "NODE_FILE",
+    "OPERATOR_TOKEN_FILE",
     "STATUS_NAMES",
     "AgentView",
     "Agents",
@@ -139,6 +153,7 @@ __all__ = [
     "JobInfo",
     "LabelExport",
     "Labels",
+    "LeftOutJob",
     "Move",
     "NeedsOperatorKey",
     "NextTask",
@@ -151,11 +166,13 @@ __all__ = [
     "NodeNotStarted",
     "OperatorListing",
     "PayloadTooLarge",
+    "PaymentRequired",
     "Payouts",
     "PostedJob",
     "Published",
     "RecordedItem",
     "Reputation",
+    "RewardState",
     "RunList",
     "RunReport",
     "ScorePoint",
@@ -166,29 +183,39 @@ __all__ = [
     "StoreContext",
     "UrlMatches",
     "VerdictReport",
+    "Watched",
     "chain_status",
     "challenger_move",
+    "check_ask_allowed",
+    "collect_reward",
     "database_url",
     "dispute_state",
     "earnings_of",
     "escrow_state",
     "file_claim",
+    "follow_disputes",
     "game_state",
     "keystore_for",
     "load_config",
+    "log_failure",
     "node_url",
     "open_chain_view",
     "open_node",
     "open_store",
+    "open_watched",
     "operator_move",
+    "operator_token",
+    "parse_model_root",
     "plan_on_chain",
     "play_games",
     "prepare_data_dir",
+    "prepare_labeling",
     "public_sources",
     "rebut_omissions",
     "recorded_addresses",
     "registered_operators",
     "release_escrow",
+    "remove_operator_token",
     "resolve",
     "resolve_data_dir",
     "running_node_url",
@@ -196,4 +223,5 @@ __all__ = [
     "verify_on_chain",
     "verify_over_rpc",
     "write_default_config",
+    "write_operator_token",
 ]

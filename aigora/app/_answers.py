@@ -17,9 +17,9 @@ from web3.contract import Contract
 
 from aigora.app._context import NodeContext, StoreContext
 from aigora.app._games import Move, play_games
-from aigora.chain import Chain
+from aigora.chain import Chain, read_batch
 from aigora.content import service
-from aigora.core.errors import AigoraError
+from aigora.core.errors import AigoraError, ContractRevert
 from aigora.engine import (
     FORMAT,
     FORMAT_VERSION,
@@ -40,6 +40,7 @@ from aigora.index import (
 )
 from aigora.store import session_scope
 from aigora.verify import (
+    CHECKS_WITH_CLAIMS,
     ChainRegistry,
     Claim,
     DbNonceLedger,
@@ -69,6 +70,20 @@ TRACE_CACHE = 16
 
 class NoSnapshot(AigoraError):
     """The node has no registered snapshot to answer from yet."""
+
+
+class PaymentRequired(AigoraError):
+    """This node charges for answers, and cannot take payment from askers yet."""
+
+
+def check_ask_allowed(fee: int, by_operator: bool) -> None:
+    """With a fee, only the operator may ask: nothing collects the fee from an asker yet, so every
+    other ask would only add to what the operator owes the passages' authors."""
+    if fee > 0 and not by_operator:
+        raise PaymentRequired(
+            f"this node charges a fee ({fee} base units per answer), so asking is limited to its "
+            "operator until paid asks exist"
+        )
 
 
 EXCERPT_BYTES = 280
@@ -130,6 +145,7 @@ class Answers:
         self._bulk_encoder: Encoder | None = None
         self._current: tuple[Snapshot, ExactIndex] | None = None
         self._traces: dict[bytes, tuple[IntModel, Trace]] = {}
+        self._floor: int | None = None
 
     @property
     def model(self) -> IntModel:
@@ -214,7 +230,8 @@ class Answers:
             context.db,
             context.domain,
             context.operator.address,
-            lambda nonce: sign_answer(
+            floor=self._nonce_floor(),
+            sign=lambda nonce: sign_answer(
                 context.operator,
                 context.domain,
                 self.model.root,
@@ -227,9 +244,24 @@ class Answers:
             ),
         )
 
-    def answer(self, query: str, k: int) -> Answer:
+    def _nonce_floor(self) -> int:
+        """The last receipt nonce this operator anchored on-chain, read once: the node is the
+        only writer of its receipts while it runs."""
+        with self._lock:
+            if self._floor is None:
+                context = self.context
+                registry = context.deployment.registry
+                last = context.chain.call(
+                    registry.functions.last_receipt_batch(context.operator.address)
+                )
+                self._floor = read_batch(context.chain, registry, last).last_nonce if last else 0
+            return self._floor
+
+    def answer(self, query: str, k: int, *, by_operator: bool) -> Answer:
         """`ask`, then the answer as people read it: each source's author, link, excerpt and
-        reputation status beside its score."""
+        reputation status beside its score. `by_operator`: whether the asker proved to be this
+        node's operator; with a fee, nobody else may ask (`check_ask_allowed`)."""
+        check_ask_allowed(int(self.context.config.answers.fee), by_operator)
         document = self.ask(query, k)
         context = self.context
         results = []
@@ -318,8 +350,11 @@ class Answers:
             self._loaded(),
         )
 
-    def verify(self, document: ReceiptDocument, source_url: str | None = None) -> Verdict:
-        """Verify any operator's receipt against this node's chain and registry."""
+    def verify(
+        self, document: ReceiptDocument, source_url: str | None = None, model: str | None = None
+    ) -> Verdict:
+        """Verify any operator's receipt against this node's chain and registry; `model` (else
+        `[verify] model`) pins the one model root it may answer under."""
         context = self.context
         return verify_on_chain(
             document,
@@ -329,6 +364,7 @@ class Answers:
             snapshot_dirs=[snapshot_dir(context.data_dir)],
             source_url=source_url,
             loaded=self._loaded(),
+            pinned_model=parse_model_root(model or context.config.verify.model),
         )
 
 
@@ -348,10 +384,25 @@ def public_sources(
     sources: list[PublicData] = [local]
     if source_url:
         sources.append(HttpSource(source_url))
-    endpoint = ChainRegistry(chain, registry).operator(operator).endpoint
+    try:
+        endpoint = ChainRegistry(chain, registry).operator(operator).endpoint
+    except ContractRevert:  # not a registry at all: verification will say so
+        endpoint = ""
     if endpoint.startswith(("http://", "https://")) and endpoint != source_url:
         sources.append(HttpSource(endpoint))
     return Sources(sources)
+
+
+def parse_model_root(root: str | None) -> bytes | None:
+    """A model root as a verifier pins it (`--model`, `[verify] model`): 0x and 64 hex digits."""
+    if root is None:
+        return None
+    if len(root) != 66 or not root.startswith("0x"):
+        raise AigoraError(f"a model root is 0x and 64 hex digits, got {root!r}")
+    try:
+        return bytes.fromhex(root[2:])
+    except ValueError:
+        raise AigoraError(f"a model root is 0x and 64 hex digits, got {root!r}") from None
 
 
 def verify_on_chain(
@@ -362,11 +413,13 @@ def verify_on_chain(
     snapshot_dirs: Sequence[Path] = (),
     source_url: str | None = None,
     loaded: Sequence[IntModel | Snapshot] = (),
+    pinned_model: bytes | None = None,
 ) -> Verdict:
     """Verify a receipt against `registry` on `chain`, with public data from `public_sources`
-    (what a verifier with no node of its own runs: `aigora verify --rpc`)."""
+    (what a verifier with no node of its own runs: `aigora verify --rpc`); a receipt under any
+    model but `pinned_model` (when given) is INVALID."""
     sources = public_sources(chain, registry, document.operator, snapshot_dirs, source_url, loaded)
-    return _verify_with(document, chain, registry, ledger, sources)
+    return _verify_with(document, chain, registry, ledger, sources, pinned_model)
 
 
 def _verify_with(
@@ -375,6 +428,7 @@ def _verify_with(
     registry: Contract,
     ledger: NonceLedger | None,
     sources: Sources,
+    pinned_model: bytes | None = None,
 ) -> Verdict:
     return verify(
         document,
@@ -384,6 +438,7 @@ def _verify_with(
         sources,
         lambda model: Encoder(model, backend="numpy"),
         ledger,
+        pinned_model,
     )
 
 
@@ -399,7 +454,7 @@ def plan_on_chain(
     none does). The snapshot and the honest trace come from public data, fetched once for both."""
     sources = public_sources(chain, registry, document.operator, snapshot_dirs, source_url, loaded)
     verdict = _verify_with(document, chain, registry, None, sources)
-    if verdict.valid or verdict.check not in ("ranking", "trace"):
+    if verdict.valid or verdict.check not in CHECKS_WITH_CLAIMS:
         return verdict, plan_claim(document, verdict, None, None)
     receipt = document.receipt
     snapshot = sources.snapshot(bytes.fromhex(receipt["snapshotRoot"][2:]))
@@ -414,14 +469,19 @@ def verify_over_rpc(
     registry: str | None = None,
     source_url: str | None = None,
     store: StoreContext | None = None,
+    model: str | None = None,
 ) -> VerdictReport:
     """Verify a receipt against the registry at `registry` (default: the receipt's own) on the
-    JSON-RPC node `rpc`, with no node of one's own; `store` (optional) remembers nonces."""
+    JSON-RPC node `rpc`, with no node of one's own; `store` (optional) remembers nonces and
+    supplies `[verify] model` unless `model` pins one."""
     address = registry or document.domain.verifying_contract
+    pinned = parse_model_root(model or (store.config.verify.model if store is not None else None))
     with Chain.connect(rpc) as chain:
         if not chain.has_code(address):
             raise AigoraError(f"no contract at {address} on {rpc}")
         contract = chain.contract("Registry", address)
         ledger = DbNonceLedger(store.db) if store is not None else None
-        verdict = verify_on_chain(document, chain, contract, ledger, source_url=source_url)
+        verdict = verify_on_chain(
+            document, chain, contract, ledger, source_url=source_url, pinned_model=pinned
+        )
     return VerdictReport.of(verdict)

@@ -32,7 +32,8 @@ def resolve_data_dir(data_dir: Path | None) -> Path:
 class ChainConfig(BaseModel):
     """`url` is "embedded" (py-evm in-process, state in the data directory) or a JSON-RPC URL.
     `token` is an existing ERC-20 to pay in (e.g. a stablecoin); unset on dev chains, where the
-    node deploys its own dev token."""
+    node deploys its own dev token. Event scans read at most `max_log_range` blocks per
+    `eth_getLogs` request (providers refuse wider ranges; 1,000 suits most)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -40,6 +41,7 @@ class ChainConfig(BaseModel):
     token: str | None = None
     min_bond: int = Field(default=100 * 10**18, gt=0)
     unbonding_delay_s: int = Field(default=7 * 24 * 3600, ge=0)
+    max_log_range: int = Field(default=1_000, ge=1)
 
     @field_validator("url")
     @classmethod
@@ -85,7 +87,8 @@ class ReputationConfig(BaseModel):
 
 class AnswersConfig(BaseModel):
     """What an answer costs and which content the snapshot admits. `fee` is in the token's
-    smallest unit (a decimal string, like every amount). By default everything published is
+    smallest unit (a decimal string, like every amount); nothing collects it from askers yet, so
+    above 0 the node answers only its operator. By default everything published is
     admitted; `min_score` admits only content whose newest reputation score reaches it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -126,6 +129,16 @@ class LabelsConfig(BaseModel):
     min_gold_answers: int = Field(default=3, ge=1)
 
 
+class VerifyConfig(BaseModel):
+    """What this node's verifications accept. `model` pins the one model root an answer may use
+    (an operator may register an edited model openly: registration says nothing about what the
+    model is); unset, any model its operator registered."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{64}$")
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -136,6 +149,7 @@ class Config(BaseModel):
     answers: AnswersConfig = AnswersConfig()
     payouts: PayoutsConfig = PayoutsConfig()
     labels: LabelsConfig = LabelsConfig()
+    verify: VerifyConfig = VerifyConfig()
 
 
 DEFAULT_CONFIG_TEXT = """\
@@ -152,6 +166,7 @@ url = "embedded"             # or a JSON-RPC URL such as "http://127.0.0.1:8545"
 # token = "0x..."            # an existing ERC-20 to pay in; unset: deploy a dev token
 # min_bond = 100000000000000000000
 # unbonding_delay_s = 604800
+max_log_range = 1000         # blocks per eth_getLogs request (many providers refuse more)
 
 [database]
 # url = "postgresql+psycopg://user@host/aigora"   # unset: SQLite file aigora.db here
@@ -161,7 +176,8 @@ url = "embedded"             # or a JSON-RPC URL such as "http://127.0.0.1:8545"
 damping = 0.3                # chance per step of jumping back to the seeds
 
 [answers]
-fee = "0"                    # per answer, in the token's smallest unit
+fee = "0"                    # per answer, in the token's smallest unit (above 0: only the
+                             # operator may ask, until askers can pay)
 refresh_interval_s = 60      # snapshot newly admitted content this often (0: only when asked)
 # min_score = 0.0            # admit only content scored at least this; unset: admit everything
 admit_unscored = true        # with min_score: admit content no reputation run has scored yet
@@ -179,6 +195,9 @@ duplicate_threshold = 15500  # int8 dot product at which a passage is a copy of 
 min_posterior = 0.9          # pay a label when its item's aggregated posterior reaches this
 min_gold_accuracy = 0.7      # ... and its labeler's accuracy on gold items reaches this
 min_gold_answers = 3         # ... over at least this many gold answers
+
+[verify]
+# model = "0x..."            # accept answers under this model root only; unset: any registered
 """
 
 

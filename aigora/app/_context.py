@@ -14,6 +14,7 @@ Three ways in, each giving the context the services work on:
 
 import json
 import os
+import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +54,10 @@ must not be the treasury, or a slashed operator would get part of its own bond b
 CHAIN_ID_SETTING = "chain_id"
 NODE_FILE = "node.json"
 """Written by a running node into its data directory: where it serves (URL) and its PID."""
+OPERATOR_TOKEN_FILE = "node.token"
+"""Written by a running node beside `node.json`, readable by its owner alone: a random bearer
+token that proves a request comes from the operator (whoever can read the data directory)."""
+OPERATOR_TOKEN_BYTES = 32
 
 
 class NodeNotStarted(AigoraError):
@@ -146,6 +151,35 @@ def running_node_url(data_dir: Path) -> str | None:
     return str(info["url"])
 
 
+def write_operator_token(data_dir: Path) -> str:
+    """A fresh operator token for a node starting in `data_dir`, written to `node.token` with
+    mode 0600 from the start (never world-readable, not even briefly) and renamed into place."""
+    token = secrets.token_urlsafe(OPERATOR_TOKEN_BYTES)
+    path = data_dir / OPERATOR_TOKEN_FILE
+    partial = path.with_name(f".{OPERATOR_TOKEN_FILE}.{os.getpid()}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, token.encode("ascii"))
+    finally:
+        os.close(fd)
+    os.replace(partial, path)
+    return token
+
+
+def operator_token(data_dir: Path) -> str | None:
+    """The running node's operator token, for the CLI to send; None when unreadable."""
+    try:
+        token = (data_dir / OPERATOR_TOKEN_FILE).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return token or None
+
+
+def remove_operator_token(data_dir: Path) -> None:
+    (data_dir / OPERATOR_TOKEN_FILE).unlink(missing_ok=True)
+
+
 def open_store(data_dir: Path) -> StoreContext:
     """The data directory's store, beside a running node or not; it must exist already."""
     if not data_dir.is_dir():
@@ -161,7 +195,9 @@ def open_chain_view(data_dir: Path, signer: Signer | None = None) -> NodeContext
     while a node holds the embedded chain, `NodeNotStarted` before the first `aigora up`."""
     store = open_store(data_dir)
     try:
-        chain = Chain.open(store.config.chain.url, data_dir)
+        chain = Chain.open(
+            store.config.chain.url, data_dir, max_range=store.config.chain.max_log_range
+        )
     except BaseException:
         store.close()
         raise
@@ -172,6 +208,7 @@ def open_chain_view(data_dir: Path, signer: Signer | None = None) -> NodeContext
         if not {"Token", "Registry"} <= addresses.keys():
             raise NodeNotStarted("no registry on this chain yet: run `aigora up` once")
         deployment = attach_foundation(chain, addresses)
+        note_deployments(chain, store.db)
     except BaseException:
         chain.close()
         store.close()
@@ -198,12 +235,13 @@ def open_node(data_dir: Path, passphrase: str) -> NodeContext:
     operator = keystore.unlock(key_name, passphrase)
     db = make_engine(database_url(config, data_dir))
     migrate(db)
-    chain = Chain.open(config.chain.url, data_dir)
+    chain = Chain.open(config.chain.url, data_dir, max_range=config.chain.max_log_range)
     try:
         deployment = _ensure_deployed(chain, db, operator, config)
         if chain.is_dev_chain:
             _ensure_registered(chain, deployment, operator, config)
         _remember_chain(db, chain.chain_id)
+        note_deployments(chain, db)
     except BaseException:
         chain.close()
         db.dispose()
@@ -243,6 +281,17 @@ def recorded_addresses(db: Engine, chain_id: int) -> dict[str, str]:
     with session_scope(db) as session:
         rows = session.scalars(select(DeploymentRow).where(DeploymentRow.chain_id == chain_id))
         return {row.name: row.address for row in rows}
+
+
+def note_deployments(chain: Chain, db: Engine) -> None:
+    """Tell `chain` the block each recorded contract was deployed in: scans of their event
+    history start there (in bounded ranges), not at genesis."""
+    with session_scope(db) as session:
+        rows = session.scalars(
+            select(DeploymentRow).where(DeploymentRow.chain_id == chain.chain_id)
+        )
+        for row in rows:
+            chain.note_deployment(row.address, row.block_number)
 
 
 def _ensure_deployed(chain: Chain, db: Engine, operator: Signer, config: Config) -> Deployment:

@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import BaseModel
 from web3.contract import Contract
 
-from aigora.chain import Chain, TxResult, read_dispute, read_game
+from aigora.chain import Chain, TxResult, read_dispute, read_game, read_share, read_slash
 from aigora.core.cid import cid_from_digest
 from aigora.core.errors import NotFound
 from aigora.verify import GameState
@@ -14,6 +14,21 @@ KIND_NAMES = {1: "score", 2: "order", 3: "stale", 4: "omission", 5: "embedding"}
 OMISSION = 4
 EMBEDDING = 5
 STATUS_NAMES = {1: "open", 2: "challenger won", 3: "challenger lost"}
+
+
+class RewardState(BaseModel):
+    """A won dispute's share of its operator's slash (`Registry.collect_reward`): `pool` is split
+    equally among `winners` once the share window is over (`window_ends`) and `pending` disputes
+    that may still share are resolved. `owed` is False once collected (or if the dispute won
+    after the window, when it shares nothing)."""
+
+    owed: bool
+    pool: int
+    winners: int
+    window_ends: int
+    pending: int
+    share: int
+    collectable: bool
 
 
 class DisputeState(BaseModel):
@@ -34,6 +49,27 @@ class DisputeState(BaseModel):
     slashed: int | None = None
     paid_to: str | None = None
     amount: int | None = None
+    reward: RewardState | None = None
+
+
+def registry_of(chain: Chain, disputes: Contract) -> Contract:
+    return chain.contract("Registry", chain.call(disputes.functions.registry()))
+
+
+def reward_state(chain: Chain, disputes: Contract, dispute_id: int, operator: str) -> RewardState:
+    registry = registry_of(chain, disputes)
+    share = read_share(chain, registry, dispute_id)
+    slash = read_slash(chain, registry, operator)
+    winners = max(slash.winners, 1)
+    return RewardState(
+        owed=share.owed,
+        pool=slash.pool,
+        winners=slash.winners,
+        window_ends=slash.window_ends,
+        pending=slash.pending,
+        share=slash.pool // winners if share.owed else 0,
+        collectable=share.owed and slash.pending == 0 and chain.now() > slash.window_ends,
+    )
 
 
 def game_state(chain: Chain, disputes: Contract, dispute_id: int) -> GameState:
@@ -45,7 +81,9 @@ def dispute_state(chain: Chain, disputes: Contract, dispute_id: int) -> DisputeS
     record = read_dispute(chain, disputes, dispute_id)
     if record.status == 0:
         raise NotFound(f"no dispute {dispute_id}")
+    won = record.status == 2
     return DisputeState(
+        reward=reward_state(chain, disputes, dispute_id, record.operator) if won else None,
         dispute_id=dispute_id,
         kind=KIND_NAMES.get(record.kind, str(record.kind)),
         status=STATUS_NAMES.get(record.status, str(record.status)),
@@ -69,5 +107,10 @@ def state_after(
     extra: dict[str, Any] = {"tx_hash": result.tx_hash, "gas_used": result.gas_used}
     if resolved:
         args = resolved[0].args
-        extra.update(slashed=int(args.slashed), paid_to=str(args.paid_to), amount=int(args.amount))
+        slashes = chain.events_in(result, registry_of(chain, disputes).events.OperatorSlashed)
+        extra.update(
+            slashed=sum(int(log.args.amount) for log in slashes),
+            paid_to=str(args.paid_to),
+            amount=int(args.amount),
+        )
     return state.model_copy(update=extra)

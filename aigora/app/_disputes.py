@@ -6,6 +6,7 @@ module sends them to the disputes contract and reads its state back. Amounts are
 """
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 
@@ -14,8 +15,15 @@ from sqlalchemy import Engine
 from web3.contract import Contract
 
 from aigora.app._answers import Answers, VerdictReport
-from aigora.app._dispute_state import DisputeState, dispute_state, state_after
-from aigora.app._games import Move, remember_challenge
+from aigora.app._dispute_state import (
+    OMISSION,
+    DisputeState,
+    dispute_state,
+    registry_of,
+    state_after,
+)
+from aigora.app._games import Move, log_failure, remember_challenge
+from aigora.app._watch import filed_by_us, follow_disputes, mark_closed, open_watched
 from aigora.chain import Chain, TxSigner
 from aigora.core.errors import AigoraError, NotFound
 from aigora.verify import (
@@ -27,6 +35,8 @@ from aigora.verify import (
     result_entry,
     stored_receipt,
 )
+
+log = logging.getLogger(__name__)
 
 
 class NoDisputes(AigoraError):
@@ -85,27 +95,47 @@ def file_claim(
 
 
 def rebut_omissions(
-    chain: Chain, db: Engine, disputes: Contract, signer: TxSigner, from_block: int = 0
+    chain: Chain, db: Engine, disputes: Contract, signer: TxSigner
 ) -> list[DisputeState]:
-    """Rebut every open omission claim against this node's receipts whose passage is listed."""
+    """Rebut every open omission claim against this node's receipts whose passage is listed.
+
+    The claims come from the node's dispute scan (`follow_disputes`: new ones since its cursor),
+    not from the chain's whole history. Each is tried on its own: one that fails (a revert, a
+    receipt that cannot be read) is logged by id and tried again next pass; the others go on."""
+    follow_disputes(chain, db, disputes, signer.address)
     answered = []
-    for log in chain.events(disputes.events.DisputeOpened, from_block=from_block):
-        state = dispute_state(chain, disputes, int(log.args.dispute_id))
-        if state.kind != "omission" or state.status != "open":
-            continue
-        if state.deadline < chain.now():
+    for watched in open_watched(db, chain, disputes, kind=OMISSION):
+        if not watched.against_us:
             continue
         try:
-            document = stored_receipt(db, state.digest)
-        except NotFound:
-            continue  # not one of ours
-        ranks = [rank for rank, r in enumerate(document.results) if r.cid == state.passage_cid]
-        if not ranks:
-            continue  # the claim holds: nothing honest to answer
-        entry = result_entry(document, ranks[0]).as_arg()
-        result = chain.transact(signer, disputes.functions.rebut_omission(state.dispute_id, entry))
-        answered.append(state_after(chain, disputes, result, state.dispute_id))
+            state = _rebut_one(chain, db, disputes, signer, watched.dispute_id)
+        except Exception as exc:  # one broken item must not stop the others
+            log_failure(log, f"rebuttal of dispute {watched.dispute_id}", exc)
+            continue
+        if state is not None:
+            answered.append(state)
     return answered
+
+
+def _rebut_one(
+    chain: Chain, db: Engine, disputes: Contract, signer: TxSigner, dispute_id: int
+) -> DisputeState | None:
+    """Rebut one omission claim if it is open, in time and false; None when there is nothing
+    honest to send."""
+    state = dispute_state(chain, disputes, dispute_id)
+    if state.status != "open":
+        mark_closed(db, chain, disputes, dispute_id)
+        return None
+    if state.deadline < chain.now():
+        return None  # too late to rebut: whoever resolves it closes it
+    document = stored_receipt(db, state.digest)
+    ranks = [rank for rank, r in enumerate(document.results) if r.cid == state.passage_cid]
+    if not ranks:
+        return None  # the claim holds: nothing honest to answer
+    entry = result_entry(document, ranks[0]).as_arg()
+    result = chain.transact(signer, disputes.functions.rebut_omission(dispute_id, entry))
+    mark_closed(db, chain, disputes, dispute_id)
+    return state_after(chain, disputes, result, dispute_id)
 
 
 def resolve(chain: Chain, disputes: Contract, signer: TxSigner, dispute_id: int) -> DisputeState:
@@ -113,6 +143,24 @@ def resolve(chain: Chain, disputes: Contract, signer: TxSigner, dispute_id: int)
     challenger wins) or an embedding game (the silent side loses)."""
     result = chain.transact(signer, disputes.functions.resolve_timeout(dispute_id))
     return state_after(chain, disputes, result, dispute_id)
+
+
+def collect_reward(
+    chain: Chain, disputes: Contract, signer: TxSigner, dispute_id: int
+) -> DisputeState:
+    """Pay a won dispute's challenger its share of the slash (anyone may send this)."""
+    registry = registry_of(chain, disputes)
+    result = chain.transact(signer, registry.functions.collect_reward(dispute_id))
+    (log,) = chain.events_in(result, registry.events.RewardCollected)
+    state = dispute_state(chain, disputes, dispute_id)
+    return state.model_copy(
+        update={
+            "tx_hash": result.tx_hash,
+            "gas_used": result.gas_used,
+            "paid_to": str(log.args.challenger),
+            "amount": int(log.args.amount),
+        }
+    )
 
 
 class Disputes:
@@ -160,21 +208,46 @@ class Disputes:
         return dispute_state(self.answers.context.chain, self.contract, dispute_id)
 
     def all(self) -> list[DisputeState]:
-        """Every dispute the contract has opened, oldest first."""
+        """Every dispute the contract has opened, oldest first (by id: the contract counts them,
+        so no event history is read)."""
         context = self.answers.context
         disputes = context.deployment.disputes
         if disputes is None:
             return []
         found = []
-        for log in context.chain.events(disputes.events.DisputeOpened):
+        for dispute_id in range(1, context.chain.call(disputes.functions.dispute_count()) + 1):
             with contextlib.suppress(NotFound):
-                found.append(dispute_state(context.chain, disputes, int(log.args.dispute_id)))
+                found.append(dispute_state(context.chain, disputes, dispute_id))
         return found
 
     def resolve(self, dispute_id: int) -> DisputeState:
         """Close a dispute whose mover let its deadline pass (the silent side loses)."""
         context = self.answers.context
         return resolve(context.chain, self.contract, context.operator, dispute_id)
+
+    def collect(self, dispute_id: int) -> DisputeState:
+        """Collect a won dispute's share of the slash for its challenger, once the share window
+        is over and every dispute that may share is resolved."""
+        context = self.answers.context
+        return collect_reward(context.chain, self.contract, context.operator, dispute_id)
+
+    def collect_owed(self) -> list[DisputeState]:
+        """Collect the reward of every dispute this node filed and won whose share is due; each
+        tried on its own (a failure is logged and retried next pass)."""
+        context = self.answers.context
+        disputes = context.deployment.disputes
+        if disputes is None:
+            return []
+        follow_disputes(context.chain, context.db, disputes, context.operator.address)
+        collected = []
+        for dispute_id in filed_by_us(context.db, context.chain, disputes):
+            try:
+                state = dispute_state(context.chain, disputes, dispute_id)
+                if state.reward is not None and state.reward.collectable:
+                    collected.append(self.collect(dispute_id))
+            except Exception as exc:  # one broken item must not stop the others
+                log_failure(log, f"collecting the reward of dispute {dispute_id}", exc)
+        return collected
 
     def rebut(self) -> list[DisputeState]:
         """Rebut every open omission claim against this node's receipts that is false."""

@@ -5,7 +5,8 @@ from the disputes contract (state and revealed data from its events), sends the 
 it is, and closes a game whose mover let the deadline pass. A node plays both roles in
 `play_games`: it answers games against its own receipts (re-running its engine on the receipt's
 query, which gives the trace it committed to) and moves in games it filed (from `FiledChallenge`
-rows), so a game survives a restart of either side.
+rows), so a game survives a restart of either side. Which games are its own comes from the
+node's dispute scan (`_watch`), which resumes from its cursor after a restart.
 """
 
 import logging
@@ -19,6 +20,7 @@ from web3.contract import Contract
 from web3.contract.contract import ContractEvent
 
 from aigora.app._dispute_state import EMBEDDING, DisputeState, dispute_state, game_state
+from aigora.app._watch import follow_disputes, mark_closed, open_watched
 from aigora.chain import Chain, TxSigner
 from aigora.core.errors import AigoraError, NotFound
 from aigora.core.ordered_merkle import OrderedTree
@@ -68,15 +70,25 @@ def remember_challenge(
         )
 
 
-def _revealed(chain: Chain, event: ContractEvent, dispute_id: int) -> Any:
-    found = [log.args for log in chain.events(event) if int(log.args.dispute_id) == dispute_id]
+def log_failure(logger: logging.Logger, what: str, exc: Exception) -> None:
+    """Log one item of a recurring pass that failed and will be tried again next pass: a known
+    failure (`AigoraError`: a revert, an unreachable chain) in one line, anything else with its
+    traceback, since it is a bug."""
+    if isinstance(exc, AigoraError):
+        logger.warning("%s failed, will retry next pass: %s", what, exc)
+    else:
+        logger.error("%s failed, will retry next pass", what, exc_info=exc)
+
+
+def _revealed(chain: Chain, event: ContractEvent, dispute_id: int, from_block: int) -> Any:
+    found = chain.events(event, from_block, argument_filters={"dispute_id": dispute_id})
     if not found:
         raise NotFound(f"dispute {dispute_id} has no {event.event_name} event")
-    return found[-1]
+    return found[-1].args
 
 
-def _op_leaves(chain: Chain, disputes: Contract, dispute_id: int) -> list[bytes]:
-    revealed = _revealed(chain, disputes.events.OpsRevealed, dispute_id)
+def _op_leaves(chain: Chain, disputes: Contract, dispute_id: int, from_block: int) -> list[bytes]:
+    revealed = _revealed(chain, disputes.events.OpsRevealed, dispute_id, from_block)
     return [bytes(leaf) for leaf in revealed.leaves]
 
 
@@ -107,19 +119,25 @@ def challenger_move(
     dispute_id: int,
     honest: Honest,
     model: IntModel,
+    from_block: int | None = None,
 ) -> Move | None:
     """Send the challenger's move if it is the challenger's turn; None otherwise. Raises
-    `GameError` when the game cannot be won from here (e.g. the operator's tokens differ)."""
+    `GameError` when the game cannot be won from here (e.g. the operator's tokens differ).
+    The revealed data is read from the game's events from `from_block` (the block the dispute
+    was opened in, when known; else the contract's deployment block) in bounded ranges."""
     state = game_state(chain, disputes, dispute_id)
+    start = chain.deployment_block(disputes.address) if from_block is None else from_block
     functions = disputes.functions
     if state.phase == "pick":
-        call = functions.pick_op(dispute_id, *honest.pick(_op_leaves(chain, disputes, dispute_id)))
+        leaves = _op_leaves(chain, disputes, dispute_id, start)
+        call = functions.pick_op(dispute_id, *honest.pick(leaves))
     elif state.phase == "choice":
         call = functions.choose(dispute_id, honest.go_right(state))
     elif state.phase == "step":
-        chunk = bytes(_revealed(chain, disputes.events.ChunkRevealed, dispute_id).chunk)
+        revealed = _revealed(chain, disputes.events.ChunkRevealed, dispute_id, start)
+        chunk = bytes(revealed.chunk)
         element = honest.differing_element(state, chunk)
-        op_tree = OrderedTree(_op_leaves(chain, disputes, dispute_id))
+        op_tree = OrderedTree(_op_leaves(chain, disputes, dispute_id, start))
         arguments = step_arguments(honest.trace, model, state.op, element, op_tree)
         call = functions.prove_step(dispute_id, chunk, element, *arguments.inputs())
     else:
@@ -128,30 +146,35 @@ def challenger_move(
     return Move(dispute_id, "challenger", state.phase, result.tx_hash, result.gas_used)
 
 
-def open_games(chain: Chain, disputes: Contract) -> list[DisputeState]:
-    """Every open embedding game, as `dispute_state` reads it (deadline and phase included)."""
-    found = []
-    for log in chain.events(disputes.events.DisputeOpened):
-        if int(log.args.kind) == EMBEDDING:
-            state = dispute_state(chain, disputes, int(log.args.dispute_id))
-            if state.status == "open":
-                found.append(state)
-    return found
-
-
 def play_games(
     chain: Chain, db: Engine, disputes: Contract, signer: TxSigner, trace_of: TraceOf
 ) -> list[Move]:
-    """One pass over the open games: answer those against this node's receipts, move in those
-    it filed, and close those whose other side went silent. A game that cannot go on from here
-    (e.g. the traces differ only in tokens) is logged and left to its deadline."""
+    """One pass over the open games this node is a party to (found by its dispute scan since
+    its cursor, `follow_disputes`): answer those against its receipts, move in those it filed,
+    and close those whose other side went silent. Each game is tried on its own: one that fails
+    or cannot go on from here (e.g. the traces differ only in tokens) is logged by id and tried
+    again next pass, and the others still get their moves."""
+    follow_disputes(chain, db, disputes, signer.address)
     moves: list[Move] = []
     filed = _filed(db, chain, disputes)
-    for state in open_games(chain, disputes):
+    for watched in open_watched(db, chain, disputes, kind=EMBEDDING):
         try:
-            move = _play_one(chain, db, disputes, signer, trace_of, filed, state)
-        except AigoraError as exc:
-            log.warning("embedding game %d: no move: %s", state.dispute_id, exc)
+            state = dispute_state(chain, disputes, watched.dispute_id)
+            if state.status != "open":
+                mark_closed(db, chain, disputes, watched.dispute_id)
+                continue
+            move = _play_one(
+                chain,
+                db,
+                disputes,
+                signer,
+                trace_of,
+                filed,
+                state,
+                opened_block=watched.opened_block,
+            )
+        except Exception as exc:  # one broken game must not stop the others
+            log_failure(log, f"embedding game {watched.dispute_id}", exc)
             continue
         if move is not None:
             moves.append(move)
@@ -166,6 +189,8 @@ def _play_one(
     trace_of: TraceOf,
     filed: dict[int, ReceiptDocument],
     state: DisputeState,
+    *,
+    opened_block: int,
 ) -> Move | None:
     """This node's move in one open game, or closing it when its mover is past the deadline
     (the silent side loses)."""
@@ -185,7 +210,9 @@ def _play_one(
     if state.challenger != signer.address or dispute_id not in filed:
         return None
     model, trace = trace_of(filed[dispute_id])
-    return challenger_move(chain, disputes, signer, dispute_id, Honest(trace), model)
+    return challenger_move(
+        chain, disputes, signer, dispute_id, Honest(trace), model, from_block=opened_block
+    )
 
 
 def _filed(db: Engine, chain: Chain, disputes: Contract) -> dict[int, ReceiptDocument]:

@@ -12,7 +12,7 @@ from web3.contract import Contract
 
 from aigora.app._context import NodeContext
 from aigora.chain import JobRecord, TxSigner, read_job
-from aigora.core.errors import AigoraError, NotFound
+from aigora.core.errors import AigoraError, ContractRevert, NotFound
 from aigora.labels import (
     JobSpec,
     QualityPolicy,
@@ -20,9 +20,14 @@ from aigora.labels import (
     accepted_labels,
     create_job,
     next_task,
+    pending_releases,
+    record_failure,
+    record_release,
+    released_total,
+    reserve_labeling,
     submit_answer,
 )
-from aigora.store import LabelJob, LabelRelease, session_scope
+from aigora.store import LabelJob, session_scope
 
 
 class NoBounties(AigoraError):
@@ -95,10 +100,11 @@ class Labels:
     def __init__(self, context: NodeContext) -> None:
         self.context = context
 
-    def post(self, spec: JobSpec) -> PostedJob:
-        """Record a job; it serves tasks once `funded` sees its escrow on-chain."""
+    def post(self, spec: JobSpec, *, secret: bytes | None = None) -> PostedJob:
+        """Record a job; it serves tasks once `funded` sees its escrow on-chain. `secret`: the
+        job's serving secret, for tests only (see `create_job`); a node draws a random one."""
         with session_scope(self.context.db) as session:
-            job = create_job(session, spec)
+            job = create_job(session, spec, secret=secret)
             job_id, escrow = job.job_id, int(job.escrow)
         return PostedJob(job_id=job_id, escrow=str(escrow), funded=self.funded(job_id))
 
@@ -191,35 +197,41 @@ RECOVERED = "recovered"
 """The tx_hash recorded for a release found on-chain after a crash (its hash was not kept)."""
 
 
+def prepare_labeling(context: NodeContext, epoch: int, *, ended_only: bool = False) -> None:
+    """Reserve what epoch `epoch` pays labelers and release it from `Bounties`, job by job (only
+    jobs that have ended, with `ended_only`: the node does that as soon as a job ends, so its
+    escrow is released well before the requester may refund). A job whose release reverts is
+    left out of the epoch with the reason; it never stops the others."""
+    now = context.chain.now()
+    with session_scope(context.db) as session:
+        reserve_labeling(session, epoch, quality_policy(context), now=now, ended_only=ended_only)
+    release_escrow(context, epoch)
+
+
 def release_escrow(context: NodeContext, epoch: int) -> None:
     """Release from `Bounties` what epoch `epoch` pays labelers, job by job, exactly once: a
     release recorded without its transaction is checked against the job's on-chain total first
-    (a crash after sending leaves it released on-chain, not recorded here)."""
+    (a crash after sending leaves it released on-chain, not recorded here). A release that
+    reverts (the requester refunded, any other reason) is recorded as failed and left out;
+    other errors (the chain unreachable) propagate, and the close is retried as a whole."""
     bounties = bounties_of(context)
     with session_scope(context.db) as session:
-        pending = [
-            (row.id, row.job_id, int(row.amount))
-            for row in session.scalars(
-                select(LabelRelease).where(
-                    LabelRelease.epoch == epoch, LabelRelease.tx_hash.is_(None)
-                )
-            )
-        ]
-    for row_id, job_id, amount in pending:
+        pending = pending_releases(session, epoch)
+    for release in pending:
         with session_scope(context.db) as session:
-            done = sum(
-                int(r.amount)
-                for r in session.scalars(
-                    select(LabelRelease).where(
-                        LabelRelease.job_id == job_id, LabelRelease.tx_hash.is_not(None)
-                    )
-                )
-            )
-        onchain = escrow_state(context, job_id).released
-        if onchain >= done + amount:
-            tx_hash = RECOVERED
-        else:
-            call = bounties.functions.release(bytes.fromhex(job_id[2:]), amount)
+            done = released_total(session, release.job_id)
+        state = escrow_state(context, release.job_id)
+        if state.released >= done + release.amount:
+            with session_scope(context.db) as session:
+                record_release(session, release.row_id, RECOVERED)
+            continue
+        call = bounties.functions.release(bytes.fromhex(release.job_id[2:]), release.amount)
+        try:
             tx_hash = context.chain.transact(context.operator, call).tx_hash
+        except ContractRevert as exc:
+            forfeited = escrow_state(context, release.job_id).refunded > 0
+            with session_scope(context.db) as session:
+                record_failure(session, release.row_id, exc.reason, forfeited=forfeited)
+            continue
         with session_scope(context.db) as session:
-            session.get(LabelRelease, row_id).tx_hash = tx_hash
+            record_release(session, release.row_id, tx_hash)

@@ -5,10 +5,17 @@ The usage pool is the fees of the node's own anchored receipts; the training poo
 snapshot's labeled passages against a labeled validation set (`validation`, JSON lines of
 `{"text": ..., "label": int}`; `item_labels`, a JSON object `{cid: label}`). The newest posted
 tree is kept in memory; a claim's proof is a lookup in it by (account, cumulative amount).
+
+Labelers are paid from `Bounties` escrow: before an epoch is computed, each job's accepted
+answers are reserved and released job by job (`prepare_labeling`); a job whose release reverts
+is left out of that epoch, with the reason shown in its `EpochReport.left_out`, and the epoch is
+posted for everyone else. The node also releases escrow for jobs that have ended on its
+anchoring interval (`release_ended`), so a late epoch finds the money already released.
 """
 
 import json
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,16 +26,17 @@ from web3.contract import Contract
 
 from aigora.app._answers import Answers
 from aigora.app._context import StoreContext
-from aigora.app._labels import quality_policy, release_escrow
+from aigora.app._labels import prepare_labeling
 from aigora.core.errors import AigoraError, NotFound
 from aigora.core.merkle import StandardMerkleTree
-from aigora.labels import labeling_lines
+from aigora.labels import LeftOut, labeling_lines, left_out, mark_labels_paid
 from aigora.payouts import (
     TRAINING,
     ClaimResult,
     EpochSummary,
     FeeAuthorization,
     Line,
+    NothingToClose,
     PayoutError,
     TrainingItem,
     Validation,
@@ -39,18 +47,37 @@ from aigora.payouts import (
     epoch_summary,
     latest_posted,
     load_tree,
+    next_epoch,
     relay_claim,
     training_split,
 )
-from aigora.store import ContentItem
+from aigora.store import ContentItem, session_scope
 
 
 class NoDistributor(AigoraError):
     """This node's chain has no distributor contract it knows of."""
 
 
+class LeftOutJob(BaseModel):
+    """A labeling job whose escrow release for the epoch reverted: its labelers' `amount` is not
+    in the epoch's tree. `forfeited`: the requester refunded the escrow first, so that work is
+    never paid; otherwise it stays owed and is tried again at the next epoch."""
+
+    job_id: str
+    amount: str
+    reason: str
+    forfeited: bool
+
+    @classmethod
+    def of(cls, job: LeftOut) -> "LeftOutJob":
+        return cls(
+            job_id=job.job_id, amount=str(job.amount), reason=job.reason, forfeited=job.forfeited
+        )
+
+
 class EpochReport(BaseModel):
-    """An epoch's totals as the API answers them: amounts as decimal strings (beyond 2**53)."""
+    """An epoch's totals as the API answers them: amounts as decimal strings (beyond 2**53),
+    and the labeling jobs left out of it because their escrow release reverted."""
 
     number: int
     status: str
@@ -63,10 +90,12 @@ class EpochReport(BaseModel):
     accounts: int
     root: str
     tx_hash: str | None
+    left_out: list[LeftOutJob] = []
 
     @classmethod
-    def of(cls, summary: EpochSummary) -> "EpochReport":
-        return cls.model_validate(summary.to_json())
+    def of(cls, summary: EpochSummary, left: Sequence[LeftOut] = ()) -> "EpochReport":
+        report = cls.model_validate(summary.to_json())
+        return report.model_copy(update={"left_out": [LeftOutJob.of(x) for x in left]})
 
 
 class ClaimReport(BaseModel):
@@ -202,33 +231,51 @@ class Payouts:
 
     def close(self) -> EpochReport:
         """Close the next epoch (or finish posting one an interrupted run left computed)."""
-        return EpochReport.of(self.close_summary())
+        summary = self.close_summary()
+        return EpochReport.of(summary, self._left_out(summary.number))
 
     def close_summary(self) -> EpochSummary:
         context = self.answers.context
         with self._lock:
-            return close_epoch(
-                context.db,
-                context.chain,
-                _distributor(self.answers),
-                context.deployment.token,
-                context.operator,
-                context.data_dir,
-                context.config.payouts.operator_bps,
-                (self.training_lines, self.labeling_lines),
-                self.release_escrow,
+            try:
+                return close_epoch(
+                    context.db,
+                    context.chain,
+                    _distributor(self.answers),
+                    context.deployment.token,
+                    context.operator,
+                    context.data_dir,
+                    context.config.payouts.operator_bps,
+                    sources=(self.training_lines, labeling_lines),
+                    prepare=self._prepare_labeling,
+                    on_posted=mark_labels_paid,
+                )
+            except NothingToClose as exc:
+                left = self._left_out(next_epoch(context.db))
+                if not left:
+                    raise
+                jobs = "; ".join(f"job {x.job_id}: {x.reason}" for x in left)
+                raise NothingToClose(f"{exc}; labeling releases that reverted: {jobs}") from None
+
+    def _prepare_labeling(self, epoch: int) -> None:
+        """Release labeling escrow for what epoch `epoch` pays (no bounties contract: nothing)."""
+        if self.answers.context.deployment.bounties is not None:
+            prepare_labeling(self.answers.context, epoch)
+
+    def release_ended(self) -> None:
+        """Release the escrow that jobs which have ended owe their accepted labelers, for the
+        next epoch, without waiting for it to close (the node runs this on its anchoring
+        interval): the requester cannot refund money already released."""
+        if self.answers.context.deployment.bounties is None:
+            return
+        with self._lock:
+            prepare_labeling(
+                self.answers.context, next_epoch(self.answers.context.db), ended_only=True
             )
 
-    def labeling_lines(self, session: Session, epoch: int) -> list[Line]:
-        """Accepted labels not yet paid (see `aigora.labels`); none without a bounties contract."""
-        if self.answers.context.deployment.bounties is None:
-            return []
-        context = self.answers.context
-        return labeling_lines(session, epoch, quality_policy(context), context.chain.now())
-
-    def release_escrow(self, epoch: int) -> None:
-        if self.answers.context.deployment.bounties is not None:
-            release_escrow(self.answers.context, epoch)
+    def _left_out(self, number: int) -> list[LeftOut]:
+        with session_scope(self.answers.context.db) as session:
+            return left_out(session, number)
 
     def tree(self) -> StandardMerkleTree:
         """The newest posted epoch's tree (loaded once per root)."""
@@ -245,7 +292,9 @@ class Payouts:
             return number, self._trees[root]
 
     def show(self, number: int) -> EpochReport:
-        return EpochReport.of(epoch_summary(self.answers.context.db, number))
+        return EpochReport.of(
+            epoch_summary(self.answers.context.db, number), self._left_out(number)
+        )
 
     def earnings(self, account: str) -> Earnings:
         return earnings_of(self.answers.context, account)

@@ -66,10 +66,12 @@ class OperatorListing(BaseModel):
 
 
 def registered_operators(chain: Chain, deployment: Deployment) -> list[OperatorListing]:
-    """Every operator that ever registered in the registry, once each, with its standing now."""
+    """Every operator that ever registered in the registry, once each, with its standing now
+    (the registrations are read from the registry's deployment block, in bounded ranges)."""
     registry = deployment.registry
     found: dict[str, OperatorListing] = {}
-    for log in chain.events(registry.events.OperatorRegistered):
+    start = chain.deployment_block(registry.address)
+    for log in chain.events(registry.events.OperatorRegistered, start):
         address = str(log.args.operator)
         if address not in found:
             record = read_operator(chain, registry, address)

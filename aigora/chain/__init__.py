@@ -7,12 +7,14 @@
   snekmate's included).
 - `contract_constants(name)`: the `constant(...)` values a contract (and each module it imports)
   declares, read from the Vyper source; tests tie every Python mirror of a contract constant to it.
+- `Chain.events` / `Chain.event_pages` read logs in windows of at most `max_range` blocks (many
+  providers refuse wider ranges); `Chain.deployment_block` says where a history scan starts.
 - Contract structs are read only through the typed readers of `records` (`read_operator`,
   `read_dispute`, ...), each decoding one struct into a named dataclass, never by tuple index.
 """
 
 from aigora.chain.anvil import Anvil, AnvilNotFound
-from aigora.chain.client import Chain, TxResult, TxSigner
+from aigora.chain.client import MAX_LOG_RANGE, Chain, TxResult, TxSigner
 from aigora.chain.compile import CompiledContract, compile_contract
 from aigora.chain.constants import ConstantValue, contract_constants
 from aigora.chain.deploy import (
@@ -35,6 +37,8 @@ from aigora.chain.records import (
     JobRecord,
     ModelRecord,
     OperatorRecord,
+    ShareRecord,
+    SlashRecord,
     SnapshotRegistration,
     check_layout,
     read_batch,
@@ -43,10 +47,13 @@ from aigora.chain.records import (
     read_job,
     read_model,
     read_operator,
+    read_share,
+    read_slash,
     read_snapshot,
 )
 
 __all__ = [
+    "MAX_LOG_RANGE",
     "TOKEN_UNIT",
     "ZERO_ADDRESS",
     "Anvil",
@@ -63,6 +70,8 @@ __all__ = [
     "ModelRecord",
     "OperatorRecord",
     "RegistryParams",
+    "ShareRecord",
+    "SlashRecord",
     "SnapshotRegistration",
     "TxResult",
     "TxSigner",
@@ -80,6 +89,8 @@ __all__ = [
     "read_job",
     "read_model",
     "read_operator",
+    "read_share",
+    "read_slash",
     "read_snapshot",
     "source_hash",
 ]

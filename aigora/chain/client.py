@@ -45,6 +45,9 @@ EMBEDDED = "embedded"
 EMBEDDED_GAS = 6_000_000
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 RECEIPT_TIMEOUT_S = 120
+MAX_LOG_RANGE = 1_000
+"""Blocks per `eth_getLogs` request by default: many JSON-RPC providers refuse wider ranges (or
+answer them slowly), so every event scan walks the chain in windows of at most this many."""
 
 
 class TxSigner(Protocol):
@@ -70,10 +73,23 @@ class TxResult:
 class Chain:
     """A connection to one chain: `Chain.embedded(...)`, `Chain.connect(url)` or `Chain.open`."""
 
-    def __init__(self, w3: Web3, *, embedded: EmbeddedChain | None = None, url: str = EMBEDDED):
+    def __init__(
+        self,
+        w3: Web3,
+        *,
+        embedded: EmbeddedChain | None = None,
+        url: str = EMBEDDED,
+        max_range: int = MAX_LOG_RANGE,
+    ):
+        if max_range < 1:
+            raise ConfigError(
+                f"an event scan reads at least one block per request, not {max_range}"
+            )
         self.w3 = w3
         self._embedded = embedded
         self.url = url
+        self.max_range = max_range
+        self._deployed_at: dict[str, int] = {}
         # eth-tester is not thread-safe, and the node serves requests from a thread pool.
         self._lock = threading.RLock()
         with _translate_errors(url):
@@ -89,13 +105,15 @@ class Chain:
     # ---- construction -----------------------------------------------------------------------
 
     @classmethod
-    def embedded(cls, directory: Path | None = None) -> "Chain":
+    def embedded(cls, directory: Path | None = None, max_range: int = MAX_LOG_RANGE) -> "Chain":
         """The in-process py-evm chain; persisted under `directory`, or in memory when None."""
+        _check_range(max_range)
         chain = EmbeddedChain(directory)
-        return cls(Web3(EthereumTesterProvider(chain.tester)), embedded=chain)
+        w3 = Web3(EthereumTesterProvider(chain.tester))
+        return cls(w3, embedded=chain, max_range=max_range)
 
     @classmethod
-    def connect(cls, url: str, timeout_s: float = 10.0) -> "Chain":
+    def connect(cls, url: str, timeout_s: float = 10.0, max_range: int = MAX_LOG_RANGE) -> "Chain":
         """A JSON-RPC node at `url`; raises ChainUnreachable when nothing answers there."""
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -103,14 +121,16 @@ class Chain:
         w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout_s}))
         if not w3.is_connected():
             raise ChainUnreachable(f"no Ethereum JSON-RPC node answers at {url}")
-        return cls(w3, url=url)
+        return cls(w3, url=url, max_range=max_range)
 
     @classmethod
-    def open(cls, setting: str, data_dir: Path | None) -> "Chain":
-        """`setting` is "embedded" (state under `data_dir/chain`) or a JSON-RPC URL."""
+    def open(cls, setting: str, data_dir: Path | None, max_range: int = MAX_LOG_RANGE) -> "Chain":
+        """`setting` is "embedded" (state under `data_dir/chain`) or a JSON-RPC URL; event scans
+        read at most `max_range` blocks per request."""
         if setting == EMBEDDED:
-            return cls.embedded(None if data_dir is None else data_dir / "chain")
-        return cls.connect(setting)
+            directory = None if data_dir is None else data_dir / "chain"
+            return cls.embedded(directory, max_range=max_range)
+        return cls.connect(setting, max_range=max_range)
 
     def close(self) -> None:
         if self._embedded is not None:
@@ -166,13 +186,85 @@ class Chain:
             return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def has_code(self, address: str) -> bool:
-        with self._guard():
-            return len(self.w3.eth.get_code(Web3.to_checksum_address(address))) > 0
+        return len(self.code(address)) > 0
 
-    def events(self, event: type[ContractEvent] | ContractEvent, from_block: int = 0) -> list[Any]:
-        """Decoded logs of one event type from `from_block` to the latest block."""
+    def code(self, address: str) -> bytes:
+        """The code deployed at `address` (empty for an account without code)."""
         with self._guard():
-            return list(event.get_logs(from_block=from_block, to_block="latest"))
+            return bytes(self.w3.eth.get_code(Web3.to_checksum_address(address)))
+
+    def events(
+        self,
+        event: type[ContractEvent] | ContractEvent,
+        from_block: int = 0,
+        to_block: int | None = None,
+        *,
+        argument_filters: dict[str, Any] | None = None,
+    ) -> list[Any]:
+        """Decoded logs of one event type from `from_block` to `to_block` (the latest block when
+        None), in chain order, each once; read `max_range` blocks per request (`event_pages`)."""
+        return [
+            log
+            for _, logs in self.event_pages(
+                event, from_block, to_block, argument_filters=argument_filters
+            )
+            for log in logs
+        ]
+
+    def event_pages(
+        self,
+        event: type[ContractEvent] | ContractEvent,
+        from_block: int,
+        to_block: int | None = None,
+        *,
+        argument_filters: dict[str, Any] | None = None,
+    ) -> Iterator[tuple[int, list[Any]]]:
+        """The logs of `from_block..to_block` (inclusive; the latest block when None) in
+        consecutive windows of at most `max_range` blocks: (the window's last block, its logs).
+        A scan that records what it found page by page, with the page's last block as its
+        cursor, resumes after a crash where it stopped. `argument_filters` match indexed
+        arguments in the request itself (topics), so the node sends only what matches."""
+        last = self.block_number() if to_block is None else to_block
+        start = max(from_block, 0)
+        while start <= last:
+            end = min(start + self.max_range - 1, last)
+            with self._guard():
+                logs = list(
+                    event.get_logs(
+                        from_block=start, to_block=end, argument_filters=argument_filters
+                    )
+                )
+            yield end, logs
+            start = end + 1
+
+    def note_deployment(self, address: str, block_number: int) -> None:
+        """Remember the block `address` was deployed in (from a deployment record), so history
+        scans of its events start there without searching."""
+        self._deployed_at[Web3.to_checksum_address(address)] = block_number
+
+    def deployment_block(self, address: str) -> int:
+        """The first block in which `address` has code: where a scan of its events starts. Known
+        from `note_deployment`, else found by bisection over `eth_getCode` and remembered; 0 when
+        the node keeps no state that old (a pruned full node), so the scan starts at genesis."""
+        key = Web3.to_checksum_address(address)
+        if key in self._deployed_at:
+            return self._deployed_at[key]
+        with self._guard():
+            high = self.w3.eth.block_number
+            if len(self.w3.eth.get_code(key, block_identifier=high)) == 0:
+                raise ChainError(f"no contract at {key} on {self.url}")
+            low = 0
+            try:
+                while low < high:
+                    middle = (low + high) // 2
+                    if len(self.w3.eth.get_code(key, block_identifier=middle)) > 0:
+                        high = middle
+                    else:
+                        low = middle + 1
+            except (Web3Exception, ValueError):
+                low = 0
+        self._deployed_at[key] = low
+        return low
 
     @staticmethod
     def events_in(result: TxResult, event: type[ContractEvent] | ContractEvent) -> list[Any]:
@@ -264,6 +356,11 @@ class Chain:
             if reason:
                 return reason
         return "transaction reverted without a reason (out of gas?)"
+
+
+def _check_range(max_range: int) -> None:
+    if max_range < 1:
+        raise ConfigError(f"an event scan reads at least one block per request, not {max_range}")
 
 
 @cache

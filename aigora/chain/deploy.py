@@ -15,11 +15,15 @@ DEV_TOKEN_SYMBOL = "AIGD"
 
 @dataclass(frozen=True)
 class RegistryParams:
-    """Economic parameters fixed at deployment: a bond that makes cheating costly and a delay long
-    enough for a challenge against a recent answer to still reach the bond."""
+    """Economic parameters fixed at deployment: a bond that makes cheating costly, a delay long
+    enough for a challenge against a recent answer to still reach the bond (the registry also holds
+    the bond while a dispute is open or an anchored receipt is challengeable), and the share of a
+    slashed bond its challengers split, `slash_reward_bps` / 10000 (at most half: the rest is
+    burned, so an operator who files against itself still loses half)."""
 
     min_bond: int = 100 * TOKEN_UNIT
     unbonding_delay_s: int = 7 * 24 * 3600
+    slash_reward_bps: int = 5000
 
 
 @dataclass(frozen=True)
@@ -27,12 +31,13 @@ class DisputeParams:
     """Economic parameters of the disputes contract, fixed at deployment.
 
     A challenger risks `challenger_bond` on each claim; receipts stay challengeable for
-    `challenge_window_s` after their batch is anchored (keep it within the registry's unbonding
-    delay: a late win may find the bond already withdrawn); an omission claim waits
-    `response_window_s` for a rebuttal; a snapshot counts as stale `stale_grace_s` after a newer one
-    was registered. The treasury (the deployer when None) keeps `treasury_bps` / 10000 of every
-    amount the loser pays. Each move of an embedding game must come within `response_window_s`
-    of the previous one. The embedding game's one-step checker is built for one architecture:
+    `challenge_window_s` after their operator anchored them (the registry holds the bond until the
+    last such window is over and no dispute is open); an omission claim waits `response_window_s`
+    for a rebuttal; a snapshot counts as stale `stale_grace_s` after a newer one was registered.
+    Challengers who win against a slashed operator within `response_window_s` of the slash share
+    its reward. The treasury (the deployer when None) keeps `treasury_bps` / 10000 of a losing
+    challenger's bond. Each move of an embedding game must come within `response_window_s` of the
+    previous one. The embedding game's one-step checker is built for one architecture:
     `layers`, `hidden`, `heads`, `intermediate` (all-MiniLM-L6-v2's by default).
     """
 
@@ -86,7 +91,12 @@ def deploy_foundation(
     else:
         token = chain.contract("Token", token_address)
     registry, transactions["Registry"] = chain.deploy(
-        deployer, "Registry", token.address, params.min_bond, params.unbonding_delay_s
+        deployer,
+        "Registry",
+        token.address,
+        params.min_bond,
+        params.unbonding_delay_s,
+        params.slash_reward_bps,
     )
     return Deployment(token=token, registry=registry, transactions=transactions)
 
@@ -132,8 +142,9 @@ def deploy_distributor(
 def deploy_bounties(
     chain: Chain, deployer: TxSigner, token_address: str, release_grace_s: int = 7 * 24 * 3600
 ) -> tuple[Contract, TxResult]:
-    """Deploy the labeling escrow: a job's operator may release for `release_grace_s` after the
-    job ends (epochs close after work is accepted); then the requester takes the rest back."""
+    """Deploy the labeling escrow: a job's operator may release until its requester refunds,
+    which the requester may only `release_grace_s` after the job ends (epochs close after work
+    is accepted)."""
     return chain.deploy(deployer, "Bounties", token_address, release_grace_s)
 
 

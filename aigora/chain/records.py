@@ -51,7 +51,8 @@ class OperatorRecord:
 
 @dataclass(frozen=True)
 class BatchRecord:
-    """`Registry.batches(id)`; `root` is 32 zero bytes for an unknown id."""
+    """`Registry.batches(id)`; `root` is 32 zero bytes for an unknown id. A receipts batch covers
+    its anchorer's receipt nonces `first_nonce` to `last_nonce` (both 0 for other kinds)."""
 
     root: bytes
     kind: int
@@ -59,10 +60,15 @@ class BatchRecord:
     item_count: int
     timestamp: int
     block_number: int
+    first_nonce: int
+    last_nonce: int
 
     @property
     def exists(self) -> bool:
         return self.root != bytes(32)
+
+    def covers(self, nonce: int) -> bool:
+        return self.first_nonce <= nonce <= self.last_nonce
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,7 @@ class ModelRecord:
 
 @dataclass(frozen=True)
 class SnapshotRegistration:
-    """`Registry.snapshots(root)`; `timestamp` is 0 for an unregistered snapshot."""
+    """`Registry.snapshots(registrant, root)`; `timestamp` is 0 for an unregistered snapshot."""
 
     model_root: bytes
     registrant: str
@@ -90,6 +96,37 @@ class SnapshotRegistration:
     @property
     def registered(self) -> bool:
         return self.timestamp != 0
+
+
+@dataclass(frozen=True)
+class SlashRecord:
+    """`Registry.slashes(operator)`: `window_ends` is 0 while the operator was never slashed.
+    `pool` is the challengers' share of `taken`, split among `winners` once `pending` (disputes
+    that may still share) is 0 and the window is over."""
+
+    taken: int
+    pool: int
+    window_ends: int
+    winners: int
+    pending: int
+    remainder_burned: bool
+
+    @property
+    def slashed(self) -> bool:
+        return self.window_ends != 0
+
+
+@dataclass(frozen=True)
+class ShareRecord:
+    """`Registry.shares(dispute_id)`: the reward a won dispute may collect (`challenger` is the
+    zero address when there is none, or it was collected)."""
+
+    operator: str
+    challenger: str
+
+    @property
+    def owed(self) -> bool:
+        return self.challenger != ZERO_ADDRESS
 
 
 @dataclass(frozen=True)
@@ -142,6 +179,8 @@ LAYOUTS: dict[tuple[str, str], type] = {
     ("Registry", "batches"): BatchRecord,
     ("Registry", "models"): ModelRecord,
     ("Registry", "snapshots"): SnapshotRegistration,
+    ("Registry", "slashes"): SlashRecord,
+    ("Registry", "shares"): ShareRecord,
     ("Disputes", "disputes"): DisputeRecord,
     ("Disputes", "games"): GameRecord,
     ("Bounties", "jobs"): JobRecord,
@@ -161,8 +200,19 @@ def read_model(chain: Chain, registry: Contract, root: bytes) -> ModelRecord:
     return _decode(ModelRecord, chain.call(registry.functions.models(root)))
 
 
-def read_snapshot(chain: Chain, registry: Contract, root: bytes) -> SnapshotRegistration:
-    return _decode(SnapshotRegistration, chain.call(registry.functions.snapshots(root)))
+def read_snapshot(
+    chain: Chain, registry: Contract, registrant: str, root: bytes
+) -> SnapshotRegistration:
+    """`registrant`'s registration of snapshot `root` (snapshots are registered per operator)."""
+    return _decode(SnapshotRegistration, chain.call(registry.functions.snapshots(registrant, root)))
+
+
+def read_slash(chain: Chain, registry: Contract, operator: str) -> SlashRecord:
+    return _decode(SlashRecord, chain.call(registry.functions.slashes(operator)))
+
+
+def read_share(chain: Chain, registry: Contract, dispute_id: int) -> ShareRecord:
+    return _decode(ShareRecord, chain.call(registry.functions.shares(dispute_id)))
 
 
 def read_dispute(chain: Chain, disputes: Contract, dispute_id: int) -> DisputeRecord:

@@ -12,7 +12,15 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from aigora.app import App, NodeContext, NoNode, open_chain_view, open_node, running_node_url
+from aigora.app import (
+    App,
+    NodeContext,
+    NoNode,
+    open_chain_view,
+    open_node,
+    operator_token,
+    running_node_url,
+)
 from aigora.cli.options import passphrase
 from aigora.core.errors import AigoraError, DataDirInUse
 from aigora.verify import ReceiptDocument, loads_document
@@ -21,21 +29,29 @@ R = TypeVar("R")
 
 
 class RemoteNode:
-    """A running node's HTTP API, answering with the application layer's typed results."""
+    """A running node's HTTP API, answering with the application layer's typed results; with
+    `token` (the node's `node.token`), every request proves it comes from the operator."""
 
-    def __init__(self, url: str, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self, url: str, client: httpx.Client | None = None, token: str | None = None
+    ) -> None:
         self.url = url
         self._client = client
+        self._token = token
+
+    def __repr__(self) -> str:
+        return f"RemoteNode({self.url!r})"
 
     @classmethod
     def holding(cls, directory: Path) -> "RemoteNode":
-        """The node that holds a data directory's embedded chain (its lock keeps us out)."""
+        """The node that holds a data directory's embedded chain (its lock keeps us out); whoever
+        can read the directory is its operator, and sends the token found there."""
         url = running_node_url(directory)
         if url is None:
             raise DataDirInUse(
                 f"the chain in {directory} is locked by another process that serves no API"
             )
-        return cls(url)
+        return cls(url, token=operator_token(directory))
 
     def call(
         self,
@@ -57,6 +73,7 @@ class RemoteNode:
                 json=json,
                 content=content,
                 params={k: v for k, v in (params or {}).items() if v is not None},
+                headers={"Authorization": f"Bearer {self._token}"} if self._token else None,
                 **({} if self._client is not None else {"timeout": 600}),
             )
         except httpx.HTTPError as exc:

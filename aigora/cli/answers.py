@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aigora.app import Answer, VerdictReport, open_store, verify_over_rpc
+from aigora.app import Answer, VerdictReport, open_store, parse_model_root, verify_over_rpc
 from aigora.cli._local import UseCase, read_receipt, run_case
 from aigora.cli.options import DataDirOption, data_dir_of
 from aigora.core.errors import AigoraError
@@ -28,7 +28,7 @@ EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 
 def ask_case(query: str, k: int) -> UseCase[Answer]:
     return UseCase(
-        lambda app: app.answers.answer(query, k),
+        lambda app: app.answers.answer(query, k, by_operator=True),  # the key is unlocked here
         "POST",
         "/ask",
         Answer,
@@ -36,14 +36,16 @@ def ask_case(query: str, k: int) -> UseCase[Answer]:
     )
 
 
-def verify_case(document: ReceiptDocument, source: str | None) -> UseCase[VerdictReport]:
+def verify_case(
+    document: ReceiptDocument, source: str | None, model: str | None = None
+) -> UseCase[VerdictReport]:
     return UseCase(
-        lambda app: VerdictReport.of(app.answers.verify(document, source)),
+        lambda app: VerdictReport.of(app.answers.verify(document, source, model)),
         "POST",
         "/verify",
         VerdictReport,
         content=document.dumps().encode(),
-        params={"source": source},
+        params={"source": source, "model": model},
     )
 
 
@@ -99,22 +101,30 @@ def verify(
             help="With --rpc: the registry to trust (default: the receipt's).",
         ),
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Accept answers under this model root only (default: [verify] model, else any).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Re-execute a receipt from public data. Exit 0 VALID, 1 INVALID, 2 unusable input."""
     try:
         document = read_receipt(receipt_file)
+        parse_model_root(model)
         directory = data_dir_of(data_dir)
         if rpc is not None:
             store = open_store(directory) if directory.is_dir() else None
             try:
-                verdict = verify_over_rpc(document, rpc, registry, source, store)
+                verdict = verify_over_rpc(document, rpc, registry, source, store, model)
             finally:
                 if store is not None:
                     store.close()
         else:
-            verdict = run_case(directory, verify_case(document, source), key=False)
+            verdict = run_case(directory, verify_case(document, source, model), key=False)
     except AigoraError as exc:
         _err.print(f"[red]cannot verify:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_UNUSABLE) from None

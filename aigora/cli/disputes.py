@@ -46,6 +46,15 @@ def resolve_case(dispute_id: int) -> UseCase[DisputeState]:
     )
 
 
+def collect_case(dispute_id: int) -> UseCase[DisputeState]:
+    return UseCase(
+        lambda app: app.disputes.collect(dispute_id),
+        "POST",
+        f"/disputes/{dispute_id}/collect",
+        DisputeState,
+    )
+
+
 def challenge(
     receipt_file: Annotated[Path, typer.Argument(help="A receipt document (JSON).")],
     source: Annotated[
@@ -101,10 +110,31 @@ def _print(dispute: DisputeState) -> None:
         highlight=False,
     )
     if dispute.amount is not None:
+        slashed = f"slashed {dispute.slashed}, " if dispute.slashed else ""
         console.print(
-            f"slashed {dispute.slashed}, paid {dispute.amount} to {dispute.paid_to}",
+            f"{slashed}paid {dispute.amount} to {dispute.paid_to}",
             highlight=False,
         )
+    reward = dispute.reward
+    if reward is not None and reward.owed:
+        when = "now: `aigora collect " + str(dispute.dispute_id) + "`"
+        if not reward.collectable:
+            when = f"after {reward.window_ends}"
+            if reward.pending:
+                when += f" and {reward.pending} open dispute(s) are resolved"
+        console.print(
+            f"reward: {reward.share} (1 of {reward.winners} share(s) of {reward.pool}), "
+            f"collectable {when}",
+            highlight=False,
+        )
+
+
+def collect(
+    dispute_id: Annotated[int, typer.Argument(help="The dispute id.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Collect a won dispute's share of the operator's slash for its challenger."""
+    _print(run_case(data_dir_of(data_dir), collect_case(dispute_id)))
 
 
 def resolve(

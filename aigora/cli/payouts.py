@@ -3,8 +3,10 @@
 `epoch close` splits the fees of every receipt anchored since the last epoch (and the training
 pool, if one is configured) into integer amounts per account, and posts the cumulative tree's
 root to the distributor in one transaction; run again after a crash, it finishes that epoch and
-never pays twice. `claim ACCOUNT` sends an account's claim with the node's gas, so a person with
-no crypto is paid. `earnings ACCOUNT` shows what an account earned, per epoch and per item.
+never pays twice. A labeling job whose escrow release reverts is left out of the epoch (listed,
+with the reason) and never holds it up; `epoch show N` shows an epoch again.
+`claim ACCOUNT` sends an account's claim with the node's gas, so a person with no crypto is
+paid. `earnings ACCOUNT` shows what an account earned, per epoch and per item.
 """
 
 from typing import Annotated
@@ -29,6 +31,10 @@ def close_case() -> UseCase[EpochReport]:
     return UseCase(lambda app: app.payouts.close(), "POST", "/epochs", EpochReport)
 
 
+def show_case(number: int) -> UseCase[EpochReport]:
+    return UseCase(lambda app: app.payouts.show(number), "GET", f"/epochs/{number}", EpochReport)
+
+
 def claim_case(account: str, authorization: FeeAuthorization | None) -> UseCase[ClaimReport]:
     body = None
     if authorization is not None:
@@ -49,8 +55,19 @@ def claim_case(account: str, authorization: FeeAuthorization | None) -> UseCase[
 @epoch_app.command("close")
 def close(data_dir: DataDirOption = None) -> None:
     """Close the next payout epoch and post its root to the distributor."""
-    directory = data_dir_of(data_dir)
-    summary = run_case(directory, close_case())
+    render_epoch(run_case(data_dir_of(data_dir), close_case()))
+
+
+@epoch_app.command("show")
+def show(
+    number: Annotated[int, typer.Argument(min=1, help="The epoch's number.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Show epoch NUMBER: its totals, root, transaction and any labeling job left out."""
+    render_epoch(run_case(data_dir_of(data_dir), show_case(number)))
+
+
+def render_epoch(summary: EpochReport) -> None:
     table = Table(title=f"epoch {summary.number} ({summary.status})", show_header=False)
     for label, key in (
         ("receipts", "receipts"),
@@ -65,6 +82,14 @@ def close(data_dir: DataDirOption = None) -> None:
     ):
         table.add_row(label, str(getattr(summary, key)))
     console.print(table)
+    if summary.left_out:
+        left = Table(title="labeling jobs left out: their release reverted")
+        for column in ("job", "amount", "labelers' work", "reason"):
+            left.add_column(column, justify="right" if column == "amount" else "left")
+        for job in summary.left_out:
+            fate = "never paid (escrow refunded)" if job.forfeited else "owed, retried next epoch"
+            left.add_row(job.job_id, f"{int(job.amount):,}", fate, job.reason)
+        console.print(left)
 
 
 def claim(

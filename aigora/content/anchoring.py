@@ -2,8 +2,9 @@
 batch, whatever its size, carrying the Merkle root of the batch's EIP-712 digests.
 
 Idempotent and crash-safe: the pending set determines the root, and the registry knows every root
-it has anchored. If a previous run sent the transaction but crashed before recording it, the next
-run builds the same root, finds it on-chain and records it without sending again.
+each anchorer has anchored, by kind. If a previous run sent the transaction but crashed before
+recording it, the next run builds the same root, finds it on-chain under its own address and
+records it without sending again. Receipts are anchored by nonce range (`_anchor_receipts`).
 """
 
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from web3.contract import Contract
 
-from aigora.chain import Chain, TxSigner, read_batch
+from aigora.chain import Chain, TxResult, TxSigner, read_batch
 from aigora.content.signed import LEAF_ENCODING
 from aigora.core.errors import ChainError
 from aigora.core.merkle import StandardMerkleTree, leaf_hash
@@ -50,6 +51,8 @@ def anchor_pending(
     db: Engine, chain: Chain, registry: Contract, signer: TxSigner, kind: AnchorKind
 ) -> AnchoredBatch | None:
     """Anchor what of `kind` is not yet anchored; None when nothing is pending."""
+    if kind is AnchorKind.RECEIPTS:
+        return _anchor_receipts(db, chain, registry, signer)
     model = _MODELS[kind]
     with session_scope(db) as session:
         digests = list(
@@ -62,36 +65,131 @@ def anchor_pending(
         )
     if not digests:
         return None
-    tree = batch_tree(digests)
-    root = tree.root
-    batch_id = chain.call(registry.functions.batch_of_root(root))
-    sent = batch_id == 0
-    if sent:
+    root = batch_tree(digests).root
+    # Ours only: a batch is named by (anchorer, kind, root), so someone else's anchor of the
+    # same root, of this kind or another, is not ours to adopt.
+    batch_id = chain.call(registry.functions.batch_of(signer.address, KIND_CODES[kind], root))
+    if batch_id == 0:
         result = chain.transact(
             signer, registry.functions.anchor(KIND_CODES[kind], root, len(digests))
         )
-        (event,) = chain.events_in(result, registry.events.BatchAnchored)
-        batch_id, tx_hash, block = event.args.batch_id, result.tx_hash, result.block_number
-    else:
-        tx_hash, block = _find_anchor_tx(chain, registry, batch_id)
-    anchorer = read_batch(chain, registry, batch_id).anchorer
+        return _record(db, chain, registry, kind, digests, _sent(chain, registry, result))
+    return _record(db, chain, registry, kind, digests, _found(chain, registry, batch_id))
+
+
+def _anchor_receipts(
+    db: Engine, chain: Chain, registry: Contract, signer: TxSigner
+) -> AnchoredBatch | None:
+    """Receipts are anchored by nonce: each batch covers the next range of this operator's
+    nonces, above every range it anchored before (the registry refuses any other), so a receipt
+    is anchored once and its challenge window never reopens. Nonces are allocated in commit
+    order (`aigora.verify.issue_receipt`), so no receipt can appear later inside a range already
+    read. A batch sent by a run that crashed before recording it is the operator's last one on
+    chain, covering nonces still pending here: it is adopted, never re-sent."""
+    pending = _pending_receipts(db, chain, registry, signer)
+    if not pending:
+        return None
+    last_id = chain.call(registry.functions.last_receipt_batch(signer.address))
+    if last_id != 0:
+        last = read_batch(chain, registry, last_id)
+        if last.last_nonce >= pending[0][0]:
+            digests = [d for n, d in pending if last.covers(n)]
+            if batch_tree(digests).root != last.root:
+                raise ChainError(
+                    f"batch {last_id} anchors receipt nonces {last.first_nonce}-{last.last_nonce} "
+                    "but not the receipts recorded here under them"
+                )
+            kind = AnchorKind.RECEIPTS
+            return _record(db, chain, registry, kind, digests, _found(chain, registry, last_id))
+    batch = pending[:MAX_BATCH]
+    first, last_nonce = batch[0][0], batch[-1][0]
+    digests = [d for _, d in batch]
+    root = batch_tree(digests).root
+    result = chain.transact(
+        signer, registry.functions.anchor_receipts(root, len(digests), first, last_nonce)
+    )
+    sent = _sent(chain, registry, result)
+    return _record(db, chain, registry, AnchorKind.RECEIPTS, digests, sent)
+
+
+def _pending_receipts(
+    db: Engine, chain: Chain, registry: Contract, signer: TxSigner
+) -> list[tuple[int, str]]:
+    """(nonce, digest) of this operator's unanchored receipts in this domain, by nonce."""
+    with session_scope(db) as session:
+        rows = session.execute(
+            select(ReceiptRecord.nonce, ReceiptRecord.digest)
+            .where(
+                ReceiptRecord.anchor_id.is_(None),
+                ReceiptRecord.chain_id == chain.chain_id,
+                ReceiptRecord.registry_address == registry.address,
+                ReceiptRecord.operator == signer.address,
+            )
+            .order_by(ReceiptRecord.nonce)
+            .limit(MAX_BATCH)
+        ).all()
+    return [(int(nonce), digest) for nonce, digest in rows]
+
+
+@dataclass(frozen=True)
+class _OnChain:
+    batch_id: int
+    tx_hash: str
+    block_number: int
+    anchorer: str
+    sent: bool
+
+
+def _sent(chain: Chain, registry: Contract, result: TxResult) -> _OnChain:
+    (event,) = chain.events_in(result, registry.events.BatchAnchored)
+    return _OnChain(
+        int(event.args.batch_id), result.tx_hash, result.block_number, event.args.anchorer, True
+    )
+
+
+def _found(chain: Chain, registry: Contract, batch_id: int) -> _OnChain:
+    batch = read_batch(chain, registry, batch_id)
+    events = chain.events(
+        registry.events.BatchAnchored,
+        batch.block_number,
+        batch.block_number,
+        argument_filters={"batch_id": batch_id},
+    )
+    for event in events:  # the one block the registry says it was anchored in
+        tx_hash = "0x" + bytes(event.transactionHash).hex()
+        return _OnChain(batch_id, tx_hash, event.blockNumber, batch.anchorer, False)
+    raise ChainError(f"batch {batch_id} is anchored but its event was not found")
+
+
+def _record(
+    db: Engine,
+    chain: Chain,
+    registry: Contract,
+    kind: AnchorKind,
+    digests: list[str],
+    batch: _OnChain,
+) -> AnchoredBatch:
+    model = _MODELS[kind]
+    root = batch_tree(digests).root
     with session_scope(db) as session:
         anchor = Anchor(
             chain_id=chain.chain_id,
             kind=kind.value,
             root="0x" + root.hex(),
-            batch_id=batch_id,
-            tx_hash=tx_hash,
-            block_number=block,
+            batch_id=batch.batch_id,
+            tx_hash=batch.tx_hash,
+            block_number=batch.block_number,
             item_count=len(digests),
-            anchored_by=anchorer,
+            anchored_by=batch.anchorer,
             anchored_at=datetime.now(UTC),
         )
         session.add(anchor)
         session.flush()
         for item in session.scalars(select(model).where(model.digest.in_(digests))):
             item.anchor_id = anchor.id
-    return AnchoredBatch(kind.value, batch_id, "0x" + root.hex(), len(digests), tx_hash, sent)
+    return AnchoredBatch(
+        kind.value, batch.batch_id, "0x" + root.hex(), len(digests), batch.tx_hash, batch.sent
+    )
 
 
 def anchor_all(
@@ -138,10 +236,3 @@ def inclusion_proofs(
 def inclusion_proof(db: Engine, kind: AnchorKind, digest: str) -> dict[str, Any] | None:
     """One item's anchor and Merkle proof, or None while it is still pending."""
     return inclusion_proofs(db, kind, [digest])[digest]
-
-
-def _find_anchor_tx(chain: Chain, registry: Contract, batch_id: int) -> tuple[str, int]:
-    for event in chain.events(registry.events.BatchAnchored):
-        if event.args.batch_id == batch_id:
-            return "0x" + bytes(event.transactionHash).hex(), event.blockNumber
-    raise ChainError(f"batch {batch_id} is anchored but its event was not found")

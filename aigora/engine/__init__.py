@@ -31,7 +31,14 @@ from aigora.engine._encoder import BACKENDS, Encoder, default_cache_dir
 from aigora.engine._errors import EngineError
 from aigora.engine._model import IntModel
 from aigora.engine._spec import FORMAT, FORMAT_VERSION
-from aigora.engine._trace import TOKENS_OP, Trace, op_dtype, verify_trace_element
+from aigora.engine._trace import (
+    TOKENS_OP,
+    Trace,
+    op_dtype,
+    trace_op_count,
+    verify_trace_element,
+    verify_trace_op,
+)
 
 
 def __getattr__(name: str):
@@ -68,6 +75,8 @@ __all__ = [
     "load_default_model",
     "op_dtype",
     "tensor_root",
+    "trace_op_count",
     "verify_element",
     "verify_trace_element",
+    "verify_trace_op",
 ]

@@ -59,6 +59,10 @@ class Encoder:
         """Token ids per sentence, [CLS] ... [SEP], truncated to the model's max_tokens."""
         return self._tokenizer.encode(list(sentences))
 
+    def token(self, token_id: int) -> str | None:
+        """The tokenizer's vocabulary entry for `token_id`, None when it has none."""
+        return self._tokenizer.token(token_id)
+
     def _forward(self, ids: np.ndarray, lengths: np.ndarray, record=None) -> np.ndarray:
         if self.backend == "torch":
             return self._torch.forward(ids, lengths, record)

@@ -22,3 +22,7 @@ class TextTokenizer:
         """One int64 id array per text, [CLS] ... [SEP], at most `max_tokens` long."""
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
         return [np.asarray(e.ids, dtype=np.int64) for e in encodings]
+
+    def token(self, token_id: int) -> str | None:
+        """The vocabulary entry of `token_id` (e.g. `##car`), None when it has none."""
+        return self._tokenizer.id_to_token(token_id) if 0 <= token_id < 2**32 else None

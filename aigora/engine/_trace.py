@@ -10,8 +10,9 @@ root to the first op, then the first chunk, where two parties differ, and ends a
 `Trace.prove` gives an element's proof and `verify_trace_element` checks it against the root alone.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,13 @@ TOKENS_OP = "tokens"
 
 _INT8_OPS = ("ln.mm", "ln1.mm", "ln2.mm", "qkv", "ctx", "gelu_out", "embedding")
 _INT16_OPS = ("ln.res", "ln1.res", "ln2.res", "attn_out", "ffn_out")
+
+
+def trace_op_count(header: Mapping[str, Any]) -> int:
+    """How many ops the trace of a model with this header has: `tokens`, the three embedding
+    ops, 15 per layer (the last layer has no `ln2.mm`), `pool` and `embedding`. The disputes
+    step verifier counts the same way."""
+    return 15 * int(header["layers"]) + 5
 
 
 def op_dtype(name: str) -> np.dtype:
@@ -105,6 +113,10 @@ class Trace:
         """Op `op_index`'s tensor leaf, chunks and chunk tree."""
         return self._commit()[0][op_index]
 
+    def prove_op(self, op_index: int) -> tuple[bytes, ...]:
+        """The positional proof of op `op_index`'s tensor leaf against the trace root."""
+        return tuple(self._commit()[1].proof(op_index))
+
     def prove(self, op_index: int, element_index: int) -> ElementProof:
         """Proof of element `element_index` (C order) of op `op_index`'s output."""
         committed, tree = self._commit()
@@ -146,6 +158,28 @@ def verify_trace_element(
     ):
         return False
     return ordered_merkle.verify(trace_root, leaf.hash(), op_index, op_count, proof.tensor_proof)
+
+
+def verify_trace_op(
+    trace_root: bytes,
+    op_index: int,
+    name: str,
+    values: np.ndarray,
+    proof: Sequence[bytes],
+    op_count: int,
+) -> bool:
+    """True when `proof` shows that op `op_index` of the trace of `op_count` ops with root
+    `trace_root` is the op `name` whose whole output is `values` (committed in the op's dtype).
+    Never raises on a malformed proof or values outside the op's dtype."""
+    dtype = op_dtype(name)
+    array = np.asarray(values)
+    if array.dtype.kind not in "iu":
+        return False
+    info = np.iinfo(dtype)
+    if array.size and (array.min() < info.min or array.max() > info.max):
+        return False
+    leaf = commit_op(op_index, name, array.astype(dtype)).leaf
+    return ordered_merkle.verify(trace_root, leaf.hash(), op_index, op_count, proof)
 
 
 class Recorder:

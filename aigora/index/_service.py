@@ -118,19 +118,16 @@ def refresh_snapshot(
         )
         session.add(record)
     ensure_model_registered(chain, registry, signer, model_root, engine_version)
-    on_chain = read_snapshot(chain, registry, snapshot.root)
+    # Registrations are per operator: another's registration of this root is not ours.
+    on_chain = read_snapshot(chain, registry, signer.address, snapshot.root)
     if not on_chain.registered:
         result = chain.transact(
             signer, registry.functions.register_snapshot(snapshot.root, model_root, len(snapshot))
         )
         tx_hash = result.tx_hash
-    elif on_chain.registrant.lower() != signer.address.lower():
-        raise SnapshotError(
-            f"snapshot {snapshot.root_hex} is already registered by {on_chain.registrant}"
-        )
     else:
-        tx_hash = _registration_tx(chain, registry, snapshot.root)
-    registered_at = read_snapshot(chain, registry, snapshot.root).timestamp
+        tx_hash = _registration_tx(chain, registry, signer.address, snapshot.root)
+    registered_at = read_snapshot(chain, registry, signer.address, snapshot.root).timestamp
     with session_scope(db) as session:
         record = session.get(SnapshotRecord, snapshot.root_hex)
         assert record is not None
@@ -149,8 +146,12 @@ def refresh_snapshot(
     )
 
 
-def _registration_tx(chain: Chain, registry: Contract, root: bytes) -> str:
-    for log in chain.events(registry.events.SnapshotRegistered):
-        if bytes(log.args.snapshot_root) == root:
-            return "0x" + bytes(log.transactionHash).hex()
+def _registration_tx(chain: Chain, registry: Contract, registrant: str, root: bytes) -> str:
+    registrations = chain.events(
+        registry.events.SnapshotRegistered,
+        chain.deployment_block(registry.address),
+        argument_filters={"snapshot_root": root, "registrant": registrant},
+    )
+    if registrations:
+        return "0x" + bytes(registrations[0].transactionHash).hex()
     raise SnapshotError(f"snapshot 0x{root.hex()} is registered but its event was not found")

@@ -9,6 +9,12 @@ letters), which is why the binary form is the one that counts, on-chain and off.
 Each item is one OpenZeppelin StandardMerkleTree leaf `(position, cidDigest, keccak256(embedding))`
 with the embedding as its int8 bytes (two's complement, C order). A contract can therefore check
 one passage's embedding with a proof and recompute its score itself (the dispute issue).
+
+One more leaf, `(n, GENERATION_TAG, generation)` after the n items, numbers the snapshot in its
+node's history: each change makes the next generation, so a node whose content shrinks back to an
+older set still gets a new root, registered after the one it replaces (a stale-snapshot claim
+compares registration times). No passage can be proven against that leaf: its third field is not
+the keccak256 of any embedding anyone can find.
 """
 
 import io
@@ -29,7 +35,8 @@ from aigora.index._search import ExactIndex
 SNAPSHOT_LEAF = ("uint256", "bytes32", "bytes32")
 """Leaf encoding: position, the CID's sha2-256 digest, keccak256 of the int8 embedding bytes."""
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+GENERATION_TAG = keccak(b"aigora.snapshot.generation")
 
 
 class SnapshotError(AigoraError):
@@ -43,11 +50,13 @@ def embedding_hash(vector: np.ndarray) -> bytes:
 
 @dataclass(frozen=True, eq=False)
 class Snapshot:
-    """`model_root` (32 bytes), `cids` sorted by digest, `embeddings` int8 (n, d) in that order."""
+    """`model_root` (32 bytes), `cids` sorted by digest, `embeddings` int8 (n, d) in that order,
+    and the snapshot's `generation` in its node's history."""
 
     model_root: bytes
     cids: tuple[str, ...]
     embeddings: np.ndarray = field(repr=False)
+    generation: int = 0
 
     def __post_init__(self) -> None:
         if len(self.model_root) != 32:
@@ -59,6 +68,8 @@ class Snapshot:
             raise SnapshotError(
                 f"embeddings must be int8 (n, d), got {embeddings.dtype} {embeddings.shape}"
             )
+        if not 0 <= self.generation < 2**256:
+            raise SnapshotError(f"generation {self.generation} is not a uint256")
         if embeddings.shape[0] != len(self.cids):
             raise SnapshotError(f"{len(self.cids)} CIDs but {embeddings.shape[0]} embeddings")
         digests = [digest_of(cid) for cid in self.cids]
@@ -69,22 +80,25 @@ class Snapshot:
         object.__setattr__(self, "embeddings", frozen)
 
     @classmethod
-    def of(cls, model_root: bytes, items: Mapping[str, np.ndarray]) -> "Snapshot":
+    def of(
+        cls, model_root: bytes, items: Mapping[str, np.ndarray], generation: int = 0
+    ) -> "Snapshot":
         """The snapshot of `items` (CID -> int8 embedding), in canonical order."""
         if not items:
             raise SnapshotError("nothing to snapshot: no admitted content has an embedding")
         cids = sorted(items, key=digest_of)
-        return cls(model_root, tuple(cids), np.stack([np.asarray(items[c]) for c in cids]))
+        embeddings = np.stack([np.asarray(items[c]) for c in cids])
+        return cls(model_root, tuple(cids), embeddings, generation)
 
     def changed(self, added: Mapping[str, np.ndarray], removed: Iterable[str]) -> "Snapshot":
-        """A new snapshot with `added` items and without `removed` ones; the embeddings of the
-        items kept are reused, never recomputed."""
+        """The next generation, with `added` items and without `removed` ones; the embeddings of
+        the items kept are reused, never recomputed. No change, no new generation."""
         drop = set(removed) & self.positions.keys()
         if not added and not drop:
             return self  # same items: keep the tree (and index) already built
         items = {c: self.embeddings[i] for i, c in enumerate(self.cids) if c not in drop}
         items.update(added)
-        return Snapshot.of(self.model_root, items)
+        return Snapshot.of(self.model_root, items, self.generation + 1)
 
     def __len__(self) -> int:
         return len(self.cids)
@@ -106,9 +120,13 @@ class Snapshot:
         of a million passages takes seconds to make)."""
         return ExactIndex(self.embeddings)
 
+    def generation_leaf(self) -> tuple[int, bytes, bytes]:
+        return (len(self), GENERATION_TAG, self.generation.to_bytes(32, "big"))
+
     @cached_property
     def tree(self) -> StandardMerkleTree:
-        return StandardMerkleTree.of([self.leaf(i) for i in range(len(self))], SNAPSHOT_LEAF)
+        leaves = [self.leaf(i) for i in range(len(self))]
+        return StandardMerkleTree.of([*leaves, self.generation_leaf()], SNAPSHOT_LEAF)
 
     @property
     def root(self) -> bytes:
@@ -125,12 +143,14 @@ class Snapshot:
     # -- files ---------------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """The snapshot as one .npz (model root, CID digests, embeddings): what others fetch."""
+        """The snapshot as one .npz (model root, generation, CID digests, embeddings): what others
+        fetch."""
         buffer = io.BytesIO()
         np.savez(
             buffer,
             version=np.array([FORMAT_VERSION], dtype=np.int64),
             model_root=np.frombuffer(self.model_root, dtype=np.uint8),
+            generation=np.frombuffer(self.generation.to_bytes(32, "big"), dtype=np.uint8),
             cid_digests=np.frombuffer(
                 b"".join(digest_of(c) for c in self.cids), dtype=np.uint8
             ).reshape(len(self), 32),
@@ -152,6 +172,7 @@ class Snapshot:
             with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
                 version = int(arrays["version"][0])
                 model_root = arrays["model_root"].astype(np.uint8).tobytes()
+                generation = int.from_bytes(arrays["generation"].astype(np.uint8).tobytes(), "big")
                 digests = arrays["cid_digests"].astype(np.uint8)
                 embeddings = np.array(arrays["embeddings"])
         except (OSError, ValueError, KeyError, IndexError, EOFError) as exc:
@@ -161,7 +182,7 @@ class Snapshot:
         if digests.ndim != 2 or digests.shape[1] != 32:
             raise SnapshotError("snapshot CID digests must be (n, 32) bytes")
         cids = tuple(cid_from_digest(row.tobytes()) for row in digests)
-        snapshot = cls(model_root, cids, embeddings)
+        snapshot = cls(model_root, cids, embeddings, generation)
         if expected_root is not None and snapshot.root != expected_root:
             raise SnapshotError(
                 f"the snapshot's root is {snapshot.root_hex}, not 0x{expected_root.hex()}"

@@ -1,4 +1,4 @@
-"""The labeling marketplace's bookkeeping: jobs, task assignment, signed answers, pay lines.
+"""The labeling marketplace's bookkeeping: jobs, task assignment, signed answers.
 
 - A **job** is a canonical JSON spec (title, instructions, label names, overlap, price per
   accepted label, end time, items with optional gold answers, requester). Its id is the keccak256
@@ -15,12 +15,13 @@
   label)` signatures in the node's domain. Refused: a bad signature, an item not assigned to the
   signer (or whose assignment expired), a second answer, an answer after the job's end, a label
   out of range.
-- **Pay**: at each payout epoch, every job's answers are judged by `_quality.paid_answers`; each
-  paid answer not yet paid is worth `price` to its labeler, marked paid in the same transaction;
-  a labeler's answers paid in one epoch for one job are one payout line `label:<job id>` (so
-  earnings name no item: which items were paid would say which were not gold). The job's total is
-  recorded as escrow to release from `Bounties` before the epoch is posted. A job never pays more
-  than its escrow.
+- **Pay** (`_pay`): at each payout epoch, every job's answers are judged by
+  `_quality.paid_answers`; each paid answer not yet paid nor reserved is reserved at `price`
+  into the job's escrow release, and enters the epoch only once that release is on-chain; it is
+  marked paid when the epoch is posted. A labeler's answers released in one epoch for one job
+  are one payout line `label:<job id>` (so earnings name no item: which items were paid would
+  say which were not gold). A job never pays more than its escrow, and a job whose release
+  fails is left out of the epoch without holding it up.
 - **Gold stays on the node** until the job ends: no task, answer or earning says which items are
   gold, and the labels are exported only after the end.
 """
@@ -41,13 +42,11 @@ from aigora.core.errors import AigoraError, NotFound, SignatureError
 from aigora.core.hashing import keccak
 from aigora.labels._quality import Answer, LabelingError, QualityPolicy, paid_answers
 from aigora.labels._serving import item_positions, job_secret, next_position
-from aigora.payouts import Line
 from aigora.store.label_models import (
     LabelAnswer,
     LabelAssignment,
     LabelItem,
     LabelJob,
-    LabelRelease,
 )
 
 LABELING = "labeling"
@@ -125,8 +124,10 @@ def job_id_of(spec: JobSpec) -> str:
     return "0x" + keccak(canonical_json(spec.model_dump())).hex()
 
 
-def create_job(session: Session, spec: JobSpec) -> LabelJob:
-    """Record a job (idempotent: the same spec is the same job)."""
+def create_job(session: Session, spec: JobSpec, *, secret: bytes | None = None) -> LabelJob:
+    """Record a job (idempotent: the same spec is the same job). `secret` keys its numbers and
+    serving orders: a fresh random one (`job_secret`) unless given, which only tests do, so that
+    what each labeler is served is the same on every run."""
     job_id = job_id_of(spec)
     existing = session.get(LabelJob, job_id)
     if existing is not None:
@@ -140,7 +141,7 @@ def create_job(session: Session, spec: JobSpec) -> LabelJob:
         price=spec.price,
         ends_at=spec.ends_at,
         escrow=str(spec.escrow),
-        secret="0x" + (secret := job_secret()).hex(),
+        secret="0x" + (secret := job_secret() if secret is None else secret).hex(),
         created_at=datetime.now(UTC),
     )
     session.add(job)
@@ -332,49 +333,6 @@ def _served(session: Session, job_id: str) -> tuple[dict[str, list[Answer]], dic
         )
     }
     return served, gold
-
-
-def labeling_lines(session: Session, epoch: int, policy: QualityPolicy, now: int) -> list[Line]:
-    """Pay lines for answers paid since the last epoch (`_quality.paid_answers`), marked paid in
-    this transaction: one line per labeler and job, `price` per answer; and the escrow each job
-    must release for them (recorded as `LabelRelease` rows). Each answer is worth exactly `price`:
-    there is no split and so no remainder. At most `overlap` answers per work item are ever
-    taken, so the escrow (`price x overlap x work items`) covers every paid answer; the check
-    below only makes that a guarantee."""
-    lines: list[Line] = []
-    for job in session.scalars(select(LabelJob).order_by(LabelJob.job_id)):
-        served, gold = _served(session, job.job_id)
-        if not served:
-            continue
-        _, paid = paid_answers(served, job.label_count, gold, policy, ended=now >= job.ends_at)
-        payable = {(a.item, a.labeler) for a in paid}
-        released = sum(
-            int(r.amount)
-            for r in session.scalars(select(LabelRelease).where(LabelRelease.job_id == job.job_id))
-        )
-        left, price, total = int(job.escrow) - released, int(job.price), 0
-        earned: dict[str, int] = {}
-        rows = session.execute(
-            select(LabelAnswer, LabelItem.position)
-            .join(LabelItem, LabelItem.id == LabelAnswer.item_id)
-            .where(LabelItem.job_id == job.job_id, LabelAnswer.paid_epoch.is_(None))
-            .order_by(LabelItem.position, LabelAnswer.labeler)
-        ).all()
-        for answer, position in rows:
-            if (str(position), answer.labeler) not in payable:
-                continue
-            if left - total < price:
-                break  # the escrow is spent: no job pays more than it holds
-            answer.paid_epoch = epoch
-            total += price
-            earned[answer.labeler] = earned.get(answer.labeler, 0) + price
-        lines.extend(
-            Line(labeler, f"label:{job.job_id}", LABELING, amount)
-            for labeler, amount in sorted(earned.items())
-        )
-        if total:
-            session.add(LabelRelease(epoch=epoch, job_id=job.job_id, amount=str(total)))
-    return lines
 
 
 def accepted_labels(

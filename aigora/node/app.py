@@ -29,8 +29,11 @@ can be fixed, 5xx when the node or its chain failed.
 """
 
 
-def create_app(context: NodeContext, answering: Answers | None = None) -> FastAPI:
-    """The app over an open node; `answering` is the answer service (made here unless given)."""
+def create_app(
+    context: NodeContext, answering: Answers | None = None, operator_token: str | None = None
+) -> FastAPI:
+    """The app over an open node; `answering` is the answer service (made here unless given);
+    a request carrying `operator_token` comes from the operator (none: nobody over HTTP is)."""
     app = FastAPI(
         title="Aigora node",
         version=__version__,
@@ -40,6 +43,7 @@ def create_app(context: NodeContext, answering: Answers | None = None) -> FastAP
     services = App(context, answering)
     app.state.services = services
     app.state.context = context
+    app.state.operator_token = operator_token
     install_error_handlers(app)
     for router in (
         health.router,

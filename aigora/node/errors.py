@@ -18,6 +18,7 @@ from aigora.app import (
     NoNode,
     NoSnapshot,
     PayloadTooLarge,
+    PaymentRequired,
 )
 from aigora.content import Replay
 from aigora.core.errors import (
@@ -49,6 +50,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 _STATUS: list[tuple[type[AigoraError], int]] = [
     (NotFound, 404),
     (NoNode, 404),
+    (PaymentRequired, 402),
     (Replay, 409),
     (PayloadTooLarge, 413),
     (ContractRevert, 409),

@@ -1,7 +1,9 @@
 """Serve an open node over HTTP until Ctrl-C (or SIGTERM), then shut down cleanly.
 
 While it runs, `node.json` in the data directory says where (URL and PID), so CLI commands that
-cannot open the embedded chain themselves (the node holds its lock) can ask the node instead.
+cannot open the embedded chain themselves (the node holds its lock) can ask the node instead;
+`node.token` beside it (mode 0600, new at every start) is the bearer token those commands send
+to prove they come from the operator.
 """
 
 import asyncio
@@ -17,7 +19,15 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import uvicorn
 from fastapi import FastAPI
 
-from aigora.app import NODE_FILE, App, NodeContext, node_url
+from aigora.app import (
+    NODE_FILE,
+    App,
+    NodeContext,
+    log_failure,
+    node_url,
+    remove_operator_token,
+    write_operator_token,
+)
 from aigora.core.errors import AigoraError
 from aigora.index import has_text_content
 from aigora.node.app import create_app
@@ -55,21 +65,39 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+def background_pass(services: App) -> list[str]:
+    """One pass of the node's recurring chain work, as separate steps: anchor pending batches,
+    rebut false omission claims against our receipts, move in embedding games (ours to answer, or
+    filed by us), collect the rewards of disputes we won, release the escrow of labeling jobs
+    that have ended (before their requesters may refund it). Each step runs whatever the others
+    did: a failure is logged with the step named and retried next pass (all are idempotent);
+    inside the dispute steps each dispute is tried on its own as well. Returns the names of the
+    steps that failed."""
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("anchoring", services.content.anchor),
+        ("rebutting omission claims", services.disputes.rebut),
+        ("moving in embedding games", services.disputes.play),
+        ("collecting dispute rewards", services.disputes.collect_owed),
+        ("releasing the escrow of ended labeling jobs", services.payouts.release_ended),
+    ]
+    failed = []
+    for name, step in steps:
+        try:
+            step()
+        except Exception as exc:  # one failing step must not skip the others
+            log_failure(log, name, exc)
+            failed.append(name)
+    return failed
+
+
 async def _anchor_periodically(services: App) -> None:
-    """Anchor pending batches every `anchor_interval_s`, rebut omission claims against our
-    receipts whose passage is listed, and move in embedding games (ours to answer, or filed by
-    us); a failure is logged and retried later (all are idempotent), never fatal to the node."""
+    """Run `background_pass` every `anchor_interval_s`; nothing it raises stops the loop."""
     interval = services.context.config.node.anchor_interval_s
     if interval <= 0:
         return
     while True:
         await asyncio.sleep(interval)
-        try:
-            await asyncio.to_thread(services.content.anchor)
-            await asyncio.to_thread(services.disputes.rebut)
-            await asyncio.to_thread(services.disputes.play)
-        except AigoraError as exc:
-            log.warning("anchoring or answering disputes failed, will retry: %s", exc)
+        await asyncio.to_thread(background_pass, services)
 
 
 async def _snapshot_periodically(services: App) -> None:
@@ -110,10 +138,12 @@ def serve(
             snapshotting.cancel()
             node_file.unlink(missing_ok=True)
 
-    app = create_app(context)
-    app.router.lifespan_context = lifespan
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    token = write_operator_token(context.data_dir)
     try:
+        app = create_app(context, operator_token=token)
+        app.router.lifespan_context = lifespan
+        server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
         server.run()
     finally:
+        remove_operator_token(context.data_dir)
         context.close()

@@ -1,7 +1,11 @@
 """Closing a payout epoch: earnings per item and account, a cumulative tree, one posted root.
 
-`close_epoch` runs two idempotent steps, each safe to crash in:
+`close_epoch` runs idempotent steps, each safe to crash in:
 
+0. **prepare** (optional, the caller's): e.g. releasing labeling escrow for what epoch N will
+   pay, so that a line from an outside source enters the tree only once its money is on hand;
+   a source that fails there (a release that reverts) is left out of the epoch by that source,
+   never holding up the epoch for everyone else.
 1. **compute** (one database transaction): every receipt anchored since the last epoch has its
    fee split (`split_fee`) among the passages it returned; the optional training pool is split by
    KNN-Shapley value (`training_lines`); lines are summed per account and added to the previous
@@ -13,6 +17,8 @@
    its root must be ours and the epoch is marked `posted`; otherwise the increase of the
    cumulative total is approved and `post_epoch` sends root and total in one transaction, which
    also pulls the funds. The contract refuses a second post of epoch N, so nothing is paid twice.
+   `on_posted(session, N)` runs in the transaction that marks the epoch posted: a source marks
+   what it paid as paid there, once its money is in the distributor.
 
 A computed epoch must be posted before another is computed: a run finds it and posts it first.
 """
@@ -86,7 +92,10 @@ class EpochSummary:
 
 LineSource = Callable[[Session, int], list[Line]]
 """More lines for epoch N beyond usage (the training pool, accepted labels), computed in the
-epoch's transaction: a source may mark what it pays as paid in the same session."""
+epoch's transaction."""
+
+OnPosted = Callable[[Session, int], None]
+"""Runs in the transaction that marks epoch N posted (e.g. marking labels paid)."""
 
 
 def usage_lines(
@@ -202,8 +211,21 @@ def _balances(session: Session, epoch: int) -> dict[str, int]:
     return {account: int(cumulative) for account, cumulative in rows}
 
 
+def next_epoch(db: Engine) -> int:
+    """The number the next epoch to compute will have (one past the newest, posted or not)."""
+    with session_scope(db) as session:
+        return (session.scalar(select(func.max(Epoch.number))) or 0) + 1
+
+
 def post_epoch(
-    db: Engine, chain: Chain, distributor: Contract, token: Contract, signer: TxSigner, number: int
+    db: Engine,
+    chain: Chain,
+    distributor: Contract,
+    token: Contract,
+    signer: TxSigner,
+    number: int,
+    *,
+    on_posted: OnPosted | None = None,
 ) -> str | None:
     """Put computed epoch `number` on-chain (step 2); returns the posting transaction's hash
     (None when an earlier, interrupted run had already posted it)."""
@@ -232,16 +254,20 @@ def post_epoch(
         tx_hash = result.tx_hash
     else:
         raise PayoutError(f"the distributor is at epoch {onchain}; epoch {number} cannot follow")
-    mark_posted(db, number, tx_hash)
+    mark_posted(db, number, tx_hash, on_posted)
     return tx_hash
 
 
-def mark_posted(db: Engine, number: int, tx_hash: str | None) -> None:
+def mark_posted(
+    db: Engine, number: int, tx_hash: str | None, on_posted: OnPosted | None = None
+) -> None:
     with session_scope(db) as session:
         epoch = session.get(Epoch, number)
         epoch.status = POSTED
         epoch.tx_hash = tx_hash
         epoch.posted_at = datetime.now(UTC)
+        if on_posted is not None:
+            on_posted(session, number)
 
 
 def close_epoch(
@@ -253,19 +279,21 @@ def close_epoch(
     data_dir: Path,
     operator_bps: int,
     sources: Sequence[LineSource] = (),
-    before_post: Callable[[int], None] | None = None,
+    prepare: Callable[[int], None] | None = None,
+    on_posted: OnPosted | None = None,
 ) -> EpochSummary:
     """Post an epoch left computed by an interrupted run, or compute and post the next one.
-    `before_post(number)` runs first (idempotently): e.g. releasing labeling escrow, which
-    brings the operator the funds the post pulls."""
+    `prepare(number)` runs before computing (idempotently): e.g. releasing labeling escrow,
+    which brings the operator the funds the post pulls. A computed epoch holds only lines whose
+    money is on hand, so nothing a source does can stop it from being posted."""
     with session_scope(db) as session:
         pending = session.scalars(select(Epoch).where(Epoch.status == COMPUTED)).first()
         number = pending.number if pending is not None else None
     if number is None:
+        if prepare is not None:
+            prepare(next_epoch(db))
         number = compute_epoch(db, data_dir, operator_bps, sources)
-    if before_post is not None:
-        before_post(number)
-    post_epoch(db, chain, distributor, token, signer, number)
+    post_epoch(db, chain, distributor, token, signer, number, on_posted=on_posted)
     return epoch_summary(db, number)
 
 

@@ -30,6 +30,12 @@ from aigora.store.label_models import (
 )
 from aigora.store.models import Anchor, AnchorKind, Base, Deployment, NodeSetting
 from aigora.store.payout_models import Epoch, EpochBalance, EpochLine
+from aigora.store.scan_models import (
+    ScanCursor,
+    WatchedDispute,
+    move_cursor,
+    read_cursor,
+)
 
 __all__ = [
     "AgentApproval",
@@ -55,11 +61,15 @@ __all__ = [
     "NodeSetting",
     "ReceiptRecord",
     "ReputationRun",
+    "ScanCursor",
     "SeenReceipt",
     "SnapshotRecord",
     "TrustRecord",
+    "WatchedDispute",
     "make_engine",
     "migrate",
+    "move_cursor",
+    "read_cursor",
     "session_factory",
     "session_scope",
     "sqlite_url",

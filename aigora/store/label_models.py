@@ -3,8 +3,13 @@ answers, and the escrow released for accepted answers in each payout epoch.
 
 A job's `job_id` is the keccak256 of its canonical JSON spec, the id its bounty is escrowed under
 in `Bounties.vy`. An answer is unique per (item, labeler): a second one is refused, not replaced.
-`paid_epoch` is set in the same transaction that writes the payout line, so an accepted answer is
-paid exactly once.
+An accepted answer is first *reserved* into one job's escrow release for the next epoch
+(`release_id`, with the `amount` it is owed); its line enters that epoch's tree only once the
+release is on-chain, and `paid_epoch` is set in the same transaction that marks the epoch
+posted, so an answer is marked paid only when its money is in the distributor, and exactly once.
+A release that reverts records its `failure`: its answers are left out of the epoch, either
+unreserved again (owed, retried next epoch) or, when the requester has refunded the escrow,
+kept on the failed release (never payable).
 """
 
 from datetime import datetime
@@ -65,11 +70,14 @@ class LabelAnswer(Base):
     signature: Mapped[str] = mapped_column(String(132))
     submitted_at: Mapped[int] = mapped_column(BigInteger)
     paid_epoch: Mapped[int | None] = mapped_column(Integer, index=True)
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("label_releases.id"), index=True)
+    amount: Mapped[str | None] = mapped_column(String(80))
 
 
 class LabelRelease(Base):
     """Escrow the node must release from `Bounties` for one job's accepted answers in one epoch;
-    `tx_hash` is set once the release is on-chain."""
+    `tx_hash` is set once the release is on-chain, `failure` (the revert reason) if it reverted.
+    """
 
     __tablename__ = "label_releases"
     __table_args__ = (UniqueConstraint("epoch", "job_id"),)
@@ -79,3 +87,4 @@ class LabelRelease(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("label_jobs.job_id"))
     amount: Mapped[str] = mapped_column(String(80))
     tx_hash: Mapped[str | None] = mapped_column(String(66))
+    failure: Mapped[str | None] = mapped_column(Text)

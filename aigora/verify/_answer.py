@@ -10,13 +10,14 @@ from typing import Any
 
 from aigora.core.eip712 import Domain
 from aigora.core.errors import AigoraError
-from aigora.engine import Encoder
+from aigora.engine import TOKENS_OP, Encoder, Trace
 from aigora.index import ExactIndex, Snapshot
 from aigora.verify._receipt import (
     MAX_K,
     MAX_QUERY_CHARS,
     ReceiptDocument,
     Result,
+    TokenIds,
     query_hash,
     result_tree,
     sign_receipt,
@@ -38,8 +39,18 @@ def check_question(query: str, k: int) -> None:
 
 @dataclass(frozen=True)
 class Ranking:
+    """What an answer reports: the trace root of the query's embedding, the ranked results and
+    the token ids the embedding started from (op 0 of that trace, with its proof)."""
+
     trace_root: bytes
     results: tuple[Result, ...]
+    tokens: TokenIds | None = None
+
+
+def token_ids(trace: Trace) -> TokenIds:
+    """Op 0 of `trace` (the token ids, `tokens`) with its positional proof against the root."""
+    op = trace.index(TOKENS_OP)
+    return TokenIds(tuple(int(i) for i in trace.output(op)), trace.prove_op(op))
 
 
 def rank(encoder: Encoder, snapshot: Snapshot, index: ExactIndex, query: str, k: int) -> Ranking:
@@ -49,7 +60,7 @@ def rank(encoder: Encoder, snapshot: Snapshot, index: ExactIndex, query: str, k:
     results = tuple(
         Result(snapshot.cids[int(p)], int(s)) for p, s in zip(positions[0], scores[0], strict=True)
     )
-    return Ranking(trace.root, results)
+    return Ranking(trace.root, results, token_ids(trace))
 
 
 def sign_answer(
@@ -77,4 +88,6 @@ def sign_answer(
         "issuedAt": issued_at,
     }
     signature = sign_receipt(signer, domain, receipt)
-    return ReceiptDocument(domain, receipt, signature, query, ranking.results)
+    return ReceiptDocument(
+        domain, receipt, signature, query, ranking.results, tokens=ranking.tokens
+    )

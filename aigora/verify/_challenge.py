@@ -13,6 +13,13 @@ Verification says *that* a receipt is wrong; a dispute needs *one step* the cont
 Claims 2 and 4 use the query embedding the operator committed to in its trace, so they need it
 to equal the honest one (same trace root); when the trace roots differ, the embedding claim comes
 first, whatever else is wrong.
+
+The game cannot judge op 0, the token ids: the contract cannot tokenize text, so a game whose
+first differing op is `tokens` ends with the challenger unable to move, and its bond lost. An
+embedding claim is therefore filed only when the receipt proves, against its own `traceRoot`,
+that its token ids are the honest trace's. When it does not (other ids, a bad proof, none
+carried), every verifier still proves the receipt wrong off-chain (`check_tokens`), but the one
+claim left on-chain is an order claim over the receipt's own scores, if they are out of order.
 """
 
 from dataclasses import dataclass
@@ -21,7 +28,7 @@ import numpy as np
 
 from aigora.core.cid import digest_of
 from aigora.core.errors import AigoraError
-from aigora.engine import Trace
+from aigora.engine import TOKENS_OP, Trace
 from aigora.index import Snapshot
 from aigora.verify._claims import (
     EMBEDDING_OP,
@@ -33,9 +40,12 @@ from aigora.verify._claims import (
     result_entry,
 )
 from aigora.verify._receipt import ReceiptDocument
-from aigora.verify._verify import Verdict
+from aigora.verify._verify import Verdict, first_token_difference, proves_tokens
 
 KINDS = ("score", "order", "omission", "stale", "embedding")
+CHECKS_WITH_CLAIMS = ("tokens", "ranking", "trace")
+"""Failed checks after which a claim may hold: the answer itself may be wrong. (A receipt
+failing an earlier check binds nobody, except a stale snapshot's, which has its own claim.)"""
 
 
 class NoClaim(AigoraError):
@@ -70,7 +80,7 @@ def plan_claim(
     if verdict.check == "snapshot" and "newer_snapshot" in difference:
         newer = bytes.fromhex(difference["newer_snapshot"][2:])
         return Claim("stale", verdict.reason, newer_snapshot=newer)
-    if verdict.check not in ("ranking", "trace"):
+    if verdict.check not in CHECKS_WITH_CLAIMS:
         raise NoClaim(
             f"the receipt fails the {verdict.check} check ({verdict.reason}); it binds nobody "
             "on-chain, so there is nothing to dispute"
@@ -78,6 +88,16 @@ def plan_claim(
     if snapshot is None or trace is None:
         raise NoClaim("the snapshot and the query's trace are needed to build a claim")
     if "0x" + trace.root.hex() != document.receipt["traceRoot"]:
+        problem = token_problem(document, verdict, trace)
+        if problem is not None:
+            order = order_claim(document)
+            if order is not None:
+                return order
+            raise NoClaim(
+                f"no claim can win on-chain: {problem}; every verifier proves the receipt "
+                "wrong off-chain, but the contract cannot check tokenization, so an embedding "
+                "game could stop at op 0 and cost the challenger its bond"
+            )
         return Claim(
             "embedding",
             "the operator's engine trace differs from the honest one (trace root "
@@ -86,7 +106,6 @@ def plan_claim(
         )
     query = np.asarray(trace.output(EMBEDDING_OP), dtype=np.int64)
     proof = query_embedding(trace)
-    claimed = []
     for rank, result in enumerate(document.results):
         position = snapshot.positions.get(result.cid)
         if position is None:
@@ -100,25 +119,20 @@ def plan_claim(
                 passage=passage(snapshot, position),
                 query=proof,
             )
-        claimed.append((result.score, digest_of(result.cid)))
-    for rank in range(len(claimed) - 1):
-        if not _ranks_before(claimed[rank], claimed[rank + 1]):
-            return Claim(
-                "order",
-                f"ranks {rank} and {rank + 1} are out of order by their own scores",
-                entry=result_entry(document, rank),
-                lower=result_entry(document, rank + 1),
-            )
+    order = order_claim(document)
+    if order is not None:
+        return order
     listed = {r.cid for r in document.results}
     scores = snapshot.embeddings.astype(np.int64) @ query
-    order = np.lexsort((np.arange(len(snapshot)), -scores))
-    last = claimed[-1]
-    for position in order:
+    order_of = np.lexsort((np.arange(len(snapshot)), -scores))
+    last = document.results[-1]
+    last_key = (last.score, digest_of(last.cid))
+    for position in order_of:
         cid = snapshot.cids[int(position)]
         if cid in listed:
             continue
         candidate = (int(scores[position]), digest_of(cid))
-        if _ranks_before(candidate, last):
+        if _ranks_before(candidate, last_key):
             return Claim(
                 "omission",
                 f"{cid} (score {candidate[0]}) ranks before the last result but is not listed",
@@ -128,3 +142,36 @@ def plan_claim(
             )
         break
     raise NoClaim("no one-step claim holds for this receipt")
+
+
+def order_claim(document: ReceiptDocument) -> Claim | None:
+    """An order claim when two adjacent results are out of order by the receipt's own scores
+    (then CID): it needs nothing but the receipt, so it holds whatever the operator embedded."""
+    keys = [(r.score, digest_of(r.cid)) for r in document.results]
+    for rank in range(len(keys) - 1):
+        if not _ranks_before(keys[rank], keys[rank + 1]):
+            return Claim(
+                "order",
+                f"ranks {rank} and {rank + 1} are out of order by their own scores",
+                entry=result_entry(document, rank),
+                lower=result_entry(document, rank + 1),
+            )
+    return None
+
+
+def token_problem(document: ReceiptDocument, verdict: Verdict, trace: Trace) -> str | None:
+    """Why an embedding game over `document` could end at op 0, or None when the receipt proves
+    against its `traceRoot` that its token ids are the honest trace's (then the first differing
+    op, if any, is one the contract recomputes). The reason is one line."""
+    if not proves_tokens(document, len(trace)):
+        if verdict.check == "tokens":
+            return verdict.reason
+        return "the receipt does not prove its token ids against its traceRoot"
+    honest = trace.output(TOKENS_OP).tolist()
+    difference = first_token_difference(document.tokens.ids, honest, lambda _id: None)
+    if difference is None:
+        return None
+    where = f"token position {difference['position']}"
+    if verdict.check == "tokens":
+        where = verdict.reason
+    return f"the operator embedded other token ids than the query's ({where})"

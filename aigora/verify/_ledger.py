@@ -24,9 +24,16 @@ _ATTEMPTS = 5
 
 
 def issue_receipt(
-    db: Engine, domain: Domain, operator: str, sign: Callable[[int], ReceiptDocument]
+    db: Engine,
+    domain: Domain,
+    operator: str,
+    sign: Callable[[int], ReceiptDocument],
+    floor: int = 0,
 ) -> ReceiptDocument:
-    """Sign (`sign(nonce)`) and record a receipt under the operator's next nonce."""
+    """Sign (`sign(nonce)`) and record a receipt under the operator's next nonce: one above the
+    last recorded here and above `floor` (the last nonce the operator anchored on-chain, so a node
+    that lost its database never reuses a nonce the registry will not anchor again). Nonce n + 1
+    is read only once n is committed, so nonces are committed in order."""
     for _ in range(_ATTEMPTS):
         try:
             with session_scope(db) as session:
@@ -37,7 +44,7 @@ def issue_receipt(
                         ReceiptRecord.operator == operator,
                     )
                 )
-                document = sign((last or 0) + 1)
+                document = sign(max(last or 0, floor) + 1)
                 session.add(
                     ReceiptRecord(
                         digest="0x" + document.digest().hex(),

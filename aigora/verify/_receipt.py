@@ -14,8 +14,13 @@ receipt never replays on another chain or deployment:
 - `k` = the number of ranked results (the request's k, capped at the snapshot's size).
 - `fee` in the token's smallest unit; `nonce` unique per operator and domain; `issuedAt` unix s.
 
-The document adds what re-execution needs: the query text, the ranked results, the signature and,
-once the receipt's batch is anchored, the anchor (batch id and Merkle proof of the digest).
+The document adds what re-execution needs: the query text, the ranked results, the signature,
+the query's token ids as the operator embedded them with their proof against `traceRoot` (op 0
+of the trace, `tokens`; the signed struct needs no field of its own, as `traceRoot` commits to
+them) and, once the receipt's batch is anchored, the anchor (batch id and Merkle proof of the
+digest). The token ids let any verifier check tokenization, the one step of an answer no contract
+can recompute, without trusting the node, and let a challenger see before filing whether an
+embedding game could end at op 0.
 """
 
 import json
@@ -35,6 +40,9 @@ DOCUMENT_VERSION = 1
 MAX_K = 100
 MAX_QUERY_CHARS = 2000
 RESULT_LEAF = ("uint256", "bytes32", "int256")
+MAX_TOKEN_IDS = 4096
+"""Far above any model's `max_tokens`: the most token ids a document may carry."""
+MAX_PROOF_DEPTH = 32
 RECEIPT_LEAF = ("bytes32",)
 """Anchored receipt batches are trees over receipt digests, like content and attestations."""
 
@@ -76,6 +84,18 @@ class Anchor:
 
 
 @dataclass(frozen=True)
+class TokenIds:
+    """The query's token ids as the operator embedded them (op 0 of its trace, `tokens`), and
+    that op's tensor leaf's positional proof against the receipt's `traceRoot`."""
+
+    ids: tuple[int, ...]
+    proof: tuple[bytes, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ids": list(self.ids), "proof": ["0x" + p.hex() for p in self.proof]}
+
+
+@dataclass(frozen=True)
 class ReceiptDocument:
     """A receipt with everything needed to check it. `receipt` holds the signed fields with
     bytes32 values as 0x-hex, `fee`/`nonce` as int, the rest as int or address string."""
@@ -86,6 +106,8 @@ class ReceiptDocument:
     query: str
     results: tuple[Result, ...]
     anchor: Anchor | None = None
+    tokens: TokenIds | None = None
+    """None only in a document that does not carry them, which no verifier accepts."""
 
     @property
     def operator(self) -> str:
@@ -117,6 +139,7 @@ class ReceiptDocument:
                 {"rank": rank, "cid": r.cid, "score": r.score}
                 for rank, r in enumerate(self.results)
             ],
+            "tokens": None if self.tokens is None else self.tokens.to_json(),
             "anchor": None
             if self.anchor is None
             else {"batchId": self.anchor.batch_id, "proof": list(self.anchor.proof)},
@@ -173,6 +196,7 @@ def parse_document(data: Any) -> ReceiptDocument:
         query=_text(data["query"]),
         results=_parse_results(data["results"]),
         anchor=_parse_anchor(data.get("anchor")),
+        tokens=_parse_tokens(data.get("tokens")),
     )
 
 
@@ -251,6 +275,25 @@ def _parse_anchor(value: Any) -> Anchor | None:
         raise MalformedReceipt("anchor must be null or {batchId, proof}")
     proof = tuple("0x" + _hex_bytes(p, "anchor proof", 32).hex() for p in value["proof"])
     return Anchor(_integer(value.get("batchId"), "anchor batchId"), proof)
+
+
+def _parse_tokens(value: Any) -> TokenIds | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, Mapping)
+        or not isinstance(value.get("ids"), list)
+        or not isinstance(value.get("proof"), list)
+    ):
+        raise MalformedReceipt("tokens must be null or {ids, proof}")
+    ids, proof = value["ids"], value["proof"]
+    if not 1 <= len(ids) <= MAX_TOKEN_IDS:
+        raise MalformedReceipt(f"tokens must list 1 to {MAX_TOKEN_IDS} ids")
+    if any(type(i) is not int or not 0 <= i < 2**31 for i in ids):
+        raise MalformedReceipt("token ids must be integers from 0 to 2^31 - 1")
+    if len(proof) > MAX_PROOF_DEPTH:
+        raise MalformedReceipt(f"the tokens proof has more than {MAX_PROOF_DEPTH} hashes")
+    return TokenIds(tuple(ids), tuple(_hex_bytes(p, "tokens proof", 32) for p in proof))
 
 
 _DECIMAL = re.compile(r"-?[0-9]{1,78}")

@@ -2,17 +2,22 @@
 
 `verify` answers VALID, or INVALID with the rule that failed, a reason a person can act on and,
 for a wrong ranking, the first point of difference (rank, claimed CID and score, recomputed CID
-and score). Input that is not a receipt at all is `MalformedReceipt`, which callers report as
-unusable input rather than INVALID. Rules run cheapest first; re-execution runs last.
+and score); for token ids that are not the query's, the first differing position (both ids and
+their token strings). Input that is not a receipt at all is `MalformedReceipt`, which callers
+report as unusable input rather than INVALID. Rules run cheapest first; tokenization runs once
+the model is fetched, re-execution last.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
+from aigora.chain import ZERO_ADDRESS
 from aigora.core.errors import AigoraError
 from aigora.core.merkle import leaf_hash, process_proof
-from aigora.engine import Encoder, IntModel
+from aigora.engine import TOKENS_OP, Encoder, IntModel, trace_op_count, verify_trace_op
 from aigora.index import Snapshot
 from aigora.verify._answer import rank
 from aigora.verify._receipt import (
@@ -24,7 +29,7 @@ from aigora.verify._receipt import (
     recover_receipt_signer,
     result_tree,
 )
-from aigora.verify._registry import RegistryFacts
+from aigora.verify._registry import DISPUTES_PARAMETERS, DeploymentFacts, RegistryFacts
 from aigora.verify._sources import PublicData
 
 KIND_RECEIPTS = 2
@@ -94,6 +99,20 @@ def check_domain(document: ReceiptDocument, expected_chain_id: int, expected_reg
         )
 
 
+def check_model_pin(document: ReceiptDocument, pinned_model: bytes | None) -> None:
+    """A verifier that pins a model accepts answers under that model alone: an operator may
+    register an edited model openly, and registration says nothing about what the model is."""
+    if pinned_model is None:
+        return
+    model_root = document.receipt["modelRoot"]
+    if model_root.lower() != "0x" + pinned_model.hex():
+        raise Invalid(
+            "model",
+            f"the receipt answers under model {model_root}, not the pinned model "
+            f"0x{pinned_model.hex()}",
+        )
+
+
 def check_contents(document: ReceiptDocument) -> None:
     """The query and results in the document are the ones the receipt commits to."""
     receipt = document.receipt
@@ -122,29 +141,97 @@ def check_signature(document: ReceiptDocument) -> None:
         )
 
 
+def check_registry_code(facts: DeploymentFacts) -> None:
+    """The registry is ours: a contract of other code can say anything about operators."""
+    if not facts.registry_genuine:
+        raise Invalid(
+            "registry", f"the registry {facts.registry} does not run Aigora's Registry.vy code"
+        )
+
+
+def check_slasher(facts: DeploymentFacts) -> None:
+    """The registry's slasher is our disputes contract, wired to this registry, its token and our
+    step verifier: only then can a cheating operator lose its bond."""
+    slasher = facts.slasher
+    if slasher == ZERO_ADDRESS:
+        raise Invalid(
+            "slasher",
+            f"the registry {facts.registry} names no slasher, so no dispute can take a bond",
+        )
+    if not facts.slasher_genuine:
+        raise Invalid(
+            "slasher",
+            f"the registry's slasher {slasher} does not run Aigora's Disputes.vy code, so "
+            "disputes may never take a bond",
+        )
+    links = facts.links
+    if links["registry"].lower() != facts.registry.lower():
+        raise Invalid(
+            "slasher",
+            f"the registry's slasher {slasher} judges for registry {links['registry']}, "
+            f"not {facts.registry}",
+        )
+    if links["token"].lower() != facts.token.lower():
+        raise Invalid(
+            "slasher",
+            f"the registry's slasher {slasher} takes bonds in token {links['token']}, not the "
+            f"registry's {facts.token}",
+        )
+    if not facts.step_verifier_genuine:
+        raise Invalid(
+            "slasher",
+            f"the registry's slasher {slasher} steps with {links['step_verifier']}, which does "
+            "not run Aigora's StepVerifier.vy code",
+        )
+
+
+def dispute_terms(facts: DeploymentFacts) -> list[str]:
+    """The terms a challenger plays under, as verdict notes (checked by `check_slasher`)."""
+    terms = ", ".join(
+        f"{name} {facts.parameters[getter]} {unit}" for getter, name, unit in DISPUTES_PARAMETERS
+    )
+    # The registry holds a bond until its last receipts batch is past the challenge window and
+    # no dispute is open, so a window longer than the unbonding delay loses nothing.
+    return [f"disputes {facts.slasher}: {terms} (treasury {facts.links['treasury']})"]
+
+
 def check_operator(document: ReceiptDocument, registry: RegistryFacts) -> None:
+    """The operator is bonded and answerable: not slashed, and not leaving. An operator whose bond
+    fell below the minimum (it asked to unbond it) is answerable only for receipts issued before
+    it asked: the registry holds the bond for those until their challenge windows are over."""
     facts = registry.operator(document.operator)
     if not facts.registered:
         raise Invalid("operator", f"{document.operator} is not a registered operator")
     if facts.slashed:
         raise Invalid("operator", f"operator {document.operator} has been slashed")
+    if facts.active:
+        return
+    since = facts.unbonding_since
+    if since is None or int(document.receipt["issuedAt"]) >= since:
+        raise Invalid(
+            "operator",
+            f"operator {document.operator} is leaving (bond {facts.bond} below the minimum"
+            + ("" if since is None else f", unbonding since {since}")
+            + "): it is not answerable for receipts issued since",
+        )
 
 
-def check_snapshot(document: ReceiptDocument, registry: RegistryFacts) -> None:
+def check_snapshot(
+    document: ReceiptDocument, registry: RegistryFacts, stale_grace_s: int = STALE_GRACE_S
+) -> None:
     """Model and snapshot are registered, by this operator, for each other, and the snapshot was
-    the operator's current one when the receipt was issued."""
+    the operator's current one when the receipt was issued (a newer one registered more than
+    `stale_grace_s` before it, the disputes contract's grace, makes it stale)."""
     receipt = document.receipt
     model_root = bytes.fromhex(receipt["modelRoot"][2:])
     snapshot_root = bytes.fromhex(receipt["snapshotRoot"][2:])
     if not registry.model_registered(model_root):
         raise Invalid("model", f"model {receipt['modelRoot']} is not registered")
-    facts = registry.snapshot(snapshot_root)
+    facts = registry.snapshot(document.operator, snapshot_root)
     if facts is None:
-        raise Invalid("snapshot", f"snapshot {receipt['snapshotRoot']} is not registered here")
-    if facts.registrant.lower() != document.operator.lower():
         raise Invalid(
             "snapshot",
-            f"snapshot {receipt['snapshotRoot']} is foreign: registered by {facts.registrant}",
+            f"snapshot {receipt['snapshotRoot']} is not registered here by the operator",
         )
     if facts.model_root != model_root:
         raise Invalid(
@@ -158,7 +245,7 @@ def check_snapshot(document: ReceiptDocument, registry: RegistryFacts) -> None:
     newer = [
         (root, at)
         for root, at in registry.snapshots_of(document.operator, model_root)
-        if at > facts.timestamp and at + STALE_GRACE_S < issued
+        if at > facts.timestamp and at + stale_grace_s < issued
     ]
     if newer:
         root, at = newer[0]
@@ -179,6 +266,18 @@ def check_anchor(document: ReceiptDocument, registry: RegistryFacts, digest: byt
         raise Invalid("anchor", f"batch {document.anchor.batch_id} is not anchored")
     if batch.kind != KIND_RECEIPTS:
         raise Invalid("anchor", f"batch {document.anchor.batch_id} is not a batch of receipts")
+    if batch.anchorer.lower() != document.operator.lower():
+        raise Invalid(
+            "anchor",
+            f"batch {document.anchor.batch_id} was anchored by {batch.anchorer}, not by the "
+            "operator: only the operator's own anchor makes its receipt challengeable",
+        )
+    if not batch.first_nonce <= document.nonce <= batch.last_nonce:
+        raise Invalid(
+            "anchor",
+            f"batch {document.anchor.batch_id} covers nonces {batch.first_nonce}-"
+            f"{batch.last_nonce}, not the receipt's {document.nonce}",
+        )
     if int(document.receipt["issuedAt"]) > batch.timestamp + CLOCK_SKEW_S:
         raise Invalid("anchor", "the receipt is dated after the batch that anchors it")
     leaf = leaf_hash(RECEIPT_LEAF, [digest])
@@ -232,18 +331,82 @@ def describe(difference: dict[str, Any]) -> str:
     )
 
 
-def check_execution(
+def proves_tokens(document: ReceiptDocument, op_count: int) -> bool:
+    """The document carries token ids, and its proof shows they are op 0 (`tokens`) of the
+    trace of `op_count` ops that the receipt's `traceRoot` commits to."""
+    carried = document.tokens
+    if carried is None:
+        return False
+    root = bytes.fromhex(document.receipt["traceRoot"][2:])
+    ids = np.asarray(carried.ids, dtype=np.int64)
+    return verify_trace_op(root, 0, TOKENS_OP, ids, carried.proof, op_count)
+
+
+def first_token_difference(
+    claimed: Sequence[int], expected: Sequence[int], token: Callable[[int], str | None]
+) -> dict[str, Any] | None:
+    """Where two token id sequences first differ (position, each side's id and token string,
+    None for a side that has ended), None if they are equal."""
+    for position in range(max(len(claimed), len(expected))):
+        a = int(claimed[position]) if position < len(claimed) else None
+        b = int(expected[position]) if position < len(expected) else None
+        if a != b:
+            return {
+                "position": position,
+                "claimed": None if a is None else {"id": a, "token": token(a)},
+                "expected": None if b is None else {"id": b, "token": token(b)},
+            }
+    return None
+
+
+def describe_tokens(difference: dict[str, Any]) -> str:
+    claimed, expected, at = difference["claimed"], difference["expected"], difference["position"]
+    if expected is None:
+        return (
+            f"token position {at}: the receipt embeds an extra token {claimed['id']} "
+            f"{claimed['token']!r} after the query's last one"
+        )
+    if claimed is None:
+        return (
+            f"token position {at}: the receipt's tokens end where the query has "
+            f"{expected['id']} {expected['token']!r}"
+        )
+    return (
+        f"token position {at}: the receipt embeds token {claimed['id']} {claimed['token']!r}, "
+        f"the query tokenizes to {expected['id']} {expected['token']!r}"
+    )
+
+
+def check_tokens(
     document: ReceiptDocument,
-    model: IntModel,
-    snapshot: Snapshot,
-    encoder_for: Callable[[IntModel], Encoder],
+    expected: Sequence[int],
+    op_count: int,
+    token: Callable[[int], str | None],
 ) -> None:
+    """The receipt carries its token ids, they are op 0 of the trace `traceRoot` commits to (a
+    trace of `op_count` ops), and they are `expected`: the query as the registered model's
+    tokenizer splits it. Tokenization is the one step of an answer the disputes contract cannot
+    recompute, so every verifier checks it here, off-chain; `token` names an id's string."""
+    if document.tokens is None:
+        raise Invalid(
+            "tokens", "the receipt document does not carry the token ids its trace starts from"
+        )
+    if not proves_tokens(document, op_count):
+        raise Invalid(
+            "tokens", "the receipt's token ids are not op 0 of its traceRoot: the proof fails"
+        )
+    difference = first_token_difference(document.tokens.ids, expected, token)
+    if difference is not None:
+        raise Invalid("tokens", describe_tokens(difference), difference)
+
+
+def check_execution(document: ReceiptDocument, encoder: Encoder, snapshot: Snapshot) -> None:
     """Re-run the engine and the ranking; the first difference decides."""
     receipt = document.receipt
-    if snapshot.model_root != model.root:
+    if snapshot.model_root != encoder.model.root:
         raise Invalid("snapshot", "the snapshot was embedded with another model")
     k = min(int(receipt["k"]), len(snapshot))
-    expected = rank(encoder_for(model), snapshot, snapshot.index, document.query, k)
+    expected = rank(encoder, snapshot, snapshot.index, document.query, k)
     difference = first_difference(document.results, expected.results)
     if difference is not None:
         raise Invalid("ranking", describe(difference), difference)
@@ -262,16 +425,23 @@ def verify(
     sources: PublicData,
     encoder_for: Callable[[IntModel], Encoder],
     ledger: NonceLedger | None = None,
+    pinned_model: bytes | None = None,
 ) -> Verdict:
-    """Run every rule against `document`; the first that fails makes it INVALID."""
+    """Run every rule against `document`; the first that fails makes it INVALID. With
+    `pinned_model`, a receipt under any other model is INVALID."""
     digest = document.digest()
     notes: list[str] = []
     try:
         check_domain(document, chain_id, registry_address)
+        check_model_pin(document, pinned_model)
         check_contents(document)
         check_signature(document)
+        deployment = registry.deployment()
+        check_registry_code(deployment)
+        check_slasher(deployment)
+        notes.extend(dispute_terms(deployment))
         check_operator(document, registry)
-        check_snapshot(document, registry)
+        check_snapshot(document, registry, deployment.stale_grace_s)
         note = check_anchor(document, registry, digest)
         if note:
             notes.append(note)
@@ -279,8 +449,11 @@ def verify(
             check_nonce(document, ledger, digest)
         receipt = document.receipt
         model = sources.model(bytes.fromhex(receipt["modelRoot"][2:]))
+        encoder = encoder_for(model)
+        expected = encoder.tokenize([document.query])[0].tolist()
+        check_tokens(document, expected, trace_op_count(model.header), encoder.token)
         snapshot = sources.snapshot(bytes.fromhex(receipt["snapshotRoot"][2:]))
-        check_execution(document, model, snapshot, encoder_for)
+        check_execution(document, encoder, snapshot)
     except Invalid as exc:
         return Verdict(
             False, exc.check, exc.reason, "0x" + digest.hex(), exc.difference, tuple(notes)

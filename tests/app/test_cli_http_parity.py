@@ -30,6 +30,7 @@ class Arena:
     node: RemoteNode
     honest: ReceiptDocument
     bent: ReceiptDocument
+    tokens: ReceiptDocument
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +48,12 @@ def arena(tmp_path_factory, sponsored) -> Iterator[Arena]:
     honest = tilted.ask(example.QUESTION, 3)
     tilted.tilt = example.hidden_bonus
     bent = tilted.ask(example.QUESTION, 3)
+    tilted.tilt = example.sponsor_tokens
+    tokens = tilted.ask(example.QUESTION, 3)
+    tilted.tilt = example.hidden_bonus
     app = App(context, tilted)
     with TestClient(create_app(context, tilted), raise_server_exceptions=False) as client:
-        yield Arena(context, app, RemoteNode("http://testserver", client), honest, bent)
+        yield Arena(context, app, RemoteNode("http://testserver", client), honest, bent, tokens)
     context.close()
 
 
@@ -81,6 +85,17 @@ def test_the_same_verdict_both_ways(arena, which):
     assert local.valid is (which == "honest")
 
 
+@pytest.mark.parametrize("model", ["0x" + "ab" * 32, "0x12"], ids=["other model", "malformed"])
+def test_a_pinned_model_is_judged_the_same_both_ways(arena, model):
+    local, remote = both_ways(arena, answers.verify_case(arena.honest, None, model))
+    assert local == remote
+    if model == "0x12":
+        assert local == ("error", "a model root is 0x and 64 hex digits, got '0x12'")
+    else:
+        assert (local[1].verdict, local[1].check) == ("INVALID", "model")
+        assert model in local[1].reason
+
+
 def test_an_unanchored_receipt_fails_the_same_way_then_works_the_same_way(arena):
     document = arena.bent
     assert document.anchor is None
@@ -105,17 +120,38 @@ def test_a_valid_receipt_has_nothing_to_challenge_either_way(arena):
     assert outcomes[0][0] == "error"
 
 
+def test_other_token_ids_are_refused_the_same_way(arena):
+    """INVALID (tokens) both ways, and no claim either way: the contract cannot judge them."""
+    verdicts = both_ways(arena, answers.verify_case(arena.tokens, None))
+    assert verdicts[0] == verdicts[1]
+    assert verdicts[0][1].check == "tokens"
+    arena.app.content.anchor()
+    outcomes = both_ways(arena, disputes.challenge_case(arena.tokens, None, dry_run=True))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == "error"
+    assert "contract cannot check tokenization" in outcomes[0][1]
+
+
 @pytest.mark.parametrize(
     "case",
     [
         answers.snapshot_case(),
         disputes.resolve_case(999),
         payouts.claim_case("0x" + "11" * 20, None),
+        payouts.show_case(9),
         labels.next_case("0x" + "22" * 20),
         labels.export_case("0x" + "33" * 32),
         chain.status_case(),
     ],
-    ids=["snapshot", "resolve", "claim", "label-next", "label-export", "chain-status"],
+    ids=[
+        "snapshot",
+        "resolve",
+        "claim",
+        "epoch-show",
+        "label-next",
+        "label-export",
+        "chain-status",
+    ],
 )
 def test_reads_and_refusals_are_the_same_both_ways(arena, case):
     local, remote = both_ways(arena, case)

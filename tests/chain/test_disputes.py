@@ -51,6 +51,8 @@ STALE_GRACE = 600
 KIND_SCORE, KIND_ORDER, KIND_STALE, KIND_OMISSION = 1, 2, 3, 4
 OPEN, CHALLENGER_WON, CHALLENGER_LOST = 1, 2, 3
 QUESTION = "which passage answers this?"
+BURN = "0x000000000000000000000000000000000000dEaD"
+REWARD_BPS = 5_000  # RegistryParams' default: challengers share half a slash, half is burned
 
 
 @pytest.fixture
@@ -72,7 +74,7 @@ class World:
     snapshot: Snapshot
     trace: Trace
     scores: np.ndarray
-    nonces: Iterator[int] = field(default_factory=itertools.count)
+    nonces: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     keys: Iterator[int] = field(default_factory=lambda: itertools.count(100))
 
     @property
@@ -102,7 +104,8 @@ class World:
         operator: Signer | None = None,
         snapshot_root: bytes | None = None,
     ) -> ReceiptDocument:
-        """A receipt signed by the operator and anchored in a receipts batch of four digests."""
+        """A receipt signed by the operator and anchored by it in a receipts batch of four
+        digests covering its nonce."""
         ranking = Ranking(self.trace.root, tuple(self.honest() if results is None else results))
         document = sign_answer(
             operator or self.operator,
@@ -115,14 +118,23 @@ class World:
             nonce=next(self.nonces),
             issued_at=self.chain.now(),
         )
-        return self.anchor(document)
+        return self.anchor(document, by=operator or self.operator)
 
-    def anchor(self, document: ReceiptDocument, kind: int = 2) -> ReceiptDocument:
+    def anchor(
+        self, document: ReceiptDocument, kind: int = 2, by: TxSigner | None = None
+    ) -> ReceiptDocument:
+        """Anchor the receipt: as receipts (kind 2) by `by` over the nonce range [nonce, nonce],
+        else as content or attestations by the registry's owner."""
         digest = document.digest()
         others = [keccak(b"other %d %d %d" % (kind, document.nonce, i)) for i in range(3)]
         tree = batch_tree(["0x" + d.hex() for d in (digest, *others)])
         registry = self.setup.registry
-        self.chain.transact(self.setup.owner, registry.functions.anchor(kind, tree.root, 4))
+        if kind == 2:
+            nonce = document.nonce
+            call = registry.functions.anchor_receipts(tree.root, 1, nonce, nonce)
+            self.chain.transact(by or self.operator, call)
+        else:
+            self.chain.transact(self.setup.owner, registry.functions.anchor(kind, tree.root, 4))
         batch_id = self.chain.call(registry.functions.batch_count())
         proof = tuple("0x" + p.hex() for p in tree.get_proof([digest]))
         return document.with_anchor(Anchor(batch_id, proof))
@@ -291,23 +303,37 @@ def test_leaf_encodings_match_python(world: World):
 def assert_operator_slashed(
     world: World, result: TxResult, document: ReceiptDocument, dispute_id: int
 ) -> None:
+    """The challenger has its bond back; the whole bond is taken, half burned and half kept by
+    the registry for the challengers, whom it pays once the share window is over."""
     taken = OPERATOR_BOND
-    cut = taken * TREASURY_BPS // 10_000
+    pool = taken * REWARD_BPS // 10_000
     log = world.resolved(result)
     assert (log.dispute_id, log.digest, log.challenger_won) == (
         dispute_id,
         document.digest(),
         True,
     )
-    assert (log.slashed, log.paid_to, log.amount) == (
+    assert (log.paid_to, log.amount) == (world.challenger.address, CHALLENGER_BOND)
+    (slashed,) = world.chain.events_in(result, world.setup.registry.events.OperatorSlashed)
+    assert (slashed.args.amount, slashed.args.burned, slashed.args.pool) == (
         taken,
-        world.challenger.address,
-        taken - cut + CHALLENGER_BOND,
+        taken - pool,
+        pool,
     )
     assert world.operator_state(world.operator.address) == (0, 0, True)
-    assert world.balance(world.challenger.address) == FUNDS + taken - cut
-    assert world.balance(world.treasury) == cut
+    assert world.balance(world.challenger.address) == FUNDS
+    assert world.balance(BURN) == taken - pool
+    assert world.balance(world.treasury) == 0
     assert world.balance(world.disputes.address) == 0
+    registry = world.setup.registry
+    collect = registry.functions.collect_reward(dispute_id)
+    with pytest.raises(ContractRevert, match="the share window is still open"):
+        world.chain.transact(world.setup.carol, collect)
+    world.chain.advance_time(RESPONSE_WINDOW + 1)
+    world.chain.transact(world.setup.carol, collect)  # anyone may relay it
+    assert world.balance(world.challenger.address) == FUNDS + pool
+    with pytest.raises(ContractRevert, match="no reward to collect"):
+        world.chain.transact(world.setup.carol, collect)
     assert world.chain.call(world.disputes.functions.judged(document.digest())) is True
     dispute = world.dispute(dispute_id)
     assert (dispute["status"], dispute["digest"]) == (CHALLENGER_WON, document.digest())
@@ -325,8 +351,6 @@ def test_wrong_score_is_slashed(world: World):
     opened = world.opened(result)
     assert (opened.kind, opened.challenger) == (KIND_SCORE, world.challenger.address)
     assert_operator_slashed(world, result, document, opened.dispute_id)
-    with pytest.raises(ContractRevert, match="receipt already judged"):
-        world.challenge("order", *world.order_args(document, 0))
 
 
 def test_results_out_of_order_are_slashed(world: World):
@@ -413,7 +437,8 @@ def test_omission_unrebutted_is_slashed_after_the_deadline(world: World):
 def assert_challenger_lost(world: World, result: TxResult, document: ReceiptDocument) -> None:
     cut = CHALLENGER_BOND * TREASURY_BPS // 10_000
     log = world.resolved(result)
-    assert (log.challenger_won, log.slashed) == (False, 0)
+    assert log.challenger_won is False
+    assert world.chain.events_in(result, world.setup.registry.events.OperatorSlashed) == []
     assert (log.paid_to, log.amount) == (world.operator.address, CHALLENGER_BOND - cut)
     assert world.balance(world.challenger.address) == FUNDS - CHALLENGER_BOND
     assert world.balance(world.operator.address) == FUNDS - OPERATOR_BOND + CHALLENGER_BOND - cut
@@ -538,9 +563,11 @@ def test_bad_signatures_are_refused(world: World):
         nonce=1,
         issued_at=world.chain.now(),
     )
-    stranger = world.anchor(stranger)
-    with pytest.raises(ContractRevert, match="the receipt's operator is not registered"):
-        world.challenge("score", *world.score_args(stranger, 0))
+    with pytest.raises(ContractRevert, match="not an active operator"):
+        world.anchor(stranger, by=world.setup.carol)  # only a bonded operator anchors receipts
+    in_ours = stranger.with_anchor(document.anchor)
+    with pytest.raises(ContractRevert, match=r"not registered"):
+        world.challenge("score", *world.score_args(in_ours, 0))
     assert world.balance(world.challenger.address) == FUNDS
 
 
@@ -555,6 +582,9 @@ def test_unanchored_receipts_are_refused(world: World):
     as_content = world.anchor(document, kind=0)
     with pytest.raises(ContractRevert, match="not a receipts batch"):
         world.challenge("score", *world.score_args(as_content, 0))
+    later = world.answer()  # its batch covers only its own nonce
+    with pytest.raises(ContractRevert, match="nonce is not in the batch's range"):
+        world.challenge("score", *world.score_args(document.with_anchor(later.anchor), 0))
 
 
 def test_wrong_proofs_are_refused(world: World):
@@ -684,6 +714,7 @@ def test_random_disputes_conserve_tokens(world: World, kind: int, holds: bool, r
     challenger = setup.bob
     accounts = [operator.address, challenger.address, world.treasury]
     accounts += [disputes.address, setup.registry.address, setup.alice.address, setup.carol.address]
+    accounts.append(BURN)
     before = {a: world.balance(a) for a in accounts}
     supply = chain.call(setup.token.functions.totalSupply())
     _, name, args = faulty_receipt(world, operator, kind, holds)
@@ -702,10 +733,16 @@ def test_random_disputes_conserve_tokens(world: World, kind: int, holds: bool, r
     assert chain.call(setup.token.functions.totalSupply()) == supply
     assert all(value >= 0 for value in after.values())
     taken = OPERATOR_BOND if holds else 0
-    paid = (taken + CHALLENGER_BOND) if holds else CHALLENGER_BOND
-    cut = (taken if holds else CHALLENGER_BOND) * TREASURY_BPS // 10_000
+    pool = taken * REWARD_BPS // 10_000
+    cut = 0 if holds else CHALLENGER_BOND * TREASURY_BPS // 10_000
     assert after[world.treasury] - before[world.treasury] == cut
+    assert after[BURN] - before[BURN] == taken - pool
     assert after[challenger.address] - before[challenger.address] == (
-        paid - cut - CHALLENGER_BOND if holds else -CHALLENGER_BOND
+        0 if holds else -CHALLENGER_BOND
     )
     assert after[disputes.address] == 0
+    if holds:  # the challenger's share, once the share window is over
+        chain.advance_time(RESPONSE_WINDOW + 1)
+        registry = setup.registry
+        chain.transact(setup.carol, registry.functions.collect_reward(log.dispute_id))
+        assert world.balance(challenger.address) - before[challenger.address] == pool

@@ -24,7 +24,7 @@ def test_state_survives_close_and_reopen(tmp_path):
         chain.transact(owner, token.functions.mint(alice.address, 1_000))
         chain.transact(alice, token.functions.approve(registry.address, 10))
         chain.transact(alice, registry.functions.register_operator(10, "http://alice"))
-        chain.transact(alice, registry.functions.anchor(2, ROOT, 3))
+        chain.transact(alice, registry.functions.anchor(1, ROOT, 3))
         chain.advance_time(1_000)
         before = {
             "block": chain.block_number(),

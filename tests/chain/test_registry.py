@@ -2,6 +2,7 @@
 
 import pytest
 
+from aigora.chain import read_batch, read_snapshot
 from aigora.core.errors import ContractRevert
 from aigora.core.merkle import StandardMerkleTree
 
@@ -119,40 +120,30 @@ def test_slasher_is_set_once_by_the_owner(setup):
         chain.transact(setup.owner, registry.functions.set_slasher(setup.bob.address))
 
 
-def test_slash_takes_bond_then_unbonding_and_marks_operator(setup):
+def test_only_the_slasher_opens_and_closes_disputes(setup):
+    """Slashing itself (whole bond, half burned, half shared) is played against the real
+    disputes contract in tests/chain/test_economics.py."""
     chain, registry = setup.chain, setup.registry
-    setup.register(setup.alice, bond=setup.min_bond * 3)
-    chain.transact(setup.alice, registry.functions.request_unbond(setup.min_bond))
-    with pytest.raises(ContractRevert, match="only the slasher"):
-        chain.transact(
-            setup.bob, registry.functions.slash(setup.alice.address, 1, setup.bob.address)
-        )
+    setup.register(setup.alice)
     chain.transact(setup.owner, registry.functions.set_slasher(setup.carol.address))
-    with pytest.raises(ContractRevert, match="not an operator"):
-        chain.transact(
-            setup.carol, registry.functions.slash(setup.bob.address, 1, setup.bob.address)
-        )
-
-    amount = (
-        setup.min_bond * 2 + setup.min_bond // 2
-    )  # the whole bond and half of what is unbonding
-    before = setup.balance(setup.bob.address)
-    result = chain.transact(
-        setup.carol, registry.functions.slash(setup.alice.address, amount, setup.bob.address)
-    )
-    (log,) = setup.chain.events_in(result, setup.registry.events.OperatorSlashed)
-    assert (log.args.amount, log.args.recipient) == (amount, setup.bob.address)
-    assert setup.balance(setup.bob.address) == before + amount
-    state = operator(setup, setup.alice)
-    assert (state["bond"], state["unbonding"], state["slashed"]) == (0, setup.min_bond // 2, True)
-    assert not is_active(setup, setup.alice)
-
-    # Asking for more than is left takes only what is left: no tokens are created.
-    chain.transact(
-        setup.carol, registry.functions.slash(setup.alice.address, 10**9, setup.bob.address)
-    )
-    assert setup.balance(setup.registry.address) == 0
-    assert setup.balance(setup.bob.address) == before + setup.min_bond * 3
+    for call in (
+        registry.functions.dispute_opened(setup.alice.address, 1),
+        registry.functions.dispute_closed(setup.alice.address, 1, setup.bob.address, True),
+    ):
+        with pytest.raises(ContractRevert, match="only the slasher"):
+            chain.transact(setup.bob, call)
+    chain.transact(setup.carol, registry.functions.dispute_opened(setup.alice.address, 1))
+    assert chain.call(registry.functions.open_disputes(setup.alice.address)) == 1
+    chain.transact(setup.alice, registry.functions.request_unbond(setup.min_bond))
+    chain.advance_time(setup.unbonding_delay + 1)
+    with pytest.raises(ContractRevert, match="a dispute against this operator is open"):
+        chain.transact(setup.alice, registry.functions.withdraw_bond())
+    lost = registry.functions.dispute_closed(setup.alice.address, 1, setup.bob.address, False)
+    chain.transact(setup.carol, lost)
+    chain.transact(setup.alice, registry.functions.withdraw_bond())
+    assert setup.balance(setup.alice.address) == 100_000
+    with pytest.raises(ContractRevert, match="no reward to collect"):
+        chain.transact(setup.bob, registry.functions.collect_reward(1))
 
 
 # ---- anchors -------------------------------------------------------------------------------
@@ -168,12 +159,22 @@ def test_anyone_anchors_and_the_registry_records_it(setup):
         setup.bob.address,
     )
     assert (log.args.root, log.args.item_count) == (ROOT, 42)
-    root, kind, anchorer, count, timestamp, block = chain.call(registry.functions.batches(1))
-    assert (root, kind, anchorer, count) == (ROOT, KIND_ATTESTATIONS, setup.bob.address, 42)
-    assert (timestamp, block) == (chain.now(), result.block_number)
-    assert chain.call(registry.functions.batch_of_root(ROOT)) == 1
-    chain.transact(setup.carol, registry.functions.anchor(KIND_RECEIPTS, b"\x12" * 32, 1))
-    assert chain.call(registry.functions.batch_count()) == 2
+    batch = read_batch(chain, registry, 1)
+    assert (batch.root, batch.kind, batch.anchorer, batch.item_count) == (
+        ROOT,
+        KIND_ATTESTATIONS,
+        setup.bob.address,
+        42,
+    )
+    assert (batch.timestamp, batch.block_number) == (chain.now(), result.block_number)
+    assert (batch.first_nonce, batch.last_nonce) == (0, 0)
+    batch_of = registry.functions.batch_of
+    assert chain.call(batch_of(setup.bob.address, KIND_ATTESTATIONS, ROOT)) == 1
+    assert chain.call(batch_of(setup.carol.address, KIND_ATTESTATIONS, ROOT)) == 0
+    assert chain.call(batch_of(setup.bob.address, KIND_CONTENT, ROOT)) == 0
+    with pytest.raises(ContractRevert, match="receipts use anchor_receipts"):
+        chain.transact(setup.carol, registry.functions.anchor(KIND_RECEIPTS, b"\x12" * 32, 1))
+    assert chain.call(registry.functions.batch_count()) == 1
 
 
 @pytest.mark.parametrize(
@@ -190,11 +191,51 @@ def test_anchor_rejects_malformed_batches(setup, kind, root, count, reason):
     assert setup.chain.call(setup.registry.functions.batch_count()) == 0
 
 
-def test_a_root_is_anchored_once(setup):
-    setup.chain.transact(setup.bob, setup.registry.functions.anchor(KIND_CONTENT, ROOT, 1))
+def test_a_root_is_anchored_once_per_anchorer_and_kind(setup):
+    """Anchoring someone's root first, under any kind, takes nothing from them (no squatting)."""
+    chain, registry = setup.chain, setup.registry
+    chain.transact(setup.bob, registry.functions.anchor(KIND_CONTENT, ROOT, 1))
     with pytest.raises(ContractRevert, match="root already anchored"):
-        setup.chain.transact(setup.carol, setup.registry.functions.anchor(KIND_RECEIPTS, ROOT, 1))
-    assert setup.chain.call(setup.registry.functions.batches(1))[2] == setup.bob.address
+        chain.transact(setup.bob, registry.functions.anchor(KIND_CONTENT, ROOT, 1))
+    chain.transact(setup.carol, registry.functions.anchor(KIND_CONTENT, ROOT, 1))
+    chain.transact(setup.bob, registry.functions.anchor(KIND_ATTESTATIONS, ROOT, 1))
+    setup.register(setup.alice)
+    chain.transact(setup.alice, registry.functions.anchor_receipts(ROOT, 1, 1, 1))
+    anchorers = [read_batch(chain, registry, i).anchorer for i in (1, 2, 3, 4)]
+    bob, carol, alice = setup.bob.address, setup.carol.address, setup.alice.address
+    assert anchorers == [bob, carol, bob, alice]
+
+
+def test_receipts_are_anchored_once_by_their_operator(setup):
+    """Each receipts batch covers nonces above every earlier one: a receipt cannot be
+    re-anchored (which would reopen its challenge window), by anyone."""
+    chain, registry = setup.chain, setup.registry
+    anchor = registry.functions.anchor_receipts
+    with pytest.raises(ContractRevert, match="not an active operator"):
+        chain.transact(setup.bob, anchor(ROOT, 1, 1, 1))
+    setup.register(setup.alice)
+    chain.transact(setup.alice, anchor(ROOT, 3, 1, 5))
+    batch = read_batch(chain, registry, 1)
+    assert (batch.kind, batch.anchorer, batch.first_nonce, batch.last_nonce) == (
+        KIND_RECEIPTS,
+        setup.alice.address,
+        1,
+        5,
+    )
+    assert chain.call(registry.functions.last_receipt_batch(setup.alice.address)) == 1
+    for first, last, reason in [
+        (5, 9, "nonces already anchored"),
+        (1, 1, "nonces already anchored"),
+        (9, 8, "last nonce below first nonce"),
+        (6, 6, "more receipts than nonces"),
+    ]:
+        with pytest.raises(ContractRevert, match=reason):
+            chain.transact(setup.alice, anchor(b"\x13" * 32, 2, first, last))
+    chain.transact(setup.alice, anchor(b"\x13" * 32, 2, 6, 7))
+    assert chain.call(registry.functions.last_receipt_batch(setup.alice.address)) == 2
+    chain.transact(setup.alice, registry.functions.request_unbond(setup.min_bond))
+    with pytest.raises(ContractRevert, match="not an active operator"):
+        chain.transact(setup.alice, anchor(b"\x14" * 32, 1, 8, 8))
 
 
 def test_inclusion_proofs_from_our_merkle_tree_verify_on_chain(setup):
@@ -241,8 +282,15 @@ def test_models_and_snapshots_are_registered_by_active_operators(setup):
         MODEL,
         5,
     )
-    assert chain.call(registry.functions.snapshots(SNAPSHOT))[:3] == (MODEL, setup.alice.address, 5)
+    registration = read_snapshot(chain, registry, setup.alice.address, SNAPSHOT)
+    assert (registration.model_root, registration.registrant, registration.item_count) == (
+        MODEL,
+        setup.alice.address,
+        5,
+    )
     with pytest.raises(ContractRevert, match="snapshot already registered"):
         chain.transact(setup.alice, registry.functions.register_snapshot(SNAPSHOT, MODEL, 6))
+    # Per operator: another's registration of the same root (squatting) blocks no one.
+    assert not read_snapshot(chain, registry, setup.bob.address, SNAPSHOT).registered
     events = chain.events(registry.events.SnapshotRegistered)
     assert [e.args.snapshot_root for e in events] == [SNAPSHOT]

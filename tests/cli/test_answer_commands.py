@@ -64,7 +64,9 @@ def test_snapshot_ask_verify_offline(published, tmp_path):
     assert json.loads(with_proof.read_text())["anchor"] is not None
     proven = aigora.run("verify", str(with_proof), "--json")
     assert proven.returncode == 0, proven.stderr
-    assert json.loads(proven.stdout)["notes"] == []
+    notes = json.loads(proven.stdout)["notes"]
+    assert len(notes) == 1  # anchored: no "not anchored yet" note, only the dispute terms
+    assert notes[0].startswith("disputes 0x")
 
     tampered = dict(document)
     tampered["results"] = list(reversed(document["results"]))

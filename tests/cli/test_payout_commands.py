@@ -5,7 +5,8 @@ pays an author who has never held anything."""
 import os
 import time
 
-from aigora.app import Answers, open_node
+from aigora.app import Answers, EpochReport, LeftOutJob, open_node
+from aigora.cli import payouts
 from aigora.content import service
 from aigora.content.anchoring import anchor_all
 from aigora.content.signed import content_message, sign
@@ -57,6 +58,13 @@ def test_close_show_and_claim_from_the_shell(aigora):
     again = aigora.run("epoch", "close")
     assert again.returncode == 1
     assert "nothing to pay" in again.stderr
+    epoch = aigora.run("epoch", "show", "1")
+    assert epoch.returncode == 0, epoch.stderr
+    assert "epoch 1 (posted)" in epoch.stdout
+    assert "left out" not in epoch.stdout  # no labeling job's release reverted
+    missing = aigora.run("epoch", "show", "2")
+    assert missing.returncode == 1
+    assert "there is no epoch 2" in missing.stderr
     shown = aigora.run("earnings", author)
     assert shown.returncode == 0, shown.stderr
     assert "usage" in shown.stdout
@@ -70,3 +78,29 @@ def test_close_show_and_claim_from_the_shell(aigora):
     half = aigora.run("claim", author, "--fee", "5")
     assert half.returncode == 1
     assert "--deadline and --signature" in half.stderr
+
+
+def test_an_epoch_lists_the_labeling_jobs_left_out(capsys):
+    """What `epoch show` and `epoch close` print when a job's release reverted."""
+    report = EpochReport(
+        number=3,
+        status="posted",
+        receipts=0,
+        usage_total="0",
+        operator_total="0",
+        training_total="0",
+        labeling_total="1000",
+        cumulative_total="5000",
+        accounts=2,
+        root="0x" + "00" * 32,
+        tx_hash=None,
+        left_out=[
+            LeftOutJob(job_id="0xab", amount="2000", reason="refunded", forfeited=True),
+            LeftOutJob(job_id="0xcd", amount="7", reason="other", forfeited=False),
+        ],
+    )
+    payouts.render_epoch(report)
+    out = capsys.readouterr().out
+    assert "left out" in out
+    for shown in ("2,000", "0xab", "refunded", "never paid", "owed, retried"):
+        assert shown in out

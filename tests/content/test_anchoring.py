@@ -90,3 +90,24 @@ def test_a_crash_after_sending_is_recorded_without_sending_again(world, onchain)
         assert anchor.root == "0x" + root.hex()
         assert anchor.anchored_by == signer.address
         assert all(item.anchor_id == anchor.id for item in session.scalars(select(ContentItem)))
+
+
+def test_a_root_squatted_by_someone_else_is_not_adopted(world, onchain):
+    """An attacker who anchors the node's pending root first, as another kind or the same,
+    takes nothing: the node anchors it under its own address and records its own batch."""
+    chain, registry, signer = onchain
+    attacker = chain.dev_signers()[1]
+    publish_and_attest(world, [b"a", b"b"])
+    with session_scope(world.db) as session:
+        pending = sorted(session.scalars(select(ContentItem.digest)))
+    root = batch_tree(pending).root
+    for kind in (AnchorKind.CONTENT, AnchorKind.ATTESTATIONS):
+        chain.transact(attacker, registry.functions.anchor(KIND_CODES[kind], root, 2))
+
+    batch = anchor_pending(world.db, chain, registry, signer, AnchorKind.CONTENT)
+    assert batch is not None
+    assert batch.sent
+    assert batch.batch_id == 3
+    with session_scope(world.db) as session:
+        (anchor,) = session.scalars(select(Anchor)).all()
+        assert (anchor.batch_id, anchor.anchored_by) == (3, signer.address)

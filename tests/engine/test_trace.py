@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aigora.engine import TOKENS_OP, Encoder, Trace, op_dtype
+from aigora.engine import (
+    TOKENS_OP,
+    Encoder,
+    Trace,
+    op_dtype,
+    trace_op_count,
+    verify_trace_op,
+)
 from aigora.engine import verify_trace_element as verify_in
 
 SENTENCE = "Proofs of a single element are checked on-chain."
@@ -89,6 +96,36 @@ def test_forged_proofs_fail(traced) -> None:
     assert not verify_in(
         trace.root, op, element, value, dataclasses.replace(proof, tensor=forged_leaf), len(trace)
     )
+
+
+def test_the_op_count_follows_from_the_header(traced, model) -> None:
+    _, trace = traced
+    assert trace_op_count(model.header) == len(trace)
+    assert trace_op_count({**model.header, "layers": 2}) == len(trace) - 15 * (
+        model.header["layers"] - 2
+    )
+
+
+def test_a_whole_op_is_provable_and_nothing_else_is(traced) -> None:
+    """The tokens op (what a receipt carries) is proven whole against the root; other ids, a
+    longer list, another op index or name, values outside int32 or floats are refused."""
+    _, trace = traced
+    ids = trace.output(TOKENS_OP)
+    proof = trace.prove_op(0)
+    n = len(trace)
+    assert verify_trace_op(trace.root, 0, TOKENS_OP, ids.astype(np.int64), proof, n)
+    changed = ids.astype(np.int64).copy()
+    changed[1] += 1
+    assert not verify_trace_op(trace.root, 0, TOKENS_OP, changed, proof, n)
+    assert not verify_trace_op(trace.root, 0, TOKENS_OP, np.append(ids, 102), proof, n)
+    assert not verify_trace_op(trace.root, 1, TOKENS_OP, ids, proof, n)
+    assert not verify_trace_op(trace.root, 0, "embeddings.sum", ids, proof, n)
+    assert not verify_trace_op(trace.root, 0, TOKENS_OP, ids.astype(np.int64) + 2**32, proof, n)
+    assert not verify_trace_op(trace.root, 0, TOKENS_OP, ids.astype(np.float64), proof, n)
+    assert not verify_trace_op(trace.root, 0, TOKENS_OP, ids, proof[:-1], n)
+    op = trace.index("embedding")
+    embedding = trace.output(op)
+    assert verify_trace_op(trace.root, op, "embedding", embedding, trace.prove_op(op), n)
 
 
 def test_out_of_range_element_is_refused(traced) -> None:

@@ -179,7 +179,10 @@ def test_incremental_build_embeds_only_new_content_and_matches_a_full_rebuild(tm
     assert (second.embedded, second.reused, second.removed) == (1, 2, 0)
     with session_scope(db) as session:
         full = build_snapshot(session, blobs, encoder, model_root, AdmissionPolicy())
-    assert full.snapshot.root == second.snapshot.root
+    # Same items; the incremental one is the next generation (so its root differs).
+    assert full.snapshot.cids == second.snapshot.cids
+    assert np.array_equal(full.snapshot.embeddings, second.snapshot.embeddings)
+    assert (full.snapshot.generation, second.snapshot.generation) == (0, 1)
 
 
 def test_admission_policy():
@@ -191,3 +194,28 @@ def test_admission_policy():
     assert not strict.admits(0.1, "needs more ratings")
     assert not strict.admits(None, None)
     assert not strict.admits(0.9, "not helpful")
+
+
+def test_shrinking_back_to_an_older_set_makes_a_new_root():
+    """Content removed until the set equals an older snapshot's: the node's next snapshot is a
+    new generation with a new root (registered after the one it replaces), never the old root
+    whose registration would make it look stale, nor the newer one still holding what was
+    removed."""
+    base = Snapshot.of(MODEL_ROOT, items(4))
+    extra = items(1, seed=9)
+    grown = base.changed(extra, [])
+    shrunk = grown.changed({}, list(extra))
+    assert shrunk.cids == base.cids
+    assert np.array_equal(shrunk.embeddings, base.embeddings)
+    assert [s.generation for s in (base, grown, shrunk)] == [0, 1, 2]
+    assert len({base.root, grown.root, shrunk.root}) == 3
+    assert grown.changed({}, []) is grown  # no change, no new generation
+
+
+def test_the_generation_leaf_proves_no_passage():
+    snapshot = Snapshot.of(MODEL_ROOT, items(3), generation=7)
+    position, tag, value = snapshot.generation_leaf()
+    assert (position, int.from_bytes(value, "big")) == (3, 7)
+    assert tag not in {snapshot.leaf(i)[1] for i in range(3)}
+    restored = Snapshot.from_bytes(snapshot.to_bytes(), expected_root=snapshot.root)
+    assert restored.generation == 7

@@ -6,8 +6,6 @@ rule gives its answers without the ring's. Each ring address meets about 30 gold
 labels: the gold check is a binomial test, and with far fewer gold answers (or labels) an address
 labeling a third of its items right would pass it by luck now and then."""
 
-import os
-
 import numpy as np
 import pytest
 
@@ -18,7 +16,7 @@ from aigora.labels import QualityPolicy
 from aigora.labels._quality import Answer, paid_answers
 from aigora.payouts import earnings
 
-from .test_market import Marketplace
+from .test_market import Marketplace, dev_signer
 
 WORK, GOLD, OVERLAP, PRICE = 90, 45, 3, 1_000
 HONEST_TASKS = 30
@@ -95,8 +93,8 @@ def test_three_sybil_addresses_take_under_5_percent_and_honest_pay_is_untouched(
     def truth_of(task) -> int:
         return truth[market.index_of(task)]
 
-    honest = [Signer.dev(os.urandom(32)) for _ in range(4)]
-    ring = Ring([Signer.dev(os.urandom(32)) for _ in range(3)], truth_of)
+    honest = [dev_signer(f"honest {i}") for i in range(4)]
+    ring = Ring([dev_signer(f"ring {i}") for i in range(3)], truth_of)
     served: dict[str, list[Answer]] = {h.address: [] for h in honest}
     number_to_index: dict[int, int] = {}  # served number -> spec index, for the honest items
     budget = dict.fromkeys(served, HONEST_TASKS)

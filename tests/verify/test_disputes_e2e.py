@@ -5,7 +5,8 @@ are conserved across every dispute."""
 
 import pytest
 
-from aigora.app import file_claim, rebut_omissions, resolve
+from aigora.app import Disputes, collect_reward, file_claim, rebut_omissions, resolve
+from aigora.chain import read_operator
 from aigora.content.anchoring import anchor_all
 from aigora.core.cid import cid_of
 from aigora.verify import stored_receipt
@@ -13,6 +14,7 @@ from aigora.verify._challenge import Claim, plan_claim
 from aigora.verify._claims import passage, query_embedding, result_entry
 
 QUESTION = "Which car should I buy for my family?"  # the example's question
+BURN = "0x000000000000000000000000000000000000dEaD"
 
 
 class Arena:
@@ -45,8 +47,9 @@ class Arena:
             "treasury": self.treasury,
             "registry": self.registry.address,
             "disputes": self.disputes.address,
+            "burned": BURN,
         }
-        if self.treasury == self.operator.address:
+        if self.treasury in (self.operator.address, BURN):
             holders.pop("treasury")
         return {n: self.chain.call(self.token.functions.balanceOf(a)) for n, a in holders.items()}
 
@@ -66,14 +69,22 @@ class Arena:
         return sum(self.balances().values()) == sum(self.start.values())
 
     def slashed(self) -> bool:
-        return self.chain.call(self.registry.functions.operators(self.operator.address))[5]
+        return read_operator(self.chain, self.registry, self.operator.address).slashed
 
-    def assert_operator_paid_for(self, document, bond: int, challenger_before: int) -> None:
-        """The operator is slashed, the challenger holds the bond less the treasury's share, no
-        token was created or lost, and verification now refuses the operator's receipts."""
+    def assert_operator_paid_for(
+        self, document, bond: int, challenger_before: int, dispute_id: int
+    ) -> None:
+        """The operator is slashed: half its bond is burned at once, half goes to the
+        challenger once the share window is over; no token was created or lost, and
+        verification now refuses the operator's receipts."""
         assert self.slashed()
-        bps = self.chain.call(self.disputes.functions.treasury_bps())
-        assert self.balances()["challenger"] - challenger_before == bond - bond * bps // 10_000
+        reward = bond * self.chain.call(self.registry.functions.slash_reward_bps()) // 10_000
+        assert self.balances()["burned"] - self.start["burned"] == bond - reward
+        assert self.balances()["challenger"] == challenger_before
+        self.chain.advance_time(self.chain.call(self.disputes.functions.response_window()) + 1)
+        collected = collect_reward(self.chain, self.disputes, self.operator, dispute_id)
+        assert (collected.paid_to, collected.amount) == (self.challenger.address, reward)
+        assert self.balances()["challenger"] - challenger_before == reward
         assert self.conserved()
         later = self.world.answers.verify(document)
         assert later.check == "operator"
@@ -99,7 +110,7 @@ def test_a_tilted_operator_loses_its_bond(arena, tilt, kind):
     document = arena.anchored(arena.tilted.ask(QUESTION, 3))
     claim = arena.claim_against(document)
     assert claim.kind == kind
-    bond = arena.chain.call(arena.registry.functions.operators(arena.operator.address))[0]
+    bond = read_operator(arena.chain, arena.registry, arena.operator.address).bond
     before = arena.balances()["challenger"]
     state = file_claim(arena.chain, arena.disputes, arena.token, arena.challenger, document, claim)
     if kind == "omission":
@@ -110,7 +121,7 @@ def test_a_tilted_operator_loses_its_bond(arena, tilt, kind):
         state = resolve(arena.chain, arena.disputes, arena.challenger, state.dispute_id)
     assert state.status == "challenger won"
     assert state.slashed == bond
-    arena.assert_operator_paid_for(document, bond, before)
+    arena.assert_operator_paid_for(document, bond, before, state.dispute_id)
 
 
 def test_answering_from_a_stale_snapshot_loses_the_bond(arena):
@@ -161,3 +172,28 @@ def test_an_honest_operator_wins_a_false_omission_claim_by_itself(arena):
     assert arena.conserved()
     with pytest.raises(Exception, match="dispute already resolved"):
         resolve(arena.chain, arena.disputes, arena.challenger, answered.dispute_id)
+
+
+def test_an_operator_that_files_against_itself_keeps_at_most_half(arena):
+    """Self-slash through the node's own tooling: the tilted operator's node challenges its own
+    bad receipt (the challenger bond comes from the operator's account), and its background
+    collection takes the whole reward. It still loses half its bond, burned."""
+    arena.tilted.tilt = arena.example.hidden_bonus
+    document = arena.anchored(arena.tilted.ask(QUESTION, 3))
+    registry, operator = arena.registry, arena.operator.address
+    held = read_operator(arena.chain, registry, operator).bond
+    before = arena.balances()["operator"] + held
+    disputes = Disputes(arena.world.answers)
+    report = disputes.challenge(document)
+    assert (report.claim, report.dispute.status) == ("score", "challenger won")
+    assert disputes.collect_owed() == []  # the share window is still open
+    arena.chain.advance_time(arena.chain.call(arena.disputes.functions.response_window()) + 1)
+    (collected,) = disputes.collect_owed()
+    assert collected.paid_to == operator
+    reward = held * arena.chain.call(registry.functions.slash_reward_bps()) // 10_000
+    assert collected.amount == reward
+    after = arena.balances()["operator"] + read_operator(arena.chain, registry, operator).bond
+    assert before - after == held - reward
+    assert 2 * (before - after) >= held
+    assert disputes.collect_owed() == []  # collected once
+    assert arena.conserved()

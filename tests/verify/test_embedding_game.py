@@ -6,6 +6,7 @@ loses at its deadline; no token is created or lost."""
 import pytest
 
 from aigora.app import challenger_move, dispute_state, file_claim, game_state, resolve
+from aigora.chain import read_operator
 from aigora.core.errors import ChainError
 from aigora.core.ordered_merkle import depth_for
 from aigora.verify._challenge import Claim
@@ -41,7 +42,7 @@ def test_an_edited_model_loses_the_embedding_game(arena):
     document = arena.anchored(tilted.ask(QUESTION, 3))
     claim = arena.claim_against(document)
     assert claim.kind == "embedding"
-    bond = arena.chain.call(arena.registry.functions.operators(arena.operator.address))[0]
+    bond = read_operator(arena.chain, arena.registry, arena.operator.address).bond
     before = arena.balances()["challenger"]
     state = file_claim(arena.chain, arena.disputes, arena.token, arena.challenger, document, claim)
     assert (state.status, state.phase) == ("open", "ops")
@@ -54,7 +55,7 @@ def test_an_edited_model_loses_the_embedding_game(arena):
     assert [m.move for m in moves][:3] == ["ops", "pick", "leaf"]
     assert moves[-1].move == "step"
     assert len(moves) + 1 == game_moves(claim.trace.op(game.op).leaf.chunk_count)
-    arena.assert_operator_paid_for(document, bond, before)
+    arena.assert_operator_paid_for(document, bond, before, state.dispute_id)
 
 
 def test_an_honest_operator_wins_against_a_wrong_trace(arena):

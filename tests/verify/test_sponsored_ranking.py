@@ -57,6 +57,26 @@ def test_the_sponsor_gains_in_the_bonus_and_promotion_cheats(outcomes, sponsored
         assert outcomes[operator].document.results[0].cid == sponsor
 
 
+def test_sponsor_tokens_are_caught_at_the_first_differing_token(outcomes, sponsored):
+    """The operator embedded the question plus the sponsor's name and ranked honestly from that
+    embedding: scores and order are consistent, so only tokenizing the question catches it."""
+    tilted = outcomes["sponsor tokens"]
+    honest = outcomes["honest"].document
+    assert tilted.document.results[0].cid == sponsored.cid_of(sponsored.SPONSOR.encode())
+    assert tilted.document.query == honest.query  # the receipt names the question as asked
+    verdict = tilted.verdict
+    assert (verdict.valid, verdict.check) == (False, "tokens")
+    position = len(honest.tokens.ids) - 1  # where the question's [SEP] stands
+    assert verdict.difference == {
+        "position": position,
+        "claimed": {"id": tilted.document.tokens.ids[position], "token": "sponsor"},
+        "expected": {"id": honest.tokens.ids[position], "token": "[SEP]"},
+    }
+    assert f"token position {position}" in verdict.reason
+    assert "'sponsor'" in verdict.reason
+    assert "'[SEP]'" in verdict.reason
+
+
 def test_answering_from_a_stale_snapshot_is_caught(outcomes):
     verdict = outcomes["stale snapshot"].verdict
     assert not verdict.valid

@@ -1,7 +1,7 @@
 """Every kind of tampering is rejected by the rule it breaks, and only by that rule: a changed
 receipt field, changed contents, a wrong signer, a foreign domain, a foreign, unregistered or
-stale snapshot, a reused nonce, a wrong anchor proof. Input that is not a receipt document at all
-is `MalformedReceipt`, never any other error."""
+stale snapshot, a reused nonce, a wrong anchor proof, token ids that are not the trace's. Input
+that is not a receipt document at all is `MalformedReceipt`, never any other error."""
 
 import itertools
 import json
@@ -15,16 +15,20 @@ from eth_utils import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aigora.chain import read_snapshot
 from aigora.content.anchoring import anchor_all
 from aigora.content.signed import domain_for
 from aigora.core.keystore import Signer
+from aigora.engine import trace_op_count
 from aigora.verify import (
     Anchor,
     MalformedReceipt,
     ReceiptDocument,
     Result,
+    first_token_difference,
     loads_document,
     parse_document,
+    proves_tokens,
     query_hash,
     rank,
     result_tree,
@@ -278,12 +282,13 @@ def rival(world) -> SimpleNamespace:
 
 
 def test_a_snapshot_registered_by_another_operator_is_foreign(world, honest, rival):
+    """Registrations are per operator: the rival's registration of a root is not the
+    operator's, so citing it fails (and squatting the operator's next root blocks nothing)."""
     root = "0x" + rival.on_real_model.hex()
     document = resigned(honest, world.context.operator, snapshotRoot=root)
     verdict = world.answers.verify(document)
     assert (verdict.valid, verdict.check) == (False, "snapshot")
-    assert "foreign" in verdict.reason
-    assert rival.signer.address.lower() in verdict.reason.lower()
+    assert "not registered here by the operator" in verdict.reason
 
 
 def test_a_snapshot_registered_for_another_model_is_rejected(world, honest, rival):
@@ -318,7 +323,9 @@ def superseded(open_world_at, tmp_path_factory) -> SimpleNamespace:
     state = w.answers.refresh()
     assert state.changed
     registry = w.context.deployment.registry
-    registered_at = w.context.chain.call(registry.functions.snapshots(state.root))[3]
+    operator = w.context.operator.address
+    root = bytes.fromhex(state.root[2:])
+    registered_at = read_snapshot(w.context.chain, registry, operator, root).timestamp
     w.context.chain.advance_time(3600)
     return SimpleNamespace(world=w, old=old, new_root=state.root, registered_at=registered_at)
 
@@ -402,6 +409,71 @@ def test_a_wrong_anchor_batch_is_rejected(world, anchored):
     assert "not a batch of receipts" in wrong_kind.reason
 
 
+# -- token ids ---------------------------------------------------------------------------------
+
+
+def test_the_receipt_carries_the_query_tokens_proven_against_its_trace_root(world, honest):
+    encoder = world.answers.encoder()
+    assert list(honest.tokens.ids) == encoder.tokenize([QUESTION])[0].tolist()
+    assert honest.to_json()["tokens"]["ids"] == list(honest.tokens.ids)
+    _, trace = encoder.embed_with_trace(QUESTION)
+    assert trace_op_count(world.answers.model.header) == len(trace)
+    assert proves_tokens(honest, len(trace))
+    assert not proves_tokens(honest, len(trace) * 2)  # a proof of another tree's depth
+
+
+def _ids_changed(document):
+    ids = document.tokens.ids
+    return replace(document, tokens=replace(document.tokens, ids=(*ids[:2], ids[2] + 1, *ids[3:])))
+
+
+def _id_appended(document):
+    return replace(document, tokens=replace(document.tokens, ids=(*document.tokens.ids, 102)))
+
+
+def _proof_flipped(document):
+    first, *rest = document.tokens.proof
+    flipped = bytes([first[0] ^ 1]) + first[1:]
+    return replace(document, tokens=replace(document.tokens, proof=(flipped, *rest)))
+
+
+def _proof_cut(document):
+    return replace(document, tokens=replace(document.tokens, proof=document.tokens.proof[:-1]))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        (_ids_changed, "not op 0 of its traceRoot"),
+        (_id_appended, "not op 0 of its traceRoot"),
+        (_proof_flipped, "not op 0 of its traceRoot"),
+        (_proof_cut, "not op 0 of its traceRoot"),
+        (lambda d: replace(d, tokens=None), "does not carry the token ids"),
+    ],
+)
+def test_token_ids_that_are_not_the_trace_s_are_invalid(world, honest, tamper, reason):
+    """The token ids are outside the signed struct but inside `traceRoot`: any change to them or
+    their proof is caught by the tokens check, before re-execution."""
+    tampered = loads_document(tamper(honest).dumps())
+    verdict = world.answers.verify(tampered)
+    assert (verdict.valid, verdict.check) == (False, "tokens")
+    assert reason in verdict.reason
+
+
+def test_the_first_token_difference_names_position_ids_and_strings():
+    names = {101: "[CLS]", 2029: "which", 102: "[SEP]", 10460: "sponsor"}
+    assert first_token_difference([101, 2029, 102], [101, 2029, 102], names.get) is None
+    assert first_token_difference([101, 2029, 10460, 102], [101, 2029, 102], names.get) == {
+        "position": 2,
+        "claimed": {"id": 10460, "token": "sponsor"},
+        "expected": {"id": 102, "token": "[SEP]"},
+    }
+    longer = first_token_difference([101, 2029, 102, 102], [101, 2029, 102], names.get)
+    assert longer == {"position": 3, "claimed": {"id": 102, "token": "[SEP]"}, "expected": None}
+    shorter = first_token_difference([101], [101, 2029], names.get)
+    assert shorter == {"position": 1, "claimed": None, "expected": {"id": 2029, "token": "which"}}
+
+
 # -- malformed input ---------------------------------------------------------------------------
 
 
@@ -450,6 +522,15 @@ MALFORMED = {
     "score as text": _set(("results", 0, "score"), "high"),
     "anchor without proof": _set(("anchor",), {"batchId": 1}),
     "anchor proof not hex": _set(("anchor",), {"batchId": 1, "proof": ["0xnope"]}),
+    "tokens as a list": _set(("tokens",), [101, 102]),
+    "tokens without proof": _set(("tokens", "proof"), _DELETE),
+    "no token ids": _set(("tokens", "ids"), []),
+    "negative token id": _set(("tokens", "ids", 0), -1),
+    "token id as a float": _set(("tokens", "ids", 0), 101.0),
+    "token id as text": _set(("tokens", "ids", 0), "101"),
+    "token id beyond int32": _set(("tokens", "ids", 0), 2**31),
+    "tokens proof not hex": _set(("tokens", "proof", 0), "0xnope"),
+    "tokens proof too deep": _set(("tokens", "proof"), ["0x" + "ab" * 32] * 33),
     # Integers as decimal strings: only digits, optionally one minus sign.
     "k with two minus signs": _set(("receipt", "k"), "--1"),
     "score with two minus signs": _set(("results", 0, "score"), "--5"),
@@ -528,3 +609,33 @@ def test_a_damaged_document_is_malformed_or_gets_a_verdict(world, honest, data):
         return
     verdict = world.answers.verify(parsed)
     assert verdict.valid == (parsed == honest), verdict.reason
+
+
+# -- operators that are leaving ------------------------------------------------------------------
+
+
+def test_an_unbonding_operator_is_not_answerable_for_new_receipts(world, honest):
+    """An operator asks to unbond its whole bond: receipts it issues from then on are INVALID
+    (the bond only waits for receipts anchored before); one issued before still passes the
+    operator rule (here it then fails on the snapshot, which is not this operator's)."""
+    chain, deployment = world.context.chain, world.context.deployment
+    token, registry = deployment.token, deployment.registry
+    leaver = Signer.dev(os.urandom(32))
+    chain.send_ether(world.context.operator, leaver.address, 10**18)
+    bond = world.context.config.chain.min_bond
+    chain.transact(world.context.operator, token.functions.mint(leaver.address, bond))
+    chain.transact(leaver, token.functions.approve(registry.address, bond))
+    chain.transact(leaver, registry.functions.register_operator(bond, "none"))
+    before = resigned(
+        honest, leaver, operator=leaver.address, issuedAt=chain.now(), nonce=next(_NONCES)
+    )
+    chain.advance_time(10)
+    chain.transact(leaver, registry.functions.request_unbond(bond))
+    after = resigned(
+        honest, leaver, operator=leaver.address, issuedAt=chain.now() + 1, nonce=next(_NONCES)
+    )
+    late = world.answers.verify(after)
+    assert (late.valid, late.check) == (False, "operator")
+    assert "not answerable for receipts issued since" in late.reason
+    early = world.answers.verify(before)
+    assert (early.valid, early.check) == (False, "snapshot")

@@ -77,11 +77,22 @@ def browser():
             chromium.close()
 
 
+def sign_in(page: Page, url: str, home: Path) -> None:
+    """Sign the browser in as the operator: this node charges a fee, so it answers no one else."""
+    page.goto(f"{url}/ui/operator")
+    page.get_by_label("Operator token").fill((home / "node.token").read_text())
+    page.get_by_label("Operator token").press("Enter")
+    expect(page.get_by_role("heading", name="Ask")).to_be_visible()
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, node):
+    url, _, aigora = node
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     try:
-        yield context.new_page()
+        page = context.new_page()
+        sign_in(page, url, aigora.data_dir)
+        yield page
     finally:
         context.close()
 
@@ -134,6 +145,21 @@ def test_ask_and_verify(node, page):
     shot(page, "receipt")
 
 
+def test_a_visitor_cannot_ask_a_node_that_charges_a_fee(node, browser):
+    url, *_ = node
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.get_by_label("Question").fill("Which car seats eight people?")
+        page.get_by_role("button", name="Ask").click()
+        expect(page.get_by_role("alert")).to_contain_text("limited to its operator")
+        expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+        shot(page, "ask-refused")
+    finally:
+        context.close()
+
+
 def test_claim_earnings(node, page):
     url, author, _ = node
     page.goto(url)
@@ -174,6 +200,7 @@ def test_keyboard_only_and_a_narrow_screen(node, browser):
     context = browser.new_context(viewport={"width": 360, "height": 740})
     try:
         page = context.new_page()
+        sign_in(page, url, node[2].data_dir)
         page.goto(url)
         page.keyboard.type("Which car seats eight people?")  # the question box has focus
         page.keyboard.press("Enter")

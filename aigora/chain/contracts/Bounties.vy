@@ -4,16 +4,18 @@
 @notice Escrow for a labeling marketplace. A requester opens a job and escrows its bounty in the
         token; the node that runs the marketplace for the job (its operator) releases escrow for
         accepted labels into its payout epochs (and funds the payout Distributor with it); what
-        the operator has not released is refundable to the requester once the release window is
+        the operator has not released is refundable to the requester once the release grace is
         over.
 @dev A job lives through three windows, each a strict function of block.timestamp:
        open        now <  ends_at                  fund, release
        grace       ends_at <= now <= deadline      release
-       settled     now >  deadline                 refund (once)
-     where deadline = ends_at + release_grace. The windows do not overlap, so escrowed only grows
-     before ends_at, released only grows before the deadline, and the refund comes after both are
-     final: it pays exactly escrowed - released, and refunded is therefore recorded as a flag, not
-     an amount. Every transfer out is booked before it is sent.
+       settled     now >  deadline                 release until the refund; refund (once)
+     where deadline = ends_at + release_grace. The grace is the operator's guaranteed window: no
+     refund can come before it ends. After it the operator may still release (a payout epoch that
+     closes late still pays for labels accepted in time) until the requester refunds, and the
+     refund freezes the job. So escrowed only grows before ends_at, released only grows before
+     the refund, and the refund pays exactly escrowed - released: refunded is recorded as a flag,
+     not an amount. Every transfer out is booked before it is sent.
      Invariants: released + refunded <= escrowed for every job, and (absent direct transfers) the
      contract's token balance is the sum of remaining(job) over all jobs.
      Storage: three slots a job, so that opening a job writes three fresh slots and a release or
@@ -70,8 +72,9 @@ _amounts: HashMap[bytes32, uint256]
 def __init__(_token: IERC20, _release_grace_s: uint256):
     """
     @param _token The escrow token.
-    @param _release_grace_s How long after a job's end its operator may still release: the epoch
-           that pays for the last accepted labels closes after the job does.
+    @param _release_grace_s How long after a job's end its operator may release before the
+           requester can refund: the epoch that pays for the last accepted labels closes after
+           the job does.
     """
     assert _token.address != empty(address), "token is the zero address"
     assert _release_grace_s <= MAX_TIME, "release grace does not fit in 64 bits"
@@ -85,8 +88,8 @@ def __init__(_token: IERC20, _release_grace_s: uint256):
 def open_job(_job_id: bytes32, _amount: uint256, _operator: address, _ends_at: uint256):
     """
     @notice Open job `_job_id` and escrow `_amount` from msg.sender, its requester (approve the
-            amount first). `_operator` alone may release the escrow, until `_ends_at` plus
-            release_grace(); after that the requester may take back what remains.
+            amount first). `_operator` alone may release the escrow, until the refund; after
+            `_ends_at` plus release_grace() the requester may take back what remains.
     @param _job_id Any id never used before on this contract (a retried open is refused).
     """
     assert self._requester_word[_job_id] == 0, "job id already used"
@@ -124,7 +127,8 @@ def fund(_job_id: bytes32, _amount: uint256):
 def refund(_job_id: bytes32):
     """
     @notice Pay the requester of job `_job_id` all its escrow that the operator did not release.
-            Only the requester may, once, after the release window (ends_at + release_grace).
+            Only the requester may, once, after the release grace (ends_at + release_grace);
+            from then on the operator cannot release.
     """
     requester_word: uint256 = self._requester_word[_job_id]
     assert requester_word != 0, "no such job"
@@ -147,14 +151,15 @@ def refund(_job_id: bytes32):
 def release(_job_id: bytes32, _amount: uint256):
     """
     @notice Pay `_amount` of job `_job_id`'s escrow to msg.sender, its operator, for accepted
-            labels; allowed until ends_at + release_grace.
+            labels; allowed until the requester refunds (which it may only after ends_at +
+            release_grace).
     """
     operator_word: uint256 = self._operator_word[_job_id]
     assert operator_word != 0, "no such job"
     assert operator_word & LOW_160 == convert(msg.sender, uint256), (
         "only the job's operator releases"
     )
-    assert block.timestamp <= (operator_word >> 160) + release_grace, "release window is over"
+    assert self._requester_word[_job_id] & REFUNDED == 0, "the requester refunded the escrow"
     assert _amount > 0, "amount is zero"
     amounts: uint256 = self._amounts[_job_id]
     remaining: uint256 = (amounts >> 128) - (amounts & LOW_128)

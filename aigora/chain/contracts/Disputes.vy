@@ -21,9 +21,11 @@
 @dev Every challenge first checks its inputs (signature, anchor, window, Merkle proofs) and reverts
      with a reason when they are bad: a bad input is not a lost claim. A well-formed claim that does
      not hold costs the challenger its bond (to the operator, less the treasury's share); one that
-     holds slashes the operator's whole bond through the registry (to the challenger, less the
-     treasury's share) and returns the challenger's bond. Each dispute resolves exactly once, and a
-     receipt judged against its operator cannot be challenged again.
+     holds returns the challenger's bond and has the registry slash the operator's whole bond: at
+     most half of it is shared by the challengers who won against the operator within the share
+     window (`Registry.collect_reward`), the rest is burned. Each dispute resolves exactly once. A
+     receipt is admitted only under its operator's own receipts batch whose nonce range holds the
+     receipt's nonce (anchored once), within `challenge_window` of that anchor.
 """
 
 from ethereum.ercs import IERC20
@@ -205,6 +207,8 @@ struct Batch:
     item_count: uint256
     timestamp: uint256
     block_number: uint256
+    first_nonce: uint256
+    last_nonce: uint256
 
 struct Snapshot:
     model_root: bytes32
@@ -215,11 +219,14 @@ struct Snapshot:
 interface Registry:
     def operators(_operator: address) -> Operator: view
     def batches(_batch_id: uint256) -> Batch: view
-    def snapshots(_root: bytes32) -> Snapshot: view
+    def snapshots(_registrant: address, _root: bytes32) -> Snapshot: view
     def verify_inclusion(
         _batch_id: uint256, _leaf: bytes32, _proof: DynArray[bytes32, MAX_ANCHOR_DEPTH]
     ) -> bool: view
-    def slash(_operator: address, _amount: uint256, _recipient: address) -> uint256: nonpayable
+    def dispute_opened(_operator: address, _dispute_id: uint256): nonpayable
+    def dispute_closed(
+        _operator: address, _dispute_id: uint256, _challenger: address, _won: bool
+    ): nonpayable
 
 # ---- events and state --------------------------------------------------------------------------
 
@@ -253,7 +260,6 @@ event DisputeResolved:
     dispute_id: indexed(uint256)
     digest: bytes32
     challenger_won: bool
-    slashed: uint256
     paid_to: address
     amount: uint256
 
@@ -373,18 +379,18 @@ def challenge_stale(
 ) -> uint256:
     """
     @notice Claim that the operator answered from an old snapshot: `_newer` was registered by the
-            same operator for the same model, after the receipt's snapshot, and more than
+            same operator for the same model, after the operator registered the receipt's
+            snapshot (or never did), and more than
             `stale_grace` seconds before the receipt was issued. Resolved at once. Approve
             `challenger_bond` tokens first. A receipt citing a snapshot that was never
             registered counts as older than any registered one.
     @return The dispute id.
     """
     digest: bytes32 = self._admit(_receipt, _signature, _anchor)
-    newer: Snapshot = staticcall registry.snapshots(_newer)
-    used: Snapshot = staticcall registry.snapshots(_receipt.snapshotRoot)
+    newer: Snapshot = staticcall registry.snapshots(_receipt.operator, _newer)
+    used: Snapshot = staticcall registry.snapshots(_receipt.operator, _receipt.snapshotRoot)
     holds: bool = (
         newer.timestamp != 0
-        and newer.registrant == _receipt.operator
         and newer.model_root == _receipt.modelRoot
         and newer.timestamp > used.timestamp
         and newer.timestamp + stale_grace < convert(_receipt.issuedAt, uint256)
@@ -790,22 +796,27 @@ def dot(_a: Bytes[DIM], _b: Bytes[DIM]) -> int256:
 
 @internal
 def _admit(_receipt: Receipt, _signature: Bytes[65], _anchor: Anchor) -> bytes32:
-    """Check that the receipt is signed by a registered operator, anchored, still challengeable
-    and not yet judged; take the challenger's bond. Disputes on one receipt may run side by side:
-    were an open one to block others, an operator could shield a bad receipt with a false
-    omission claim of its own until the window closed. Returns the receipt digest."""
+    """Check that the receipt is signed by a registered operator, anchored by that operator in
+    the batch covering its nonce, and still challengeable; take the challenger's bond. Disputes on
+    one receipt may run side by side, also after it was judged: were an open or a won one to block
+    others, an operator could shield a bad receipt with a claim of its own, or front-run the
+    honest challenger's. Returns the receipt digest."""
     digest: bytes32 = self._receipt_digest(_receipt)
     assert ecdsa._recover(digest, _signature) == _receipt.operator, "signature is not the operator's"
     operator: Operator = staticcall registry.operators(_receipt.operator)
     assert operator.registered_at != 0, "the receipt's operator is not registered"
     batch: Batch = staticcall registry.batches(_anchor.batch_id)
-    assert batch.kind == KIND_RECEIPTS and batch.root != empty(bytes32), "not a receipts batch"
+    assert batch.kind == KIND_RECEIPTS and batch.anchorer == _receipt.operator, (
+        "not a receipts batch of the receipt's operator"
+    )
+    assert _receipt.nonce >= batch.first_nonce and _receipt.nonce <= batch.last_nonce, (
+        "the receipt's nonce is not in the batch's range"
+    )
     leaf: bytes32 = keccak256(keccak256(abi_encode(digest)))
     assert staticcall registry.verify_inclusion(
         _anchor.batch_id, leaf, _anchor.proof
     ), "receipt is not in the anchored batch"
     assert block.timestamp <= batch.timestamp + challenge_window, "the challenge window is over"
-    assert not self.judged[digest], "receipt already judged"
     assert extcall token.transferFrom(
         msg.sender, self, challenger_bond, default_return_value=True
     ), "bond transfer failed"
@@ -964,6 +975,7 @@ def _open(_digest: bytes32, _kind: uint8, _operator: address, _deadline: uint256
     log DisputeOpened(
         dispute_id=dispute_id, digest=_digest, kind=_kind, challenger=msg.sender, deadline=_deadline
     )
+    extcall registry.dispute_opened(_operator, dispute_id)
     return dispute_id
 
 
@@ -991,22 +1003,18 @@ def _open_dispute(_dispute_id: uint256) -> Dispute:
 
 @internal
 def _challenger_wins(_dispute_id: uint256, _dispute: Dispute):
-    """Slash everything the operator has bonded or unbonding; the challenger gets it, less the
-    treasury's share, and its own bond back. The receipt is judged for good."""
+    """The challenger gets its bond back; the registry slashes the operator (on its first lost
+    dispute) and gives this challenger a share of the slash. The receipt is judged for good."""
     self.disputes[_dispute_id].status = STATUS_CHALLENGER_WON
     self.judged[_dispute.digest] = True
-    taken: uint256 = extcall registry.slash(_dispute.operator, max_value(uint256), self)
-    cut: uint256 = taken * treasury_bps // BPS
-    amount: uint256 = taken - cut + challenger_bond
-    self._pay(treasury, cut)
-    self._pay(_dispute.challenger, amount)
+    extcall registry.dispute_closed(_dispute.operator, _dispute_id, _dispute.challenger, True)
+    self._pay(_dispute.challenger, challenger_bond)
     log DisputeResolved(
         dispute_id=_dispute_id,
         digest=_dispute.digest,
         challenger_won=True,
-        slashed=taken,
         paid_to=_dispute.challenger,
-        amount=amount,
+        amount=challenger_bond,
     )
 
 
@@ -1014,6 +1022,7 @@ def _challenger_wins(_dispute_id: uint256, _dispute: Dispute):
 def _challenger_loses(_dispute_id: uint256, _dispute: Dispute):
     """The challenger's bond goes to the operator, less the treasury's share."""
     self.disputes[_dispute_id].status = STATUS_CHALLENGER_LOST
+    extcall registry.dispute_closed(_dispute.operator, _dispute_id, _dispute.challenger, False)
     cut: uint256 = challenger_bond * treasury_bps // BPS
     amount: uint256 = challenger_bond - cut
     self._pay(treasury, cut)
@@ -1022,7 +1031,6 @@ def _challenger_loses(_dispute_id: uint256, _dispute: Dispute):
         dispute_id=_dispute_id,
         digest=_dispute.digest,
         challenger_won=False,
-        slashed=0,
         paid_to=_dispute.operator,
         amount=amount,
     )

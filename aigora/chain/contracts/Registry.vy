@@ -5,8 +5,20 @@
         which Merkle roots were anchored by whom and when, and which models and corpus snapshots
         exist. Indexers follow its events.
 @dev Bonds are held in the payment token. An operator leaves by requesting an unbond; the tokens stay
-     slashable until the unbonding delay has passed, so a dispute opened against a recent answer
-     can still reach them. Only the slasher (the disputes contract, set once by the owner) slashes.
+     slashable until the unbonding delay has passed, and they cannot leave at all while a dispute
+     against the operator is open or a receipt it anchored is still challengeable. Only the slasher
+     (the disputes contract, set once by the owner) opens and settles disputes here.
+
+     Batches are identified by (anchorer, kind, root): nobody can squat another's root by
+     anchoring it first under another kind. Only a bonded operator anchors receipts, each batch
+     covering a range of its receipt nonces above every range it anchored before, so a receipt is
+     anchored at most once and its challenge window, which runs from that anchor, never reopens.
+
+     A proven bad receipt takes the operator's whole bond. `slash_reward_bps` (at most half) of it
+     is shared equally by every challenger whose dispute against the operator was opened before the
+     slash or within the share window after it (the slasher's response window) and won; the rest
+     is burned. So the operator loses at least half its bond whoever files, itself included, and an
+     honest challenger front-run by the operator's own claim gets the same share as that claim.
 """
 
 from ethereum.ercs import IERC20
@@ -17,6 +29,8 @@ KIND_CONTENT: constant(uint8) = 0
 KIND_ATTESTATIONS: constant(uint8) = 1
 KIND_RECEIPTS: constant(uint8) = 2
 MAX_PROOF_DEPTH: constant(uint256) = 64
+BPS: constant(uint256) = 10000
+BURN: constant(address) = 0x000000000000000000000000000000000000dEaD
 
 struct Operator:
     bond: uint256
@@ -33,6 +47,8 @@ struct Batch:
     item_count: uint256
     timestamp: uint256
     block_number: uint256
+    first_nonce: uint256
+    last_nonce: uint256
 
 struct Model:
     registrant: address
@@ -44,6 +60,22 @@ struct Snapshot:
     registrant: address
     item_count: uint256
     timestamp: uint256
+
+struct Slash:
+    taken: uint256
+    pool: uint256
+    window_ends: uint256
+    winners: uint256
+    pending: uint256
+    remainder_burned: bool
+
+struct Share:
+    operator: address
+    challenger: address
+
+interface Slasher:
+    def challenge_window() -> uint256: view
+    def response_window() -> uint256: view
 
 event OperatorRegistered:
     operator: indexed(address)
@@ -67,7 +99,19 @@ event BondWithdrawn:
 event OperatorSlashed:
     operator: indexed(address)
     amount: uint256
-    recipient: indexed(address)
+    burned: uint256
+    pool: uint256
+    window_ends: uint256
+
+event RewardShared:
+    operator: indexed(address)
+    dispute_id: indexed(uint256)
+    challenger: indexed(address)
+
+event RewardCollected:
+    dispute_id: indexed(uint256)
+    challenger: indexed(address)
+    amount: uint256
 
 event BatchAnchored:
     batch_id: indexed(uint256)
@@ -75,6 +119,8 @@ event BatchAnchored:
     anchorer: indexed(address)
     root: bytes32
     item_count: uint256
+    first_nonce: uint256
+    last_nonce: uint256
 
 event ModelRegistered:
     weights_root: indexed(bytes32)
@@ -93,24 +139,35 @@ event SlasherSet:
 token: public(immutable(IERC20))
 min_bond: public(immutable(uint256))
 unbonding_delay: public(immutable(uint256))
+slash_reward_bps: public(immutable(uint256))
 owner: public(address)
 slasher: public(address)
 
 operators: public(HashMap[address, Operator])
 batches: public(HashMap[uint256, Batch])
 batch_count: public(uint256)
-batch_of_root: public(HashMap[bytes32, uint256])
+batch_of: public(HashMap[address, HashMap[uint8, HashMap[bytes32, uint256]]])
+last_receipt_batch: public(HashMap[address, uint256])
 models: public(HashMap[bytes32, Model])
-snapshots: public(HashMap[bytes32, Snapshot])
+snapshots: public(HashMap[address, HashMap[bytes32, Snapshot]])
+
+open_disputes: public(HashMap[address, uint256])
+slashes: public(HashMap[address, Slash])
+shares: public(HashMap[uint256, Share])
+late: public(HashMap[uint256, bool])
 
 
 @deploy
-def __init__(_token: IERC20, _min_bond: uint256, _unbonding_delay: uint256):
+def __init__(
+    _token: IERC20, _min_bond: uint256, _unbonding_delay: uint256, _slash_reward_bps: uint256
+):
     assert _token.address != empty(address), "token is the zero address"
     assert _min_bond > 0, "minimum bond must be positive"
+    assert _slash_reward_bps <= BPS // 2, "challengers' share of a slash above 5000 bps"
     token = _token
     min_bond = _min_bond
     unbonding_delay = _unbonding_delay
+    slash_reward_bps = _slash_reward_bps
     self.owner = msg.sender
 
 
@@ -164,11 +221,22 @@ def request_unbond(_amount: uint256):
 
 @external
 def withdraw_bond():
+    """
+    @notice Take back the unbonding tokens once the delay is over, no dispute against the
+            operator is open and none of its anchored receipts can still be challenged.
+    """
     op: Operator = self.operators[msg.sender]
     assert op.unbonding > 0, "nothing to withdraw"
     assert block.timestamp >= op.unbond_ready_at, "unbonding delay not over"
+    assert self.open_disputes[msg.sender] == 0, "a dispute against this operator is open"
+    anchored_at: uint256 = self.batches[self.last_receipt_batch[msg.sender]].timestamp
+    if anchored_at != 0 and self.slasher != empty(address):
+        window: uint256 = staticcall Slasher(self.slasher).challenge_window()
+        assert block.timestamp > anchored_at + window, (
+            "receipts this operator anchored are still challengeable"
+        )
     self.operators[msg.sender].unbonding = 0
-    assert extcall token.transfer(msg.sender, op.unbonding, default_return_value=True), "transfer failed"
+    self._send(msg.sender, op.unbonding)
     log BondWithdrawn(operator=msg.sender, amount=op.unbonding)
 
 
@@ -183,25 +251,59 @@ def set_slasher(_slasher: address):
 
 
 @external
-def slash(_operator: address, _amount: uint256, _recipient: address) -> uint256:
+def dispute_opened(_operator: address, _dispute_id: uint256):
+    """@notice The slasher opened dispute `_dispute_id` against `_operator`."""
+    assert msg.sender == self.slasher, "only the slasher"
+    self.open_disputes[_operator] += 1
+    ends: uint256 = self.slashes[_operator].window_ends
+    if ends != 0:
+        if block.timestamp > ends:
+            self.late[_dispute_id] = True
+        else:
+            self.slashes[_operator].pending += 1
+
+
+@external
+def dispute_closed(_operator: address, _dispute_id: uint256, _challenger: address, _won: bool):
     """
-    @notice Take up to `_amount` from the operator's bond, then from its unbonding tokens, and
-            send it to `_recipient`. Marks the operator slashed. Returns what was taken.
+    @notice The slasher resolved dispute `_dispute_id`. A first win slashes the operator's whole
+            bond and unbonding tokens: the challengers' pool is kept here, the rest burned, and the
+            share window opens. Each win of a dispute that was not opened late takes one share.
     """
     assert msg.sender == self.slasher, "only the slasher"
-    assert _recipient != empty(address), "recipient is the zero address"
-    op: Operator = self.operators[_operator]
-    assert op.registered_at != 0, "not an operator"
-    from_bond: uint256 = min(_amount, op.bond)
-    from_unbonding: uint256 = min(_amount - from_bond, op.unbonding)
-    taken: uint256 = from_bond + from_unbonding
-    self.operators[_operator].bond = op.bond - from_bond
-    self.operators[_operator].unbonding = op.unbonding - from_unbonding
-    self.operators[_operator].slashed = True
-    if taken > 0:
-        assert extcall token.transfer(_recipient, taken, default_return_value=True), "transfer failed"
-    log OperatorSlashed(operator=_operator, amount=taken, recipient=_recipient)
-    return taken
+    self.open_disputes[_operator] -= 1
+    record: Slash = self.slashes[_operator]
+    if record.window_ends == 0:
+        if _won:
+            self._slash(_operator)
+            self._share(_operator, _dispute_id, _challenger)
+    elif not self.late[_dispute_id]:
+        self.slashes[_operator].pending -= 1
+        if _won:
+            self._share(_operator, _dispute_id, _challenger)
+
+
+@external
+def collect_reward(_dispute_id: uint256) -> uint256:
+    """
+    @notice Pay the challenger of winning dispute `_dispute_id` its share of the slash, once the
+            share window is over and every dispute that may share is resolved. Anyone may call
+            it; the share goes to the challenger. Each of w winners gets pool // w; the first
+            collect burns the remainder (pool % w, fewer than w base units).
+    """
+    share: Share = self.shares[_dispute_id]
+    assert share.challenger != empty(address), "no reward to collect for this dispute"
+    record: Slash = self.slashes[share.operator]
+    assert block.timestamp > record.window_ends, "the share window is still open"
+    assert record.pending == 0, "a dispute that may share the reward is still open"
+    self.shares[_dispute_id] = empty(Share)
+    amount: uint256 = record.pool // record.winners
+    if not record.remainder_burned:
+        self.slashes[share.operator].remainder_burned = True
+        self._send(BURN, record.pool % record.winners)
+    self._send(share.challenger, amount)
+    log RewardCollected(dispute_id=_dispute_id, challenger=share.challenger, amount=amount)
+    return amount
 
 
 @view
@@ -214,25 +316,28 @@ def is_active_operator(_operator: address) -> bool:
 
 @external
 def anchor(_kind: uint8, _root: bytes32, _item_count: uint256) -> uint256:
-    """@notice Anyone records a batch root; the first anchor of a root is the one that counts."""
-    assert _kind <= KIND_RECEIPTS, "unknown batch kind"
-    assert _root != empty(bytes32), "empty root"
-    assert _item_count > 0, "empty batch"
-    assert self.batch_of_root[_root] == 0, "root already anchored"
-    batch_id: uint256 = self.batch_count + 1
-    self.batch_count = batch_id
-    self.batch_of_root[_root] = batch_id
-    self.batches[batch_id] = Batch(
-        root=_root,
-        kind=_kind,
-        anchorer=msg.sender,
-        item_count=_item_count,
-        timestamp=block.timestamp,
-        block_number=block.number,
+    """@notice Record a batch of content or attestations; (anchorer, kind, root) names it."""
+    assert _kind < KIND_RECEIPTS, "unknown batch kind (receipts use anchor_receipts)"
+    return self._anchor(_kind, _root, _item_count, 0, 0)
+
+
+@external
+def anchor_receipts(
+    _root: bytes32, _item_count: uint256, _first_nonce: uint256, _last_nonce: uint256
+) -> uint256:
+    """
+    @notice An active operator records a batch of its own receipts with nonces `_first_nonce` to
+            `_last_nonce`, all above those of its earlier batches: a receipt is anchored once.
+            Their challenge window runs from now.
+    """
+    assert self._is_active(msg.sender), "not an active operator"
+    assert _first_nonce > self.batches[self.last_receipt_batch[msg.sender]].last_nonce, (
+        "nonces already anchored (each batch covers nonces above the last one anchored)"
     )
-    log BatchAnchored(
-        batch_id=batch_id, kind=_kind, anchorer=msg.sender, root=_root, item_count=_item_count
-    )
+    assert _last_nonce >= _first_nonce, "last nonce below first nonce"
+    assert _item_count <= _last_nonce - _first_nonce + 1, "more receipts than nonces"
+    batch_id: uint256 = self._anchor(KIND_RECEIPTS, _root, _item_count, _first_nonce, _last_nonce)
+    self.last_receipt_batch[msg.sender] = batch_id
     return batch_id
 
 
@@ -267,8 +372,10 @@ def register_snapshot(_snapshot_root: bytes32, _model_root: bytes32, _item_count
     assert self._is_active(msg.sender), "not an active operator"
     assert _snapshot_root != empty(bytes32), "empty root"
     assert self.models[_model_root].timestamp != 0, "unknown model"
-    assert self.snapshots[_snapshot_root].timestamp == 0, "snapshot already registered"
-    self.snapshots[_snapshot_root] = Snapshot(
+    assert self.snapshots[msg.sender][_snapshot_root].timestamp == 0, (
+        "snapshot already registered"
+    )
+    self.snapshots[msg.sender][_snapshot_root] = Snapshot(
         model_root=_model_root,
         registrant=msg.sender,
         item_count=_item_count,
@@ -289,6 +396,76 @@ def register_snapshot(_snapshot_root: bytes32, _model_root: bytes32, _item_count
 def _is_active(_operator: address) -> bool:
     op: Operator = self.operators[_operator]
     return op.registered_at != 0 and op.bond >= min_bond and not op.slashed
+
+
+@internal
+def _anchor(
+    _kind: uint8, _root: bytes32, _item_count: uint256, _first_nonce: uint256, _last_nonce: uint256
+) -> uint256:
+    assert _root != empty(bytes32), "empty root"
+    assert _item_count > 0, "empty batch"
+    assert self.batch_of[msg.sender][_kind][_root] == 0, "root already anchored"
+    batch_id: uint256 = self.batch_count + 1
+    self.batch_count = batch_id
+    self.batch_of[msg.sender][_kind][_root] = batch_id
+    self.batches[batch_id] = Batch(
+        root=_root,
+        kind=_kind,
+        anchorer=msg.sender,
+        item_count=_item_count,
+        timestamp=block.timestamp,
+        block_number=block.number,
+        first_nonce=_first_nonce,
+        last_nonce=_last_nonce,
+    )
+    log BatchAnchored(
+        batch_id=batch_id,
+        kind=_kind,
+        anchorer=msg.sender,
+        root=_root,
+        item_count=_item_count,
+        first_nonce=_first_nonce,
+        last_nonce=_last_nonce,
+    )
+    return batch_id
+
+
+@internal
+def _slash(_operator: address):
+    """Take the whole bond and unbonding tokens: the challengers' pool stays here, the rest is
+    burned, and the share window opens. Disputes still open against the operator may share."""
+    op: Operator = self.operators[_operator]
+    taken: uint256 = op.bond + op.unbonding
+    pool: uint256 = taken * slash_reward_bps // BPS
+    ends: uint256 = block.timestamp + staticcall Slasher(self.slasher).response_window()
+    self.operators[_operator].bond = 0
+    self.operators[_operator].unbonding = 0
+    self.operators[_operator].slashed = True
+    self.slashes[_operator] = Slash(
+        taken=taken,
+        pool=pool,
+        window_ends=ends,
+        winners=0,
+        pending=self.open_disputes[_operator],
+        remainder_burned=False,
+    )
+    self._send(BURN, taken - pool)
+    log OperatorSlashed(
+        operator=_operator, amount=taken, burned=taken - pool, pool=pool, window_ends=ends
+    )
+
+
+@internal
+def _share(_operator: address, _dispute_id: uint256, _challenger: address):
+    self.slashes[_operator].winners += 1
+    self.shares[_dispute_id] = Share(operator=_operator, challenger=_challenger)
+    log RewardShared(operator=_operator, dispute_id=_dispute_id, challenger=_challenger)
+
+
+@internal
+def _send(_to: address, _amount: uint256):
+    if _amount > 0:
+        assert extcall token.transfer(_to, _amount, default_return_value=True), "transfer failed"
 
 
 @internal

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from aigora.app import Answer, SnapshotInfo, SnapshotList, VerdictReport
 from aigora.core.errors import AigoraError
 from aigora.index import SnapshotState
-from aigora.node.deps import Services
+from aigora.node.deps import ByOperator, Services
 from aigora.verify import MAX_K, ReceiptDocument, loads_document
 
 router = APIRouter(tags=["answers"])
@@ -42,20 +42,23 @@ RECEIPT_BODY: dict[str, Any] = {
 
 
 @router.post("/ask", response_model=Answer)
-def ask(body: AskRequest, services: Services) -> Answer:
-    """The exact top-k passages for the query, with a signed receipt anyone can verify."""
-    return services.answers.answer(body.query, body.k)
+def ask(body: AskRequest, services: Services, operator: ByOperator) -> Answer:
+    """The exact top-k passages for the query, with a signed receipt anyone can verify. A node
+    that charges a fee answers only its operator (`Authorization: Bearer` and the token in
+    `node.token`) until paid asks exist: anyone else gets 402."""
+    return services.answers.answer(body.query, body.k, by_operator=operator)
 
 
 @router.post("/verify", response_model=VerdictReport, openapi_extra=RECEIPT_BODY)
 async def verify_receipt(
-    request: Request, services: Services, source: str | None = None
+    request: Request, services: Services, source: str | None = None, model: str | None = None
 ) -> VerdictReport:
     """Re-execute a receipt document: VALID or INVALID with the failed rule and the first point
     of difference. `source`: a node URL to fetch the model and snapshot from, besides this node
-    and the operator's endpoint."""
+    and the operator's endpoint. `model`: the one model root to accept (default: the node's
+    `[verify] model`, else any the operator registered)."""
     document = await receipt_body(request)
-    verdict = await asyncio.to_thread(services.answers.verify, document, source)
+    verdict = await asyncio.to_thread(services.answers.verify, document, source, model)
     return VerdictReport.of(verdict)
 
 

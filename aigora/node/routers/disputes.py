@@ -33,3 +33,10 @@ def close(dispute_id: int, services: Services) -> DisputeState:
     """Close a dispute whose mover let its deadline pass (an unrebutted omission claim, or an
     embedding game: the silent side loses)."""
     return services.disputes.resolve(dispute_id)
+
+
+@router.post("/disputes/{dispute_id}/collect", response_model=DisputeState)
+def collect(dispute_id: int, services: Services) -> DisputeState:
+    """Pay a won dispute's challenger its share of the operator's slash, once the share window
+    is over and every dispute that may share it is resolved (anyone may send this)."""
+    return services.disputes.collect(dispute_id)

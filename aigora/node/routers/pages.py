@@ -4,6 +4,7 @@ no build step, no script needed, every action reachable by keyboard. The pages c
 services as the JSON API; a refused action is shown as a readable message with its 4xx status.
 """
 
+import hmac
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -12,15 +13,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from aigora.app import App, registered_operators
+from aigora.app import App, PaymentRequired, registered_operators
 from aigora.core.errors import AigoraError
 from aigora.node.charts import bar_chart, line_chart
+from aigora.node.deps import OPERATOR_COOKIE, by_operator
 from aigora.node.errors import status_for
 from aigora.payouts import check_account
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates")
 MAX_FORM_BYTES = 1024 * 1024
+
+
+class NotOperator(AigoraError):
+    """A sign-in with a token that is not this node's operator token."""
 
 
 def _page(
@@ -60,7 +66,8 @@ async def ask(request: Request) -> HTMLResponse:
     query = form.get("query", "")
     try:
         k = int(form.get("k") or 5)
-        answer = _services(request).answers.answer(query, k).model_dump()
+        answers = _services(request).answers
+        answer = answers.answer(query, k, by_operator=by_operator(request)).model_dump()
     except ValueError:
         return _failed(
             request,
@@ -71,8 +78,44 @@ async def ask(request: Request) -> HTMLResponse:
             query=query,
         )
     except AigoraError as exc:
-        return _failed(request, "ask.html", "Ask", exc, active="Ask", query=query, k=form.get("k"))
+        return _failed(
+            request,
+            "ask.html",
+            "Ask",
+            exc,
+            active="Ask",
+            query=query,
+            k=form.get("k"),
+            sign_in=isinstance(exc, PaymentRequired),
+        )
     return _page(request, "ask.html", "Ask", "Ask", answer=answer, query=query, k=k)
+
+
+@router.get("/ui/operator", response_class=HTMLResponse)
+def operator_page(request: Request) -> HTMLResponse:
+    return _page(request, "operator.html", "Operator", signed_in=by_operator(request))
+
+
+@router.post("/ui/operator", response_class=HTMLResponse)
+async def operator_sign_in(request: Request) -> Response:
+    """Sign the browser in as the operator with the token in the data directory's `node.token`:
+    a cookie sent to this node alone (SameSite=Strict), unreadable by scripts, gone when the
+    browser closes; the next `aigora up` makes a new token."""
+    form = await _form(request)
+    token = form.get("token", "").strip()
+    expected = request.app.state.operator_token
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        return _failed(
+            request,
+            "operator.html",
+            "Operator",
+            NotOperator(
+                "that is not the operator token of this node (see node.token in its data dir)"
+            ),
+        )
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(OPERATOR_COOKIE, token, httponly=True, samesite="strict")
+    return response
 
 
 @router.get("/ui/receipts/{digest}", response_class=HTMLResponse)

@@ -2,9 +2,9 @@
 
 Jobs recorded before this revision get a random secret here (their items keep their numbers).
 
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-02 10:00:00
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-03 10:00:00
 """
 
 import secrets
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
