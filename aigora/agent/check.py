@@ -18,6 +18,7 @@ from aigora.agent.policy import (
     Policy,
     format_amount,
 )
+from aigora.agent.swaps import is_decoded_swap, swap_ends
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ def check_call(policy: Policy, state: WalletState, call: Call) -> Verdict:
     if not is_token:
         if selector in (TRANSFER, APPROVE, TRANSFER_FROM, INCREASE_ALLOWANCE):
             return Verdict(False, ("token functions only on the policy token",))
+        if is_decoded_swap(selector):
+            reasons = swap_problems(policy, state, call)
+            if reasons:
+                return Verdict(False, reasons)
         return Verdict(True, state_after=state)
     if selector not in (TRANSFER, APPROVE) or len(call.data) != 68:
         return Verdict(False, ("malformed token call",))
@@ -108,6 +113,26 @@ def check_call(policy: Policy, state: WalletState, call: Call) -> Verdict:
         balance=state.balance - amount if selector == TRANSFER else state.balance,
     )
     return Verdict(True, state_after=after)
+
+
+def swap_problems(policy: Policy, state: WalletState, call: Call) -> tuple[str, ...]:
+    """Why the wallet would refuse the swap `call` (empty when it would not), as `_check_swap`."""
+    ends = swap_ends(call.data)
+    if ends is None:
+        return ("malformed swap call: the wallet cannot read its recipient",)
+    reasons = []
+    if ends.token_in.lower() != policy.token.lower():
+        reasons.append(f"a swap must spend the policy token, not {ends.token_in}")
+    if ends.token_out.lower() not in {t.lower() for t in policy.tokens_out}:
+        reasons.append(f"{ends.token_out} is not a token the policy lets a swap buy")
+    who = ends.recipient.lower()
+    if who == call.target.lower():
+        reasons.append("a swap may not pay the router itself")
+    elif who != state.address.lower() and who not in {a.lower() for a in policy.allowlist()}:
+        reasons.append(
+            f"a swap may pay only the wallet or an allowed recipient, not {ends.recipient}"
+        )
+    return tuple(reasons)
 
 
 def check_calls(policy: Policy, state: WalletState, calls: list[Call]) -> Verdict:

@@ -3,7 +3,8 @@
 The rule-based compiler covers the common shapes: a cap per period ("at most 5 tokens a day"), a
 total ("never more than 50 in total"), a duration ("for 30 days" or "until 2027-01-31"), a cap per
 payment ("at most 2 per tip"), recipients by address, recipients by role ("the authors of answers
-I rate helpful"), staking pools ("stake in 0x...") and swap routers ("swap via 0x..."). What it
+I rate helpful"), staking pools ("stake in 0x...") and swap routers with the tokens a swap may buy
+("swap via 0x... into 0x... or 0x..."). What it
 cannot find it refuses to guess, except where a default is strictly narrower and said in `notes`.
 A model's output goes through the same `Policy` validation, so a model can propose but never
 widen what the schema allows; the owner confirms the plain-words rendering either way.
@@ -59,6 +60,9 @@ _UNTIL = re.compile(r"\buntil\s+(\d{4})-(\d{2})-(\d{2})\b", re.I)
 _HELPFUL_AUTHORS = re.compile(r"authors?\b.*\b(?:rate|rated|mark|find)\b.*\bhelpful", re.I)
 _POOL = re.compile(r"\bstak\w*\b[^.]*?\b(?:in|into|with|pool)\s+(0x[0-9a-fA-F]{40})", re.I)
 _ROUTER = re.compile(r"\bswap\w*\b[^.]*?\b(?:via|through|on|using)\s+(0x[0-9a-fA-F]{40})", re.I)
+_SWAP_INTO = re.compile(
+    r"\bswap\w*\b[^.;]*?\binto\s+(0x[0-9a-fA-F]{40}(?:\s*(?:,|and|or)\s*0x[0-9a-fA-F]{40})*)", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,14 @@ def compile_mandate(
     pools = list(dict.fromkeys(_POOL.findall(words)))
     routers = list(dict.fromkeys(_ROUTER.findall(words)))
     spenders = [*pools, *routers]
-    recipients = [a for a in dict.fromkeys(_ADDR.findall(words)) if a not in spenders]
+    tokens_out = list(dict.fromkeys(a for m in _SWAP_INTO.findall(words) for a in _ADDR.findall(m)))
+    if routers and not tokens_out:
+        raise MandateError('say which tokens a swap may buy, e.g. "swap via 0x... into 0x..."')
+    if tokens_out and not routers:
+        raise MandateError('say which router swaps go through, e.g. "swap via 0x... into 0x..."')
+    recipients = [
+        a for a in dict.fromkeys(_ADDR.findall(words)) if a not in spenders and a not in tokens_out
+    ]
     role = "helpful-authors" if _HELPFUL_AUTHORS.search(words) else None
     if role is None and not recipients and not spenders:
         raise MandateError(
@@ -145,6 +156,7 @@ def compile_mandate(
             open_recipients=role is not None,
             recipient_role=role,
             calls=tuple(calls),
+            tokens_out=tuple(tokens_out),
             purpose=words[:200],
         )
     except PolicyError as exc:

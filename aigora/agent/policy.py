@@ -12,6 +12,7 @@ from eth_utils import is_address, to_checksum_address
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, ValidationError
 
 from aigora.agent.errors import PolicyError
+from aigora.agent.swaps import MAX_TOKENS_OUT, UNDECODED_SWAPS, is_decoded_swap
 
 TRANSFER = bytes.fromhex("a9059cbb")
 APPROVE = bytes.fromhex("095ea7b3")
@@ -73,6 +74,10 @@ class Policy(BaseModel):
     every token leaving either way counts against the same caps. `open_recipients` lets the agent
     pay anyone (the caps still bind); `recipient_role` then narrows whom the planner may pick, off
     chain only (the contract cannot know who wrote an answer you liked).
+
+    `tokens_out` are the tokens a swap may buy. A swap's output goes to the wallet itself (where
+    only the owner can move it, by `withdraw_token`) or to an allowlisted address, never to one the
+    agent names otherwise; `open_recipients` does not open swap recipients.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -87,6 +92,7 @@ class Policy(BaseModel):
     open_recipients: bool = False
     recipient_role: str | None = None
     calls: tuple[AllowedCall, ...] = ()
+    tokens_out: tuple[Address, ...] = ()
     purpose: str = ""
 
     def model_post_init(self, _context: Any) -> None:
@@ -122,6 +128,7 @@ class Policy(BaseModel):
             self.allowlist(),
             [t for t, _ in calls],
             [s for _, s in calls],
+            list(self.tokens_out),
         )
 
     # ---- words and bounds ---------------------------------------------------------------------
@@ -172,11 +179,24 @@ def policy_problems(p: Policy) -> list[str]:
         problems.append(f"at most {MAX_CALLS} allowed calls")
     if p.recipient_role is not None and p.recipient_role not in ROLES:
         problems.append(f"unknown recipient role {p.recipient_role!r}")
+    if len(p.tokens_out) > MAX_TOKENS_OUT:
+        problems.append(f"at most {MAX_TOKENS_OUT} tokens a swap may buy")
+    if p.token in p.tokens_out:
+        problems.append("the policy token is not a token a swap may buy")
+    routers = {c.target for c in p.calls if is_decoded_swap(c.selector)}
     for c in p.calls:
         if c.target == p.token:
             problems.append("calls on the token itself are implied by recipients and spenders")
         elif c.selector in TOKEN_SELECTORS:
             problems.append(f"token function {c.selector.hex()} allowed on another contract")
+        elif c.selector in UNDECODED_SWAPS:
+            problems.append(
+                f"swap function 0x{c.selector.hex()} names a recipient the wallet cannot read"
+            )
+        elif c.target in routers and not is_decoded_swap(c.selector):
+            problems.append(
+                f"{c.target} is a router: only its swaps the wallet reads may be allowed"
+            )
     return problems
 
 
@@ -245,6 +265,13 @@ def describe(
         )
     for c in p.calls:
         lines.append(f"It may call {c.label or '0x' + c.selector.hex()} on {c.target}.")
+    if p.tokens_out:
+        lines.append(
+            "A swap may buy only: "
+            + ", ".join(p.tokens_out)
+            + "; what it buys goes to the wallet, where only you can move it"
+            + (", or to an address listed above." if p.recipients or p.spenders else ".")
+        )
     lines.append("Everything else is refused. You can change or revoke this at any time.")
     if start is not None:
         lines.append(f"Worst case, the agent can spend {amt(worst_case_loss(p, start))} of yours.")

@@ -18,15 +18,17 @@ STATUS_NAMES = {1: "open", 2: "challenger won", 3: "challenger lost"}
 
 class RewardState(BaseModel):
     """A won dispute's share of its operator's slash (`Registry.collect_reward`): `pool` is split
-    equally among `winners` once the share window is over (`window_ends`) and `pending` disputes
-    that may still share are resolved. `owed` is False once collected (or if the dispute won
-    after the window, when it shares nothing)."""
+    into `shares` equal parts (winners plus the disputes still open that may share, fixed at the
+    first collect after `window_ends`). `owed` is False once collected (or if the dispute won
+    after the window, when it shares nothing); `share` is what it gets (or would, if the shares
+    were fixed now)."""
 
     owed: bool
     pool: int
     winners: int
     window_ends: int
     pending: int
+    shares: int
     share: int
     collectable: bool
 
@@ -60,15 +62,15 @@ def reward_state(chain: Chain, disputes: Contract, dispute_id: int, operator: st
     registry = registry_of(chain, disputes)
     share = read_share(chain, registry, dispute_id)
     slash = read_slash(chain, registry, operator)
-    winners = max(slash.winners, 1)
     return RewardState(
         owed=share.owed,
         pool=slash.pool,
         winners=slash.winners,
         window_ends=slash.window_ends,
         pending=slash.pending,
-        share=slash.pool // winners if share.owed else 0,
-        collectable=share.owed and slash.pending == 0 and chain.now() > slash.window_ends,
+        shares=slash.shares,
+        share=slash.share() if share.owed else 0,
+        collectable=share.owed and chain.now() > slash.window_ends,
     )
 
 

@@ -231,6 +231,31 @@ class Disputes:
         context = self.answers.context
         return collect_reward(context.chain, self.contract, context.operator, dispute_id)
 
+    def close_expired(self) -> list[DisputeState]:
+        """Resolve every omission claim this node filed whose operator let the response window
+        pass unanswered (the challenger wins; someone must send it, and the reward waits for
+        it). Each tried on its own."""
+        context = self.answers.context
+        disputes = context.deployment.disputes
+        if disputes is None:
+            return []
+        chain = context.chain
+        follow_disputes(chain, context.db, disputes, context.operator.address)
+        closed = []
+        for watched in open_watched(context.db, chain, disputes, kind=OMISSION):
+            if not watched.filed_by_us:
+                continue
+            try:
+                state = dispute_state(chain, disputes, watched.dispute_id)
+                if state.status != "open":
+                    mark_closed(context.db, chain, disputes, watched.dispute_id)
+                elif state.deadline < chain.now():
+                    closed.append(self.resolve(watched.dispute_id))
+                    mark_closed(context.db, chain, disputes, watched.dispute_id)
+            except Exception as exc:  # one broken item must not stop the others
+                log_failure(log, f"resolving expired claim {watched.dispute_id}", exc)
+        return closed
+
     def collect_owed(self) -> list[DisputeState]:
         """Collect the reward of every dispute this node filed and won whose share is due; each
         tried on its own (a failure is logged and retried next pass)."""

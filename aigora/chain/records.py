@@ -101,15 +101,21 @@ class SnapshotRegistration:
 @dataclass(frozen=True)
 class SlashRecord:
     """`Registry.slashes(operator)`: `window_ends` is 0 while the operator was never slashed.
-    `pool` is the challengers' share of `taken`, split among `winners` once `pending` (disputes
-    that may still share) is 0 and the window is over."""
+    `pool` is the challengers' part of `taken`; after the window, `shares` (fixed by the first
+    collect: winners plus `pending`, the disputes still open that may share) divides it."""
 
     taken: int
     pool: int
     window_ends: int
     winners: int
     pending: int
-    remainder_burned: bool
+    shares: int
+    rest_burned: bool
+
+    def share(self) -> int:
+        """What one winner collects: pool // shares, or, before the shares are fixed, what it
+        would be if they were fixed now."""
+        return self.pool // max(self.shares or self.winners + self.pending, 1)
 
     @property
     def slashed(self) -> bool:

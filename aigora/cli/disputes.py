@@ -120,11 +120,9 @@ def _print(dispute: DisputeState) -> None:
         when = "now: `aigora collect " + str(dispute.dispute_id) + "`"
         if not reward.collectable:
             when = f"after {reward.window_ends}"
-            if reward.pending:
-                when += f" and {reward.pending} open dispute(s) are resolved"
+        shares = reward.shares or reward.winners + reward.pending
         console.print(
-            f"reward: {reward.share} (1 of {reward.winners} share(s) of {reward.pool}), "
-            f"collectable {when}",
+            f"reward: {reward.share} (1 of {shares} share(s) of {reward.pool}), collectable {when}",
             highlight=False,
         )
 

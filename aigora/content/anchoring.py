@@ -7,6 +7,7 @@ recording it, the next run builds the same root, finds it on-chain under its own
 records it without sending again. Receipts are anchored by nonce range (`_anchor_receipts`).
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from aigora.store.content_models import AttestationRecord, ContentItem
 from aigora.store.db import session_scope
 from aigora.store.models import Anchor, AnchorKind
 
+log = logging.getLogger(__name__)
 KIND_CODES = {AnchorKind.CONTENT: 0, AnchorKind.ATTESTATIONS: 1, AnchorKind.RECEIPTS: 2}
 MAX_BATCH = 50_000
 _MODELS: dict[AnchorKind, Any] = {
@@ -94,13 +96,24 @@ def _anchor_receipts(
         last = read_batch(chain, registry, last_id)
         if last.last_nonce >= pending[0][0]:
             digests = [d for n, d in pending if last.covers(n)]
-            if batch_tree(digests).root != last.root:
-                raise ChainError(
-                    f"batch {last_id} anchors receipt nonces {last.first_nonce}-{last.last_nonce} "
-                    "but not the receipts recorded here under them"
-                )
-            kind = AnchorKind.RECEIPTS
-            return _record(db, chain, registry, kind, digests, _found(chain, registry, last_id))
+            if batch_tree(digests).root == last.root:
+                kind = AnchorKind.RECEIPTS
+                return _record(db, chain, registry, kind, digests, _found(chain, registry, last_id))
+            # Receipts under nonces the registry has passed, not in its last batch (a restored
+            # database, a key shared by two nodes): they can never be anchored. Say so and go on
+            # with the nonces above, rather than stall every later receipt behind them.
+            stranded = [n for n, _ in pending if n <= last.last_nonce]
+            log.warning(
+                "%d receipts (nonces %d-%d) can never be anchored: the registry has anchored this "
+                "operator's receipts through nonce %d without them",
+                len(stranded),
+                stranded[0],
+                stranded[-1],
+                last.last_nonce,
+            )
+            pending = _pending_receipts(db, chain, registry, signer, above=last.last_nonce)
+            if not pending:
+                return None
     batch = pending[:MAX_BATCH]
     first, last_nonce = batch[0][0], batch[-1][0]
     digests = [d for _, d in batch]
@@ -113,9 +126,10 @@ def _anchor_receipts(
 
 
 def _pending_receipts(
-    db: Engine, chain: Chain, registry: Contract, signer: TxSigner
+    db: Engine, chain: Chain, registry: Contract, signer: TxSigner, above: int = 0
 ) -> list[tuple[int, str]]:
-    """(nonce, digest) of this operator's unanchored receipts in this domain, by nonce."""
+    """(nonce, digest) of this operator's unanchored receipts in this domain with nonces above
+    `above`, by nonce."""
     with session_scope(db) as session:
         rows = session.execute(
             select(ReceiptRecord.nonce, ReceiptRecord.digest)
@@ -124,6 +138,7 @@ def _pending_receipts(
                 ReceiptRecord.chain_id == chain.chain_id,
                 ReceiptRecord.registry_address == registry.address,
                 ReceiptRecord.operator == signer.address,
+                ReceiptRecord.nonce > above,
             )
             .order_by(ReceiptRecord.nonce)
             .limit(MAX_BATCH)

@@ -51,6 +51,8 @@ class OperatorFacts:
     endpoint: str
     active: bool = True
     unbonding_since: int | None = None
+    anchored_through: int = 0
+    """The last receipt nonce the operator has anchored on-chain."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,12 @@ class ChainRegistry:
             record.endpoint,
             active=record.registered and not record.slashed and record.bond >= min_bond,
             unbonding_since=since,
+            anchored_through=self._anchored_through(address),
         )
+
+    def _anchored_through(self, address: str) -> int:
+        last = self.chain.call(self.registry.functions.last_receipt_batch(address))
+        return read_batch(self.chain, self.registry, last).last_nonce if last else 0
 
     def model_registered(self, root: bytes) -> bool:
         return read_model(self.chain, self.registry, root).registered

@@ -260,6 +260,13 @@ def check_snapshot(
 def check_anchor(document: ReceiptDocument, registry: RegistryFacts, digest: bytes) -> str | None:
     """None when anchored and proven; a note when not anchored yet; Invalid for a bad proof."""
     if document.anchor is None:
+        through = registry.operator(document.operator).anchored_through
+        if document.nonce <= through:
+            return (
+                f"this copy carries no anchor proof, but the operator has anchored its receipts "
+                f"through nonce {through}: ask its node for this receipt's proof (GET "
+                "/receipts/DIGEST); a receipt left out of its batch can never be challenged"
+            )
         return "not anchored yet: the operator anchors receipts in batches; check again later"
     batch = registry.batch(document.anchor.batch_id)
     if batch is None:

@@ -77,6 +77,15 @@ class BoaChain:
             raise ContractRevert(_reason(computation), function=fn.fn_name)
         return _decode_outputs(fn, computation.output)
 
+    def balance(self, address: str) -> int:
+        """Ether held by `address`, in wei."""
+        return self._env.get_balance(address)
+
+    def set_balance(self, address: str, wei: int) -> None:
+        """Put ether on `address` without a call, as a self-destructing contract or a block reward
+        can: the one way ether reaches a contract with no payable function."""
+        self._env.set_balance(address, wei)
+
     def block_number(self) -> int:
         return self._env.evm.patch.block_number
 
@@ -117,7 +126,7 @@ class BoaChain:
 
     def deploy(self, signer: TxSigner, name: str, *args: Any) -> tuple[Contract, TxResult]:
         compiled = compile_contract(name)
-        constructor = next(e for e in compiled.abi if e["type"] == "constructor")
+        constructor = next((e for e in compiled.abi if e["type"] == "constructor"), {"inputs": []})
         types = [i["type"] for i in constructor["inputs"]]
         self._next_block()
         address, computation = self._env.deploy(

@@ -8,16 +8,33 @@ from eth_abi import decode
 
 from aigora.agent.check import WalletState, check_intent
 from aigora.agent.errors import IntentError, MandateError, PolicyError
-from aigora.agent.intents import Pay, Stake, Tip, build_calls, parse_intent
+from aigora.agent.intents import SWAP_SIGNATURE, Pay, Stake, Swap, Tip, build_calls, parse_intent
 from aigora.agent.mandate import compile_mandate, compile_with_model
 from aigora.agent.planner import plan, to_units
-from aigora.agent.policy import APPROVE, DAY, TRANSFER, Policy, parse_policy, worst_case_loss
+from aigora.agent.policy import (
+    APPROVE,
+    DAY,
+    TRANSFER,
+    AllowedCall,
+    Policy,
+    parse_policy,
+    worst_case_loss,
+)
+from aigora.agent.swaps import (
+    SWAP_EXACT_IN,
+    SWAP_EXACT_TOKENS_FOR_TOKENS,
+    UNDECODED_SWAPS,
+    swap_ends,
+)
+from aigora.core.hashing import keccak
 
 UNIT = 10**18
 TOKEN = "0x" + "11" * 20
 WALLET = "0x" + "22" * 20
 ALICE = "0x" + "a1" * 20
 POOL = "0x" + "b0" * 20
+ROUTER = "0x" + "c0" * 20
+OUT = "0x" + "d0" * 20
 NOW = 1_800_000_000
 
 
@@ -227,3 +244,87 @@ def test_rule_planner_emits_only_typed_intents():
     intents = [parse_intent(i) for i in plan(tasks, tip_amount=UNIT)]
     assert [i.kind for i in intents] == ["tip", "pay", "swap"]
     assert intents[1].amount == 3 * UNIT // 2
+
+
+def test_swap_selectors_are_the_functions_they_name():
+    def sel(signature: str) -> bytes:
+        return keccak(signature.encode())[:4]
+
+    assert sel(SWAP_SIGNATURE) == SWAP_EXACT_IN
+    v2 = "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)"
+    assert sel(v2) == SWAP_EXACT_TOKENS_FOR_TOKENS
+    assert (
+        sel("swapExactTokensForETH(uint256,uint256,address[],address,uint256)") in UNDECODED_SWAPS
+    )
+    assert sel("execute(bytes,bytes[],uint256)") in UNDECODED_SWAPS
+    assert len(set(UNDECODED_SWAPS)) == len(UNDECODED_SWAPS)
+
+
+def test_swap_calldata_pays_the_wallet_and_names_its_ends():
+    p = policy(spenders=(ROUTER,), tokens_out=(OUT,))
+    _, swap = build_calls(Swap(router=ROUTER, token_out=OUT, amount_in=3, min_out=1), p, WALLET)
+    ends = swap_ends(swap.data)
+    assert ends is not None
+    assert (ends.token_in.lower(), ends.token_out.lower(), ends.recipient.lower()) == (
+        TOKEN,
+        OUT,
+        WALLET,
+    )
+    assert swap_ends(swap.data[:-1]) is None
+    assert swap_ends(b"\x12\x34\x56\x78" + swap.data[4:]) is None
+
+
+def test_check_refuses_swaps_outside_the_policy():
+    calls = (AllowedCall(target=ROUTER, selector=SWAP_EXACT_IN),)
+    p = policy(spenders=(ROUTER,), calls=calls, tokens_out=(OUT,))
+    good = Swap(router=ROUTER, token_out=OUT, amount_in=UNIT, min_out=1)
+    assert check_intent(p, state(), good).allowed
+    other = Swap(router=ROUTER, token_out=POOL, amount_in=UNIT, min_out=1)
+    verdict = check_intent(p, state(), other)
+    assert not verdict.allowed
+    assert "not a token the policy lets a swap buy" in verdict.explain()
+    assert "A swap may buy only: " + p.tokens_out[0] in p.describe()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"tokens_out": (TOKEN,)}, "policy token is not a token a swap may buy"),
+        ({"tokens_out": tuple("0x" + f"{i:040x}" for i in range(1, 18))}, "at most 16 tokens"),
+        (
+            {"calls": (AllowedCall(target=ROUTER, selector=UNDECODED_SWAPS[0]),)},
+            "recipient the wallet cannot read",
+        ),
+        (
+            {
+                "calls": (
+                    AllowedCall(target=ROUTER, selector=SWAP_EXACT_IN),
+                    AllowedCall(target=ROUTER, selector=bytes.fromhex("e8e33700")),
+                )
+            },
+            "is a router",
+        ),
+    ],
+)
+def test_policies_that_would_open_a_swap_hole_are_refused(changes, message):
+    with pytest.raises(PolicyError, match=message):
+        policy(**changes)
+
+
+def test_mandate_names_router_and_the_tokens_a_swap_may_buy():
+    c = compile_mandate(
+        f"pay {ALICE} at most 5 tokens a day for 30 days; swap via {ROUTER} into {OUT} or {POOL}",
+        token=TOKEN,
+        now=NOW,
+    )
+    p = c.policy
+    assert [t.lower() for t in p.tokens_out] == [OUT, POOL]
+    assert [r.lower() for r in p.recipients] == [ALICE]
+    assert [s.lower() for s in p.spenders] == [ROUTER]
+    assert p.set_policy_args()[-1] == list(p.tokens_out)
+    with pytest.raises(MandateError, match="which tokens a swap may buy"):
+        compile_mandate(
+            f"pay {ALICE} at most 5 tokens a day for 30 days; swap via {ROUTER}",
+            token=TOKEN,
+            now=NOW,
+        )

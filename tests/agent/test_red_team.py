@@ -3,8 +3,9 @@
 Hypothesis plays the attacker holding everything except the owner's key: the agent key itself,
 arbitrary typed intents through the executor, raw `execute` calldata (self-calls, policy-changing
 calls, token tricks, unlimited approvals, lookalike addresses, reentry through an allowlisted
-hostile contract), direct calls on the wallet and the token, and the clock. One deployment serves
-every example of a test; each example starts with the owner setting a fresh policy.
+hostile contract, swaps through an allowlisted router naming any recipient and output token,
+malformed swap calldata), direct calls on the wallet and the token, and the clock. One deployment
+serves every example of a test; each example starts with the owner setting a fresh policy.
 The attack runs over the same compiled contracts and the real `Executor` twice: 500 examples on
 titanoboa (`BoaChain`: py-evm without the client, about ten times faster), and 100 more, drawn
 differently, end to end on the embedded chain through `Chain` (signing, simulation, mining, logs).
@@ -16,6 +17,8 @@ After every example we check, from the chain's own logs:
   - every token transfer out of the wallet went to an allowlisted address, or was pulled by an
     allowlisted spender within approvals the policy counted;
   - every execution respected the per-transaction, per-period and total caps and the expiry;
+  - every swap output left the router for the wallet or an allowlisted address, and no output
+    token left the wallet;
   - owner, agent and policy epoch are unchanged by the attacker.
 """
 
@@ -41,6 +44,7 @@ from aigora.agent.policy import (
     Policy,
     worst_case_loss,
 )
+from aigora.agent.swaps import SWAP_EXACT_IN, SWAP_EXACT_TOKENS_FOR_TOKENS
 from aigora.agent.wallet import execute, set_policy
 from aigora.chain import Chain
 from aigora.core.errors import ContractRevert
@@ -60,6 +64,8 @@ class World:
     s: object  # WalletSetup
     lookalike: str
     timestamp_of: Callable[[int], int]  # block number -> its timestamp
+    router: object  # TestRouter, the DEX double
+    out: object  # the token the policy lets a swap buy
     addresses: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -71,7 +77,10 @@ def _world(chain: Chain | BoaChain, setup_builder, timestamp_of: Callable[[int],
     chain.advance_time(DAY)
     alice = s.alice.address
     lookalike = "0x" + alice[2:-1] + ("0" if alice[-1] != "0" else "1")
-    w = World(chain, s, chain.w3.to_checksum_address(lookalike), timestamp_of)
+    out, _ = chain.deploy(s.owner, "Token", "Out", "OUT")
+    router, _ = chain.deploy(s.owner, "TestRouter")
+    chain.transact(s.owner, router.functions.set_rate(s.token.address, out.address, 2 * UNIT))
+    w = World(chain, s, chain.w3.to_checksum_address(lookalike), timestamp_of, router, out)
     w.addresses = [
         s.alice.address,
         s.bob.address,
@@ -83,6 +92,8 @@ def _world(chain: Chain | BoaChain, setup_builder, timestamp_of: Callable[[int],
         s.agent.address,
         w.lookalike,
         "0x" + "00" * 20,
+        router.address,
+        out.address,
     ]
     return w
 
@@ -147,10 +158,11 @@ action = st.tuples(
             "spender_pull",
             "token_direct",
             "drain",
+            "swap",
         ]
     ),
-    st.integers(0, 9),  # target / counterparty index
-    st.integers(0, 9),
+    st.integers(0, 11),  # target / counterparty index
+    st.integers(0, 11),
     amounts,
     st.binary(max_size=80),
 )
@@ -187,9 +199,28 @@ def _data(w: World, kind: str, i: int, j: int, amount: int, blob: bytes) -> tupl
                 [a[i]],
                 [a[j]],
                 [b"\xa9\x05\x9c\xbb"],
+                [a[i]],
             ),
         ]
         return wallet, bytes.fromhex(fns[j % len(fns)]._encode_transaction_data()[2:])
+    if kind == "swap":
+        outs = [w.out.address, w.out.address, token, a[j]]
+        token_out = outs[j % len(outs)]
+        recipient = wallet if i % 3 == 0 else a[i]
+        amount_in = amount % (10 * UNIT)
+        if j % 2:
+            data = SWAP_EXACT_TOKENS_FOR_TOKENS + encode(
+                ["uint256", "uint256", "address[]", "address", "uint256"],
+                [amount_in, 1, [token, token_out], recipient, 2**40],
+            )
+        else:
+            data = SWAP_EXACT_IN + encode(
+                ["address", "address", "uint256", "uint256", "address"],
+                [token, token_out, amount_in, 1, recipient],
+            )
+        if blob[:1] and blob[0] % 4 == 0:  # a byte more or less than the function's layout
+            data = data[:-1] if blob[0] % 8 else data + b"\x00"
+        return w.router.address, data
     if kind == "stake":
         return spender, selector_of("stake(uint256)") + encode(["uint256"], [amount])
     if kind == "pull":
@@ -282,6 +313,11 @@ def _attack_and_check(w: World, params: dict, actions: list) -> list[str]:
     leftover = chain.call(s.token.functions.allowance(wallet, s.spender.address))
     if leftover:
         chain.transact(s.mallory, s.spender.functions.pull(wallet, s.owner.address, leftover))
+    if chain.call(s.token.functions.allowance(wallet, w.router.address)):
+        chain.transact(s.owner, s.wallet.functions.clear_approval(w.router.address))
+    reserve = chain.call(w.out.functions.balanceOf(w.router.address))
+    if reserve < 1_000 * UNIT:  # and the router's reserve of the output token
+        chain.transact(s.owner, w.out.functions.mint(w.router.address, 1_000 * UNIT - reserve))
     per_tx = params["per_tx"] * UNIT
     calls = [AllowedCall(target=s.spender.address, selector=selector_of("stake(uint256)"))]
     if params["hostile_calls"]:  # the owner allowlisted a hostile contract's every function
@@ -289,6 +325,10 @@ def _attack_and_check(w: World, params: dict, actions: list) -> list[str]:
             AllowedCall(target=s.spender.address, selector=selector_of(sig))
             for sig in ("pull(address,address,uint256)", "reenter(address,bytes)")
         ]
+    calls += [
+        AllowedCall(target=w.router.address, selector=SWAP_EXACT_IN),
+        AllowedCall(target=w.router.address, selector=SWAP_EXACT_TOKENS_FOR_TOKENS),
+    ]
     now = chain.now()
     policy = Policy(
         token=s.token.address,
@@ -298,8 +338,9 @@ def _attack_and_check(w: World, params: dict, actions: list) -> list[str]:
         budget=per_tx * params["period_mult"] * params["budget_mult"],
         expiry=now + params["lifetime"],
         recipients=(s.alice.address, s.bob.address),
-        spenders=(s.spender.address,),
+        spenders=(s.spender.address, w.router.address),
         calls=tuple(calls),
+        tokens_out=(w.out.address,),
     )
     set_policy(chain, s.owner, s.wallet, policy)
     start = chain.call(s.wallet.functions.period_start())
@@ -358,6 +399,12 @@ def _attack_and_check(w: World, params: dict, actions: list) -> list[str]:
             ]
             journal.append(_attempt(stats, chain.transact, s.agent, fns[j % len(fns)]))
             continue
+        if kind == "swap":  # approve the router, then swap with what the attacker chose
+            approve = approve_call(s.token.address, w.router.address, amount % (10 * UNIT))
+            journal.append(_attempt(stats, execute, chain, s.agent, s.wallet, approve))
+            swap = Call(*_data(w, kind, i, j, amount, blob))
+            journal.append(_attempt(stats, execute, chain, s.agent, s.wallet, swap))
+            continue
         if kind == "spender_pull":
             pull = s.spender.functions.pull(wallet, w.addresses[i], amount)
             journal.append(_attempt(stats, chain.transact, s.mallory, pull))
@@ -415,5 +462,13 @@ def _attack_and_check(w: World, params: dict, actions: list) -> list[str]:
     stats["transfers_outside_policy"] += outside
     assert outside == 0
     assert lost <= spent
+    bought = 0
+    for log in chain.events(w.out.events.Transfer, first_block):
+        assert log.args.sender != wallet  # swap outputs never leave the wallet for the agent
+        if log.args.sender == w.router.address:
+            stats["swap_outputs"] += 1
+            assert log.args.receiver == wallet or log.args.receiver in allow
+            bought += log.args.value if log.args.receiver == wallet else 0
     journal.append(f"lost {lost}, spent {spent}, approved {approved}, elsewhere {pulled_elsewhere}")
+    journal.append(f"bought {bought}")
     return journal

@@ -20,6 +20,12 @@ from aigora.agent.policy import (  # mirrors PolicyWallet
     TRANSFER,
     TRANSFER_FROM,
 )
+from aigora.agent.swaps import (  # mirrors PolicyWallet
+    MAX_TOKENS_OUT,
+    SWAP_EXACT_IN,
+    SWAP_EXACT_TOKENS_FOR_TOKENS,
+    UNDECODED_SWAPS,
+)
 from aigora.app._dispute_state import EMBEDDING, KIND_NAMES, OMISSION, STATUS_NAMES  # Disputes
 from aigora.chain import Chain, contract_constants
 from aigora.chain import compile as compile_module
@@ -237,6 +243,10 @@ def test_policy_wallet_selectors_and_limits():
     assert wallet["INCREASE_ALLOWANCE"] == INCREASE_ALLOWANCE
     assert wallet["MAX_RECIPIENTS"] == MAX_RECIPIENTS
     assert wallet["MAX_CALLS"] == MAX_CALLS
+    assert wallet["MAX_TOKENS_OUT"] == MAX_TOKENS_OUT
+    assert wallet["SWAP_EXACT_IN"] == SWAP_EXACT_IN
+    assert wallet["SWAP_EXACT_TOKENS_FOR_TOKENS"] == SWAP_EXACT_TOKENS_FOR_TOKENS
+    assert tuple(wallet["UNDECODED_SWAPS"]) == UNDECODED_SWAPS
 
 
 # ---- the reader itself --------------------------------------------------------------------------

@@ -563,7 +563,7 @@ def test_bad_signatures_are_refused(world: World):
         nonce=1,
         issued_at=world.chain.now(),
     )
-    with pytest.raises(ContractRevert, match="not an active operator"):
+    with pytest.raises(ContractRevert, match="not a bonded operator"):
         world.anchor(stranger, by=world.setup.carol)  # only a bonded operator anchors receipts
     in_ours = stranger.with_anchor(document.anchor)
     with pytest.raises(ContractRevert, match=r"not registered"):

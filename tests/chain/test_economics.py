@@ -18,6 +18,7 @@ from aigora.core.errors import ContractRevert
 from aigora.core.hashing import keccak
 from aigora.core.keystore import Signer
 from aigora.verify import Result
+from aigora.verify._claims import result_entry
 
 from .conftest import FUNDS
 from .test_disputes import (  # noqa: F401
@@ -94,10 +95,11 @@ def test_a_front_run_honest_challenger_gets_the_first_filers_share(world: World)
     assert world.resolved(second).challenger_won is True
     assert world.chain.events_in(second, world.setup.registry.events.OperatorSlashed) == []
     slash = read_slash(world.chain, world.setup.registry, operator.address)
-    assert (slash.taken, slash.pool, slash.winners, slash.pending) == (
+    assert (slash.taken, slash.pool, slash.winners, slash.pending, slash.shares) == (
         OPERATOR_BOND,
         POOL,
         2,
+        0,
         0,
     )
     world.chain.advance_time(RESPONSE_WINDOW + 1)
@@ -110,8 +112,9 @@ def test_a_front_run_honest_challenger_gets_the_first_filers_share(world: World)
 
 def test_an_open_timed_claim_shares_even_when_it_is_decided_after_the_window(world: World):
     """The honest challenger's omission claim needs the response window; the operator's second
-    address files an instant score claim on the same receipt meanwhile. The pool waits for the
-    open claim, which wins and takes an equal share."""
+    address files an instant score claim on the same receipt meanwhile. Once the window is over
+    the shares are fixed (one won, one open): the sybil collects at once, the open claim wins
+    later and takes the same share."""
     honest = world.honest()
     results = honest[1:]  # drops the top passage ...
     results[0] = Result(results[0].cid, results[0].score + 1)  # ... and misstates a score
@@ -121,13 +124,37 @@ def test_an_open_timed_claim_shares_even_when_it_is_decided_after_the_window(wor
     sybil = second_address(world, b"instant")
     instant = world.opened(world.challenge("score", *world.score_args(document, 0), sender=sybil))
     world.chain.advance_time(RESPONSE_WINDOW + 1)
-    with pytest.raises(ContractRevert, match="a dispute that may share the reward is still open"):
-        collect(world, instant.dispute_id, sybil)
+    assert collect(world, instant.dispute_id, sybil) == POOL // 2
     timeout = world.disputes.functions.resolve_timeout(omission.dispute_id)
     world.chain.transact(world.setup.carol, timeout)
     assert collect(world, omission.dispute_id, world.setup.carol) == POOL // 2
-    assert collect(world, instant.dispute_id, sybil) == POOL // 2
     assert world.balance(world.challenger.address) == FUNDS + POOL // 2
+    assert world.balance(world.setup.registry.address) == 0
+
+
+def test_a_dispute_kept_open_cannot_hold_the_honest_reward(world: World):
+    """After the slash, the operator's second address files a claim at the end of the share
+    window to hold the pool (an embedding game could be stretched for weeks). The honest winner
+    collects as soon as the window is over; the stalled claim's share waits for its own outcome
+    and is burned when it loses: the operator gains nothing by stalling."""
+    listed = world.answer()  # for a false omission claim: its passage is in fact listed
+    document = bad_receipt(world)
+    won = world.opened(world.challenge("score", *world.score_args(document, 1)))
+    world.chain.advance_time(RESPONSE_WINDOW - 10)
+    sybil = second_address(world, b"staller")
+    args = world.omission_args(listed, world.position(listed.results[0].cid))
+    stalled = world.opened(world.challenge("omission", *args, sender=sybil))
+    world.chain.advance_time(20)
+    assert collect(world, won.dispute_id, world.setup.carol) == POOL // 2
+    slash = read_slash(world.chain, world.setup.registry, world.operator.address)
+    assert (slash.shares, slash.pending, slash.rest_burned) == (2, 1, False)
+    burned = world.balance(BURN)
+    rebut = world.disputes.functions.rebut_omission(
+        stalled.dispute_id, result_entry(listed, 0).as_arg()
+    )
+    world.chain.transact(world.setup.carol, rebut)  # anyone may rebut a false claim
+    assert world.balance(BURN) - burned == POOL - POOL // 2
+    assert world.balance(world.setup.registry.address) == 0
 
 
 def test_a_win_after_the_share_window_returns_the_bond_and_shares_nothing(world: World):
@@ -155,8 +182,6 @@ def test_the_bond_cannot_leave_while_a_dispute_is_open(world: World):
         world.challenge("omission", *world.omission_args(document, world.position(honest[0].cid)))
     )
     chain.transact(operator, registry.functions.request_unbond(OPERATOR_BOND))
-    with pytest.raises(ContractRevert, match="not an active operator"):
-        world.answer()  # a leaving operator anchors no new receipts
     chain.advance_time(world.setup.unbonding_delay + 1)
     with pytest.raises(ContractRevert, match="a dispute against this operator is open"):
         chain.transact(operator, registry.functions.withdraw_bond())
@@ -186,6 +211,20 @@ def test_the_bond_cannot_leave_while_an_anchored_receipt_is_challengeable(world:
     assert world.balance(BURN) == OPERATOR_BOND - POOL
 
 
+def test_a_leaving_operator_anchors_what_it_issued_and_the_bond_waits_for_it(world: World):
+    """Receipts issued before asking to unbond can still be anchored (else they could never be
+    challenged); each such anchor holds the bond for another challenge window."""
+    chain, registry, operator = world.chain, world.setup.registry, world.operator
+    chain.transact(operator, registry.functions.request_unbond(OPERATOR_BOND))
+    chain.advance_time(CHALLENGE_WINDOW - 3600)
+    late = bad_receipt(world)  # anchored by the leaving operator now
+    chain.advance_time(3601)
+    with pytest.raises(ContractRevert, match="receipts this operator anchored are still"):
+        chain.transact(operator, registry.functions.withdraw_bond())
+    world.challenge("score", *world.score_args(late, 1))
+    assert read_operator(chain, registry, operator.address).unbonding == 0
+
+
 def test_an_honest_operator_leaves_once_its_receipts_are_past_challenge(world: World):
     chain, registry, operator = world.chain, world.setup.registry, world.operator
     world.answer()
@@ -193,6 +232,8 @@ def test_an_honest_operator_leaves_once_its_receipts_are_past_challenge(world: W
     chain.advance_time(CHALLENGE_WINDOW + 1)
     chain.transact(operator, registry.functions.withdraw_bond())
     assert world.balance(operator.address) == FUNDS
+    with pytest.raises(ContractRevert, match="not a bonded operator"):
+        world.answer()  # nothing left to back a receipt: it anchors no more
 
 
 def test_a_squatted_receipts_root_leaves_the_receipt_disputable(world: World):
@@ -226,7 +267,7 @@ def test_re_anchoring_never_reopens_the_challenge_window(world: World):
     nonce = document.nonce
     with pytest.raises(ContractRevert, match="nonces already anchored"):
         chain.transact(operator, registry.functions.anchor_receipts(root, 1, nonce, nonce))
-    with pytest.raises(ContractRevert, match="not an active operator"):
+    with pytest.raises(ContractRevert, match="not a bonded operator"):
         chain.transact(world.setup.carol, registry.functions.anchor_receipts(root, 1, nonce, nonce))
     chain.transact(world.setup.carol, registry.functions.anchor(1, root, 4))  # as attestations
     batch_id = chain.call(registry.functions.batch_count())

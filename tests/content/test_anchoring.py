@@ -4,6 +4,7 @@ crash between sending and recording neither loses the batch nor anchors it twice
 import pytest
 from sqlalchemy import select
 
+from aigora.chain import read_batch
 from aigora.chain.deploy import RegistryParams, deploy_foundation
 from aigora.content import service
 from aigora.content.anchoring import (
@@ -14,6 +15,8 @@ from aigora.content.anchoring import (
     inclusion_proof,
 )
 from aigora.content.signed import domain_for
+from aigora.core.hashing import keccak
+from aigora.store.answer_models import ReceiptRecord
 from aigora.store.content_models import AttestationRecord, ContentItem
 from aigora.store.db import session_scope
 from aigora.store.models import Anchor, AnchorKind
@@ -111,3 +114,70 @@ def test_a_root_squatted_by_someone_else_is_not_adopted(world, onchain):
     with session_scope(world.db) as session:
         (anchor,) = session.scalars(select(Anchor)).all()
         assert (anchor.batch_id, anchor.anchored_by) == (3, signer.address)
+
+
+def _receipt(world, chain, registry, signer, nonce: int) -> str:
+    digest = "0x" + keccak(b"receipt %d" % nonce).hex()
+    with session_scope(world.db) as session:
+        session.add(
+            ReceiptRecord(
+                digest=digest,
+                chain_id=chain.chain_id,
+                registry_address=registry.address,
+                operator=signer.address,
+                nonce=nonce,
+                snapshot_root="0x" + "00" * 32,
+                fee="0",
+                issued_at=0,
+                document="{}",
+            )
+        )
+    return digest
+
+
+@pytest.fixture
+def operator(onchain):
+    chain, registry, signer = onchain
+    token = chain.contract("Token", chain.call(registry.functions.token()))
+    chain.transact(signer, token.functions.mint(signer.address, 1))
+    chain.transact(signer, token.functions.approve(registry.address, 1))
+    chain.transact(signer, registry.functions.register_operator(1, "http://op"))
+    chain.transact(signer, registry.functions.set_slasher(signer.address))
+    return onchain
+
+
+def test_receipts_are_anchored_by_nonce_range_once_and_adopted_after_a_crash(world, operator):
+    chain, registry, signer = operator
+    first = [_receipt(world, chain, registry, signer, n) for n in (1, 2, 3)]
+    batch = anchor_pending(world.db, chain, registry, signer, AnchorKind.RECEIPTS)
+    assert batch is not None
+    assert (batch.sent, batch.item_count) == (True, 3)
+    record = read_batch(chain, registry, batch.batch_id)
+    assert (record.first_nonce, record.last_nonce, record.anchorer) == (1, 3, signer.address)
+    assert batch.root == "0x" + batch_tree(first).root.hex()
+    # Sent, then crashed before recording: the next pass adopts the batch, never re-sends.
+    later = [_receipt(world, chain, registry, signer, n) for n in (4, 5)]
+    root = batch_tree(later).root
+    chain.transact(signer, registry.functions.anchor_receipts(root, 2, 4, 5))
+    adopted = anchor_pending(world.db, chain, registry, signer, AnchorKind.RECEIPTS)
+    assert adopted is not None
+    assert (adopted.sent, adopted.batch_id) == (False, 2)
+    assert anchor_pending(world.db, chain, registry, signer, AnchorKind.RECEIPTS) is None
+
+
+def test_receipts_the_registry_has_passed_do_not_stall_the_rest(world, operator, caplog):
+    """A batch this node did not build (its key used elsewhere, a restored database) covers
+    nonces it holds receipts under: those can never be anchored; the later ones still are."""
+    chain, registry, signer = operator
+    for n in (1, 2):
+        _receipt(world, chain, registry, signer, n)
+    chain.transact(signer, registry.functions.anchor_receipts(keccak(b"elsewhere"), 2, 1, 4))
+    fresh = _receipt(world, chain, registry, signer, 5)
+    batch = anchor_pending(world.db, chain, registry, signer, AnchorKind.RECEIPTS)
+    assert batch is not None
+    assert (batch.sent, batch.item_count, batch.root) == (
+        True,
+        1,
+        "0x" + batch_tree([fresh]).root.hex(),
+    )
+    assert "2 receipts (nonces 1-2) can never be anchored" in caplog.text

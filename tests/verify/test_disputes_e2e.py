@@ -197,3 +197,22 @@ def test_an_operator_that_files_against_itself_keeps_at_most_half(arena):
     assert 2 * (before - after) >= held
     assert disputes.collect_owed() == []  # collected once
     assert arena.conserved()
+
+
+def test_the_node_resolves_its_unanswered_omission_claim_and_collects(arena):
+    """An omission claim the node filed that nobody answered: its background steps resolve it
+    once the response window is over (nobody else has to), then collect the share."""
+    arena.tilted.tilt = arena.example.drop_competitor
+    document = arena.anchored(arena.tilted.ask(QUESTION, 3))
+    disputes = Disputes(arena.world.answers)
+    report = disputes.challenge(document)
+    assert (report.claim, report.dispute.status) == ("omission", "open")
+    assert disputes.close_expired() == []  # still within the response window
+    arena.chain.advance_time(arena.chain.call(arena.disputes.functions.response_window()) + 1)
+    (closed,) = disputes.close_expired()
+    assert closed.status == "challenger won"
+    assert disputes.close_expired() == []
+    arena.chain.advance_time(arena.chain.call(arena.disputes.functions.response_window()) + 1)
+    (collected,) = disputes.collect_owed()
+    assert collected.dispute_id == report.dispute.dispute_id
+    assert arena.conserved()

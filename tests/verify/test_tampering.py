@@ -8,6 +8,7 @@ import json
 import os
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -20,6 +21,9 @@ from aigora.content.anchoring import anchor_all
 from aigora.content.signed import domain_for
 from aigora.core.keystore import Signer
 from aigora.engine import trace_op_count
+from aigora.index import AdmissionPolicy
+from aigora.store import session_scope
+from aigora.store.content_models import ContentScoreRecord, ReputationRun
 from aigora.verify import (
     Anchor,
     MalformedReceipt,
@@ -639,3 +643,51 @@ def test_an_unbonding_operator_is_not_answerable_for_new_receipts(world, honest)
     assert "not answerable for receipts issued since" in late.reason
     early = world.answers.verify(before)
     assert (early.valid, early.check) == (False, "snapshot")
+
+
+def test_content_shrinking_back_to_an_older_set_is_served_under_a_new_root(open_world_at, tmp_path):
+    """A passage is published, snapshotted, then rated "not helpful" and dropped: the admitted set
+    equals the first snapshot's again. The node registers and serves a new root (the next
+    generation), neither the first root (registered earlier, so its answers would look stale)
+    nor the second (which still holds the dropped passage), and its answers verify."""
+    w = open_world_at(tmp_path / "node")
+    first = w.answers.current()[0]
+    dropped = w.publish("A minivan review that the community will rate as not helpful.")
+    grown = w.answers.refresh()
+    assert grown.changed
+    with session_scope(w.context.db) as session:
+        run = ReputationRun(
+            algorithm_version="test",
+            attestation_root="0x" + "00" * 32,
+            attestation_count=0,
+            params_json="{}",
+            result_cid="test",
+            result_digest="0x" + "00" * 32,
+            computed_at=datetime.now(UTC),
+        )
+        session.add(run)
+        session.flush()
+        for cid in (*first.cids, dropped):
+            status = "not helpful" if cid == dropped else "helpful"
+            session.add(
+                ContentScoreRecord(
+                    run_id=run.id,
+                    cid=cid,
+                    score=0.5,
+                    ci_low=0.4,
+                    ci_high=0.6,
+                    factor=0.0,
+                    n_ratings=5,
+                    status=status,
+                )
+            )
+    w.answers.policy = lambda: AdmissionPolicy(exclude_statuses=("not helpful",))
+    w.context.chain.advance_time(STALE_GRACE_S + 1)
+    shrunk = w.answers.refresh()
+    assert shrunk.changed
+    assert shrunk.root not in (first.root_hex, grown.root)
+    served = w.answers.current()[0]
+    assert (served.root_hex, served.cids) == (shrunk.root, first.cids)
+    w.context.chain.advance_time(STALE_GRACE_S + 1)
+    verdict = w.answers.verify(w.answers.ask(QUESTION, 3))
+    assert verdict.valid, verdict.reason

@@ -3,9 +3,10 @@
 @title Aigora policy wallet
 @notice Holds one ERC-20 (the policy token) for a person and lets an AI agent's key move it only
         within a policy the owner sets: a per-transaction cap, a per-period cap, a total budget,
-        an expiry, a recipient allowlist and an allowlist of (target, selector) calls. Everything
-        else is refused (deny by default). The owner can replace or revoke the policy, withdraw
-        and change the agent at any time; the agent can only call `execute`.
+        an expiry, a recipient allowlist, an allowlist of (target, selector) calls and the tokens a
+        swap may buy. Everything else is refused (deny by default). The owner can replace or
+        revoke the policy, withdraw any token or ether the wallet holds and change the agent at
+        any time; the agent can only call `execute`.
 @dev Guarantees, whatever calldata the agent sends:
      - tokens leave through `transfer` only to an allowlisted recipient (or anyone when the owner
        opened recipients), and through `approve` only to an allowlisted spender, never unlimited;
@@ -14,7 +15,16 @@
        min(budget, period_cap * periods that overlap [policy start, expiry));
      - transfer/approve/transferFrom/increaseAllowance selectors are refused on any target other
        than the policy token, other functions are refused on the policy token, and calls to the
-       wallet itself are refused; the wallet never delegatecalls and holds no ether;
+       wallet itself are refused; the wallet never delegatecalls and sends no ether in `execute`;
+     - a swap (`swap_exact_in`, or Uniswap V2's `swapExactTokensForTokens`) must be canonically
+       ABI-encoded, spend the policy token, buy a token the policy lists and pay the wallet itself
+       or an allowlisted address other than the router; the recipient is read from the calldata,
+       and a call whose recipient cannot be read is refused. A target allowed a swap is a router:
+       set_policy refuses any other function on it, and refuses the common routers' swap
+       functions this wallet does not decode (`UNDECODED_SWAPS`), so an agent never names its own
+       recipient. The swap's input counts against the caps through the approval that precedes it;
+     - whatever the wallet holds (swap outputs, other tokens, ether forced into it) the agent
+       cannot move except as above, and the owner can always withdraw;
      - `set_policy` starts a new policy epoch: the old allowlists vanish and the spend counters
        restart, so `budget` means "at most this much more from now on".
 """
@@ -25,9 +35,36 @@ APPROVE: constant(bytes4) = 0x095ea7b3  # approve(address,uint256)
 TRANSFER_FROM: constant(bytes4) = 0x23b872dd  # transferFrom(address,address,uint256)
 INCREASE_ALLOWANCE: constant(bytes4) = 0x39509351  # increaseAllowance(address,uint256)
 
+# Swaps whose recipient and output token the wallet reads from the calldata.
+SWAP_EXACT_IN: constant(bytes4) = 0xc4282b5a  # swap_exact_in(address,address,uint256,uint256,address)
+# Uniswap V2 swapExactTokensForTokens(uint256,uint256,address[],address,uint256)
+SWAP_EXACT_TOKENS_FOR_TOKENS: constant(bytes4) = 0x38ed1739
+# Common routers' swap functions that name a recipient the wallet does not decode: never allowed.
+UNDECODED_SWAPS: constant(bytes4[15]) = [
+    0x8803dbee,  # V2 swapTokensForExactTokens(uint256,uint256,address[],address,uint256)
+    0x18cbafe5,  # V2 swapExactTokensForETH(uint256,uint256,address[],address,uint256)
+    0x4a25d94a,  # V2 swapTokensForExactETH(uint256,uint256,address[],address,uint256)
+    0x5c11d795,  # V2 swapExactTokensForTokensSupportingFeeOnTransferTokens(...)
+    0x791ac947,  # V2 swapExactTokensForETHSupportingFeeOnTransferTokens(...)
+    0x414bf389,  # V3 exactInputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))
+    0xc04b8d59,  # V3 exactInput((bytes,address,uint256,uint256,uint256))
+    0xdb3e2198,  # V3 exactOutputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))
+    0xf28c0498,  # V3 exactOutput((bytes,address,uint256,uint256,uint256))
+    0x04e45aaf,  # SwapRouter02 exactInputSingle((address,address,uint24,address,uint256,uint256,uint160))
+    0xb858183f,  # SwapRouter02 exactInput((bytes,address,uint256,uint256))
+    0x5023b4df,  # SwapRouter02 exactOutputSingle((address,address,uint24,address,uint256,uint256,uint160))
+    0x09b81346,  # SwapRouter02 exactOutput((bytes,address,uint256,uint256))
+    0x3593564c,  # Universal Router execute(bytes,bytes[],uint256)
+    0x24856bc3,  # Universal Router execute(bytes,bytes[])
+]
+
 MAX_RECIPIENTS: constant(uint256) = 64
 MAX_CALLS: constant(uint256) = 16
+MAX_TOKENS_OUT: constant(uint256) = 16
 MAX_DATA: constant(uint256) = 1024
+# swapExactTokensForTokens: selector, 5 head words, the path's length, then its elements
+V2_PATH_AT: constant(uint256) = 196
+MAX_PATH: constant(uint256) = (MAX_DATA - V2_PATH_AT) // 32
 
 interface ERC20:
     def transfer(_to: address, _value: uint256) -> bool: nonpayable
@@ -51,6 +88,7 @@ event PolicySet:
     open_recipients: bool
     recipient_count: uint256
     call_count: uint256
+    token_out_count: uint256
 
 event Revoked:
     epoch: indexed(uint256)
@@ -65,6 +103,7 @@ event ApprovalCleared:
     spender: indexed(address)
 
 event Withdrawn:
+    token: indexed(address)  # empty for ether
     receiver: indexed(address)
     amount: uint256
 
@@ -87,6 +126,8 @@ period_spent: public(uint256)
 
 recipient_allowed: HashMap[uint256, HashMap[address, bool]]
 call_allowed: HashMap[uint256, HashMap[address, HashMap[bytes4, bool]]]
+token_out_allowed: HashMap[uint256, HashMap[address, bool]]
+is_router: HashMap[uint256, HashMap[address, bool]]
 
 
 @deploy
@@ -113,6 +154,12 @@ def is_recipient(_who: address) -> bool:
 @external
 def is_call_allowed(_target: address, _selector: bytes4) -> bool:
     return self.call_allowed[self.epoch][_target][_selector]
+
+
+@view
+@external
+def is_token_out(_token: address) -> bool:
+    return self.token_out_allowed[self.epoch][_token]
 
 
 @view
@@ -159,12 +206,57 @@ def execute(_target: address, _data: Bytes[MAX_DATA]) -> Bytes[32]:
     else:
         assert selector != TRANSFER and selector != APPROVE, "token functions only on the policy token"
         assert selector != TRANSFER_FROM and selector != INCREASE_ALLOWANCE, "token functions only on the policy token"
+        if selector == SWAP_EXACT_IN or selector == SWAP_EXACT_TOKENS_FOR_TOKENS:
+            # input the policy token, output a listed token, recipient the wallet or an
+            # allowlisted address that is not the router
+            token_in: address = empty(address)
+            token_out: address = empty(address)
+            token_in, token_out, counterparty = self._swap_ends(_data)
+            assert token_in == token, "swap input is not the policy token"
+            assert self.token_out_allowed[self.epoch][token_out], "swap output token not in the policy"
+            assert counterparty != _target, "swap recipient is the router"
+            assert counterparty == self or self.recipient_allowed[self.epoch][counterparty], "swap recipient not in the policy"
 
     response: Bytes[32] = raw_call(_target, _data, max_outsize=32, revert_on_failure=True)
     if _target == token and len(response) > 0:
         assert convert(response, bool), "token call returned false"
     log Executed(epoch=self.epoch, target=_target, selector=selector, counterparty=counterparty, amount=amount)
     return response
+
+
+@pure
+@internal
+def _swap_ends(_data: Bytes[MAX_DATA]) -> (address, address, address):
+    """(input token, output token, recipient) of a canonically encoded swap call, or revert.
+    Canonical means what every ABI decoder reads the same way: exact length, clean address words
+    and, for the path, the one offset a standard encoder writes."""
+    if convert(slice(_data, 0, 4), bytes4) == SWAP_EXACT_IN:
+        # (token_in, token_out, amount_in, min_out, recipient)
+        assert len(_data) == 164, "malformed swap call"
+        return (
+            self._address_of(extract32(_data, 4, output_type=uint256)),
+            self._address_of(extract32(_data, 36, output_type=uint256)),
+            self._address_of(extract32(_data, 132, output_type=uint256)),
+        )
+    # (amountIn, amountOutMin, path, to, deadline); path is the only dynamic argument
+    assert len(_data) >= V2_PATH_AT + 64, "malformed swap call"
+    assert extract32(_data, 68, output_type=uint256) == 160, "malformed swap call"
+    n: uint256 = extract32(_data, V2_PATH_AT - 32, output_type=uint256)
+    assert n >= 2 and n <= MAX_PATH, "malformed swap call"
+    assert len(_data) == V2_PATH_AT + 32 * n, "malformed swap call"
+    return (
+        self._address_of(extract32(_data, V2_PATH_AT, output_type=uint256)),
+        self._address_of(extract32(_data, V2_PATH_AT + 32 * (n - 1), output_type=uint256)),
+        self._address_of(extract32(_data, 100, output_type=uint256)),
+    )
+
+
+@pure
+@internal
+def _address_of(_word: uint256) -> address:
+    """An ABI address word; a word with high bits set is refused, not masked."""
+    assert _word <= convert(max_value(uint160), uint256), "malformed swap call"
+    return convert(convert(_word, uint160), address)
 
 
 @internal
@@ -197,9 +289,11 @@ def set_policy(
     _recipients: DynArray[address, MAX_RECIPIENTS],
     _targets: DynArray[address, MAX_CALLS],
     _selectors: DynArray[bytes4, MAX_CALLS],
+    _tokens_out: DynArray[address, MAX_TOKENS_OUT],
 ):
     """
     @notice Replace the whole policy in one step: a new epoch, fresh allowlists, counters at zero.
+            `_tokens_out` are the tokens a swap may buy.
     """
     assert msg.sender == self.owner, "only the owner"
     assert _period_s > 0, "period must be positive"
@@ -229,7 +323,19 @@ def set_policy(
         else:
             assert selector != TRANSFER and selector != APPROVE, "token functions only on the policy token"
             assert selector != TRANSFER_FROM and selector != INCREASE_ALLOWANCE, "token functions only on the policy token"
+            assert selector not in UNDECODED_SWAPS, "a swap whose recipient the wallet cannot read"
+            if selector == SWAP_EXACT_IN or selector == SWAP_EXACT_TOKENS_FOR_TOKENS:
+                self.is_router[epoch][target] = True
         self.call_allowed[epoch][target][selector] = True
+    for i: uint256 in range(MAX_CALLS):
+        if i >= len(_targets):
+            break
+        if self.is_router[epoch][_targets[i]]:
+            selector: bytes4 = _selectors[i]
+            assert selector == SWAP_EXACT_IN or selector == SWAP_EXACT_TOKENS_FOR_TOKENS, "a router is called only through swaps the wallet reads"
+    for t: address in _tokens_out:
+        assert t != token and t != self and t != empty(address), "not a token a swap may buy"
+        self.token_out_allowed[epoch][t] = True
     log PolicySet(
         epoch=epoch,
         per_tx_cap=_per_tx_cap,
@@ -240,6 +346,7 @@ def set_policy(
         open_recipients=_open_recipients,
         recipient_count=len(_recipients),
         call_count=len(_targets),
+        token_out_count=len(_tokens_out),
     )
 
 
@@ -289,5 +396,29 @@ def set_owner(_owner: address):
 def withdraw(_to: address, _amount: uint256):
     """@notice The owner moves the policy token out, with no policy limits (also: approve pending)."""
     assert msg.sender == self.owner, "only the owner"
-    assert extcall ERC20(token).transfer(_to, _amount), "token transfer returned false"
-    log Withdrawn(receiver=_to, amount=_amount)
+    self._withdraw_token(token, _to, _amount)
+
+
+@external
+@nonreentrant
+def withdraw_token(_token: address, _to: address, _amount: uint256):
+    """@notice The owner moves any ERC-20 the wallet holds out (swap outputs, tokens sent to it).
+    @dev Tokens that return nothing from `transfer` (USDT-style) are accepted; `false` reverts."""
+    assert msg.sender == self.owner, "only the owner"
+    self._withdraw_token(_token, _to, _amount)
+
+
+@external
+@nonreentrant
+def withdraw_ether(_to: address, _amount: uint256):
+    """@notice The owner moves out ether the wallet holds. It accepts none by call (no payable
+               function), but ether can be forced in (a self-destructing contract, a block reward)."""
+    assert msg.sender == self.owner, "only the owner"
+    raw_call(_to, b"", value=_amount, revert_on_failure=True)
+    log Withdrawn(token=empty(address), receiver=_to, amount=_amount)
+
+
+@internal
+def _withdraw_token(_token: address, _to: address, _amount: uint256):
+    assert extcall ERC20(_token).transfer(_to, _amount, default_return_value=True), "token transfer returned false"
+    log Withdrawn(token=_token, receiver=_to, amount=_amount)

@@ -15,10 +15,13 @@
      anchored at most once and its challenge window, which runs from that anchor, never reopens.
 
      A proven bad receipt takes the operator's whole bond. `slash_reward_bps` (at most half) of it
-     is shared equally by every challenger whose dispute against the operator was opened before the
-     slash or within the share window after it (the slasher's response window) and won; the rest
-     is burned. So the operator loses at least half its bond whoever files, itself included, and an
-     honest challenger front-run by the operator's own claim gets the same share as that claim.
+     is shared equally by the challengers whose disputes against the operator were opened before
+     the slash or within the share window after it (the slasher's response window) and won; the
+     rest is burned. So the operator loses at least half its bond whoever files, itself included,
+     and an honest challenger front-run by the operator's own claim gets the same share as that
+     claim. Once the window is over the number of shares is fixed (winners plus disputes still
+     open that may share), so a winner collects at once, whatever the others are still playing;
+     the shares of disputes that lose are burned.
 """
 
 from ethereum.ercs import IERC20
@@ -67,7 +70,8 @@ struct Slash:
     window_ends: uint256
     winners: uint256
     pending: uint256
-    remainder_burned: bool
+    shares: uint256
+    rest_burned: bool
 
 struct Share:
     operator: address
@@ -281,27 +285,29 @@ def dispute_closed(_operator: address, _dispute_id: uint256, _challenger: addres
         self.slashes[_operator].pending -= 1
         if _won:
             self._share(_operator, _dispute_id, _challenger)
+        self._burn_rest(_operator)
 
 
 @external
 def collect_reward(_dispute_id: uint256) -> uint256:
     """
     @notice Pay the challenger of winning dispute `_dispute_id` its share of the slash, once the
-            share window is over and every dispute that may share is resolved. Anyone may call
-            it; the share goes to the challenger. Each of w winners gets pool // w; the first
-            collect burns the remainder (pool % w, fewer than w base units).
+            share window is over. Anyone may call it; the share goes to the challenger. The first
+            collect fixes the number of shares n = winners + disputes still open that may share;
+            each winner gets pool // n. What no winner takes (the remainder, and the shares of
+            disputes that lose) is burned once no dispute that may share is open.
     """
     share: Share = self.shares[_dispute_id]
     assert share.challenger != empty(address), "no reward to collect for this dispute"
     record: Slash = self.slashes[share.operator]
     assert block.timestamp > record.window_ends, "the share window is still open"
-    assert record.pending == 0, "a dispute that may share the reward is still open"
+    if record.shares == 0:
+        record.shares = record.winners + record.pending
+        self.slashes[share.operator].shares = record.shares
     self.shares[_dispute_id] = empty(Share)
-    amount: uint256 = record.pool // record.winners
-    if not record.remainder_burned:
-        self.slashes[share.operator].remainder_burned = True
-        self._send(BURN, record.pool % record.winners)
+    amount: uint256 = record.pool // record.shares
     self._send(share.challenger, amount)
+    self._burn_rest(share.operator)
     log RewardCollected(dispute_id=_dispute_id, challenger=share.challenger, amount=amount)
     return amount
 
@@ -326,11 +332,14 @@ def anchor_receipts(
     _root: bytes32, _item_count: uint256, _first_nonce: uint256, _last_nonce: uint256
 ) -> uint256:
     """
-    @notice An active operator records a batch of its own receipts with nonces `_first_nonce` to
+    @notice A bonded operator records a batch of its own receipts with nonces `_first_nonce` to
             `_last_nonce`, all above those of its earlier batches: a receipt is anchored once.
-            Their challenge window runs from now.
+            Their challenge window runs from now, and the bond stays until it is over. An
+            operator that asked to unbond may still anchor (the receipts it issued before), as
+            long as the tokens are still here.
     """
-    assert self._is_active(msg.sender), "not an active operator"
+    assert self.slasher != empty(address), "no slasher yet: receipts could not be disputed"
+    assert self._is_bonded(msg.sender), "not a bonded operator"
     assert _first_nonce > self.batches[self.last_receipt_batch[msg.sender]].last_nonce, (
         "nonces already anchored (each batch covers nonces above the last one anchored)"
     )
@@ -398,6 +407,14 @@ def _is_active(_operator: address) -> bool:
     return op.registered_at != 0 and op.bond >= min_bond and not op.slashed
 
 
+@view
+@internal
+def _is_bonded(_operator: address) -> bool:
+    """Registered, not slashed, and at least the minimum still here (bonded or unbonding)."""
+    op: Operator = self.operators[_operator]
+    return op.registered_at != 0 and not op.slashed and op.bond + op.unbonding >= min_bond
+
+
 @internal
 def _anchor(
     _kind: uint8, _root: bytes32, _item_count: uint256, _first_nonce: uint256, _last_nonce: uint256
@@ -447,7 +464,8 @@ def _slash(_operator: address):
         window_ends=ends,
         winners=0,
         pending=self.open_disputes[_operator],
-        remainder_burned=False,
+        shares=0,
+        rest_burned=False,
     )
     self._send(BURN, taken - pool)
     log OperatorSlashed(
@@ -460,6 +478,17 @@ def _share(_operator: address, _dispute_id: uint256, _challenger: address):
     self.slashes[_operator].winners += 1
     self.shares[_dispute_id] = Share(operator=_operator, challenger=_challenger)
     log RewardShared(operator=_operator, dispute_id=_dispute_id, challenger=_challenger)
+
+
+@internal
+def _burn_rest(_operator: address):
+    """Once the shares are fixed and no dispute that may share is open, burn what the winners do
+    not take: pool - winners * (pool // shares)."""
+    record: Slash = self.slashes[_operator]
+    if record.shares == 0 or record.pending != 0 or record.rest_burned:
+        return
+    self.slashes[_operator].rest_burned = True
+    self._send(BURN, record.pool - record.winners * (record.pool // record.shares))
 
 
 @internal
