@@ -374,11 +374,13 @@ def anchored(world) -> SimpleNamespace:
     )
 
 
-def test_a_pending_receipt_verifies_with_a_note(world, anchored):
+def test_a_copy_without_its_proof_verifies_with_a_note(world, anchored):
+    """The copy taken before anchoring: its batch is on-chain now (the operator has anchored past
+    its nonce), so the note says where to get the proof rather than "check again later"."""
     assert anchored.pending.anchor is None
     verdict = world.answers.verify(anchored.pending)
     assert verdict.valid, verdict.reason
-    assert any("not anchored" in note for note in verdict.notes)
+    assert any("carries no anchor proof" in note for note in verdict.notes)
 
 
 def test_an_anchored_receipt_carries_a_proof_that_verifies(world, anchored):
