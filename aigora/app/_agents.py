@@ -178,6 +178,29 @@ class Agents:
         row = self._row(name)
         return self.context.chain.transact(owner, self._wallet(row).functions.revoke()).tx_hash
 
+    def withdraw(
+        self,
+        name: str,
+        owner: Signer,
+        *,
+        token: str | None = None,
+        to: str | None = None,
+        amount: int | None = None,
+    ) -> tuple[int, str]:
+        """Move `amount` (all when None) of `token` (the policy's token when None; any ERC-20,
+        e.g. a swap's output) out of the wallet to `to` (the owner when None), outside the
+        policy: only the owner's key can. Returns (amount, transaction hash)."""
+        chain, wallet = self.context.chain, self._wallet(self._row(name))
+        token = token or self.token()
+        held = chain.call(chain.contract("Token", token).functions.balanceOf(wallet.address))
+        amount = held if amount is None else amount
+        if amount <= 0:
+            raise AgentError(f"the wallet holds no {token} to withdraw")
+        if amount > held:
+            raise AgentError(f"the wallet holds {held} of {token}, less than {amount}")
+        call = wallet.functions.withdraw_token(token, to or owner.address, amount)
+        return amount, chain.transact(owner, call).tx_hash
+
     def run(self, name: str, tasks: list, agent_passphrase: str) -> RunReport:
         """Plan `tasks` (in a process without keys), then carry out what the policy allows and
         queue the rest for the owner."""

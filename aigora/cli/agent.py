@@ -154,6 +154,30 @@ def revoke(
     console.print(f"revoked agent {name}: it can no longer move anything")
 
 
+@app.command("withdraw")
+def withdraw(
+    name: NameArg,
+    token: Annotated[
+        str | None, typer.Option(help="The token (default: the policy's; any ERC-20 it holds).")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="Where to (default: the owner).")] = None,
+    amount: Annotated[
+        str | None, typer.Option(help="How many tokens (default: all of them).")
+    ] = None,
+    account: OwnerOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Take tokens out of the agent's wallet with the owner's key (swap outputs included)."""
+    count = None if amount is None else to_units(amount)
+    with _agents(data_dir) as agents:
+        moved, tx = agents.withdraw(
+            name, _owner(agents.context, account), token=token, to=to, amount=count
+        )
+    console.print(
+        f"withdrew {format_amount(moved)} from agent {name}'s wallet ({tx})", highlight=False
+    )
+
+
 @app.command("run")
 def run(
     name: NameArg,

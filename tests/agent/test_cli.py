@@ -75,6 +75,15 @@ def test_create_confirm_run_pending_approve_revoke(home, tmp_path):
     assert "status revoked" in shown.text
     assert "holds 96 tokens" in shown.text
 
+    # The owner takes the rest out (only its key can), then there is nothing left to take.
+    taken = _run(home, "withdraw", "tips", "--amount", "90")
+    assert taken.exit_code == 0, taken.text
+    assert "withdrew 90 tokens" in taken.text
+    assert "holds 6 tokens" in _run(home, "show", "tips").text
+    assert "less than" in str(_run(home, "withdraw", "tips", "--amount", "7").exception)
+    assert _run(home, "withdraw", "tips").exit_code == 0
+    assert "holds no" in str(_run(home, "withdraw", "tips").exception)
+
 
 def test_unknown_agent_and_vague_mandate(home):
     assert "no agent named" in str(_run(home, "show", "nobody").exception)
