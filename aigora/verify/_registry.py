@@ -104,6 +104,7 @@ class RegistryFacts(Protocol):
     def snapshot(self, operator: str, root: bytes) -> SnapshotFacts | None: ...
     def snapshots_of(self, operator: str, model_root: bytes) -> list[tuple[bytes, int]]: ...
     def batch(self, batch_id: int) -> BatchFacts | None: ...
+    def now(self) -> int: ...
 
 
 class ChainRegistry:
@@ -214,6 +215,10 @@ class ChainRegistry:
             if facts is not None and facts.model_root == model_root:
                 found.append((bytes(log.args.snapshot_root), facts.timestamp))
         return sorted(found, key=lambda item: item[1])
+
+    def now(self) -> int:
+        """The chain's time: what a dispute filed now would be judged at."""
+        return self.chain.now()
 
     def batch(self, batch_id: int) -> BatchFacts | None:
         record = read_batch(self.chain, self.registry, batch_id)

@@ -37,6 +37,10 @@ STALE_GRACE_S = 600
 """An operator may keep answering from its previous snapshot this long after registering a new
 one (answers in flight); after that, answering from an old snapshot hides newer content."""
 CLOCK_SKEW_S = 300
+ANCHOR_DEADLINE_S = 24 * 3600
+"""How long after issuing a receipt its operator has to anchor it. A node anchors every
+`anchor_interval_s` (30 s by default), so a day covers a node that was down for hours; a receipt
+still unanchored after that cannot be challenged, so nothing backs it."""
 
 
 class Invalid(Exception):
@@ -258,7 +262,8 @@ def check_snapshot(
 
 
 def check_anchor(document: ReceiptDocument, registry: RegistryFacts, digest: bytes) -> str | None:
-    """None when anchored and proven; a note when not anchored yet; Invalid for a bad proof."""
+    """None when anchored and proven; a note when not anchored yet; Invalid for a bad proof, or
+    for a receipt its operator left unanchored past the deadline (unchallengeable: unbacked)."""
     if document.anchor is None:
         through = registry.operator(document.operator).anchored_through
         if document.nonce <= through:
@@ -266,6 +271,13 @@ def check_anchor(document: ReceiptDocument, registry: RegistryFacts, digest: byt
                 f"this copy carries no anchor proof, but the operator has anchored its receipts "
                 f"through nonce {through}: ask its node for this receipt's proof (GET "
                 "/receipts/DIGEST); a receipt left out of its batch can never be challenged"
+            )
+        age = registry.now() - int(document.receipt["issuedAt"])
+        if age > ANCHOR_DEADLINE_S:
+            raise Invalid(
+                "anchor",
+                f"not anchored {age} s after it was issued (operators anchor within "
+                f"{ANCHOR_DEADLINE_S} s): nobody can challenge it, so no bond backs it",
             )
         return "not anchored yet: the operator anchors receipts in batches; check again later"
     batch = registry.batch(document.anchor.batch_id)

@@ -40,7 +40,7 @@ from aigora.verify import (
     sign_receipt,
     stored_receipt,
 )
-from aigora.verify._verify import STALE_GRACE_S
+from aigora.verify._verify import ANCHOR_DEADLINE_S, STALE_GRACE_S
 
 QUESTION = "Which car is best for a family of five?"
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -693,3 +693,17 @@ def test_content_shrinking_back_to_an_older_set_is_served_under_a_new_root(open_
     w.context.chain.advance_time(STALE_GRACE_S + 1)
     verdict = w.answers.verify(w.answers.ask(QUESTION, 3))
     assert verdict.valid, verdict.reason
+
+
+def test_a_receipt_left_unanchored_past_the_deadline_is_not_backed(open_world_at, tmp_path):
+    """An operator that never anchors a receipt keeps it out of every dispute: a day after it
+    was issued, verify calls it unbacked (a world of its own: chain time moves a day)."""
+    w = open_world_at(tmp_path / "node")
+    document = signed_answer(w, QUESTION)  # signed, never recorded, so never anchored
+    fresh = w.answers.verify(document)
+    assert fresh.valid, fresh.reason
+    assert any("not anchored yet" in note for note in fresh.notes)
+    w.context.chain.advance_time(ANCHOR_DEADLINE_S + 60)
+    verdict = w.answers.verify(document)
+    assert (verdict.valid, verdict.check) == (False, "anchor")
+    assert "nobody can challenge it" in verdict.reason
