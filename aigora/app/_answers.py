@@ -17,7 +17,7 @@ from web3.contract import Contract
 
 from aigora.app._context import NodeContext, StoreContext
 from aigora.app._games import Move, play_games
-from aigora.chain import Chain, read_batch
+from aigora.chain import Chain, last_receipt_nonce
 from aigora.content import service
 from aigora.core.errors import AigoraError, ContractRevert
 from aigora.engine import (
@@ -250,11 +250,9 @@ class Answers:
         with self._lock:
             if self._floor is None:
                 context = self.context
-                registry = context.deployment.registry
-                last = context.chain.call(
-                    registry.functions.last_receipt_batch(context.operator.address)
+                self._floor = last_receipt_nonce(
+                    context.chain, context.deployment.registry, context.operator.address
                 )
-                self._floor = read_batch(context.chain, registry, last).last_nonce if last else 0
             return self._floor
 
     def answer(self, query: str, k: int, *, by_operator: bool) -> Answer:

@@ -22,7 +22,7 @@ from aigora.app._dispute_state import (
     registry_of,
     state_after,
 )
-from aigora.app._games import Move, log_failure, remember_challenge
+from aigora.app._games import Move, each_on_its_own, remember_challenge
 from aigora.app._watch import filed_by_us, follow_disputes, mark_closed, open_watched
 from aigora.chain import Chain, TxSigner
 from aigora.core.errors import AigoraError, NotFound
@@ -103,18 +103,12 @@ def rebut_omissions(
     not from the chain's whole history. Each is tried on its own: one that fails (a revert, a
     receipt that cannot be read) is logged by id and tried again next pass; the others go on."""
     follow_disputes(chain, db, disputes, signer.address)
-    answered = []
-    for watched in open_watched(db, chain, disputes, kind=OMISSION):
-        if not watched.against_us:
-            continue
-        try:
-            state = _rebut_one(chain, db, disputes, signer, watched.dispute_id)
-        except Exception as exc:  # one broken item must not stop the others
-            log_failure(log, f"rebuttal of dispute {watched.dispute_id}", exc)
-            continue
-        if state is not None:
-            answered.append(state)
-    return answered
+    return each_on_its_own(
+        log,
+        [w for w in open_watched(db, chain, disputes, kind=OMISSION) if w.against_us],
+        lambda watched: f"rebuttal of dispute {watched.dispute_id}",
+        lambda watched: _rebut_one(chain, db, disputes, signer, watched.dispute_id),
+    )
 
 
 def _rebut_one(
@@ -239,22 +233,27 @@ class Disputes:
         disputes = context.deployment.disputes
         if disputes is None:
             return []
-        chain = context.chain
-        follow_disputes(chain, context.db, disputes, context.operator.address)
-        closed = []
-        for watched in open_watched(context.db, chain, disputes, kind=OMISSION):
-            if not watched.filed_by_us:
-                continue
-            try:
-                state = dispute_state(chain, disputes, watched.dispute_id)
-                if state.status != "open":
-                    mark_closed(context.db, chain, disputes, watched.dispute_id)
-                elif state.deadline < chain.now():
-                    closed.append(self.resolve(watched.dispute_id))
-                    mark_closed(context.db, chain, disputes, watched.dispute_id)
-            except Exception as exc:  # one broken item must not stop the others
-                log_failure(log, f"resolving expired claim {watched.dispute_id}", exc)
-        return closed
+        chain, db = context.chain, context.db
+        follow_disputes(chain, db, disputes, context.operator.address)
+
+        def close(dispute_id: int) -> DisputeState | None:
+            state = dispute_state(chain, disputes, dispute_id)
+            if state.status == "open" and state.deadline >= chain.now():
+                return None  # its operator may still answer
+            resolved = self.resolve(dispute_id) if state.status == "open" else None
+            mark_closed(db, chain, disputes, dispute_id)
+            return resolved
+
+        return each_on_its_own(
+            log,
+            [
+                w.dispute_id
+                for w in open_watched(db, chain, disputes, kind=OMISSION)
+                if w.filed_by_us
+            ],
+            lambda dispute_id: f"resolving expired claim {dispute_id}",
+            close,
+        )
 
     def collect_owed(self) -> list[DisputeState]:
         """Collect the reward of every dispute this node filed and won whose share is due; each
@@ -264,15 +263,17 @@ class Disputes:
         if disputes is None:
             return []
         follow_disputes(context.chain, context.db, disputes, context.operator.address)
-        collected = []
-        for dispute_id in filed_by_us(context.db, context.chain, disputes):
-            try:
-                state = dispute_state(context.chain, disputes, dispute_id)
-                if state.reward is not None and state.reward.collectable:
-                    collected.append(self.collect(dispute_id))
-            except Exception as exc:  # one broken item must not stop the others
-                log_failure(log, f"collecting the reward of dispute {dispute_id}", exc)
-        return collected
+
+        def collect(dispute_id: int) -> DisputeState | None:
+            reward = dispute_state(context.chain, disputes, dispute_id).reward
+            return self.collect(dispute_id) if reward is not None and reward.collectable else None
+
+        return each_on_its_own(
+            log,
+            filed_by_us(context.db, context.chain, disputes),
+            lambda dispute_id: f"collecting the reward of dispute {dispute_id}",
+            collect,
+        )
 
     def rebut(self) -> list[DisputeState]:
         """Rebut every open omission claim against this node's receipts that is false."""

@@ -10,17 +10,17 @@ node's dispute scan (`_watch`), which resumes from its cursor after a restart.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
 from web3.contract import Contract
 from web3.contract.contract import ContractEvent
 
 from aigora.app._dispute_state import EMBEDDING, DisputeState, dispute_state, game_state
-from aigora.app._watch import follow_disputes, mark_closed, open_watched
+from aigora.app._watch import Watched, follow_disputes, mark_closed, open_watched
 from aigora.chain import Chain, TxSigner
 from aigora.core.errors import AigoraError, NotFound
 from aigora.core.ordered_merkle import OrderedTree
@@ -78,6 +78,31 @@ def log_failure(logger: logging.Logger, what: str, exc: Exception) -> None:
         logger.warning("%s failed, will retry next pass: %s", what, exc)
     else:
         logger.error("%s failed, will retry next pass", what, exc_info=exc)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def each_on_its_own(
+    logger: logging.Logger,
+    items: Iterable[T],
+    what: Callable[[T], str],
+    step: Callable[[T], R | None],
+) -> list[R]:
+    """Run `step` on every item of a recurring pass; one that fails is logged (`log_failure`,
+    named by `what`) and tried again next pass, and the others still run. Returns the results
+    that are not None."""
+    results = []
+    for item in items:
+        try:
+            result = step(item)
+        except Exception as exc:  # one broken item must not stop the others
+            log_failure(logger, what(item), exc)
+            continue
+        if result is not None:
+            results.append(result)
+    return results
 
 
 def _revealed(chain: Chain, event: ContractEvent, dispute_id: int, from_block: int) -> Any:
@@ -155,30 +180,30 @@ def play_games(
     or cannot go on from here (e.g. the traces differ only in tokens) is logged by id and tried
     again next pass, and the others still get their moves."""
     follow_disputes(chain, db, disputes, signer.address)
-    moves: list[Move] = []
     filed = _filed(db, chain, disputes)
-    for watched in open_watched(db, chain, disputes, kind=EMBEDDING):
-        try:
-            state = dispute_state(chain, disputes, watched.dispute_id)
-            if state.status != "open":
-                mark_closed(db, chain, disputes, watched.dispute_id)
-                continue
-            move = _play_one(
-                chain,
-                db,
-                disputes,
-                signer,
-                trace_of,
-                filed,
-                state,
-                opened_block=watched.opened_block,
-            )
-        except Exception as exc:  # one broken game must not stop the others
-            log_failure(log, f"embedding game {watched.dispute_id}", exc)
-            continue
-        if move is not None:
-            moves.append(move)
-    return moves
+
+    def play(watched: Watched) -> Move | None:
+        state = dispute_state(chain, disputes, watched.dispute_id)
+        if state.status != "open":
+            mark_closed(db, chain, disputes, watched.dispute_id)
+            return None
+        return _play_one(
+            chain,
+            db,
+            disputes,
+            signer,
+            trace_of,
+            filed,
+            state,
+            opened_block=watched.opened_block,
+        )
+
+    return each_on_its_own(
+        log,
+        open_watched(db, chain, disputes, kind=EMBEDDING),
+        lambda watched: f"embedding game {watched.dispute_id}",
+        play,
+    )
 
 
 def _play_one(

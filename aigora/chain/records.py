@@ -202,6 +202,13 @@ def read_batch(chain: Chain, registry: Contract, batch_id: int) -> BatchRecord:
     return _decode(BatchRecord, chain.call(registry.functions.batches(batch_id)))
 
 
+def last_receipt_nonce(chain: Chain, registry: Contract, operator: str) -> int:
+    """The highest receipt nonce `operator` has anchored (0 if none): the registry takes no
+    receipts batch of it at or below this again."""
+    batch_id = chain.call(registry.functions.last_receipt_batch(operator))
+    return read_batch(chain, registry, batch_id).last_nonce if batch_id else 0
+
+
 def read_model(chain: Chain, registry: Contract, root: bytes) -> ModelRecord:
     return _decode(ModelRecord, chain.call(registry.functions.models(root)))
 

@@ -21,6 +21,7 @@ from aigora.chain import (
     ZERO_ADDRESS,
     Chain,
     compile_contract,
+    last_receipt_nonce,
     read_batch,
     read_model,
     read_operator,
@@ -182,12 +183,8 @@ class ChainRegistry:
             record.endpoint,
             active=record.registered and not record.slashed and record.bond >= min_bond,
             unbonding_since=since,
-            anchored_through=self._anchored_through(address),
+            anchored_through=last_receipt_nonce(self.chain, self.registry, address),
         )
-
-    def _anchored_through(self, address: str) -> int:
-        last = self.chain.call(self.registry.functions.last_receipt_batch(address))
-        return read_batch(self.chain, self.registry, last).last_nonce if last else 0
 
     def model_registered(self, root: bytes) -> bool:
         return read_model(self.chain, self.registry, root).registered
