@@ -7,6 +7,7 @@ from aigora.app._content import Content
 from aigora.app._context import NodeContext
 from aigora.app._disputes import Disputes
 from aigora.app._labels import Labels
+from aigora.app._network import NetworkService
 from aigora.app._payouts import Payouts
 from aigora.app._reputation import Reputation
 from aigora.app._snapshots import Snapshots
@@ -27,6 +28,7 @@ class App:
         self.content = Content(context)
         self.reputation = Reputation(context)
         self.agents = Agents(context)
+        self.network = NetworkService(context)
 
     def chain_status(self) -> ChainStatus:
         """The chain, the contracts and the operator's standing."""

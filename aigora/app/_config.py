@@ -139,6 +139,37 @@ class VerifyConfig(BaseModel):
     model: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{64}$")
 
 
+class NetworkConfig(BaseModel):
+    """Joining a network (`docs/network.md`). `file` is the network file (relative to the data
+    directory; unset: `network.json` there if present, else no network: the node deploys its
+    own contracts). `public_url` is what the node registers as its endpoint for peers (default:
+    its own host and port). `peers` are node URLs to fetch batches from besides the registered
+    operators. `sync_interval_s` is how often the node imports what peers anchored (0: only
+    when asked)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str = ""
+    public_url: str | None = None
+    peers: list[str] = []
+    sync_interval_s: int = Field(default=10, ge=0)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s):// URL")
+        return value
+
+    @field_validator("peers")
+    @classmethod
+    def _peers(cls, value: list[str]) -> list[str]:
+        for peer in value:
+            if not peer.startswith(("http://", "https://")):
+                raise ValueError(f"peer {peer!r} must be an http(s):// URL")
+        return value
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -150,6 +181,7 @@ class Config(BaseModel):
     payouts: PayoutsConfig = PayoutsConfig()
     labels: LabelsConfig = LabelsConfig()
     verify: VerifyConfig = VerifyConfig()
+    network: NetworkConfig = NetworkConfig()
 
 
 DEFAULT_CONFIG_TEXT = """\
@@ -198,6 +230,13 @@ min_gold_answers = 3         # ... over at least this many gold answers
 
 [verify]
 # model = "0x..."            # accept answers under this model root only; unset: any registered
+
+[network]
+# file = "network.json"      # join this network (deploy nothing); unset: network.json here if
+                             # present, else deploy this node's own contracts
+# public_url = "http://203.0.113.7:8470"   # the endpoint peers fetch from; unset: host:port
+peers = []                   # more node URLs to fetch batches from
+sync_interval_s = 10         # import what peers anchored this often (0: only when asked)
 """
 
 

@@ -42,15 +42,16 @@ from aigora.chain import (
 )
 from aigora.content import domain_for
 from aigora.core.eip712 import Domain
-from aigora.core.errors import AigoraError, ChainError
+from aigora.core.errors import AigoraError, ChainError, ConfigError
 from aigora.core.keystore import Keystore, Signer
+from aigora.network import BURN_ADDRESS, CONTRACTS, NetworkFile, load_network
 from aigora.store import BlobStore, NodeSetting, make_engine, migrate, session_scope
 from aigora.store import Deployment as DeploymentRow
+from aigora.verify import runs_contract
 
 DEV_ETHER = 100 * 10**18
-BURN_ADDRESS = "0x000000000000000000000000000000000000dEaD"
-"""Where the burned share of a dispute's stake goes: the deployer (here the operator itself)
-must not be the treasury, or a slashed operator would get part of its own bond back."""
+NETWORK_FILE = "network.json"
+"""A data directory's network file when `[network] file` is unset (`aigora up --network`)."""
 CHAIN_ID_SETTING = "chain_id"
 NODE_FILE = "node.json"
 """Written by a running node into its data directory: where it serves (URL) and its PID."""
@@ -89,6 +90,11 @@ class StoreContext:
     def domain(self) -> Domain:
         """The EIP-712 domain of the chain and registry the node last ran on (from the store)."""
         return signing_domain(self.db)
+
+    @property
+    def network(self) -> NetworkFile | None:
+        """The network this node has joined (its network file), or None on its own contracts."""
+        return network_of(self.config, self.data_dir)
 
     def operator_address(self) -> str | None:
         """The operator key's address, read from its keystore (no passphrase needed)."""
@@ -195,8 +201,9 @@ def open_chain_view(data_dir: Path, signer: Signer | None = None) -> NodeContext
     while a node holds the embedded chain, `NodeNotStarted` before the first `aigora up`."""
     store = open_store(data_dir)
     try:
+        network = store.network
         chain = Chain.open(
-            store.config.chain.url, data_dir, max_range=store.config.chain.max_log_range
+            chain_url(store.config, network), data_dir, max_range=store.config.chain.max_log_range
         )
     except BaseException:
         store.close()
@@ -225,9 +232,12 @@ def open_chain_view(data_dir: Path, signer: Signer | None = None) -> NodeContext
     )
 
 
-def open_node(data_dir: Path, passphrase: str) -> NodeContext:
-    """Open (on first use: create) the node in `data_dir`; `passphrase` unlocks the operator key."""
+def open_node(data_dir: Path, passphrase: str, port: int | None = None) -> NodeContext:
+    """Open (on first use: create) the node in `data_dir`; `passphrase` unlocks the operator key.
+    In a network (`[network]`), deploy nothing: check the network's contracts, record them and
+    register as an operator with the node's public URL (`port`: where it will serve)."""
     config = prepare_data_dir(data_dir)
+    network = network_of(config, data_dir)
     keystore = keystore_for(data_dir)
     key_name = config.node.operator_key
     if not keystore.exists(key_name):
@@ -235,11 +245,23 @@ def open_node(data_dir: Path, passphrase: str) -> NodeContext:
     operator = keystore.unlock(key_name, passphrase)
     db = make_engine(database_url(config, data_dir))
     migrate(db)
-    chain = Chain.open(config.chain.url, data_dir, max_range=config.chain.max_log_range)
     try:
-        deployment = _ensure_deployed(chain, db, operator, config)
-        if chain.is_dev_chain:
-            _ensure_registered(chain, deployment, operator, config)
+        chain = Chain.open(
+            chain_url(config, network), data_dir, max_range=config.chain.max_log_range
+        )
+    except BaseException:
+        db.dispose()
+        raise
+    try:
+        if network is not None:
+            deployment = _join(chain, db, network)
+            endpoint = public_url(config, port)
+            _ensure_registered(chain, deployment, operator, config, endpoint, network)
+        else:
+            deployment = _ensure_deployed(chain, db, operator, config)
+            if chain.is_dev_chain:
+                endpoint = node_url(config.node.host, port or config.node.port)
+                _ensure_registered(chain, deployment, operator, config, endpoint, None)
         _remember_chain(db, chain.chain_id)
         note_deployments(chain, db)
     except BaseException:
@@ -337,6 +359,8 @@ def _add_disputes(chain: Chain, db: Engine, operator: Signer, deployment: Deploy
         return deployment
     if chain.call(registry.functions.owner()) != operator.address:
         return deployment
+    # The burned share of a dispute's stake must not go to the deployer (here the operator
+    # itself), or a slashed operator would get part of its own bond back.
     params = DisputeParams(treasury=BURN_ADDRESS)
     disputes, tx = deploy_disputes(
         chain, operator, deployment.token.address, registry.address, params
@@ -370,17 +394,122 @@ def _added(
 
 
 def _ensure_registered(
-    chain: Chain, deployment: Deployment, operator: Signer, config: Config
+    chain: Chain,
+    deployment: Deployment,
+    operator: Signer,
+    config: Config,
+    endpoint: str,
+    network: NetworkFile | None,
 ) -> None:
-    """On a dev chain the node bonds itself as an operator at first start, so it can serve answers
-    at once; on a real network bonding is the owner's explicit decision."""
+    """Bond the node as an operator with `endpoint` as its URL, or update the URL if it moved.
+    On a dev chain the node funds itself first (from a genesis account, and from the dev token's
+    minter when that is a genesis account too); elsewhere the operator must hold the bond."""
     registry, token = deployment.registry, deployment.token
-    if read_operator(chain, registry, operator.address).registered:
+    record = read_operator(chain, registry, operator.address)
+    if record.registered:
+        if record.endpoint != endpoint and not record.slashed:
+            chain.transact(operator, registry.functions.set_endpoint(endpoint))
         return
-    bond = config.chain.min_bond
+    bond = int(network.params.min_bond) if network is not None else config.chain.min_bond
+    if chain.is_dev_chain:
+        _fund_from_faucet(chain, operator)
+        _mint_dev_tokens(chain, token, operator.address, bond)
+    balance = chain.call(token.functions.balanceOf(operator.address))
+    if balance < bond:
+        raise ChainError(
+            f"the operator {operator.address} holds {balance} of the token {token.address}; "
+            f"joining needs a bond of {bond}: send it the tokens (and ether for gas) and start "
+            "again"
+        )
     chain.transact(operator, token.functions.approve(registry.address, bond))
-    endpoint = f"http://{config.node.host}:{config.node.port}"
     chain.transact(operator, registry.functions.register_operator(bond, endpoint))
+
+
+def _mint_dev_tokens(chain: Chain, token: Contract, account: str, amount: int) -> None:
+    """On a dev chain, mint `amount` to `account` if the token's minter is a genesis account
+    (a devnet's dev token); a real token is left alone."""
+    if chain.call(token.functions.balanceOf(account)) >= amount:
+        return
+    try:
+        minter = chain.call(token.functions.minter())
+    except ChainError:
+        return
+    for signer in chain.dev_signers():
+        if signer.address == minter:
+            chain.transact(signer, token.functions.mint(account, DEV_TOKENS))
+            return
+
+
+def network_of(config: Config, data_dir: Path) -> NetworkFile | None:
+    """The network file this node follows: `[network] file`, else `network.json` in the data
+    directory if present, else None (the node runs its own contracts)."""
+    if config.network.file:
+        path = Path(config.network.file).expanduser()
+        return load_network(path if path.is_absolute() else data_dir / path)
+    default = data_dir / NETWORK_FILE
+    return load_network(default) if default.is_file() else None
+
+
+def chain_url(config: Config, network: NetworkFile | None) -> str:
+    """`[chain] url`, else (in a network) the network file's RPC hint."""
+    if network is None or config.chain.url != "embedded":
+        return config.chain.url
+    if network.rpc is None:
+        raise ConfigError(
+            f"the network {network.name!r} names no JSON-RPC URL: set [chain] url in config.toml"
+        )
+    return network.rpc
+
+
+def public_url(config: Config, port: int | None = None) -> str:
+    """The URL this node registers for its peers: `[network] public_url`, else host and port."""
+    return config.network.public_url or node_url(config.node.host, port or config.node.port)
+
+
+class WrongNetwork(ConfigError):
+    """The network file does not describe the contracts on this chain."""
+
+
+def _join(chain: Chain, db: Engine, network: NetworkFile) -> Deployment:
+    """Check that the chain is the network's and runs our contracts at its addresses, with
+    the network's disputes contract as the registry's slasher, then record them for this chain
+    (replacing any contracts this data directory deployed there before). Deploys nothing."""
+    if chain.chain_id != network.chain_id:
+        raise WrongNetwork(
+            f"the network {network.name!r} is on chain {network.chain_id}; {chain.url} is "
+            f"chain {chain.chain_id}"
+        )
+    for name in CONTRACTS:
+        address = network.contracts[name].address
+        code = chain.code(address)
+        if not code:
+            raise WrongNetwork(f"the network's {name} {address} has no code on {chain.url}")
+        if name != "Token" and not runs_contract(code, name):
+            raise WrongNetwork(f"the network's {name} {address} is not our {name} contract")
+    deployment = attach_foundation(chain, network.addresses())
+    slasher = chain.call(deployment.registry.functions.slasher())
+    if slasher != deployment.disputes.address:
+        raise WrongNetwork(f"the registry's slasher is {slasher}, not the network's Disputes")
+    now = datetime.now(UTC)
+    with session_scope(db) as session:
+        for row in session.scalars(
+            select(DeploymentRow).where(DeploymentRow.chain_id == chain.chain_id)
+        ):
+            session.delete(row)
+        session.flush()
+        for name, entry in network.contracts.items():
+            session.add(
+                DeploymentRow(
+                    chain_id=chain.chain_id,
+                    name=name,
+                    address=entry.address,
+                    source_hash=source_hash(name),
+                    tx_hash=entry.tx_hash,
+                    block_number=entry.block,
+                    deployed_at=now,
+                )
+            )
+    return deployment
 
 
 def _fund_from_faucet(chain: Chain, account: TxSigner) -> None:

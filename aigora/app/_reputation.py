@@ -34,8 +34,17 @@ class Reputation:
 
     def compute(self, seeds: list[str] | None = None) -> RunSummary:
         """Compute trust and scores over every current attestation and vouch, and publish them.
-        Seeds: the given ones, else `[reputation] seeds`, else the operator."""
+        Seeds: the given ones, else `[reputation] seeds`, else the operator. In a network: over
+        what is anchored on it, with the network file's seeds and damping (unless seeds are
+        given), so every node that has imported the same batches publishes the same digest."""
         context = self.context
+        network = context.network
+        if network is not None:
+            chosen = seeds or network.reputation.seeds
+            params = ReputationParams(seeds=tuple(chosen), damping=network.reputation.damping)
+            return publish_run(
+                context.db, context.blobs, context.domain, params, anchored_only=True
+            )
         operator = context.operator_address()
         chosen = seeds or context.config.reputation.seeds or ([operator] if operator else [])
         params = ReputationParams(seeds=tuple(chosen), damping=context.config.reputation.damping)

@@ -20,6 +20,7 @@ from aigora.store import (
     WatchedDispute,
     move_cursor,
     read_cursor,
+    scan_start,
     session_scope,
 )
 
@@ -42,15 +43,6 @@ class Watched:
 def is_ours(against_us: bool, filed_by_us: bool) -> bool:
     """A dispute concerns this node when it disputes one of its receipts or the node filed it."""
     return against_us or filed_by_us
-
-
-def scan_start(cursor: int | None, deployed_at: int, latest: int) -> int:
-    """Where a scan resumes: after its cursor, or at the contract's deployment block on the
-    first pass or when the cursor lies beyond the chain's head (a dev chain restarted from
-    genesis with the same addresses: its old history is gone)."""
-    if cursor is None or cursor > latest:
-        return deployed_at
-    return cursor + 1
 
 
 def follow_disputes(chain: Chain, db: Engine, disputes: Contract, account: str) -> int:

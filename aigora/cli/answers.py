@@ -18,6 +18,7 @@ from aigora.cli._local import UseCase, read_receipt, run_case
 from aigora.cli.options import DataDirOption, data_dir_of
 from aigora.core.errors import AigoraError
 from aigora.index import SnapshotState
+from aigora.network import load_network
 from aigora.verify import MAX_K, ReceiptDocument, stored_receipt
 
 console = Console()
@@ -108,14 +109,34 @@ def verify(
             help="Accept answers under this model root only (default: [verify] model, else any).",
         ),
     ] = None,
+    network: Annotated[
+        Path | None,
+        typer.Option(
+            "--network",
+            help="Check against this network's registry (its file); --rpc defaults to its RPC.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Re-execute a receipt from public data. Exit 0 VALID, 1 INVALID, 2 unusable input."""
+    """Re-execute a receipt from public data. Exit 0 VALID, 1 INVALID, 2 unusable input.
+
+    With --rpc (and --network), no node of one's own is needed: the chain says which operator
+    registered what, and the operator's registered endpoint (or --source) serves the model and
+    snapshot, each checked against its root. On the embedded chain only the node itself can
+    check: nobody else can read that chain."""
     try:
         document = read_receipt(receipt_file)
         parse_model_root(model)
         directory = data_dir_of(data_dir)
+        if network is not None:
+            joined = load_network(network)
+            if registry is not None and registry.lower() != joined.registry.lower():
+                raise AigoraError(f"--registry {registry} is not the network's {joined.registry}")
+            registry = joined.registry
+            rpc = rpc or joined.rpc
+            if rpc is None:
+                raise AigoraError("the network file names no JSON-RPC URL: pass --rpc")
         if rpc is not None:
             store = open_store(directory) if directory.is_dir() else None
             try:

@@ -17,9 +17,11 @@ from aigora.cli import (
     answers,
     chain,
     content,
+    devnet,
     disputes,
     embed,
     labels,
+    network,
     payouts,
     reputation,
     up,
@@ -34,6 +36,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("up")(up.up)
+app.command("devnet")(devnet.devnet)
+app.add_typer(network.app, name="network")
 app.add_typer(account.app, name="account")
 app.add_typer(chain.app, name="chain")
 app.command("publish")(content.publish)

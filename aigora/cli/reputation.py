@@ -1,5 +1,7 @@
 """`aigora reputation compute | recompute`: publish reputation, and reproduce it to the bit."""
 
+import dataclasses
+import json
 from typing import Annotated
 
 import typer
@@ -19,14 +21,19 @@ def compute(
         list[str] | None,
         typer.Option(help="Pre-trusted attester (repeatable; default: config, else the operator)."),
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Compute trust and scores over every current attestation and vouch, and publish them."""
+    """Compute trust and scores over every current attestation and vouch, and publish them (in
+    a network: over what is anchored on it, with the network's seeds)."""
     store = open_store(data_dir_of(data_dir))
     try:
         summary = Reputation(store).compute(seed)
     finally:
         store.close()
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(summary), indent=2))
+        return
     table = Table(show_header=False, box=None)
     table.add_row("run", str(summary.run_id))
     table.add_row("inputs", f"{summary.ratings} attestations, {summary.trust_edges} vouches")

@@ -9,6 +9,7 @@ to the store (each function takes an open session: the caller's `session_scope` 
 
 from aigora.content import service
 from aigora.content.anchoring import (
+    ITEM_KINDS,
     KIND_CODES,
     AnchoredBatch,
     anchor_all,
@@ -39,6 +40,7 @@ from aigora.content.signed import (
 __all__ = [
     "ATTESTATION_TYPES",
     "CONTENT_TYPES",
+    "ITEM_KINDS",
     "KIND_CODES",
     "LEAF_ENCODING",
     "TRUST_TYPES",

@@ -7,31 +7,42 @@ recording it, the next run builds the same root, finds it on-chain under its own
 records it without sending again. Receipts are anchored by nonce range (`_anchor_receipts`).
 """
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 from web3.contract import Contract
 
 from aigora.chain import Chain, TxResult, TxSigner, read_batch
+from aigora.content import service
 from aigora.content.signed import LEAF_ENCODING
 from aigora.core.errors import ChainError
 from aigora.core.merkle import StandardMerkleTree, leaf_hash
 from aigora.store.answer_models import ReceiptRecord
-from aigora.store.content_models import AttestationRecord, ContentItem
+from aigora.store.content_models import AttestationRecord, ContentItem, TrustRecord
 from aigora.store.db import session_scope
 from aigora.store.models import Anchor, AnchorKind
+from aigora.store.network_models import BatchItem
 
 log = logging.getLogger(__name__)
 KIND_CODES = {AnchorKind.CONTENT: 0, AnchorKind.ATTESTATIONS: 1, AnchorKind.RECEIPTS: 2}
 MAX_BATCH = 50_000
-_MODELS: dict[AnchorKind, Any] = {
-    AnchorKind.CONTENT: ContentItem,
-    AnchorKind.ATTESTATIONS: AttestationRecord,
-    AnchorKind.RECEIPTS: ReceiptRecord,
+_MODELS: dict[AnchorKind, tuple[Any, ...]] = {
+    AnchorKind.CONTENT: (ContentItem,),
+    AnchorKind.ATTESTATIONS: (AttestationRecord, TrustRecord),
+    AnchorKind.RECEIPTS: (ReceiptRecord,),
 }
+"""The tables whose items a batch of each kind holds: an attestations batch carries the
+community's attestations and vouches (both inputs of reputation) under one root."""
+ITEM_KINDS: dict[AnchorKind, tuple[str, ...]] = {
+    AnchorKind.CONTENT: ("content",),
+    AnchorKind.ATTESTATIONS: ("attestation", "trust"),
+}
+"""The signed item kinds a content or attestations batch may hold (receipts are not served)."""
 
 
 @dataclass(frozen=True)
@@ -55,16 +66,17 @@ def anchor_pending(
     """Anchor what of `kind` is not yet anchored; None when nothing is pending."""
     if kind is AnchorKind.RECEIPTS:
         return _anchor_receipts(db, chain, registry, signer)
-    model = _MODELS[kind]
     with session_scope(db) as session:
-        digests = list(
-            session.scalars(
+        digests = sorted(
+            digest
+            for model in _MODELS[kind]
+            for digest in session.scalars(
                 select(model.digest)
                 .where(model.anchor_id.is_(None))
                 .order_by(model.digest)
                 .limit(MAX_BATCH)
             )
-        )
+        )[:MAX_BATCH]
     if not digests:
         return None
     root = batch_tree(digests).root
@@ -184,7 +196,6 @@ def _record(
     digests: list[str],
     batch: _OnChain,
 ) -> AnchoredBatch:
-    model = _MODELS[kind]
     root = batch_tree(digests).root
     with session_scope(db) as session:
         anchor = Anchor(
@@ -200,8 +211,11 @@ def _record(
         )
         session.add(anchor)
         session.flush()
-        for item in session.scalars(select(model).where(model.digest.in_(digests))):
-            item.anchor_id = anchor.id
+        for model in _MODELS[kind]:
+            for item in session.scalars(select(model).where(model.digest.in_(digests))):
+                item.anchor_id = anchor.id
+        if kind in ITEM_KINDS:
+            record_batch_items(session, anchor.id, ITEM_KINDS[kind], digests)
     return AnchoredBatch(
         kind.value, batch.batch_id, "0x" + root.hex(), len(digests), batch.tx_hash, batch.sent
     )
@@ -223,18 +237,17 @@ def inclusion_proofs(
 ) -> dict[str, dict[str, Any] | None]:
     """Each item's anchor and Merkle proof (None while pending). Items sharing a batch share one
     tree build, so showing many attestations costs one tree per batch, not one per item."""
-    model = _MODELS[kind]
+    models = _MODELS[kind]
     proofs: dict[str, dict[str, Any] | None] = dict.fromkeys(digests)
     with session_scope(db) as session:
-        items = session.scalars(select(model).where(model.digest.in_(digests))).all()
         by_anchor: dict[int, list[str]] = {}
-        for item in items:
-            if item.anchor_id is not None:
-                by_anchor.setdefault(item.anchor_id, []).append(item.digest)
+        for model in models:
+            for item in session.scalars(select(model).where(model.digest.in_(digests))):
+                if item.anchor_id is not None:
+                    by_anchor.setdefault(item.anchor_id, []).append(item.digest)
         for anchor_id, wanted in by_anchor.items():
             anchor = session.get(Anchor, anchor_id)
-            batch = list(session.scalars(select(model.digest).where(model.anchor_id == anchor_id)))
-            tree = batch_tree(batch)
+            tree = batch_tree(batch_digests(session, anchor_id, models))
             for digest in wanted:
                 value = [bytes.fromhex(digest[2:])]
                 proofs[digest] = {
@@ -246,6 +259,45 @@ def inclusion_proofs(
                     "proof": ["0x" + p.hex() for p in tree.get_proof(value)],
                 }
     return proofs
+
+
+def batch_digests(session: Session, anchor_id: int, models: tuple[Any, ...]) -> list[str]:
+    """The leaves of an anchored batch: its stored items when it has them (every batch anchored
+    or imported since the network release), else its items' rows (older batches)."""
+    stored = list(
+        session.scalars(
+            select(BatchItem.digest)
+            .where(BatchItem.anchor_id == anchor_id)
+            .order_by(BatchItem.position)
+        )
+    )
+    if stored:
+        return stored
+    return [
+        digest
+        for model in models
+        for digest in session.scalars(select(model.digest).where(model.anchor_id == anchor_id))
+    ]
+
+
+def record_batch_items(
+    session: Session, anchor_id: int, kinds: tuple[str, ...], digests: list[str]
+) -> None:
+    """Keep a batch this node anchored as its peers will be served it: each leaf's signed item,
+    in leaf order."""
+    ordered = sorted(digests)
+    documents = service.stored_documents(session, kinds, ordered)
+    for position, (digest, document) in enumerate(zip(ordered, documents, strict=True)):
+        kind = json.loads(document)["kind"]
+        session.add(
+            BatchItem(
+                anchor_id=anchor_id,
+                position=position,
+                kind=kind,
+                digest=digest,
+                document=document.decode("utf-8"),
+            )
+        )
 
 
 def inclusion_proof(db: Engine, kind: AnchorKind, digest: str) -> dict[str, Any] | None:

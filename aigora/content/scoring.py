@@ -8,6 +8,7 @@ make the recorded root); the result is `ReputationResult.as_dict()`, whose diges
 """
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from aigora.content.anchoring import batch_tree
+from aigora.content.service import newest_key
 from aigora.content.signed import InvalidSignedObject, Signed, check
 from aigora.core.canonical import canonical_json
 from aigora.core.eip712 import Domain
@@ -56,22 +58,43 @@ class RunSummary:
 
 
 def publish_run(
-    db: Engine, blobs: BlobStore, domain: Domain, params: ReputationParams
+    db: Engine,
+    blobs: BlobStore,
+    domain: Domain,
+    params: ReputationParams,
+    anchored_only: bool = False,
 ) -> RunSummary:
-    """Compute reputation over every current attestation and vouch, publish and record it."""
+    """Compute reputation over every current attestation and vouch, publish and record it.
+
+    `anchored_only` (a node in a network) takes only what is anchored on the network's registry,
+    the newest per signer and subject among those (`service.newest_key`): every node that has
+    imported the same batches then computes the same inputs, and so the same digest, whatever
+    it holds unanchored and whatever order the batches arrived in."""
     with session_scope(db) as session:
-        attestations = [
-            _attestation_input(a)
-            for a in session.scalars(
-                select(AttestationRecord)
-                .where(AttestationRecord.superseded.is_(False))
-                .order_by(AttestationRecord.digest)
+        if anchored_only:
+            attestation_rows = _newest(
+                session.scalars(
+                    select(AttestationRecord).where(AttestationRecord.anchor_id.is_not(None))
+                ),
+                lambda a: (a.attester, a.cid),
             )
+            trust_rows = _newest(
+                session.scalars(select(TrustRecord).where(TrustRecord.anchor_id.is_not(None))),
+                lambda t: (t.truster, t.trustee),
+            )
+        else:
+            attestation_rows = list(
+                session.scalars(
+                    select(AttestationRecord).where(AttestationRecord.superseded.is_(False))
+                )
+            )
+            trust_rows = list(
+                session.scalars(select(TrustRecord).where(TrustRecord.superseded.is_(False)))
+            )
+        attestations = [
+            _attestation_input(a) for a in sorted(attestation_rows, key=lambda a: a.digest)
         ]
-        trust = [
-            _trust_input(t)
-            for t in session.scalars(select(TrustRecord).order_by(TrustRecord.digest))
-        ]
+        trust = [_trust_input(t) for t in sorted(trust_rows, key=lambda t: t.digest)]
     inputs = {"attestations": attestations, "trust": trust}
     result = _compute(inputs, params, domain=None)
     document = canonical_json({"inputs": inputs, "result": result.as_dict()})
@@ -190,6 +213,16 @@ def _attestation_input(record: AttestationRecord) -> dict[str, Any]:
         "signature": record.signature,
         "digest": record.digest,
     }
+
+
+def _newest(records: Iterable[Any], subject: Callable[[Any], tuple[str, str]]) -> list[Any]:
+    """The newest record per (signer, subject), by `service.newest_key`."""
+    newest: dict[tuple[str, str], Any] = {}
+    for record in records:
+        key = subject(record)
+        if key not in newest or newest_key(record) > newest_key(newest[key]):
+            newest[key] = record
+    return list(newest.values())
 
 
 def _trust_input(record: TrustRecord) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aigora.content.signed import InvalidSignedObject, Replay, Signed, check, url_hash
+from aigora.core.canonical import canonical_json
 from aigora.core.cid import cid_of
 from aigora.core.eip712 import Domain
 from aigora.core.errors import NotFound
@@ -23,6 +24,7 @@ from aigora.store.content_models import (
     ReputationRun,
     TrustRecord,
 )
+from aigora.store.models import Anchor
 
 MAX_PROVENANCE_DEPTH = 32
 
@@ -116,7 +118,8 @@ def attest(session: Session, domain: Domain, signed: Signed, now: int) -> Record
 
 
 def vouch(session: Session, domain: Domain, signed: Signed, now: int) -> Recorded:
-    """Record that `truster` vouches for `trustee`; a newer vouch for the same pair replaces it."""
+    """Record that `truster` vouches for `trustee`; a newer vouch for the same pair supersedes the
+    old one (kept: it may be anchored)."""
     if signed.kind != "trust":
         raise InvalidSignedObject(f"expected a trust statement, got a {signed.kind}")
     digest = _hex(check(signed, domain, now))
@@ -124,14 +127,17 @@ def vouch(session: Session, domain: Domain, signed: Signed, now: int) -> Recorde
     truster, trustee = _address(signed.message["truster"]), _address(signed.message["trustee"])
     created = int(signed.message["createdAt"])
     current = session.scalar(
-        select(TrustRecord).where(TrustRecord.truster == truster, TrustRecord.trustee == trustee)
+        select(TrustRecord).where(
+            TrustRecord.truster == truster,
+            TrustRecord.trustee == trustee,
+            TrustRecord.superseded.is_(False),
+        )
     )
     if current is not None and current.created_at >= created:
         raise Replay(f"{truster} already vouched for {trustee} at {current.created_at}")
     replaced = current.digest if current else None
     if current is not None:
-        session.delete(current)
-        session.flush()
+        current.superseded = True
     session.add(
         TrustRecord(
             truster=truster,
@@ -139,6 +145,7 @@ def vouch(session: Session, domain: Domain, signed: Signed, now: int) -> Recorde
             created_at=created,
             digest=digest,
             signature="0x" + signed.signature.hex(),
+            superseded=False,
             received_at=datetime.now(UTC),
         )
     )
@@ -257,3 +264,177 @@ def latest_score(session: Session, cid: str) -> dict[str, Any] | None:
             "result_digest": run.result_digest,
         },
     }
+
+
+# ---- items anchored elsewhere -------------------------------------------------------------------
+#
+# A node importing a peer's batch records its items with these, not with `publish`/`attest`/
+# `vouch`: batches arrive in any order and the network must agree whatever the order, so every
+# rule here depends only on the items, never on which arrived first. Signatures are checked by
+# the importer before these run (`check`), and the batch is stored in the caller's transaction.
+
+
+def signed_document(signed: Signed) -> bytes:
+    """A signed item as a peer serves it and a batch stores it: canonical JSON of its kind, its
+    message as signed and its signature."""
+    return canonical_json(
+        {"kind": signed.kind, "message": dict(signed.message), "signature": _hex(signed.signature)}
+    )
+
+
+def signed_from_document(document: Any) -> Signed:
+    """The signed item of a served or stored document; `InvalidSignedObject` if malformed (the
+    signature and fields are checked by `check`)."""
+    if not isinstance(document, dict) or set(document) != {"kind", "message", "signature"}:
+        raise InvalidSignedObject("a signed item is {kind, message, signature}")
+    kind, message, signature = document["kind"], document["message"], document["signature"]
+    if kind not in ("content", "attestation", "trust") or not isinstance(message, dict):
+        raise InvalidSignedObject(f"unknown signed item kind {kind!r}")
+    if not isinstance(signature, str) or not signature.startswith("0x") or len(signature) != 132:
+        raise InvalidSignedObject("a signature is 65 bytes of 0x-hex")
+    try:
+        raw = bytes.fromhex(signature[2:])
+    except ValueError:
+        raise InvalidSignedObject("a signature is 65 bytes of 0x-hex") from None
+    return Signed(kind, message, raw)
+
+
+def stored_documents(session: Session, kinds: tuple[str, ...], digests: list[str]) -> list[bytes]:
+    """The signed documents of items this node recorded itself, by digest (in `digests` order):
+    what its own anchored batches are served as."""
+    found: dict[str, Signed] = {}
+    if "content" in kinds:
+        for item in session.scalars(select(ContentItem).where(ContentItem.digest.in_(digests))):
+            message = manifest_of(item, parents_of(session, item.cid))
+            found[item.digest] = Signed("content", message, bytes.fromhex(item.signature[2:]))
+    if "attestation" in kinds:
+        query = select(AttestationRecord).where(AttestationRecord.digest.in_(digests))
+        for a in session.scalars(query):
+            message = {
+                "attester": a.attester,
+                "cid": a.cid,
+                "verdict": a.verdict,
+                "reason": a.reason,
+                "createdAt": a.created_at,
+            }
+            found[a.digest] = Signed("attestation", message, bytes.fromhex(a.signature[2:]))
+    if "trust" in kinds:
+        for t in session.scalars(select(TrustRecord).where(TrustRecord.digest.in_(digests))):
+            message = {"truster": t.truster, "trustee": t.trustee, "createdAt": t.created_at}
+            found[t.digest] = Signed("trust", message, bytes.fromhex(t.signature[2:]))
+    return [signed_document(found[digest]) for digest in digests]
+
+
+def import_content(
+    session: Session, signed: Signed, *, digest: str, anchor_id: int, batch_id: int, size: int
+) -> bool:
+    """Record an anchored manifest (its body already in the blob store). One manifest stands per
+    CID: the one anchored first (lowest batch id); one still unanchored here gives way to it.
+    Returns whether this manifest stands."""
+    cid = str(signed.message["cid"])
+    existing = session.get(ContentItem, cid)
+    if existing is not None:
+        if existing.digest == digest:
+            if existing.anchor_id is None:
+                existing.anchor_id = anchor_id
+            return True
+        if existing.anchor_id is not None and _batch_id(session, existing.anchor_id) < batch_id:
+            return False
+        for parent in session.scalars(select(ContentParent).where(ContentParent.cid == cid)):
+            session.delete(parent)
+        session.delete(existing)
+        session.flush()
+    url = str(signed.message["url"])
+    session.add(
+        ContentItem(
+            cid=cid,
+            author=_address(signed.message["author"]),
+            media_type=str(signed.message["mediaType"]),
+            license=str(signed.message["license"]),
+            url=url,
+            url_hash=url_hash(url) if url else None,
+            created_at=int(signed.message["createdAt"]),
+            size=size,
+            digest=digest,
+            signature=_hex(signed.signature),
+            received_at=datetime.now(UTC),
+            anchor_id=anchor_id,
+        )
+    )
+    for position, parent in enumerate(signed.message["parents"]):
+        session.add(ContentParent(cid=cid, position=position, parent_cid=str(parent)))
+    session.flush()
+    return True
+
+
+def import_attestation(session: Session, signed: Signed, digest: str, anchor_id: int) -> None:
+    """Record an anchored attestation; of an attester's attestations on one CID the newest
+    (latest `createdAt`, then highest digest) counts, whatever order they arrived in."""
+    existing = session.scalar(select(AttestationRecord).where(AttestationRecord.digest == digest))
+    if existing is not None:
+        existing.anchor_id = existing.anchor_id or anchor_id
+        return
+    attester, cid = _address(signed.message["attester"]), str(signed.message["cid"])
+    session.add(
+        AttestationRecord(
+            attester=attester,
+            cid=cid,
+            verdict=str(signed.message["verdict"]),
+            reason=str(signed.message["reason"]),
+            created_at=int(signed.message["createdAt"]),
+            digest=digest,
+            signature=_hex(signed.signature),
+            superseded=False,
+            received_at=datetime.now(UTC),
+            anchor_id=anchor_id,
+        )
+    )
+    session.flush()
+    group = session.scalars(
+        select(AttestationRecord).where(
+            AttestationRecord.attester == attester, AttestationRecord.cid == cid
+        )
+    ).all()
+    _mark_newest(group)
+
+
+def import_vouch(session: Session, signed: Signed, digest: str, anchor_id: int) -> None:
+    """Record an anchored vouch; of a truster's vouches for one trustee the newest counts."""
+    existing = session.scalar(select(TrustRecord).where(TrustRecord.digest == digest))
+    if existing is not None:
+        existing.anchor_id = existing.anchor_id or anchor_id
+        return
+    truster, trustee = _address(signed.message["truster"]), _address(signed.message["trustee"])
+    session.add(
+        TrustRecord(
+            truster=truster,
+            trustee=trustee,
+            created_at=int(signed.message["createdAt"]),
+            digest=digest,
+            signature=_hex(signed.signature),
+            superseded=False,
+            received_at=datetime.now(UTC),
+            anchor_id=anchor_id,
+        )
+    )
+    session.flush()
+    group = session.scalars(
+        select(TrustRecord).where(TrustRecord.truster == truster, TrustRecord.trustee == trustee)
+    ).all()
+    _mark_newest(group)
+
+
+def newest_key(record: Any) -> tuple[int, str]:
+    """The order in which one signer's statements on one subject supersede each other: later
+    `createdAt` first, the higher digest breaking a tie (so every node picks the same one)."""
+    return (int(record.created_at), str(record.digest))
+
+
+def _mark_newest(group: list[Any]) -> None:
+    newest = max(group, key=newest_key)
+    for record in group:
+        record.superseded = record is not newest
+
+
+def _batch_id(session: Session, anchor_id: int) -> int:
+    return int(session.scalar(select(Anchor.batch_id).where(Anchor.id == anchor_id)))

@@ -16,6 +16,7 @@ from aigora.node.routers import (
     disputes,
     health,
     labels,
+    network,
     pages,
     payouts,
     reputation,
@@ -55,6 +56,7 @@ def create_app(
         disputes.router,
         payouts.router,
         labels.router,
+        network.router,
         pages.router,
     ):
         app.include_router(router)

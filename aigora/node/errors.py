@@ -17,6 +17,7 @@ from aigora.app import (
     NoDistributor,
     NoNode,
     NoSnapshot,
+    NotInNetwork,
     PayloadTooLarge,
     PaymentRequired,
 )
@@ -59,6 +60,7 @@ _STATUS: list[tuple[type[AigoraError], int]] = [
     (NoDisputes, 409),
     (NoDistributor, 409),
     (NoBounties, 409),
+    (NotInNetwork, 409),
     (NothingToClose, 409),
     (NothingToClaim, 409),
     (PayoutError, 409),

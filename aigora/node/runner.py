@@ -102,6 +102,20 @@ async def _anchor_periodically(services: App) -> None:
         await asyncio.to_thread(background_pass, services)
 
 
+async def _sync_periodically(services: App) -> None:
+    """In a network, import what peers anchored every `[network] sync_interval_s`; a failure
+    is logged with what failed and retried next time."""
+    interval = services.context.config.network.sync_interval_s
+    if interval <= 0 or services.context.network is None:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(services.network.sync)
+        except Exception as exc:  # the loop must outlive any one pass
+            log_failure(log, "following the network", exc)
+
+
 async def _snapshot_periodically(services: App) -> None:
     """Snapshot newly admitted content every `refresh_interval_s`; like anchoring, a failure is
     logged and retried, never fatal. Nothing is loaded until there is content to snapshot."""
@@ -131,6 +145,7 @@ def serve(
         services = app.state.services
         anchoring = asyncio.create_task(_anchor_periodically(services))
         snapshotting = asyncio.create_task(_snapshot_periodically(services))
+        syncing = asyncio.create_task(_sync_periodically(services))
         if on_ready is not None:
             on_ready(url)
         try:
@@ -138,6 +153,7 @@ def serve(
         finally:
             anchoring.cancel()
             snapshotting.cancel()
+            syncing.cancel()
             node_file.unlink(missing_ok=True)
 
     token = write_operator_token(context.data_dir)

@@ -29,21 +29,30 @@ from aigora.store.label_models import (
     LabelRelease,
 )
 from aigora.store.models import Anchor, AnchorKind, Base, Deployment, NodeSetting
+from aigora.store.network_models import (
+    PEER_BATCH_STATES,
+    BatchItem,
+    NetworkPeer,
+    PeerBatch,
+)
 from aigora.store.payout_models import Epoch, EpochBalance, EpochLine
 from aigora.store.scan_models import (
     ScanCursor,
     WatchedDispute,
     move_cursor,
     read_cursor,
+    scan_start,
 )
 
 __all__ = [
+    "PEER_BATCH_STATES",
     "AgentApproval",
     "AgentWallet",
     "Anchor",
     "AnchorKind",
     "AttestationRecord",
     "Base",
+    "BatchItem",
     "BlobStore",
     "ContentItem",
     "ContentParent",
@@ -58,7 +67,9 @@ __all__ = [
     "LabelItem",
     "LabelJob",
     "LabelRelease",
+    "NetworkPeer",
     "NodeSetting",
+    "PeerBatch",
     "ReceiptRecord",
     "ReputationRun",
     "ScanCursor",
@@ -70,6 +81,7 @@ __all__ = [
     "migrate",
     "move_cursor",
     "read_cursor",
+    "scan_start",
     "session_factory",
     "session_scope",
     "sqlite_url",

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -81,10 +80,12 @@ class AttestationRecord(Base):
 
 
 class TrustRecord(Base):
-    """A signed statement that `truster` vouches for `trustee` (the edges of seeded trust)."""
+    """A signed statement that `truster` vouches for `trustee` (the edges of seeded trust). Only
+    a truster's newest vouch per trustee counts; older ones stay (they may be anchored, and a
+    batch is served as anchored) but are marked superseded."""
 
     __tablename__ = "trust_statements"
-    __table_args__ = (UniqueConstraint("truster", "trustee"),)
+    __table_args__ = (Index(None, "truster", "trustee"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     truster: Mapped[str] = mapped_column(String(42))
@@ -92,7 +93,9 @@ class TrustRecord(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     digest: Mapped[str] = mapped_column(String(66), unique=True)
     signature: Mapped[str] = mapped_column(String(132))
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    anchor_id: Mapped[int | None] = mapped_column(ForeignKey("anchors.id"), index=True)
 
 
 class ReputationRun(Base):

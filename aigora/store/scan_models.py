@@ -77,3 +77,12 @@ def move_cursor(session: Session, name: str, chain_id: int, address: str, block:
     row.last_block = block
     row.updated_at = datetime.now(UTC)
     session.add(row)
+
+
+def scan_start(cursor: int | None, deployed_at: int, latest: int) -> int:
+    """Where a scan resumes: after its cursor, or at the contract's deployment block on the
+    first pass or when the cursor lies beyond the chain's head (a dev chain restarted from
+    genesis with the same addresses: its old history is gone)."""
+    if cursor is None or cursor > latest:
+        return deployed_at
+    return cursor + 1

@@ -86,6 +86,10 @@ event OperatorRegistered:
     bond: uint256
     endpoint: String[256]
 
+event EndpointChanged:
+    operator: indexed(address)
+    endpoint: String[256]
+
 event BondAdded:
     operator: indexed(address)
     amount: uint256
@@ -193,6 +197,14 @@ def register_operator(_bond: uint256, _endpoint: String[256]):
         slashed=False,
     )
     log OperatorRegistered(operator=msg.sender, bond=_bond, endpoint=_endpoint)
+
+
+@external
+def set_endpoint(_endpoint: String[256]):
+    """@notice Change the URL peers fetch this operator's batches and files from."""
+    assert self.operators[msg.sender].registered_at != 0, "not registered"
+    self.operators[msg.sender].endpoint = _endpoint
+    log EndpointChanged(operator=msg.sender, endpoint=_endpoint)
 
 
 @external

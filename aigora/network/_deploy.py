@@ -1,0 +1,89 @@
+"""Deploy a network's contracts once, and describe them in a network file."""
+
+from dataclasses import dataclass, field
+
+from aigora.chain import (
+    Chain,
+    DisputeParams,
+    RegistryParams,
+    TxSigner,
+    deploy_bounties,
+    deploy_disputes,
+    deploy_distributor,
+    deploy_foundation,
+)
+from aigora.network._file import (
+    ContractEntry,
+    NetworkFile,
+    NetworkParams,
+    NetworkReputation,
+)
+
+BURN_ADDRESS = "0x000000000000000000000000000000000000dEaD"
+"""The treasury of a network's disputes contract: a losing challenger's cut is burned, so no
+deployer or operator profits from disputes it provokes."""
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """What to deploy: a name, the economic parameters, the reputation seeds (default: the
+    deployer) and an existing ERC-20 to pay in (default: a dev token)."""
+
+    name: str
+    registry: RegistryParams = field(default_factory=RegistryParams)
+    disputes: DisputeParams = field(default_factory=lambda: DisputeParams(treasury=BURN_ADDRESS))
+    seeds: tuple[str, ...] = ()
+    damping: float = 0.3
+    token: str | None = None
+    rpc: str | None = None
+
+
+def deploy_network(chain: Chain, deployer: TxSigner, plan: NetworkPlan) -> NetworkFile:
+    """Deploy Token (unless given), Registry, Disputes (the registry's slasher), the shared
+    Distributor and Bounties, and return the network file that describes them."""
+    start = chain.block_number() + 1
+    foundation = deploy_foundation(chain, deployer, plan.registry, token_address=plan.token)
+    disputes, disputes_tx = deploy_disputes(
+        chain, deployer, foundation.token.address, foundation.registry.address, plan.disputes
+    )
+    distributor, distributor_tx = deploy_distributor(chain, deployer, foundation.token.address)
+    bounties, bounties_tx = deploy_bounties(chain, deployer, foundation.token.address)
+    transactions = {
+        **foundation.transactions,
+        "Disputes": disputes_tx,
+        "Distributor": distributor_tx,
+        "Bounties": bounties_tx,
+    }
+    addresses = {
+        **foundation.addresses(),
+        "Disputes": disputes.address,
+        "Distributor": distributor.address,
+        "Bounties": bounties.address,
+    }
+    contracts = {}
+    for name, address in addresses.items():
+        tx = transactions.get(name)
+        if tx is None:  # an existing token: no deployment of ours to name
+            contracts[name] = ContractEntry(address=address, block=0, tx_hash="0x" + "00" * 32)
+        else:
+            contracts[name] = ContractEntry(
+                address=address, block=tx.block_number, tx_hash=tx.tx_hash
+            )
+    return NetworkFile(
+        name=plan.name,
+        chain_id=chain.chain_id,
+        rpc=plan.rpc,
+        deployment_block=start,
+        contracts=contracts,
+        params=NetworkParams(
+            min_bond=str(plan.registry.min_bond),
+            unbonding_delay_s=plan.registry.unbonding_delay_s,
+            slash_reward_bps=plan.registry.slash_reward_bps,
+            challenger_bond=str(plan.disputes.challenger_bond),
+            challenge_window_s=plan.disputes.challenge_window_s,
+            response_window_s=plan.disputes.response_window_s,
+        ),
+        reputation=NetworkReputation(
+            seeds=list(plan.seeds or (deployer.address,)), damping=plan.damping
+        ),
+    )
