@@ -371,10 +371,9 @@ def _add_disputes(chain: Chain, db: Engine, operator: Signer, deployment: Deploy
 def _add_distributor(
     chain: Chain, db: Engine, operator: Signer, deployment: Deployment
 ) -> Deployment:
-    """Deploy the payout distributor with this node's operator as the poster of epoch roots."""
-    distributor, tx = deploy_distributor(
-        chain, operator, deployment.token.address, operator.address
-    )
+    """Deploy the payout distributor; this node's operator posts its epochs there as one poster
+    among any others."""
+    distributor, tx = deploy_distributor(chain, operator, deployment.token.address)
     return _added(db, chain, deployment, "Distributor", distributor, tx)
 
 

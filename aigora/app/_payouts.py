@@ -99,8 +99,10 @@ class EpochReport(BaseModel):
 
 
 class ClaimReport(BaseModel):
-    """A relayed claim: what was paid, to whom, and the relayer's fee."""
+    """A relayed claim: what was paid, to whom, out of which poster's tree (this node's
+    operator's), and the relayer's fee."""
 
+    poster: str
     account: str
     cumulative: str
     paid: str
@@ -300,7 +302,8 @@ class Payouts:
         return earnings_of(self.answers.context, account)
 
     def claim(self, account: str, authorization: FeeAuthorization | None = None) -> ClaimReport:
-        """Relay `account`'s claim from the newest posted tree, the node paying the gas."""
+        """Relay `account`'s claim from this node's newest posted tree (the shared distributor's
+        tree of poster = the operator), the node paying the gas."""
         return ClaimReport.of(self.claim_result(check_account(account), authorization))
 
     def claim_result(
@@ -311,11 +314,14 @@ class Payouts:
         leaf = cumulative_of(context.db, number, account)
         if leaf is None:
             raise NotFound(f"{account} has earned nothing in the posted epochs")
+        recorded, cumulative = leaf
         return relay_claim(
             context.chain,
             _distributor(self.answers),
             context.operator,
             tree,
-            *leaf,
-            authorization,
+            poster=context.operator.address,
+            account=recorded,
+            cumulative=cumulative,
+            authorization=authorization,
         )

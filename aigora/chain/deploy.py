@@ -133,10 +133,11 @@ def deploy_disputes(
 
 
 def deploy_distributor(
-    chain: Chain, deployer: TxSigner, token_address: str, poster: str
+    chain: Chain, deployer: TxSigner, token_address: str
 ) -> tuple[Contract, TxResult]:
-    """Deploy the payout distributor; only `poster` posts epoch roots (and funds them)."""
-    return chain.deploy(deployer, "Distributor", token_address, poster)
+    """Deploy the payout distributor a network shares: any address posts (and funds) epoch roots
+    of its own tree."""
+    return chain.deploy(deployer, "Distributor", token_address)
 
 
 def deploy_bounties(

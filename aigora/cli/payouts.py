@@ -2,9 +2,10 @@
 
 `epoch close` splits the fees of every receipt anchored since the last epoch (and the training
 pool, if one is configured) into integer amounts per account, and posts the cumulative tree's
-root to the distributor in one transaction; run again after a crash, it finishes that epoch and
-never pays twice. A labeling job whose escrow release reverts is left out of the epoch (listed,
-with the reason) and never holds it up; `epoch show N` shows an epoch again.
+root to the distributor (shared by the network: the root is the operator's own tree there) in
+one transaction; run again after a crash, it finishes that epoch and never pays twice. A
+labeling job whose escrow release reverts is left out of the epoch (listed, with the reason) and
+never holds it up; `epoch show N` shows an epoch again.
 `claim ACCOUNT` sends an account's claim with the node's gas, so a person with no crypto is
 paid. `earnings ACCOUNT` shows what an account earned, per epoch and per item.
 """
@@ -118,8 +119,8 @@ def claim(
         authorization = FeeAuthorization(fee, deadline, raw)
     result = run_case(directory, claim_case(account, authorization))
     console.print(
-        f"paid {result.paid} to {result.account} (cumulative {result.cumulative}, "
-        f"fee {result.fee} to {result.relayer}); tx {result.tx_hash}",
+        f"paid {result.paid} to {result.account} from {result.poster}'s tree (cumulative "
+        f"{result.cumulative}, fee {result.fee} to {result.relayer}); tx {result.tx_hash}",
         highlight=False,
     )
 

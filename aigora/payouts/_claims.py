@@ -1,9 +1,11 @@
 """Claiming payouts for someone else: a relayer sends the claim and pays its gas.
 
 `Distributor.claim` pays the account whoever sends it, so a person with no ether and no token is
-paid by any relayer (the node does it through `POST /claims/{account}`). A relayer may keep a fee
-out of the payout only with the account's EIP-712 `ClaimFee` signature, which names the relayer,
-the exact cumulative amount and a deadline; `fee_authorization` builds what the account signs.
+paid by any relayer (the node does it through `POST /claims/{account}`). One distributor serves a
+whole network: every poster (a node's operator) has its own tree and funds, and a claim names the
+poster whose tree pays it. A relayer may keep a fee out of the payout only with the account's
+EIP-712 `ClaimFee` signature, which names the poster, the relayer, the exact cumulative amount and
+a deadline; `fee_authorization` builds what the account signs.
 """
 
 import re
@@ -19,9 +21,10 @@ from aigora.core.errors import AigoraError
 from aigora.core.merkle import StandardMerkleTree
 
 DOMAIN_NAME = "Aigora Distributor"
-DOMAIN_VERSION = "1"
+DOMAIN_VERSION = "2"
 CLAIM_FEE_TYPES = {
     "ClaimFee": [
+        {"name": "poster", "type": "address"},
         {"name": "account", "type": "address"},
         {"name": "cumulativeAmount", "type": "uint256"},
         {"name": "fee", "type": "uint256"},
@@ -46,6 +49,9 @@ class FeeAuthorization:
 
 @dataclass(frozen=True)
 class ClaimResult:
+    """A claim that landed: `paid` out of `poster`'s tree, `fee` of it to `relayer`."""
+
+    poster: str
     account: str
     cumulative: int
     paid: int
@@ -79,14 +85,18 @@ def distributor_domain(chain: Chain, distributor: Contract) -> Domain:
 def fee_authorization(
     chain: Chain,
     distributor: Contract,
+    *,
+    poster: str,
     account: str,
     cumulative: int,
     fee: int,
     relayer: str,
     deadline: int,
 ) -> dict[str, Any]:
-    """The typed data an account signs (`eth_signTypedData_v4`) to let `relayer` keep `fee`."""
+    """The typed data an account signs (`eth_signTypedData_v4`) to let `relayer` keep `fee` of
+    its claim against `poster`'s tree (good for no other poster's)."""
     message = {
+        "poster": poster,
         "account": account,
         "cumulativeAmount": cumulative,
         "fee": fee,
@@ -101,22 +111,27 @@ def relay_claim(
     distributor: Contract,
     signer: TxSigner,
     tree: StandardMerkleTree,
+    *,
+    poster: str,
     account: str,
     cumulative: int,
     authorization: FeeAuthorization | None = None,
 ) -> ClaimResult:
-    """Send `account`'s claim for its leaf `(account, cumulative)` of the posted tree (the
-    proof is a lookup, not a scan of the tree), paying the gas as `signer`. Raises
+    """Send `account`'s claim for its leaf `(account, cumulative)` of `poster`'s posted tree
+    `tree` (the proof is a lookup, not a scan of the tree), paying the gas as `signer`. Raises
     `NothingToClaim` when all of it has been paid."""
     proof = tree.get_proof((account, cumulative))
-    due = int(chain.call(distributor.functions.claimable(account, cumulative, proof)))
+    due = int(chain.call(distributor.functions.claimable(poster, account, cumulative, proof)))
     if due == 0:
-        raise NothingToClaim(f"{account} has already been paid its {cumulative} units")
+        raise NothingToClaim(
+            f"{account} has already been paid its {cumulative} units from {poster}'s tree"
+        )
     functions = distributor.functions
     if authorization is None:
-        call = functions.claim(account, cumulative, proof)
+        call = functions.claim(poster, account, cumulative, proof)
     else:
         call = functions.claim_with_fee(
+            poster,
             account,
             cumulative,
             proof,
@@ -127,6 +142,7 @@ def relay_claim(
     result = chain.transact(signer, call)
     (event,) = chain.events_in(result, distributor.events.Claimed)
     return ClaimResult(
+        str(event.args.poster),
         str(event.args.account),
         int(event.args.cumulative),
         int(event.args.amount),

@@ -13,10 +13,12 @@
    epoch row (`computed`), its lines and balances are committed together. A crash before the
    commit leaves nothing (the next run computes the same epoch again); a stray tree file is
    harmless.
-2. **post**: if the distributor already holds epoch N (a crash after sending, before recording),
-   its root must be ours and the epoch is marked `posted`; otherwise the increase of the
-   cumulative total is approved and `post_epoch` sends root and total in one transaction, which
-   also pulls the funds. The contract refuses a second post of epoch N, so nothing is paid twice.
+2. **post**: the distributor is shared by every node of a network, each poster (the node's
+   operator, the signer that posts) with a tree of its own. If the signer's tree there already
+   holds epoch N (a crash after sending, before recording), its root must be ours and the epoch
+   is marked `posted`; otherwise the increase of the signer's cumulative total is approved and
+   `post_epoch` sends root and total in one transaction, which also pulls the funds. The
+   contract refuses a second post of epoch N, so nothing is paid twice.
    `on_posted(session, N)` runs in the transaction that marks the epoch posted: a source marks
    what it paid as paid there, once its money is in the distributor.
 
@@ -227,8 +229,9 @@ def post_epoch(
     *,
     on_posted: OnPosted | None = None,
 ) -> str | None:
-    """Put computed epoch `number` on-chain (step 2); returns the posting transaction's hash
-    (None when an earlier, interrupted run had already posted it)."""
+    """Put computed epoch `number` on-chain as epoch `number` of `signer`'s own tree (step 2);
+    returns the posting transaction's hash (None when an earlier, interrupted run had already
+    posted it)."""
     with session_scope(db) as session:
         epoch = session.get(Epoch, number)
         if epoch is None:
@@ -236,24 +239,27 @@ def post_epoch(
         if epoch.status == POSTED:
             return epoch.tx_hash
         root, total = epoch.root, int(epoch.cumulative_total)
-    onchain = int(chain.call(distributor.functions.epoch()))
+    poster = signer.address
+    onchain = int(chain.call(distributor.functions.epoch(poster)))
     tx_hash = None
     if onchain >= number:
-        posted = "0x" + bytes(chain.call(distributor.functions.roots(number))).hex()
+        posted = "0x" + bytes(chain.call(distributor.functions.roots(poster, number))).hex()
         if posted != root:
             raise PayoutError(
-                f"the distributor's epoch {number} has root {posted}, ours is {root}: "
-                "another poster, or another node's database"
+                f"the distributor's epoch {number} of {poster} has root {posted}, ours is "
+                f"{root}: another node's database posts with this operator key"
             )
     elif onchain == number - 1:
-        previous = int(chain.call(distributor.functions.cumulative_total()))
+        previous = int(chain.call(distributor.functions.cumulative_total(poster)))
         chain.transact(signer, token.functions.approve(distributor.address, total - previous))
         result = chain.transact(
             signer, distributor.functions.post_epoch(number, bytes.fromhex(root[2:]), total)
         )
         tx_hash = result.tx_hash
     else:
-        raise PayoutError(f"the distributor is at epoch {onchain}; epoch {number} cannot follow")
+        raise PayoutError(
+            f"the distributor is at epoch {onchain} of {poster}; epoch {number} cannot follow"
+        )
     mark_posted(db, number, tx_hash, on_posted)
     return tx_hash
 

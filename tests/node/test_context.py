@@ -19,7 +19,8 @@ def test_first_start_deploys_and_records_with_real_transactions(context):
         registry = context.deployment.registry
         assert context.chain.call(registry.functions.slasher()) == rows["Disputes"].address
         distributor = context.deployment.distributor
-        assert context.chain.call(distributor.functions.poster()) == context.operator.address
+        assert context.chain.call(distributor.functions.token()) == rows["Token"].address
+        assert context.chain.call(distributor.functions.epoch(context.operator.address)) == 0
         for name, row in rows.items():
             assert row.address == context.deployment.addresses()[name]
             receipt = context.chain.w3.eth.get_transaction_receipt(row.tx_hash)

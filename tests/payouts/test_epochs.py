@@ -24,6 +24,7 @@ from aigora.payouts import (
     _epochs,
     distributor_domain,
     earnings,
+    fee_authorization,
     split_fee,
 )
 from aigora.store.db import session_scope
@@ -79,7 +80,7 @@ class Market:
         return self.chain.call(self.token.functions.balanceOf(account))
 
     def onchain_epoch(self) -> int:
-        return self.chain.call(self.distributor.functions.epoch())
+        return self.chain.call(self.distributor.functions.epoch(self.context.operator.address))
 
 
 @pytest.fixture
@@ -112,7 +113,7 @@ def test_fees_become_exact_earnings_and_a_funded_root(market):
     assert summary.usage_total + summary.operator_total == FEE * len(documents)
     assert summary.cumulative_total == summary.usage_total
     assert market.onchain_epoch() == 1
-    root = market.chain.call(market.distributor.functions.root())
+    root = market.chain.call(market.distributor.functions.root(market.context.operator.address))
     assert "0x" + bytes(root).hex() == summary.root
     assert market.balance(market.distributor.address) == summary.cumulative_total
     for author, amount in owed.items():
@@ -132,7 +133,7 @@ def test_a_newcomer_with_nothing_is_paid_through_a_relayed_claim(market):
     assert market.balance(newcomer) == 0
     result = market.payouts.claim_result(newcomer)
     assert result.paid == owed[newcomer] == market.balance(newcomer)
-    assert result.relayer == market.context.operator.address
+    assert result.relayer == result.poster == market.context.operator.address
     assert w3.eth.get_balance(newcomer) == 0  # it never needed ether
     with pytest.raises(NothingToClaim):
         market.payouts.claim_result(newcomer)
@@ -156,6 +157,9 @@ def test_a_second_epoch_pays_only_the_increase(market):
 
 
 def test_a_relayer_keeps_a_fee_only_with_the_accounts_signature(market):
+    """The account signs what `fee_authorization` builds (a wallet's `eth_signTypedData_v4`),
+    naming this node's operator as poster and relayer; a forged fee, or the same signature made
+    out to another poster's tree, is refused."""
     market.answer_and_anchor()
     market.payouts.close_summary()
     owed = {a: int(v) for _, (a, v) in market.payouts.tree() if v}
@@ -163,21 +167,31 @@ def test_a_relayer_keeps_a_fee_only_with_the_accounts_signature(market):
     signer = next(s for s in market.authors if s.address == account)
     operator = market.context.operator.address
     deadline = market.chain.now() + 3600
-    message = {
-        "account": account,
-        "cumulativeAmount": owed[account],
-        "fee": 1000,
-        "relayer": operator,
-        "deadline": deadline,
-    }
+    terms = {"account": account, "cumulative": owed[account], "fee": 1000, "deadline": deadline}
+    typed = fee_authorization(
+        market.chain, market.distributor, poster=operator, relayer=operator, **terms
+    )
+    signature = bytes(signer.sign_typed_data(full_message=typed).signature)
+    message = typed["message"]
     domain = distributor_domain(market.chain, market.distributor)
-    signature = sign_typed(signer, domain, CLAIM_FEE_TYPES, "ClaimFee", message)
-    forged = FeeAuthorization(5000, deadline, signature)
-    with pytest.raises(Exception, match="signature is not the account's"):
-        market.payouts.claim_result(account, forged)
+    assert signature == sign_typed(signer, domain, CLAIM_FEE_TYPES, "ClaimFee", message)
+    elsewhere = fee_authorization(
+        market.chain,
+        market.distributor,
+        poster=market.authors[0].address,
+        relayer=operator,
+        **terms,
+    )
+    other_tree = bytes(signer.sign_typed_data(full_message=elsewhere).signature)
+    for forged in (
+        FeeAuthorization(5000, deadline, signature),
+        FeeAuthorization(1000, deadline, other_tree),
+    ):
+        with pytest.raises(Exception, match="signature is not the account's"):
+            market.payouts.claim_result(account, forged)
     before = market.balance(operator)
     result = market.payouts.claim_result(account, FeeAuthorization(1000, deadline, signature))
-    assert (result.paid, result.fee) == (owed[account], 1000)
+    assert (result.poster, result.paid, result.fee) == (operator, owed[account], 1000)
     assert market.balance(account) == owed[account] - 1000
     assert market.balance(operator) - before == 1000
 
