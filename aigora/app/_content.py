@@ -5,6 +5,7 @@ Records go straight into the store (safe beside a running node: SQLite WAL); onl
 needs the chain.
 """
 
+import threading
 import time
 from typing import Any
 
@@ -122,6 +123,7 @@ class Content:
 
     def __init__(self, context: StoreContext) -> None:
         self.context = context
+        self._anchoring = threading.Lock()
 
     # ---- recording signed items ----------------------------------------------------------------
 
@@ -274,9 +276,10 @@ class Content:
         context = self.context
         if not isinstance(context, NodeContext):
             raise AigoraError("anchoring needs the chain: open the node")
-        batches = anchor_all(
-            context.db, context.chain, context.deployment.registry, context.operator
-        )
+        with self._anchoring:  # a request and the background pass: one run at a time
+            batches = anchor_all(
+                context.db, context.chain, context.deployment.registry, context.operator
+            )
         return AnchoredNow(batches=batches)
 
     def anchors(self, limit: int = 50) -> AnchorList:

@@ -198,6 +198,15 @@ def _record(
 ) -> AnchoredBatch:
     root = batch_tree(digests).root
     with session_scope(db) as session:
+        known = session.scalar(
+            select(Anchor).where(
+                Anchor.chain_id == chain.chain_id, Anchor.batch_id == batch.batch_id
+            )
+        )
+        if known is not None:  # recorded meanwhile by another anchoring run: nothing to add
+            return AnchoredBatch(
+                kind.value, batch.batch_id, known.root, known.item_count, known.tx_hash, False
+            )
         anchor = Anchor(
             chain_id=chain.chain_id,
             kind=kind.value,
