@@ -2,6 +2,7 @@
 provenance. Each function takes an open session; the caller's `session_scope` makes it atomic.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +56,21 @@ def publish(
     if existing is not None:
         return Recorded(cid, existing.digest, duplicate=True)
     blobs.put(body)
+    _add_manifest(session, signed, digest=digest, size=len(body), anchor_id=None)
+    return Recorded(cid, digest)
+
+
+def _add_manifest(
+    session: Session,
+    signed: Signed,
+    *,
+    digest: str,
+    size: int,
+    anchor_id: int | None,
+    flush: bool = True,
+) -> None:
+    """The rows of a checked manifest: the content item and its parents, in order."""
+    cid = str(signed.message["cid"])
     url = str(signed.message["url"])
     session.add(
         ContentItem(
@@ -65,16 +81,17 @@ def publish(
             url=url,
             url_hash=url_hash(url) if url else None,
             created_at=int(signed.message["createdAt"]),
-            size=len(body),
+            size=size,
             digest=digest,
-            signature="0x" + signed.signature.hex(),
+            signature=_hex(signed.signature),
             received_at=datetime.now(UTC),
+            anchor_id=anchor_id,
         )
     )
     for position, parent in enumerate(signed.message["parents"]):
         session.add(ContentParent(cid=cid, position=position, parent_cid=str(parent)))
-    session.flush()
-    return Recorded(cid, digest)
+    if flush:
+        session.flush()
 
 
 def attest(session: Session, domain: Domain, signed: Signed, now: int) -> Recorded:
@@ -100,19 +117,7 @@ def attest(session: Session, domain: Domain, signed: Signed, now: int) -> Record
         )
     if current is not None:
         current.superseded = True
-    session.add(
-        AttestationRecord(
-            attester=attester,
-            cid=cid,
-            verdict=str(signed.message["verdict"]),
-            reason=str(signed.message["reason"]),
-            created_at=created,
-            digest=digest,
-            signature="0x" + signed.signature.hex(),
-            superseded=False,
-            received_at=datetime.now(UTC),
-        )
-    )
+    session.add(_attestation_row(signed, digest, anchor_id=None))
     session.flush()
     return Recorded(digest, digest, superseded=current.digest if current else None)
 
@@ -138,17 +143,7 @@ def vouch(session: Session, domain: Domain, signed: Signed, now: int) -> Recorde
     replaced = current.digest if current else None
     if current is not None:
         current.superseded = True
-    session.add(
-        TrustRecord(
-            truster=truster,
-            trustee=trustee,
-            created_at=created,
-            digest=digest,
-            signature="0x" + signed.signature.hex(),
-            superseded=False,
-            received_at=datetime.now(UTC),
-        )
-    )
+    session.add(_trust_row(signed, digest, anchor_id=None))
     session.flush()
     return Recorded(digest, digest, superseded=replaced)
 
@@ -325,103 +320,134 @@ def stored_documents(session: Session, kinds: tuple[str, ...], digests: list[str
     return [signed_document(found[digest]) for digest in digests]
 
 
-def import_content(
-    session: Session, signed: Signed, *, digest: str, anchor_id: int, batch_id: int, size: int
+def import_manifests(
+    session: Session,
+    items: Sequence[tuple[Signed, str, int]],
+    *,
+    anchor_id: int,
+    batch_id: int,
+) -> None:
+    """Record a batch's anchored manifests (signed, digest, body size; the bodies already in the
+    blob store). One manifest stands per CID: the one anchored first (lowest batch id); one
+    still unanchored here gives way to it, and the same manifest held unanchored is adopted."""
+    held = {
+        item.cid: item
+        for chunk in _chunks([str(signed.message["cid"]) for signed, _, _ in items])
+        for item in session.scalars(select(ContentItem).where(ContentItem.cid.in_(chunk)))
+    }
+    with session.no_autoflush:
+        for signed, digest, size in items:
+            existing = held.get(str(signed.message["cid"]))
+            if existing is not None and not _gives_way(
+                session, existing, digest, anchor_id, batch_id
+            ):
+                continue
+            _add_manifest(
+                session, signed, digest=digest, size=size, anchor_id=anchor_id, flush=False
+            )
+    session.flush()
+
+
+def _gives_way(
+    session: Session, existing: ContentItem, digest: str, anchor_id: int, batch_id: int
 ) -> bool:
-    """Record an anchored manifest (its body already in the blob store). One manifest stands per
-    CID: the one anchored first (lowest batch id); one still unanchored here gives way to it.
-    Returns whether this manifest stands."""
-    cid = str(signed.message["cid"])
-    existing = session.get(ContentItem, cid)
-    if existing is not None:
-        if existing.digest == digest:
-            if existing.anchor_id is None:
-                existing.anchor_id = anchor_id
-            return True
-        if existing.anchor_id is not None and _batch_id(session, existing.anchor_id) < batch_id:
-            return False
-        for parent in session.scalars(select(ContentParent).where(ContentParent.cid == cid)):
-            session.delete(parent)
-        session.delete(existing)
-        session.flush()
-    url = str(signed.message["url"])
-    session.add(
-        ContentItem(
-            cid=cid,
-            author=_address(signed.message["author"]),
-            media_type=str(signed.message["mediaType"]),
-            license=str(signed.message["license"]),
-            url=url,
-            url_hash=url_hash(url) if url else None,
-            created_at=int(signed.message["createdAt"]),
-            size=size,
-            digest=digest,
-            signature=_hex(signed.signature),
-            received_at=datetime.now(UTC),
-            anchor_id=anchor_id,
-        )
-    )
-    for position, parent in enumerate(signed.message["parents"]):
-        session.add(ContentParent(cid=cid, position=position, parent_cid=str(parent)))
+    """Whether the manifest held for a CID gives way to one anchored in `batch_id` (then it is
+    removed here); the same manifest is adopted into the batch instead."""
+    if existing.digest == digest:
+        existing.anchor_id = existing.anchor_id or anchor_id
+        return False
+    if existing.anchor_id is not None and _batch_id(session, existing.anchor_id) < batch_id:
+        return False
+    for parent in session.scalars(select(ContentParent).where(ContentParent.cid == existing.cid)):
+        session.delete(parent)
+    session.delete(existing)
     session.flush()
     return True
 
 
-def import_attestation(session: Session, signed: Signed, digest: str, anchor_id: int) -> None:
-    """Record an anchored attestation; of an attester's attestations on one CID the newest
-    (latest `createdAt`, then highest digest) counts, whatever order they arrived in."""
-    existing = session.scalar(select(AttestationRecord).where(AttestationRecord.digest == digest))
-    if existing is not None:
-        existing.anchor_id = existing.anchor_id or anchor_id
-        return
-    attester, cid = _address(signed.message["attester"]), str(signed.message["cid"])
-    session.add(
-        AttestationRecord(
-            attester=attester,
-            cid=cid,
-            verdict=str(signed.message["verdict"]),
-            reason=str(signed.message["reason"]),
-            created_at=int(signed.message["createdAt"]),
-            digest=digest,
-            signature=_hex(signed.signature),
-            superseded=False,
-            received_at=datetime.now(UTC),
-            anchor_id=anchor_id,
-        )
-    )
-    session.flush()
-    group = session.scalars(
-        select(AttestationRecord).where(
-            AttestationRecord.attester == attester, AttestationRecord.cid == cid
-        )
-    ).all()
-    _mark_newest(group)
+IMPORT_CHUNK = 500
+"""Digests or addresses per `IN (...)` when a batch is imported (SQLite allows 32,766
+parameters a statement; PostgreSQL 65,535)."""
 
 
-def import_vouch(session: Session, signed: Signed, digest: str, anchor_id: int) -> None:
-    """Record an anchored vouch; of a truster's vouches for one trustee the newest counts."""
-    existing = session.scalar(select(TrustRecord).where(TrustRecord.digest == digest))
-    if existing is not None:
-        existing.anchor_id = existing.anchor_id or anchor_id
-        return
-    truster, trustee = _address(signed.message["truster"]), _address(signed.message["trustee"])
-    session.add(
-        TrustRecord(
-            truster=truster,
-            trustee=trustee,
-            created_at=int(signed.message["createdAt"]),
-            digest=digest,
-            signature=_hex(signed.signature),
-            superseded=False,
-            received_at=datetime.now(UTC),
-            anchor_id=anchor_id,
-        )
-    )
+def import_statements(
+    session: Session, kind: str, items: Sequence[tuple[Signed, str]], anchor_id: int
+) -> None:
+    """Record a batch's anchored attestations or vouches (`kind`: "attestation" or "trust"),
+    each with its digest. Of one signer's statements on one subject (a CID, a trustee) the
+    newest counts (`newest_key`), whatever order the batches arrived in; one already held
+    unanchored is adopted into this batch, never recorded twice. Costs a few queries a batch,
+    not a few per item."""
+    model, signer_of, subject_of, row_of = _STATEMENTS[kind]
+    existing = {
+        record.digest: record
+        for chunk in _chunks([digest for _, digest in items])
+        for record in session.scalars(select(model).where(model.digest.in_(chunk)))
+    }
+    touched: set[tuple[str, str]] = set()
+    for signed, digest in items:
+        held = existing.get(digest)
+        if held is not None:
+            held.anchor_id = held.anchor_id or anchor_id
+            continue
+        record = row_of(signed, digest, anchor_id=anchor_id)
+        session.add(record)
+        touched.add((getattr(record, signer_of), getattr(record, subject_of)))
     session.flush()
-    group = session.scalars(
-        select(TrustRecord).where(TrustRecord.truster == truster, TrustRecord.trustee == trustee)
-    ).all()
-    _mark_newest(group)
+    signers = sorted({signer for signer, _ in touched})
+    subjects = sorted({subject for _, subject in touched})
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for signer_chunk in _chunks(signers):
+        for subject_chunk in _chunks(subjects):
+            query = select(model).where(
+                getattr(model, signer_of).in_(signer_chunk),
+                getattr(model, subject_of).in_(subject_chunk),
+            )
+            for record in session.scalars(query):
+                key = (getattr(record, signer_of), getattr(record, subject_of))
+                if key in touched:
+                    groups.setdefault(key, []).append(record)
+    for group in groups.values():
+        _mark_newest(group)
+
+
+def _chunks(values: Sequence[str]) -> list[Sequence[str]]:
+    return [values[i : i + IMPORT_CHUNK] for i in range(0, len(values), IMPORT_CHUNK)]
+
+
+def _attestation_row(signed: Signed, digest: str, *, anchor_id: int | None) -> AttestationRecord:
+    return AttestationRecord(
+        attester=_address(signed.message["attester"]),
+        cid=str(signed.message["cid"]),
+        verdict=str(signed.message["verdict"]),
+        reason=str(signed.message["reason"]),
+        created_at=int(signed.message["createdAt"]),
+        digest=digest,
+        signature=_hex(signed.signature),
+        superseded=False,
+        received_at=datetime.now(UTC),
+        anchor_id=anchor_id,
+    )
+
+
+def _trust_row(signed: Signed, digest: str, *, anchor_id: int | None) -> TrustRecord:
+    return TrustRecord(
+        truster=_address(signed.message["truster"]),
+        trustee=_address(signed.message["trustee"]),
+        created_at=int(signed.message["createdAt"]),
+        digest=digest,
+        signature=_hex(signed.signature),
+        superseded=False,
+        received_at=datetime.now(UTC),
+        anchor_id=anchor_id,
+    )
+
+
+_STATEMENTS: dict[str, tuple[Any, str, str, Any]] = {
+    "attestation": (AttestationRecord, "attester", "cid", _attestation_row),
+    "trust": (TrustRecord, "truster", "trustee", _trust_row),
+}
+"""Per statement kind: its table, the signer and subject columns, and how a row is made."""
 
 
 def newest_key(record: Any) -> tuple[int, str]:

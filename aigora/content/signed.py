@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aigora.core.cid import InvalidCID, cid_of, is_cid
-from aigora.core.eip712 import Domain, hash_typed, recover_typed, sign_typed
+from aigora.core.eip712 import Domain, hash_typed, recover_with_digest, sign_typed
 from aigora.core.errors import AigoraError
 from aigora.core.hashing import keccak
 
@@ -126,7 +126,7 @@ def check(signed: Signed, domain: Domain, now: int) -> bytes:
     _check_fields(signed.kind, signed.message, now)
     types, signer_field = _KINDS[signed.kind]
     try:
-        recovered = recover_typed(
+        recovered, digest = recover_with_digest(
             domain, types, _primary(signed.kind), dict(signed.message), signed.signature
         )
     except AigoraError as exc:
@@ -136,7 +136,7 @@ def check(signed: Signed, domain: Domain, now: int) -> bytes:
         raise InvalidSignedObject(
             f"the {signed.kind} is signed by {recovered}, not by its {signer_field} {claimed}"
         )
-    return signed.digest(domain)
+    return digest
 
 
 def url_hash(url: str) -> str:

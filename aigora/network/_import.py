@@ -67,14 +67,18 @@ def fetch_bodies(items: list[CheckedItem], source: BatchSource, blobs: BlobStore
     """Each content item's body (fetched only when missing here, its CID checked), stored in
     the blob store; returns each body's size."""
     sizes: dict[str, int] = {}
+    missing = []
     for item in items:
         if item.signed.kind != "content":
             continue
         cid = str(item.signed.message["cid"])
         if blobs.has(cid):
             sizes[cid] = blobs.path_for(cid).stat().st_size
-            continue
-        body = source.body(cid)
+        else:
+            missing.append(cid)
+    fetched = source.bodies(missing) if missing else {}
+    for cid in missing:
+        body = fetched[cid]
         check_body(cid, body)
         blobs.put(body)
         sizes[cid] = len(body)
@@ -144,21 +148,17 @@ def _store(
                 document=service.signed_document(item.signed).decode("utf-8"),
             )
         )
-    for item in ordered:
-        if item.signed.kind == "content":
-            cid = str(item.signed.message["cid"])
-            service.import_content(
-                session,
-                item.signed,
-                digest=item.digest,
-                anchor_id=anchor.id,
-                batch_id=batch.batch_id,
-                size=sizes[cid],
-            )
-        elif item.signed.kind == "attestation":
-            service.import_attestation(session, item.signed, item.digest, anchor.id)
-        else:
-            service.import_vouch(session, item.signed, item.digest, anchor.id)
+    manifests = [
+        (item.signed, item.digest, sizes[str(item.signed.message["cid"])])
+        for item in ordered
+        if item.signed.kind == "content"
+    ]
+    if manifests:
+        service.import_manifests(session, manifests, anchor_id=anchor.id, batch_id=batch.batch_id)
+    for kind in ("attestation", "trust"):
+        statements = [(item.signed, item.digest) for item in ordered if item.signed.kind == kind]
+        if statements:
+            service.import_statements(session, kind, statements, anchor.id)
     session.flush()
 
 

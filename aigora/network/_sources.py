@@ -6,6 +6,7 @@ Both are untrusted: whatever they return is checked (`_batches`) before anything
 import base64
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,6 +19,8 @@ from aigora.network._batches import MAX_PAGE, BadBatch
 MAX_BODY_BYTES = 10 * 1024 * 1024
 """The largest body a peer may send: the largest a node accepts when publishing."""
 EXPORT_FORMAT = "aigora-batches/1"
+FETCHERS = 8
+"""Bodies fetched from one peer at a time."""
 
 
 class PeerUnavailable(AigoraError):
@@ -31,7 +34,7 @@ class BatchSource(Protocol):
 
     def items(self, root: str, expected: int) -> list[Signed]: ...
 
-    def body(self, cid: str) -> bytes: ...
+    def bodies(self, cids: list[str]) -> dict[str, bytes]: ...
 
 
 def _items_of(page: Any, where: str) -> list[Signed]:
@@ -90,6 +93,12 @@ class PeerSource:
             raise BadBatch(f"{self.name} sent more than {MAX_BODY_BYTES} bytes for {cid}")
         return response.content
 
+    def bodies(self, cids: list[str]) -> dict[str, bytes]:
+        """Each body, `FETCHERS` requests at a time (a batch of short passages is thousands of
+        small requests: one at a time, the round trips dominate)."""
+        with ThreadPoolExecutor(max_workers=FETCHERS) as pool:
+            return dict(zip(cids, pool.map(self.body, cids), strict=True))
+
 
 class FileSource:
     """An export file: `{"format", "batches": [{"root", "items": [...]}], "bodies": {cid: b64}}`
@@ -115,10 +124,11 @@ class FileSource:
             raise PeerUnavailable(f"{self.name} has no batch {root}")
         return _items_of(batch, self.name)
 
-    def body(self, cid: str) -> bytes:
-        if cid not in self._bodies:
-            raise PeerUnavailable(f"{self.name} has no body {cid}")
-        return base64.b64decode(self._bodies[cid])
+    def bodies(self, cids: list[str]) -> dict[str, bytes]:
+        missing = [cid for cid in cids if cid not in self._bodies]
+        if missing:
+            raise PeerUnavailable(f"{self.name} has no body {missing[0]}")
+        return {cid: base64.b64decode(self._bodies[cid]) for cid in cids}
 
 
 def export_batches(path: Path, batches: list[dict[str, Any]], bodies: dict[str, bytes]) -> None:

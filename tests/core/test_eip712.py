@@ -13,6 +13,7 @@ from aigora.core.eip712 import (
     domain_separator,
     hash_typed,
     recover_typed,
+    recover_with_digest,
     sign_typed,
     typed_data,
 )
@@ -74,6 +75,8 @@ def test_spec_example_signature() -> None:
     signature = sign_typed(Signer.dev(COW_KEY), MAIL_DOMAIN, MAIL_TYPES, "Mail", MAIL)
     assert signature.hex() == SPEC_SIGNATURE
     assert recover_typed(MAIL_DOMAIN, MAIL_TYPES, "Mail", MAIL, signature) == COW
+    signer, digest = recover_with_digest(MAIL_DOMAIN, MAIL_TYPES, "Mail", MAIL, signature)
+    assert (signer, digest.hex()) == (COW, SPEC_DIGEST)
 
 
 def test_domain_separator_is_what_eth_account_encodes() -> None:

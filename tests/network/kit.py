@@ -33,7 +33,7 @@ class MemoryPeer:
 
     name: str = "memory-peer"
     batches: dict[str, list[Signed]] = field(default_factory=dict)
-    bodies: dict[str, bytes] = field(default_factory=dict)
+    served_bodies: dict[str, bytes] = field(default_factory=dict)
     requests: int = 0
 
     def items(self, root: str, expected: int) -> list[Signed]:
@@ -42,10 +42,11 @@ class MemoryPeer:
             raise PeerUnavailable(f"{self.name} has no batch {root}")
         return list(self.batches[root])
 
-    def body(self, cid: str) -> bytes:
-        if cid not in self.bodies:
-            raise PeerUnavailable(f"{self.name} has no body {cid}")
-        return self.bodies[cid]
+    def bodies(self, cids: list[str]) -> dict[str, bytes]:
+        missing = [cid for cid in cids if cid not in self.served_bodies]
+        if missing:
+            raise PeerUnavailable(f"{self.name} has no body {missing[0]}")
+        return {cid: self.served_bodies[cid] for cid in cids}
 
 
 def manifest(body: bytes, author: Signer = ALICE, created_at: int | None = None) -> Signed:
@@ -106,7 +107,7 @@ def anchored(
 def serve(peer: MemoryPeer, items: list[Signed], bodies: dict[str, bytes], **batch) -> FoundBatch:
     found = anchored(items, **batch)
     peer.batches[found.root] = items
-    peer.bodies.update(bodies)
+    peer.served_bodies.update(bodies)
     return found
 
 

@@ -116,7 +116,7 @@ def test_a_peer_that_lies_about_a_batch_is_refused_and_nothing_is_stored(node, l
     bodies = [b"alpha", b"beta", b"gamma"]
     found = content_batch(honest, bodies)
     items = honest.batches[found.root]
-    liar = MemoryPeer(name="liar", bodies=dict(honest.bodies))
+    liar = MemoryPeer(name="liar", served_bodies=dict(honest.served_bodies))
     served = {
         "an item dropped": items[:2],
         "an item added": [*items, manifest(b"delta")],
@@ -128,7 +128,7 @@ def test_a_peer_that_lies_about_a_batch_is_refused_and_nothing_is_stored(node, l
     }[lie]
     liar.batches[found.root] = served
     if lie == "an item swapped for another validly signed one":
-        liar.bodies[cid_of(b"delta")] = b"delta"
+        liar.served_bodies[cid_of(b"delta")] = b"delta"
     with pytest.raises(BadBatch, match=refusal):
         import_batch(node.db, node.blobs, DOMAIN, found, liar, now=now())
     assert counts(node) == NOTHING
@@ -140,7 +140,7 @@ def test_a_body_that_is_not_its_cid_is_refused_and_nothing_is_stored(node):
     honest = MemoryPeer()
     found = content_batch(honest, [b"the real body"])
     liar = MemoryPeer(name="liar", batches=dict(honest.batches))
-    liar.bodies[cid_of(b"the real body")] = b"a different body"
+    liar.served_bodies[cid_of(b"the real body")] = b"a different body"
     with pytest.raises(BadBatch, match="has CID"):
         import_batch(node.db, node.blobs, DOMAIN, found, liar, now=now())
     assert counts(node) == NOTHING
