@@ -132,6 +132,14 @@ def test_a_fourth_party_with_no_data_directory_verifies_the_receipt(devnet, answ
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["verdict"] == "VALID"
     assert not nobody.exists()
+    # The same receipt with its top score raised is caught the same way, from anywhere.
+    forged = json.loads(receipt.read_text())
+    score = forged["results"][0]["score"]
+    forged["results"][0]["score"] = type(score)(int(score) + 1)
+    receipt.write_text(json.dumps(forged))
+    caught = subprocess.run(done.args, env=env, capture_output=True, text=True, timeout=600)
+    assert caught.returncode == 1, caught.stdout + caught.stderr
+    assert json.loads(caught.stdout)["verdict"] == "INVALID"
 
 
 def test_an_author_on_a_is_paid_for_answers_served_by_c(devnet, answered):

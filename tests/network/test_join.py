@@ -131,3 +131,39 @@ def test_a_data_directory_belongs_to_one_network(network_file, tmp_path):
     other = lying(network_file, tmp_path, lambda d: d.update(name="another"))
     with pytest.raises(AigoraError, match="already follows another network"):
         adopt_network_file(directory, other)
+
+
+def test_network_deploy_writes_a_file_nodes_can_join(anvil_url, tmp_path):
+    from tests.cli.conftest import Aigora
+
+    aigora = Aigora(tmp_path / "deployer", in_process=True)
+    out = tmp_path / "net.json"
+    done = aigora.run("network", "deploy", "--rpc", anvil_url, "--out", str(out), "--name", "t")
+    assert done.returncode == 0, done.stdout + done.stderr
+    network = load_network(out)
+    assert network.name == "t"
+    assert network.rpc == anvil_url
+    with Chain.connect(anvil_url) as chain:
+        assert network.chain_id == chain.chain_id
+        for entry in network.contracts.values():
+            assert chain.has_code(entry.address)
+        assert network.reputation.seeds == [chain.dev_signers()[0].address]
+    again = aigora.run("network", "deploy", "--rpc", anvil_url, "--out", str(out))
+    assert again.returncode == 1
+    assert "is deployed once" in again.stdout + again.stderr
+
+
+def test_a_devnet_never_clears_a_directory_it_did_not_make(tmp_path):
+    from aigora.cli.devnet import prepare
+
+    precious = tmp_path / "mine"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    with pytest.raises(AigoraError, match="holds no devnet"):
+        prepare(precious)
+    assert (precious / "thesis.tex").exists()
+    devnet = tmp_path / "devnet"
+    prepare(devnet)
+    (devnet / "node-1").mkdir()
+    prepare(devnet)  # a previous devnet's directory is cleared
+    assert not (devnet / "node-1").exists()
