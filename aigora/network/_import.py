@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from aigora.content import ITEM_KINDS, service
+from aigora.content import ITEM_KINDS, MAX_BATCH, service
 from aigora.core.eip712 import Domain
 from aigora.network._batches import (
     BadBatch,
@@ -54,6 +54,13 @@ def checked_items(
     kind = KINDS.get(batch.kind)
     if kind is None:
         raise BadBatch(f"batch {batch.batch_id} is of kind {batch.kind}, which is not shared")
+    if batch.item_count > MAX_BATCH:
+        # Checked before asking anyone: the items are held until the root can be checked, so
+        # an anchor of a billion items would otherwise be a billion items in memory.
+        raise BadBatch(
+            f"batch {batch.batch_id} anchors {batch.item_count} items; a node anchors at most "
+            f"{MAX_BATCH} a batch"
+        )
     items = source.items(batch.root, batch.item_count)
     check_item_count(items, batch)
     check_item_kinds(items, ITEM_KINDS[kind], batch.batch_id)
