@@ -117,8 +117,16 @@ def import_batch(
             _mark_imported(session, batch, domain)
     except IntegrityError:
         # Another process stored the same batch between our check and our commit (the anchor's
-        # batch id is unique per chain): ours rolled back whole, and theirs stands.
+        # batch id is unique per chain): ours rolled back whole, and theirs stands. Any other
+        # collision is a bug, not an import: the batch stays pending and the error is raised.
         with session_scope(db) as session:
+            stored = session.scalar(
+                select(Anchor.id).where(
+                    Anchor.chain_id == chain_id, Anchor.batch_id == batch.batch_id
+                )
+            )
+            if stored is None:
+                raise
             _mark_imported(session, batch, domain)
         return ImportedBatch(batch.batch_id, batch.root, len(items), source.name, False)
     return ImportedBatch(batch.batch_id, batch.root, len(items), source.name, known is None)

@@ -134,6 +134,12 @@ class PeerSource:
         deadline = time.monotonic() + self.timeout_s
         return self._get(f"/content/{cid}/body", MAX_BODY_BYTES, deadline)
 
+    def bodies(self, cids: list[str]) -> dict[str, bytes]:
+        """Each body, `FETCHERS` requests at a time (a batch of short passages is thousands of
+        small requests: one at a time, the round trips dominate)."""
+        with ThreadPoolExecutor(max_workers=FETCHERS) as pool:
+            return dict(zip(cids, pool.map(self.body, cids), strict=True))
+
 
 class _Watchdog:
     """Shuts a request's socket down at its deadline. httpx's timeouts bound each read, not the
@@ -196,12 +202,6 @@ def _json(data: bytes, what: str) -> Any:
         return json.loads(data)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise BadBatch(f"{what} that is not JSON") from None
-
-    def bodies(self, cids: list[str]) -> dict[str, bytes]:
-        """Each body, `FETCHERS` requests at a time (a batch of short passages is thousands of
-        small requests: one at a time, the round trips dominate)."""
-        with ThreadPoolExecutor(max_workers=FETCHERS) as pool:
-            return dict(zip(cids, pool.map(self.body, cids), strict=True))
 
 
 class FileSource:

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from aigora.chain import Chain, read_operator
 from aigora.content import MAX_BATCH, batch_tree, content_message, domain_for, service, sign
@@ -38,7 +38,7 @@ from aigora.network import (
     import_batch,
     sync,
 )
-from aigora.store import ContentItem, PeerBatch, session_scope
+from aigora.store import BatchItem, ContentItem, PeerBatch, session_scope
 from tests.network.kit import (
     ALICE,
     BOB,
@@ -496,6 +496,28 @@ def test_the_author_of_a_cid_does_not_depend_on_import_order(node, other):
     for target in (node, other):
         with session_scope(target.db) as session:
             assert session.get(ContentItem, cid).author == ALICE.address
+
+
+def test_two_manifests_of_one_cid_in_one_batch_store_the_batch_not_nothing(node, other):
+    """Mallory anchors one batch holding two manifests of the same body (hers and Bob's) beside
+    a third essay. The batch must be stored whole, the first manifest in leaf order standing,
+    on every node alike; it must never be marked imported with nothing stored (two rows for one
+    CID collide, and a collision read as "another process stored it first" drops the batch
+    while reporting it imported)."""
+    peer = MemoryPeer()
+    body, essay = b"one body, two manifests", b"a third essay in the same batch"
+    claims = [manifest(body, author=ALICE), manifest(body, author=BOB), manifest(essay)]
+    bodies = {cid_of(body): body, cid_of(essay): essay}
+    found = serve(peer, claims, bodies, batch_id=3, kind=CONTENT)
+    first = min(claims[:2], key=digest_of)
+    for target in (node, other):
+        done = import_batch(target.db, target.blobs, DOMAIN, found, peer, now=int(time.time()))
+        assert done.new
+        with session_scope(target.db) as session:
+            assert session.get(ContentItem, cid_of(body)).digest == digest_of(first)
+            assert session.get(ContentItem, cid_of(essay)) is not None
+            stored = session.scalar(select(func.count()).select_from(BatchItem))
+            assert stored == 3
 
 
 @pytest.mark.xfail(
