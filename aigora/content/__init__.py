@@ -11,6 +11,7 @@ from aigora.content import service
 from aigora.content.anchoring import (
     ITEM_KINDS,
     KIND_CODES,
+    MAX_BATCH,
     AnchoredBatch,
     anchor_all,
     anchor_pending,
@@ -43,6 +44,7 @@ __all__ = [
     "ITEM_KINDS",
     "KIND_CODES",
     "LEAF_ENCODING",
+    "MAX_BATCH",
     "TRUST_TYPES",
     "VERDICTS",
     "AnchoredBatch",

@@ -328,16 +328,21 @@ def import_manifests(
     batch_id: int,
 ) -> None:
     """Record a batch's anchored manifests (signed, digest, body size; the bodies already in the
-    blob store). One manifest stands per CID: the one anchored first (lowest batch id); one
-    still unanchored here gives way to it, and the same manifest held unanchored is adopted."""
+    blob store). One manifest stands per CID: the one anchored first (lowest batch id, then
+    first in leaf order); one still unanchored here gives way to it, and the same manifest held
+    unanchored is adopted."""
     held = {
         item.cid: item
         for chunk in _chunks([str(signed.message["cid"]) for signed, _, _ in items])
         for item in session.scalars(select(ContentItem).where(ContentItem.cid.in_(chunk)))
     }
+    added: set[str] = set()
     with session.no_autoflush:
         for signed, digest, size in items:
-            existing = held.get(str(signed.message["cid"]))
+            cid = str(signed.message["cid"])
+            if cid in added:  # a second manifest of one CID in one batch: the first in leaf
+                continue  # order stands (else both rows would collide)
+            existing = held.get(cid)
             if existing is not None and not _gives_way(
                 session, existing, digest, anchor_id, batch_id
             ):
@@ -345,6 +350,7 @@ def import_manifests(
             _add_manifest(
                 session, signed, digest=digest, size=size, anchor_id=anchor_id, flush=False
             )
+            added.add(cid)
     session.flush()
 
 
@@ -354,7 +360,11 @@ def _gives_way(
     """Whether the manifest held for a CID gives way to one anchored in `batch_id` (then it is
     removed here); the same manifest is adopted into the batch instead."""
     if existing.digest == digest:
-        existing.anchor_id = existing.anchor_id or anchor_id
+        # The same manifest anchored again ranks by its first anchoring, whichever batch
+        # arrived here first (else a rival anchored between the two would outrank it on this
+        # node and not on one that saw the first batch first).
+        if existing.anchor_id is None or _batch_id(session, existing.anchor_id) > batch_id:
+            existing.anchor_id = anchor_id
         return False
     if existing.anchor_id is not None and _batch_id(session, existing.anchor_id) < batch_id:
         return False

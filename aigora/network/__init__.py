@@ -27,10 +27,13 @@ from aigora.network._follow import (
 )
 from aigora.network._import import KINDS, ImportedBatch, import_batch
 from aigora.network._sources import (
+    MAX_BODY_BYTES,
+    MAX_PAGE_BYTES,
     BatchSource,
     FileSource,
     PeerSource,
     PeerUnavailable,
+    PeerUnreachable,
     export_batches,
 )
 
@@ -38,7 +41,9 @@ __all__ = [
     "BURN_ADDRESS",
     "CONTRACTS",
     "KINDS",
+    "MAX_BODY_BYTES",
     "MAX_PAGE",
+    "MAX_PAGE_BYTES",
     "BadBatch",
     "BatchSource",
     "FileSource",
@@ -50,6 +55,7 @@ __all__ = [
     "NetworkPlan",
     "PeerSource",
     "PeerUnavailable",
+    "PeerUnreachable",
     "SyncReport",
     "deploy_network",
     "export_batches",

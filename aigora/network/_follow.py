@@ -26,7 +26,7 @@ from aigora.chain import Chain, read_operator
 from aigora.core.eip712 import Domain
 from aigora.network._batches import BadBatch, FoundBatch
 from aigora.network._import import KINDS, import_batch
-from aigora.network._sources import PeerSource, PeerUnavailable
+from aigora.network._sources import PeerSource, PeerUnavailable, PeerUnreachable
 from aigora.store import (
     BlobStore,
     NetworkPeer,
@@ -66,6 +66,7 @@ class Network:
     account: str
     own_url: str | None = None
     peers: tuple[str, ...] = ()
+    peer_timeout_s: float = 30.0
 
 
 def follow_operators(network: Network, db: Engine) -> int:
@@ -227,32 +228,70 @@ def sync(network: Network, db: Engine, blobs: BlobStore, *, now: int) -> SyncRep
     pending = pending_batches(db, network)
     if not pending:
         return report
-    endpoints = peer_endpoints(db, network)
-    clients: dict[str, PeerSource] = {}
+    one = _Pass(network, db, blobs, now, peer_endpoints(db, network), report)
     try:
         for batch in pending:
-            errors = []
-            for url in sources_for(batch, endpoints, network):
-                source = clients.setdefault(url, PeerSource(url))
-                try:
-                    import_batch(db, blobs, network.domain, batch, source, now=now)
-                except BadBatch as exc:
-                    log.warning("refused batch %d from %s: %s", batch.batch_id, url, exc)
-                    report.refused.append(f"{url}: {exc}")
-                    errors.append(f"{url}: {exc}")
-                    continue
-                except PeerUnavailable as exc:
-                    errors.append(str(exc))
-                    continue
-                report.imported.append(batch.batch_id)
-                break
-            else:
+            try:
+                errors = one.import_batch(batch)
+            except Exception as exc:  # one broken batch must not stop the others (a bug: logged)
+                log.exception("importing batch %d failed", batch.batch_id)
+                errors = [f"{type(exc).__name__}: {exc}"]
+            if errors is not None:
                 _note_failure(db, network, batch, "; ".join(errors) or "no peer to fetch from")
                 report.pending += 1
     finally:
-        for client in clients.values():
-            client.close()
+        one.close()
     return report
+
+
+@dataclass
+class _Pass:
+    """One pass's sources: a client per URL, and the URLs that could not be reached at all,
+    which are not asked again this pass (a peer that hangs costs the pass one deadline, not one
+    per batch)."""
+
+    network: Network
+    db: Engine
+    blobs: BlobStore
+    now: int
+    endpoints: dict[str, str]
+    report: SyncReport
+    clients: dict[str, PeerSource] = field(default_factory=dict)
+    unreachable: dict[str, str] = field(default_factory=dict)
+
+    def import_batch(self, batch: FoundBatch) -> list[str] | None:
+        """Import `batch` from the first of its sources that supplies it: None when one did,
+        else what each source did wrong."""
+        network, report = self.network, self.report
+        errors = []
+        for url in sources_for(batch, self.endpoints, network):
+            if url in self.unreachable:
+                errors.append(self.unreachable[url])
+                continue
+            try:
+                if url not in self.clients:
+                    self.clients[url] = PeerSource(url, network.peer_timeout_s)
+                source = self.clients[url]
+                import_batch(self.db, self.blobs, network.domain, batch, source, now=self.now)
+            except BadBatch as exc:
+                log.warning("refused batch %d from %s: %s", batch.batch_id, url, exc)
+                report.refused.append(f"{url}: {exc}")
+                errors.append(f"{url}: {exc}")
+                continue
+            except PeerUnreachable as exc:
+                self.unreachable[url] = str(exc)
+                errors.append(str(exc))
+                continue
+            except PeerUnavailable as exc:
+                errors.append(str(exc))
+                continue
+            report.imported.append(batch.batch_id)
+            return None
+        return errors
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
 
 
 def _note_failure(db: Engine, network: Network, batch: FoundBatch, error: str) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from aigora.content import ITEM_KINDS, service
+from aigora.content import ITEM_KINDS, MAX_BATCH, service
 from aigora.core.eip712 import Domain
 from aigora.network._batches import (
     BadBatch,
@@ -54,6 +54,13 @@ def checked_items(
     kind = KINDS.get(batch.kind)
     if kind is None:
         raise BadBatch(f"batch {batch.batch_id} is of kind {batch.kind}, which is not shared")
+    if batch.item_count > MAX_BATCH:
+        # Checked before asking anyone: the items are held until the root can be checked, so
+        # an anchor of a billion items would otherwise be a billion items in memory.
+        raise BadBatch(
+            f"batch {batch.batch_id} anchors {batch.item_count} items; a node anchors at most "
+            f"{MAX_BATCH} a batch"
+        )
     items = source.items(batch.root, batch.item_count)
     check_item_count(items, batch)
     check_item_kinds(items, ITEM_KINDS[kind], batch.batch_id)
@@ -110,8 +117,16 @@ def import_batch(
             _mark_imported(session, batch, domain)
     except IntegrityError:
         # Another process stored the same batch between our check and our commit (the anchor's
-        # batch id is unique per chain): ours rolled back whole, and theirs stands.
+        # batch id is unique per chain): ours rolled back whole, and theirs stands. Any other
+        # collision is a bug, not an import: the batch stays pending and the error is raised.
         with session_scope(db) as session:
+            stored = session.scalar(
+                select(Anchor.id).where(
+                    Anchor.chain_id == chain_id, Anchor.batch_id == batch.batch_id
+                )
+            )
+            if stored is None:
+                raise
             _mark_imported(session, batch, domain)
         return ImportedBatch(batch.batch_id, batch.root, len(items), source.name, False)
     return ImportedBatch(batch.batch_id, batch.root, len(items), source.name, known is None)
