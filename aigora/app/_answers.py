@@ -175,6 +175,7 @@ class Answers:
             min_score=answers.min_score,
             admit_unscored=answers.admit_unscored,
             exclude_statuses=tuple(answers.exclude_statuses),
+            anchored_only=self.context.network is not None,
         )
 
     def refresh(self, progress: Callable[[int], None] | None = None) -> SnapshotState:

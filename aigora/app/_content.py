@@ -247,13 +247,15 @@ class Content:
         return badge_svg(score["status"], score["score"], score["n_ratings"])
 
     def by_url(self, url_hash: str) -> UrlMatches:
-        """CIDs published for content living at the URL whose keccak256 is `url_hash`."""
+        """CIDs published for content living at the URL whose keccak256 is `url_hash`; in a
+        network, anchored ones only (a CID learned before its manifest is anchored could be
+        claimed by someone else's manifest anchored first)."""
         if not (url_hash.startswith("0x") and len(url_hash) == 66):
             raise AigoraError("url_hash must be 0x followed by 64 hex digits")
+        anchored_only = self.context.network is not None
         with session_scope(self.context.db) as session:
-            return UrlMatches(
-                url_hash=url_hash.lower(), cids=service.content_by_url(session, url_hash)
-            )
+            cids = service.content_by_url(session, url_hash, anchored_only=anchored_only)
+            return UrlMatches(url_hash=url_hash.lower(), cids=cids)
 
     def score_history(self, cid: str) -> list[ScorePoint]:
         """The content's score in every reputation run that scored it, oldest first."""

@@ -489,6 +489,14 @@ def _join(chain: Chain, db: Engine, network: NetworkFile) -> Deployment:
     slasher = chain.call(deployment.registry.functions.slasher())
     if slasher != deployment.disputes.address:
         raise WrongNetwork(f"the registry's slasher is {slasher}, not the network's Disputes")
+    if chain.call(deployment.disputes.functions.registry()) != deployment.registry.address:
+        raise WrongNetwork("the network's Disputes judges another registry")
+    token = deployment.token.address
+    for name in ("Registry", "Disputes", "Distributor", "Bounties"):
+        contract = getattr(deployment, name.lower())
+        paid_in = chain.call(contract.functions.token())
+        if paid_in != token:
+            raise WrongNetwork(f"the network's {name} pays in {paid_in}, not its Token {token}")
     now = datetime.now(UTC)
     with session_scope(db) as session:
         for row in session.scalars(

@@ -77,6 +77,9 @@ def anchor_pending(
                 .limit(MAX_BATCH)
             )
         )[:MAX_BATCH]
+        # Read with the digests, in the same transaction: what the batch is served as must be
+        # what was anchored, even if an import replaces one of these items before we record.
+        documents = service.stored_documents(session, ITEM_KINDS[kind], digests)
     if not digests:
         return None
     root = batch_tree(digests).root
@@ -87,8 +90,10 @@ def anchor_pending(
         result = chain.transact(
             signer, registry.functions.anchor(KIND_CODES[kind], root, len(digests))
         )
-        return _record(db, chain, registry, kind, digests, _sent(chain, registry, result))
-    return _record(db, chain, registry, kind, digests, _found(chain, registry, batch_id))
+        sent = _sent(chain, registry, result)
+        return _record(db, chain, registry, kind, digests, sent, documents)
+    found = _found(chain, registry, batch_id)
+    return _record(db, chain, registry, kind, digests, found, documents)
 
 
 def _anchor_receipts(
@@ -195,7 +200,10 @@ def _record(
     kind: AnchorKind,
     digests: list[str],
     batch: _OnChain,
+    documents: list[bytes] | None = None,
 ) -> AnchoredBatch:
+    """Record an anchored batch and mark its items; `documents` (content and attestations
+    batches) are its signed items in leaf order, kept as the batch is served."""
     root = batch_tree(digests).root
     with session_scope(db) as session:
         known = session.scalar(
@@ -221,10 +229,11 @@ def _record(
         session.add(anchor)
         session.flush()
         for model in _MODELS[kind]:
-            for item in session.scalars(select(model).where(model.digest.in_(digests))):
-                item.anchor_id = anchor.id
-        if kind in ITEM_KINDS:
-            record_batch_items(session, anchor.id, ITEM_KINDS[kind], digests)
+            for chunk in service.chunks(digests):
+                for item in session.scalars(select(model).where(model.digest.in_(chunk))):
+                    item.anchor_id = anchor.id
+        if documents is not None:
+            record_batch_items(session, anchor.id, digests, documents)
     return AnchoredBatch(
         kind.value, batch.batch_id, "0x" + root.hex(), len(digests), batch.tx_hash, batch.sent
     )
@@ -290,19 +299,16 @@ def batch_digests(session: Session, anchor_id: int, models: tuple[Any, ...]) -> 
 
 
 def record_batch_items(
-    session: Session, anchor_id: int, kinds: tuple[str, ...], digests: list[str]
+    session: Session, anchor_id: int, digests: list[str], documents: list[bytes]
 ) -> None:
-    """Keep a batch this node anchored as its peers will be served it: each leaf's signed item,
-    in leaf order."""
-    ordered = sorted(digests)
-    documents = service.stored_documents(session, kinds, ordered)
-    for position, (digest, document) in enumerate(zip(ordered, documents, strict=True)):
-        kind = json.loads(document)["kind"]
+    """Keep a batch this node anchored as its peers will be served it: each leaf's signed item
+    (`documents`, in the order of `digests`, which is leaf order)."""
+    for position, (digest, document) in enumerate(zip(digests, documents, strict=True)):
         session.add(
             BatchItem(
                 anchor_id=anchor_id,
                 position=position,
-                kind=kind,
+                kind=json.loads(document)["kind"],
                 digest=digest,
                 document=document.decode("utf-8"),
             )

@@ -212,13 +212,14 @@ def attestations_on(session: Session, cid: str, include_superseded: bool = False
     return list(session.scalars(query.order_by(AttestationRecord.created_at, AttestationRecord.id)))
 
 
-def content_by_url(session: Session, url_or_hash: str) -> list[str]:
-    """CIDs published for content that lives at a URL, found by the URL or its keccak hash."""
+def content_by_url(session: Session, url_or_hash: str, anchored_only: bool = False) -> list[str]:
+    """CIDs published for content that lives at a URL, found by the URL or its keccak hash
+    (`anchored_only`: only those whose manifest is anchored)."""
     wanted = url_or_hash.lower() if url_or_hash.startswith("0x") else url_hash(url_or_hash)
-    rows = session.scalars(
-        select(ContentItem.cid).where(ContentItem.url_hash == wanted).order_by(ContentItem.cid)
-    )
-    return list(rows)
+    query = select(ContentItem.cid).where(ContentItem.url_hash == wanted)
+    if anchored_only:
+        query = query.where(ContentItem.anchor_id.is_not(None))
+    return list(session.scalars(query.order_by(ContentItem.cid)))
 
 
 def _refuse_known_digest(session: Session, model: Any, digest: str) -> None:
@@ -296,28 +297,42 @@ def signed_from_document(document: Any) -> Signed:
 
 def stored_documents(session: Session, kinds: tuple[str, ...], digests: list[str]) -> list[bytes]:
     """The signed documents of items this node recorded itself, by digest (in `digests` order):
-    what its own anchored batches are served as."""
+    what its own anchored batches are served as. A few queries per `IMPORT_CHUNK` digests."""
     found: dict[str, Signed] = {}
-    if "content" in kinds:
-        for item in session.scalars(select(ContentItem).where(ContentItem.digest.in_(digests))):
-            message = manifest_of(item, parents_of(session, item.cid))
-            found[item.digest] = Signed("content", message, bytes.fromhex(item.signature[2:]))
-    if "attestation" in kinds:
-        query = select(AttestationRecord).where(AttestationRecord.digest.in_(digests))
-        for a in session.scalars(query):
-            message = {
-                "attester": a.attester,
-                "cid": a.cid,
-                "verdict": a.verdict,
-                "reason": a.reason,
-                "createdAt": a.created_at,
-            }
-            found[a.digest] = Signed("attestation", message, bytes.fromhex(a.signature[2:]))
-    if "trust" in kinds:
-        for t in session.scalars(select(TrustRecord).where(TrustRecord.digest.in_(digests))):
-            message = {"truster": t.truster, "trustee": t.trustee, "createdAt": t.created_at}
-            found[t.digest] = Signed("trust", message, bytes.fromhex(t.signature[2:]))
+    for chunk in chunks(digests):
+        if "content" in kinds:
+            items = session.scalars(select(ContentItem).where(ContentItem.digest.in_(chunk))).all()
+            parents: dict[str, list[str]] = {item.cid: [] for item in items}
+            query = (
+                select(ContentParent)
+                .where(ContentParent.cid.in_(list(parents)))
+                .order_by(ContentParent.cid, ContentParent.position)
+            )
+            for parent in session.scalars(query):
+                parents[parent.cid].append(parent.parent_cid)
+            for item in items:
+                message = manifest_of(item, parents[item.cid])
+                found[item.digest] = Signed("content", message, _raw(item.signature))
+        if "attestation" in kinds:
+            query = select(AttestationRecord).where(AttestationRecord.digest.in_(chunk))
+            for a in session.scalars(query):
+                message = {
+                    "attester": a.attester,
+                    "cid": a.cid,
+                    "verdict": a.verdict,
+                    "reason": a.reason,
+                    "createdAt": a.created_at,
+                }
+                found[a.digest] = Signed("attestation", message, _raw(a.signature))
+        if "trust" in kinds:
+            for t in session.scalars(select(TrustRecord).where(TrustRecord.digest.in_(chunk))):
+                message = {"truster": t.truster, "trustee": t.trustee, "createdAt": t.created_at}
+                found[t.digest] = Signed("trust", message, _raw(t.signature))
     return [signed_document(found[digest]) for digest in digests]
+
+
+def _raw(signature: str) -> bytes:
+    return bytes.fromhex(signature[2:])
 
 
 def import_manifests(
@@ -333,7 +348,7 @@ def import_manifests(
     unanchored is adopted."""
     held = {
         item.cid: item
-        for chunk in _chunks([str(signed.message["cid"]) for signed, _, _ in items])
+        for chunk in chunks([str(signed.message["cid"]) for signed, _, _ in items])
         for item in session.scalars(select(ContentItem).where(ContentItem.cid.in_(chunk)))
     }
     added: set[str] = set()
@@ -376,7 +391,7 @@ def _gives_way(
 
 
 IMPORT_CHUNK = 500
-"""Digests or addresses per `IN (...)` when a batch is imported (SQLite allows 32,766
+"""Digests or addresses per `IN (...)` when a batch is read or imported (SQLite allows 32,766
 parameters a statement; PostgreSQL 65,535)."""
 
 
@@ -391,7 +406,7 @@ def import_statements(
     model, signer_of, subject_of, row_of = _STATEMENTS[kind]
     existing = {
         record.digest: record
-        for chunk in _chunks([digest for _, digest in items])
+        for chunk in chunks([digest for _, digest in items])
         for record in session.scalars(select(model).where(model.digest.in_(chunk)))
     }
     touched: set[tuple[str, str]] = set()
@@ -407,8 +422,8 @@ def import_statements(
     signers = sorted({signer for signer, _ in touched})
     subjects = sorted({subject for _, subject in touched})
     groups: dict[tuple[str, str], list[Any]] = {}
-    for signer_chunk in _chunks(signers):
-        for subject_chunk in _chunks(subjects):
+    for signer_chunk in chunks(signers):
+        for subject_chunk in chunks(subjects):
             query = select(model).where(
                 getattr(model, signer_of).in_(signer_chunk),
                 getattr(model, subject_of).in_(subject_chunk),
@@ -421,7 +436,8 @@ def import_statements(
         _mark_newest(group)
 
 
-def _chunks(values: Sequence[str]) -> list[Sequence[str]]:
+def chunks(values: Sequence[str]) -> list[Sequence[str]]:
+    """`values` in runs of `IMPORT_CHUNK`, one `IN (...)` each."""
     return [values[i : i + IMPORT_CHUNK] for i in range(0, len(values), IMPORT_CHUNK)]
 
 

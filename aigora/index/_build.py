@@ -25,11 +25,15 @@ TEXT_MEDIA_TYPES = ("text/", "application/json")
 class AdmissionPolicy:
     """`min_score`: admit only content whose newest reputation score is at least this (None:
     admit everything); `admit_unscored`: whether content no run has scored yet is admitted when
-    a minimum is set; `exclude_statuses`: statuses never admitted (e.g. "not helpful")."""
+    a minimum is set; `exclude_statuses`: statuses never admitted (e.g. "not helpful");
+    `anchored_only` (a node in a network): admit only content anchored on the network's
+    registry, so no answer or snapshot reveals a passage's CID before its author's manifest is
+    anchored (anyone who learned the CID first could anchor a manifest of their own for it)."""
 
     min_score: float | None = None
     admit_unscored: bool = True
     exclude_statuses: tuple[str, ...] = ()
+    anchored_only: bool = False
 
     def admits(self, score: float | None, status: str | None) -> bool:
         if status is not None and status in self.exclude_statuses:
@@ -86,7 +90,10 @@ def admitted(session: Session, policy: AdmissionPolicy) -> list[tuple[str, str]]
         ):
             scores[row.cid] = (row.score, row.status)
     result = []
-    for cid, media_type in session.execute(select(ContentItem.cid, ContentItem.media_type)):
+    query = select(ContentItem.cid, ContentItem.media_type)
+    if policy.anchored_only:
+        query = query.where(ContentItem.anchor_id.is_not(None))
+    for cid, media_type in session.execute(query):
         score, status = scores.get(cid, (None, None))
         if policy.admits(score, status):
             result.append((cid, media_type))

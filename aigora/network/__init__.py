@@ -22,6 +22,7 @@ from aigora.network._follow import (
     follow_batches,
     follow_operators,
     pending_batches,
+    retry_due,
     sources_for,
     sync,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "import_batch",
     "load_network",
     "pending_batches",
+    "retry_due",
     "sources_for",
     "sync",
     "write_network",

@@ -155,8 +155,23 @@ def _record_batch(session: Session, network: Network, entry: Any) -> int:
     return 1
 
 
-def pending_batches(db: Engine, network: Network) -> list[FoundBatch]:
-    """The batches the scan found and nobody has supplied yet, oldest first."""
+RETRY_FIRST_S = 10
+RETRY_MAX_S = 3600
+
+
+def retry_due(attempts: int, last_tried: datetime, now: datetime) -> bool:
+    """Whether a batch nobody could supply is tried again: at once the first time, then after
+    10 s, 20 s, 40 s, ... up to an hour. A flood of junk batches (anchoring is open to anyone)
+    then costs each node a few requests an hour per batch, not a round of requests per pass."""
+    if attempts == 0:
+        return True
+    delay = min(RETRY_FIRST_S * 2 ** min(attempts - 1, 20), RETRY_MAX_S)
+    return (now - last_tried).total_seconds() >= delay
+
+
+def pending_batches(db: Engine, network: Network, now: datetime | None = None) -> list[FoundBatch]:
+    """The batches the scan found and nobody has supplied yet whose retry is due (all of them
+    when `now` is None), oldest first."""
     with session_scope(db) as session:
         rows = session.scalars(
             select(PeerBatch)
@@ -178,6 +193,7 @@ def pending_batches(db: Engine, network: Network) -> list[FoundBatch]:
                 tx_hash=row.tx_hash,
             )
             for row in rows
+            if now is None or retry_due(row.attempts, row.updated_at, now)
         ]
 
 
@@ -225,7 +241,7 @@ def sync(network: Network, db: Engine, blobs: BlobStore, *, now: int) -> SyncRep
     report = SyncReport()
     follow_operators(network, db)
     report.found = follow_batches(network, db)
-    pending = pending_batches(db, network)
+    pending = pending_batches(db, network, datetime.fromtimestamp(now, UTC))
     if not pending:
         return report
     one = _Pass(network, db, blobs, now, peer_endpoints(db, network), report)

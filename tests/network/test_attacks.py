@@ -520,23 +520,17 @@ def test_two_manifests_of_one_cid_in_one_batch_store_the_batch_not_nothing(node,
             assert stored == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="documented in docs/network.md: manifest priority is by anchoring order, so whoever "
-    "learns a CID before its node anchors it can anchor a manifest of their own first",
-)
-def test_a_body_published_on_a_node_keeps_its_author_on_that_node(node):
-    """Alice publishes on her node; before it anchors, Mallory (Bob here) learns the CID (a
-    snapshot, an answer's passages, or simply the public text), signs her own manifest of it and
-    anchors it first. She does not even need the body: Alice's node has it, and peers fetch it
-    from there. Alice's node then names Bob the author of Alice's essay."""
-    body = b"alice's essay, published but not yet anchored"
-
-    with session_scope(node.db) as session:
-        service.publish(session, node.blobs, DOMAIN, manifest(body), body, int(time.time()))
-    peer = MemoryPeer()  # Bob serves his manifest and no body
-    stolen = serve(peer, [manifest(body, author=BOB)], {}, batch_id=1, kind=CONTENT)
-    import_batch(node.db, node.blobs, DOMAIN, stolen, peer, now=int(time.time()))
+def test_a_manifest_anchored_first_keeps_its_cid_whoever_anchors_a_copy_later(node):
+    """Alice's manifest is anchored; Bob, having learned the CID from an answer, anchors his own
+    manifest of it afterwards. Every node keeps Alice (the network-wide rule, first anchored);
+    that a node reveals no CID before its manifest is anchored is tested on a network node
+    (`test_join.py::test_a_network_node_reveals_no_cid_before_its_manifest_is_anchored`)."""
+    body = b"alice's essay, anchored before anyone else saw it"
+    peer = MemoryPeer()
+    first = serve(peer, [manifest(body)], {cid_of(body): body}, batch_id=1, kind=CONTENT)
+    late = serve(peer, [manifest(body, author=BOB)], {}, batch_id=2, kind=CONTENT)
+    import_batch(node.db, node.blobs, DOMAIN, first, peer, now=int(time.time()))
+    import_batch(node.db, node.blobs, DOMAIN, late, peer, now=int(time.time()))
     with session_scope(node.db) as session:
         assert session.get(ContentItem, cid_of(body)).author == ALICE.address
 

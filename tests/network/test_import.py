@@ -243,3 +243,21 @@ def test_an_item_already_held_unanchored_is_adopted_not_duplicated(node):
         rows = session.scalars(select(AttestationRecord)).all()
         assert len(rows) == 1
         assert rows[0].anchor_id is not None
+
+
+def test_a_batch_nobody_supplies_is_retried_ever_less_often_up_to_an_hourly_try():
+    from datetime import UTC, datetime, timedelta
+
+    from aigora.network import retry_due
+
+    tried = datetime(2026, 12, 1, tzinfo=UTC)
+    assert retry_due(0, tried, tried)
+    waits = []
+    for attempts in range(1, 15):
+        wait = next(
+            s for s in range(0, 7200) if retry_due(attempts, tried, tried + timedelta(seconds=s))
+        )
+        waits.append(wait)
+    assert waits[:4] == [10, 20, 40, 80]
+    assert waits == sorted(waits)
+    assert max(waits) == 3600

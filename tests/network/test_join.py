@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from aigora.app import WrongNetwork, open_node, recorded_addresses
+from aigora.app import App, WrongNetwork, open_node, recorded_addresses
 from aigora.chain import Chain, read_operator
 from aigora.cli.network import adopt_network_file
+from aigora.content import content_message, service, sign, url_hash
 from aigora.core.errors import AigoraError
+from aigora.core.keystore import Signer
+from aigora.index import admitted
 from aigora.network import (
     NetworkFileError,
     NetworkPlan,
@@ -107,6 +110,10 @@ def lying(network_file: Path, tmp_path: Path, change) -> Path:
             lambda d: d["contracts"]["Disputes"].update(address="0x" + "11" * 20),
             "has no code",
         ),
+        (
+            lambda d: d["contracts"]["Token"].update(d["contracts"]["Bounties"]),
+            "pays in",
+        ),
     ],
 )
 def test_a_network_file_that_lies_is_refused(network_file, tmp_path, change, refusal):
@@ -167,3 +174,29 @@ def test_a_devnet_never_clears_a_directory_it_did_not_make(tmp_path):
     (devnet / "node-1").mkdir()
     prepare(devnet)  # a previous devnet's directory is cleared
     assert not (devnet / "node-1").exists()
+
+
+def test_a_network_node_reveals_no_cid_before_its_manifest_is_anchored(network_file, tmp_path):
+    """Manifest priority is by anchoring order, so a CID learned before its manifest is anchored
+    could be claimed by someone else's manifest anchored first. A network node therefore admits
+    to its snapshots (and so to answers) and lists by URL only anchored content."""
+    context = open_node(join(tmp_path / "node", network_file, port=18472), PASSPHRASE)
+    try:
+        app = App(context)
+        author, body, url = Signer.dev(bytes([9]) * 32), b"an essay on tyres", "https://e.org/t"
+        message = content_message(author.address, body, "text/plain", "CC0-1.0", 1, url=url)
+        signed = sign("content", author, context.domain, message)
+        with session_scope(context.db) as session:
+            cid = service.publish(session, context.blobs, context.domain, signed, body, 2).id
+        hashed = url_hash(url)
+
+        def revealed() -> tuple[bool, bool]:
+            with session_scope(context.db) as session:
+                in_snapshot = cid in {c for c, _ in admitted(session, app.answers.policy())}
+            return in_snapshot, cid in app.content.by_url(hashed).cids
+
+        assert revealed() == (False, False)
+        app.content.anchor()
+        assert revealed() == (True, True)
+    finally:
+        context.close()
