@@ -2,6 +2,7 @@
 where following stands. Joining (checking and recording the network's contracts, registering)
 happens when the node opens (`open_node`)."""
 
+import base64
 import json
 import threading
 import time
@@ -16,6 +17,9 @@ from aigora.network import MAX_PAGE, Network, SyncReport, sync
 from aigora.store import Anchor, BatchItem, NetworkPeer, PeerBatch, session_scope
 
 SHARED_KINDS = ("content", "attestations")
+INLINE_BODY_BYTES = 2 * 1024 * 1024
+"""Body bytes a page carries inline: a batch of short passages then costs a request per page,
+not one per passage, and a page stays well inside what a peer reads (8 MiB, base64 included)."""
 
 
 class NotInNetwork(AigoraError):
@@ -24,7 +28,9 @@ class NotInNetwork(AigoraError):
 
 class BatchPage(BaseModel):
     """One page of an anchored batch: the signed items whose digests are its leaves, in leaf
-    order (`{kind, message, signature}` each). `next_offset` is null on the last page."""
+    order (`{kind, message, signature}` each), and, inline, the bodies of the page's content
+    items (base64, by CID) up to `INLINE_BODY_BYTES` a page; the rest are at
+    `/content/{cid}/body`. `next_offset` is null on the last page."""
 
     root: str
     kind: str
@@ -33,6 +39,7 @@ class BatchPage(BaseModel):
     item_count: int
     offset: int
     items: list[dict[str, Any]]
+    bodies: dict[str, str] = {}
     next_offset: int | None
 
 
@@ -101,17 +108,32 @@ class NetworkService:
                     .limit(limit)
                 ).all()
                 following = offset + len(rows)
+                items = [json.loads(document) for document in rows]
                 return BatchPage(
+                    bodies=self._inline_bodies(items),
                     root=anchor.root,
                     kind=anchor.kind,
                     batch_id=anchor.batch_id,
                     anchorer=anchor.anchored_by,
                     item_count=anchor.item_count,
                     offset=offset,
-                    items=[json.loads(document) for document in rows],
+                    items=items,
                     next_offset=following if following < anchor.item_count else None,
                 )
         raise NotFound(f"no content or attestations batch {root} on this node")
+
+    def _inline_bodies(self, items: list[dict[str, Any]]) -> dict[str, str]:
+        blobs, inline, total = self.context.blobs, {}, 0
+        for item in items:
+            cid = item["message"].get("cid") if item["kind"] == "content" else None
+            if cid is None or cid in inline or not blobs.has(cid):
+                continue
+            body = blobs.get(cid)
+            if total + len(body) > INLINE_BODY_BYTES:
+                break
+            inline[cid] = base64.b64encode(body).decode("ascii")
+            total += len(body)
+        return inline
 
     def sync(self) -> SyncResult:
         """Scan the registry for operators and batches, and import every pending batch."""

@@ -78,6 +78,7 @@ class PeerSource:
             )
         except httpx.InvalidURL as exc:
             raise PeerUnreachable(f"{self.name!r} is not a URL: {exc}") from None
+        self._inline: dict[str, bytes] = {}
 
     def close(self) -> None:
         self._client.close()
@@ -115,6 +116,7 @@ class PeerSource:
             data = self._get(f"/batches/{root}", MAX_PAGE_BYTES, deadline, params)
             page = _json(data, f"{self.name} served a batch page")
             served = _items_of(page, self.name)
+            self._inline.update(_inline_bodies(page, self.name))
             items.extend(served)
             if len(items) > expected:
                 raise BadBatch(f"{self.name} served more than the {expected} anchored items")
@@ -135,10 +137,13 @@ class PeerSource:
         return self._get(f"/content/{cid}/body", MAX_BODY_BYTES, deadline)
 
     def bodies(self, cids: list[str]) -> dict[str, bytes]:
-        """Each body, `FETCHERS` requests at a time (a batch of short passages is thousands of
-        small requests: one at a time, the round trips dominate)."""
+        """Each body: from the batch pages when the peer sent it inline (checked against its
+        CID by the importer like any other), else by CID, `FETCHERS` requests at a time."""
+        found = {cid: self._inline.pop(cid) for cid in cids if cid in self._inline}
+        missing = [cid for cid in cids if cid not in found]
         with ThreadPoolExecutor(max_workers=FETCHERS) as pool:
-            return dict(zip(cids, pool.map(self.body, cids), strict=True))
+            found.update(zip(missing, pool.map(self.body, missing), strict=True))
+        return found
 
 
 class _Watchdog:
@@ -193,6 +198,17 @@ def _read_bounded(response: httpx.Response, limit: int, deadline: float, where: 
             raise PeerUnreachable(f"{where} was still sending at its deadline")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _inline_bodies(page: dict[str, Any], where: str) -> dict[str, bytes]:
+    """The bodies a page carries inline (`{"bodies": {cid: base64}}`, optional)."""
+    bodies = page.get("bodies") or {}
+    if not isinstance(bodies, dict):
+        raise BadBatch(f"{where} served a page whose bodies are not an object")
+    try:
+        return {str(cid): base64.b64decode(text, validate=True) for cid, text in bodies.items()}
+    except (TypeError, ValueError):
+        raise BadBatch(f"{where} served a body that is not base64") from None
 
 
 def _json(data: bytes, what: str) -> Any:

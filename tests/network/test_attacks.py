@@ -9,6 +9,7 @@ The peers here are real HTTP servers on loopback, and the registry is the networ
 the embedded chain, so `sync` runs exactly as a node runs it.
 """
 
+import base64
 import contextlib
 import dataclasses
 import json
@@ -587,3 +588,32 @@ def test_a_request_nested_past_the_c_stack_is_refused_not_a_crash(tmp_path):
     status, health = (int(word) for word in done.stdout.split()[-2:])
     assert 400 <= status < 500
     assert health == 200
+
+
+def test_a_body_sent_inline_that_is_not_its_cid_is_refused_and_nothing_is_stored(node):
+    """Pages may carry their content items' bodies inline; a forged one is checked like any."""
+    body = b"the passage as its author wrote it"
+    item = manifest(body)
+    found = anchored([item], batch_id=1, kind=CONTENT)
+
+    def respond(handler, path, query):
+        if path.startswith("/batches/"):
+            page = json.loads(page_of([item], query))
+            forged = b"the passage as a liar rewrote it"
+            page["bodies"] = {cid_of(body): base64.b64encode(forged).decode()}
+            send_json(handler, liar, json.dumps(page).encode())
+        else:
+            send_json(handler, liar, body)  # the honest body, by CID: never asked for
+
+    liar = start(respond)
+    source = PeerSource(liar.url)
+    try:
+        with pytest.raises(BadBatch, match="has CID"):
+            import_batch(node.db, node.blobs, DOMAIN, found, source, now=int(time.time()))
+    finally:
+        source.close()
+        liar.server.shutdown()
+    assert liar.requests == 1  # the inline body was used, and refused
+    with session_scope(node.db) as session:
+        assert session.scalar(select(func.count()).select_from(ContentItem)) == 0
+    assert not node.blobs.has(cid_of(body))

@@ -52,6 +52,11 @@ def test_a_batch_is_served_in_pages_that_rebuild_its_root(client):
         items.extend(body["items"])
         offset = body["next_offset"]
     assert len(items) == content["item_count"] == 5
+    page = client.get(f"/batches/{content['root']}").json()
+    assert {cid: base64.b64decode(text) for cid, text in page["bodies"].items()} == {
+        item["message"]["cid"]: client.get(f"/content/{item['message']['cid']}/body").content
+        for item in items
+    }
     digests = ["0x" + service.signed_from_document(item).digest(domain).hex() for item in items]
     assert digests == sorted(digests)  # leaf order
     assert "0x" + batch_tree(digests).root.hex() == content["root"]
