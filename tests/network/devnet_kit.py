@@ -90,7 +90,7 @@ class Devnet:
                 "--base-port",
                 str(free_ports(nodes)),
                 "--interval",
-                "2",
+                "3600",  # the tests drive anchoring, snapshots and sync themselves
                 "--fee",
                 str(fee),
             ],

@@ -5,7 +5,9 @@ answer; a peer serving a tampered batch is refused and the batch comes from anot
 node stopped during traffic catches up with nothing lost and nothing twice; reputation digests
 are equal on every node; Ctrl-C stops every node by PID.
 
-All tests share one devnet (`xdist_group`: they run on one worker, in file order)."""
+All tests share one devnet (`xdist_group`: they run on one worker, in file order). Its nodes'
+background passes are an hour apart: each test anchors, snapshots and syncs when it means to,
+so no background pass can race it."""
 
 import json
 import os
@@ -187,6 +189,10 @@ def test_a_peer_serving_a_tampered_batch_is_refused_and_another_peer_supplies_it
     assert f"from {liar.url}" in c.log()
     state = c.get("/network")
     assert state["pending"] == []
+    page = httpx.get(f"{c.url}/ui/network", timeout=60)
+    assert page.status_code == 200
+    assert "joined the network <strong>devnet</strong>" in page.text
+    assert f"{state['batches_imported']} imported from peers" in page.text
     liar_batches = [row for row in anchors_on(c) if row["anchored_by"] == signer.address]
     assert [row["root"] for row in liar_batches] == [batch["root"]]
 

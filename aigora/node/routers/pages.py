@@ -273,4 +273,5 @@ def network(request: Request) -> HTMLResponse:
         ],
         anchors=[a.model_dump() for a in services.content.anchors(50).anchors],
         disputes=services.disputes.all(),
+        following=services.network.state() if services.context.network else None,
     )
