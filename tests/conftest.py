@@ -10,6 +10,8 @@ from hypothesis import settings
 
 from aigora.chain import Chain
 from aigora.chain.anvil import Anvil, AnvilNotFound
+from aigora.store import sqlite_url
+from tests.postgres import PostgresServer
 
 # Property tests explore the same examples on every run and machine: a failure found once is
 # found again, and CI never fails on a draw it did not make before.
@@ -109,3 +111,18 @@ def sponsored():
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for this test process (see `tests/postgres.py`)."""
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: a SQLite file, then a database on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "db" / "aigora.db")
+    return request.getfixturevalue("postgres").database()

@@ -76,6 +76,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> 
         ) from None
     if is_sqlite:
         _configure_sqlite(engine, wal=file_path is not None, busy_timeout_ms=busy_timeout_ms)
+    elif parsed.get_backend_name() == "postgresql":
+        _configure_postgresql(engine)
     return engine
 
 
@@ -109,11 +111,30 @@ def _configure_sqlite(engine: Engine, *, wal: bool, busy_timeout_ms: int) -> Non
         connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
 
 
+WRITER_LOCK = 0x416967_6F7261
+"""The PostgreSQL advisory lock every session transaction holds (a constant key: "Aigora")."""
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    """Sessions on PostgreSQL are serialised as SQLite's are: each takes one transaction-level
+    advisory lock first, released at commit or rollback. The node's use cases read and then
+    write (the next receipt nonce, an epoch's new lines, a job's escrow release); at PostgreSQL's
+    default READ COMMITTED two of them could interleave and both act on the same read. With the
+    lock they queue, exactly as SQLite's BEGIN IMMEDIATE makes them, in every process sharing
+    the database."""
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(_BEGIN_OPTION):
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions bound to `engine` that keep loaded attributes after commit.
 
     On SQLite their transactions take the write lock up front (BEGIN IMMEDIATE), so concurrent
-    writers queue on the busy timeout rather than one failing mid-transaction. Objects stay
+    writers queue on the busy timeout rather than one failing mid-transaction; on PostgreSQL they
+    take one advisory lock up front, to the same effect. Objects stay
     readable after the session closes (`expire_on_commit=False`), which is what callers returning
     rows out of a `session_scope` need.
     """

@@ -34,8 +34,10 @@ def passphrase() -> str:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return make_data_dir(tmp_path / "node")
+def data_dir(tmp_path: Path, database_url: str) -> Path:
+    """A node's data directory, its database on each backend: SQLite, then a real PostgreSQL
+    server (`[database] url`)."""
+    return make_data_dir(tmp_path / "node", f'[database]\nurl = "{database_url}"\n')
 
 
 @pytest.fixture

@@ -44,10 +44,11 @@ QUESTIONS = ("Which car should I buy for my family?", "What fruit is easy to car
 class Market:
     """A node whose answers cost FEE, over content by three authors who hold nothing."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, database_url: str | None = None) -> None:
         directory.mkdir(parents=True)
+        database = f'\n[database]\nurl = "{database_url}"\n' if database_url else ""
         (directory / "config.toml").write_text(
-            f'[answers]\nfee = "{FEE}"\n\n[payouts]\noperator_bps = {OPERATOR_BPS}\n'
+            f'[answers]\nfee = "{FEE}"\n\n[payouts]\noperator_bps = {OPERATOR_BPS}\n{database}'
         )
         Keystore(directory / "keys", kdf_iterations=2**10).create("operator", "pw")
         self.context = open_node(directory, "pw")
@@ -84,8 +85,9 @@ class Market:
 
 
 @pytest.fixture
-def market(tmp_path):
-    m = Market(tmp_path / "node")
+def market(tmp_path, database_url):
+    """On each backend: SQLite, then a real PostgreSQL server."""
+    m = Market(tmp_path / "node", database_url)
     try:
         yield m
     finally:

@@ -1,4 +1,4 @@
-"""Fixtures for the store tests: a migrated SQLite file per test."""
+"""Fixtures for the store tests: a migrated database per test, on SQLite and on PostgreSQL."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +15,17 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def engine(db_path: Path) -> Iterator[Engine]:
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated database on each backend: a SQLite file, and a real PostgreSQL server."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(db_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite file, for what only SQLite has (pragmas, its foreign-key switch)."""
     engine = make_engine(sqlite_url(db_path))
     migrate(engine)
     yield engine

@@ -29,11 +29,11 @@ def _pragma(engine: Engine, name: str) -> object:
         return connection.exec_driver_sql(f"PRAGMA {name}").scalar()
 
 
-def test_sqlite_file_is_tuned_for_a_node(engine: Engine) -> None:
-    assert _pragma(engine, "journal_mode") == "wal"
-    assert _pragma(engine, "foreign_keys") == 1
-    assert _pragma(engine, "synchronous") == 1  # NORMAL
-    assert _pragma(engine, "busy_timeout") == 10_000
+def test_sqlite_file_is_tuned_for_a_node(sqlite_engine: Engine) -> None:
+    assert _pragma(sqlite_engine, "journal_mode") == "wal"
+    assert _pragma(sqlite_engine, "foreign_keys") == 1
+    assert _pragma(sqlite_engine, "synchronous") == 1  # NORMAL
+    assert _pragma(sqlite_engine, "busy_timeout") == 10_000
 
 
 def test_busy_timeout_is_configurable(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ def test_one_deployment_per_chain_and_name(engine: Engine) -> None:
         session.add(deployment(chain_id=1, name="Token"))
         session.add(deployment(chain_id=2, name="Token"))
         session.add(deployment(chain_id=1, name="Registry"))
-    with pytest.raises(IntegrityError, match="UNIQUE"), session_scope(engine) as session:
+    with pytest.raises(IntegrityError, match=r"(?i)unique"), session_scope(engine) as session:
         session.add(deployment(chain_id=1, name="Token"))
 
 
@@ -24,7 +24,7 @@ def test_one_anchor_per_chain_and_batch(engine: Engine) -> None:
     with session_scope(engine) as session:
         session.add(anchor(chain_id=1, batch_id=7))
         session.add(anchor(chain_id=2, batch_id=7))
-    with pytest.raises(IntegrityError, match="UNIQUE"), session_scope(engine) as session:
+    with pytest.raises(IntegrityError, match=r"(?i)unique"), session_scope(engine) as session:
         session.add(anchor(chain_id=1, batch_id=7, kind=AnchorKind.RECEIPTS))
 
 
@@ -43,7 +43,7 @@ def test_unknown_anchor_kind_is_refused_in_python() -> None:
 
 def test_unknown_anchor_kind_is_refused_by_the_database(engine: Engine) -> None:
     """The CHECK constraint guards writes that bypass the ORM."""
-    with pytest.raises(IntegrityError, match="CHECK"), engine.begin() as connection:
+    with pytest.raises(IntegrityError, match=r"(?i)check"), engine.begin() as connection:
         connection.execute(
             text(
                 "INSERT INTO anchors (chain_id, kind, root, batch_id, tx_hash, block_number,"
