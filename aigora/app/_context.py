@@ -17,6 +17,7 @@ import os
 import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -91,9 +92,10 @@ class StoreContext:
         """The EIP-712 domain of the chain and registry the node last ran on (from the store)."""
         return signing_domain(self.db)
 
-    @property
+    @cached_property
     def network(self) -> NetworkFile | None:
-        """The network this node has joined (its network file), or None on its own contracts."""
+        """The network this node has joined (its network file, read once per opened context, as
+        the config is), or None on its own contracts."""
         return network_of(self.config, self.data_dir)
 
     def operator_address(self) -> str | None:

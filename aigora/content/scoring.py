@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from aigora.content.anchoring import batch_tree
-from aigora.content.service import newest_key
+from aigora.content.service import attestation_message, newest_key, trust_message
 from aigora.content.signed import InvalidSignedObject, Signed, check
 from aigora.core.canonical import canonical_json
 from aigora.core.eip712 import Domain
@@ -203,13 +203,7 @@ def _root(digests: list[str]) -> str:
 
 def _attestation_input(record: AttestationRecord) -> dict[str, Any]:
     return {
-        "message": {
-            "attester": record.attester,
-            "cid": record.cid,
-            "verdict": record.verdict,
-            "reason": record.reason,
-            "createdAt": record.created_at,
-        },
+        "message": attestation_message(record),
         "signature": record.signature,
         "digest": record.digest,
     }
@@ -227,11 +221,7 @@ def _newest(records: Iterable[Any], subject: Callable[[Any], tuple[str, str]]) -
 
 def _trust_input(record: TrustRecord) -> dict[str, Any]:
     return {
-        "message": {
-            "truster": record.truster,
-            "trustee": record.trustee,
-            "createdAt": record.created_at,
-        },
+        "message": trust_message(record),
         "signature": record.signature,
         "digest": record.digest,
     }

@@ -161,6 +161,22 @@ def manifest_of(item: ContentItem, parents: list[str]) -> dict[str, Any]:
     }
 
 
+def attestation_message(record: AttestationRecord) -> dict[str, Any]:
+    """The signed `Attestation` message, rebuilt from its columns."""
+    return {
+        "attester": record.attester,
+        "cid": record.cid,
+        "verdict": record.verdict,
+        "reason": record.reason,
+        "createdAt": record.created_at,
+    }
+
+
+def trust_message(record: TrustRecord) -> dict[str, Any]:
+    """The signed `Trust` message, rebuilt from its columns."""
+    return {"truster": record.truster, "trustee": record.trustee, "createdAt": record.created_at}
+
+
 def get_content(session: Session, cid: str) -> ContentItem:
     item = session.get(ContentItem, cid)
     if item is None:
@@ -316,18 +332,10 @@ def stored_documents(session: Session, kinds: tuple[str, ...], digests: list[str
         if "attestation" in kinds:
             query = select(AttestationRecord).where(AttestationRecord.digest.in_(chunk))
             for a in session.scalars(query):
-                message = {
-                    "attester": a.attester,
-                    "cid": a.cid,
-                    "verdict": a.verdict,
-                    "reason": a.reason,
-                    "createdAt": a.created_at,
-                }
-                found[a.digest] = Signed("attestation", message, _raw(a.signature))
+                found[a.digest] = Signed("attestation", attestation_message(a), _raw(a.signature))
         if "trust" in kinds:
             for t in session.scalars(select(TrustRecord).where(TrustRecord.digest.in_(chunk))):
-                message = {"truster": t.truster, "trustee": t.trustee, "createdAt": t.created_at}
-                found[t.digest] = Signed("trust", message, _raw(t.signature))
+                found[t.digest] = Signed("trust", trust_message(t), _raw(t.signature))
     return [signed_document(found[digest]) for digest in digests]
 
 

@@ -32,6 +32,7 @@ from aigora.store import (
     NetworkPeer,
     PeerBatch,
     move_cursor,
+    peer_batch,
     read_cursor,
     scan_start,
     session_scope,
@@ -125,14 +126,7 @@ def _record_batch(session: Session, network: Network, entry: Any) -> int:
         return 0
     chain_id, registry = network.domain.chain_id, network.registry.address
     batch_id = int(entry.args.batch_id)
-    known = session.scalar(
-        select(PeerBatch.id).where(
-            PeerBatch.chain_id == chain_id,
-            PeerBatch.registry_address == registry,
-            PeerBatch.batch_id == batch_id,
-        )
-    )
-    if known is not None:
+    if peer_batch(session, chain_id, registry, batch_id) is not None:
         return 0
     anchorer = str(entry.args.anchorer)
     ours = anchorer.lower() == network.account.lower()
@@ -312,13 +306,7 @@ class _Pass:
 
 def _note_failure(db: Engine, network: Network, batch: FoundBatch, error: str) -> None:
     with session_scope(db) as session:
-        row = session.scalar(
-            select(PeerBatch).where(
-                PeerBatch.chain_id == network.domain.chain_id,
-                PeerBatch.registry_address == network.registry.address,
-                PeerBatch.batch_id == batch.batch_id,
-            )
-        )
+        row = peer_batch(session, network.domain.chain_id, network.registry.address, batch.batch_id)
         if row is None:
             return
         row.attempts += 1

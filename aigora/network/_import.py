@@ -31,7 +31,7 @@ from aigora.network._batches import (
     check_signatures,
 )
 from aigora.network._sources import BatchSource
-from aigora.store import Anchor, AnchorKind, BatchItem, BlobStore, PeerBatch, session_scope
+from aigora.store import Anchor, AnchorKind, BatchItem, BlobStore, peer_batch, session_scope
 
 KINDS = {0: AnchorKind.CONTENT, 1: AnchorKind.ATTESTATIONS}
 """The registry's batch kind codes of the batches a network shares (receipts stay with their
@@ -178,13 +178,7 @@ def _store(
 
 
 def _mark_imported(session: Session, batch: FoundBatch, domain: Domain) -> None:
-    row = session.scalar(
-        select(PeerBatch).where(
-            PeerBatch.chain_id == domain.chain_id,
-            PeerBatch.registry_address == domain.verifying_contract,
-            PeerBatch.batch_id == batch.batch_id,
-        )
-    )
+    row = peer_batch(session, domain.chain_id, domain.verifying_contract, batch.batch_id)
     if row is not None:
         row.state = "imported"
         row.last_error = None

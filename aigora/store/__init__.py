@@ -34,6 +34,7 @@ from aigora.store.network_models import (
     BatchItem,
     NetworkPeer,
     PeerBatch,
+    peer_batch,
 )
 from aigora.store.payout_models import Epoch, EpochBalance, EpochLine
 from aigora.store.scan_models import (
@@ -80,6 +81,7 @@ __all__ = [
     "make_engine",
     "migrate",
     "move_cursor",
+    "peer_batch",
     "read_cursor",
     "scan_start",
     "session_factory",

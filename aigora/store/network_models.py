@@ -15,8 +15,8 @@ and imported (or found to be ours) at most once.
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from aigora.store._types import UTCDateTime
 from aigora.store.models import Base
@@ -75,3 +75,14 @@ class NetworkPeer(Base):
     chain_id: Mapped[int] = mapped_column(BigInteger)
     registry_address: Mapped[str] = mapped_column(String(42))
     address: Mapped[str] = mapped_column(String(42))
+
+
+def peer_batch(session: Session, chain_id: int, registry: str, batch_id: int) -> PeerBatch | None:
+    """The scan's row for one batch of one registry, if the scan has recorded it."""
+    return session.scalar(
+        select(PeerBatch).where(
+            PeerBatch.chain_id == chain_id,
+            PeerBatch.registry_address == registry,
+            PeerBatch.batch_id == batch_id,
+        )
+    )
