@@ -22,9 +22,7 @@ from aigora.app._answers import (
     Answers,
     AnswerSource,
     NoSnapshot,
-    PaymentRequired,
     VerdictReport,
-    check_ask_allowed,
     parse_model_root,
     plan_on_chain,
     public_sources,
@@ -32,6 +30,7 @@ from aigora.app._answers import (
     verify_over_rpc,
 )
 from aigora.app._app import App
+from aigora.app._asks import Asks, AskTerms, ChannelState, RedeemReport, Withdrawn
 from aigora.app._config import (
     CONFIG_FILE,
     DEFAULT_PORT,
@@ -130,6 +129,7 @@ from aigora.app._reputation import Reputation, RunList
 from aigora.app._snapshots import SnapshotInfo, SnapshotList, Snapshots
 from aigora.app._status import ChainStatus, OperatorListing, chain_status, registered_operators
 from aigora.app._watch import DISPUTES_OPENED, Watched, follow_disputes, open_watched
+from aigora.asks import PaymentRequired
 
 __all__ = [
     "BURN_ADDRESS",
@@ -152,9 +152,12 @@ __all__ = [
     "AnswerSource",
     "Answers",
     "App",
+    "AskTerms",
+    "Asks",
     "BatchPage",
     "ChainStatus",
     "ChallengeResult",
+    "ChannelState",
     "ClaimReport",
     "Config",
     "Content",
@@ -187,6 +190,7 @@ __all__ = [
     "PostedJob",
     "Published",
     "RecordedItem",
+    "RedeemReport",
     "Reputation",
     "RewardState",
     "RunList",
@@ -201,10 +205,10 @@ __all__ = [
     "UrlMatches",
     "VerdictReport",
     "Watched",
+    "Withdrawn",
     "WrongNetwork",
     "chain_status",
     "challenger_move",
-    "check_ask_allowed",
     "collect_reward",
     "database_url",
     "dispute_state",

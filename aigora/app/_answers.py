@@ -15,8 +15,10 @@ from typing import Any
 from pydantic import BaseModel
 from web3.contract import Contract
 
+from aigora.app._asks import RecordPayment, prepare_payment
 from aigora.app._context import NodeContext, StoreContext
 from aigora.app._games import Move, play_games
+from aigora.asks import Payment, fee_for_ask
 from aigora.chain import Chain, last_receipt_nonce
 from aigora.content import service
 from aigora.core.errors import AigoraError, ContractRevert
@@ -70,20 +72,6 @@ TRACE_CACHE = 16
 
 class NoSnapshot(AigoraError):
     """The node has no registered snapshot to answer from yet."""
-
-
-class PaymentRequired(AigoraError):
-    """This node charges for answers, and cannot take payment from askers yet."""
-
-
-def check_ask_allowed(fee: int, by_operator: bool) -> None:
-    """With a fee, only the operator may ask: nothing collects the fee from an asker yet, so every
-    other ask would only add to what the operator owes the passages' authors."""
-    if fee > 0 and not by_operator:
-        raise PaymentRequired(
-            f"this node charges a fee ({fee} base units per answer), so asking is limited to its "
-            "operator until paid asks exist"
-        )
 
 
 EXCERPT_BYTES = 280
@@ -218,8 +206,12 @@ class Answers:
         sponsored-ranking example overrides this to show that any tilt is caught.)"""
         return rank(self.encoder(), snapshot, index, query, k)
 
-    def ask(self, query: str, k: int) -> ReceiptDocument:
-        """Answer with the exact top-k and a signed receipt, recorded before it is returned."""
+    def ask(
+        self, query: str, k: int, *, fee: int = 0, record: RecordPayment | None = None
+    ) -> ReceiptDocument:
+        """Answer with the exact top-k and a signed receipt charging `fee`, recorded before it is
+        returned; `record` books what paid for it in the receipt's transaction (`answer` passes
+        the voucher of a paid ask)."""
         check_question(query, k)
         snapshot, index = self.current()
         ranking = self.rank(snapshot, index, query, min(k, len(snapshot)))
@@ -232,6 +224,7 @@ class Answers:
             context.domain,
             context.operator.address,
             floor=self._nonce_floor(),
+            record=record,
             sign=lambda nonce: sign_answer(
                 context.operator,
                 context.domain,
@@ -239,7 +232,7 @@ class Answers:
                 snapshot.root,
                 query,
                 ranking,
-                int(context.config.answers.fee),
+                fee,
                 nonce,
                 issued_at,
             ),
@@ -256,12 +249,24 @@ class Answers:
                 )
             return self._floor
 
-    def answer(self, query: str, k: int, *, by_operator: bool) -> Answer:
+    def answer(
+        self, query: str, k: int, *, by_operator: bool, payment: Payment | None = None
+    ) -> Answer:
         """`ask`, then the answer as people read it: each source's author, link, excerpt and
-        reputation status beside its score. `by_operator`: whether the asker proved to be this
-        node's operator; with a fee, nobody else may ask (`check_ask_allowed`)."""
-        check_ask_allowed(int(self.context.config.answers.fee), by_operator)
-        document = self.ask(query, k)
+        reputation status beside its score. With a fee, an ask is paid by `payment` (a voucher
+        on the asker's channel, checked before the answer is computed and booked with its
+        receipt) or, from the operator (`by_operator`: the asker proved to be this node's
+        operator), free; anyone else is refused (`fee_for_ask`)."""
+        check_question(query, k)
+        fee = fee_for_ask(
+            int(self.context.config.answers.fee),
+            by_operator=by_operator,
+            paying=payment is not None,
+        )
+        record = (
+            None if fee == 0 or payment is None else prepare_payment(self.context, payment, fee)
+        )
+        document = self.ask(query, k, fee=fee, record=record)
         context = self.context
         results = []
         with session_scope(context.db) as session:

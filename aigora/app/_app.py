@@ -3,6 +3,7 @@ jobs and the CLI each hold."""
 
 from aigora.app._agents import Agents
 from aigora.app._answers import Answers
+from aigora.app._asks import Asks
 from aigora.app._content import Content
 from aigora.app._context import NodeContext
 from aigora.app._disputes import Disputes
@@ -23,7 +24,8 @@ class App:
         self.answers = answers or Answers(context)
         self.snapshots = Snapshots(self.answers)
         self.disputes = Disputes(self.answers)
-        self.payouts = Payouts(self.answers)
+        self.asks = Asks(context)
+        self.payouts = Payouts(self.answers, self.asks)
         self.labels = Labels(context)
         self.content = Content(context)
         self.reputation = Reputation(context)

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aigora.chain import WITHDRAW_DELAY_S
 from aigora.core.errors import ConfigError
 from aigora.store.db import sqlite_url
 
@@ -41,6 +42,7 @@ class ChainConfig(BaseModel):
     token: str | None = None
     min_bond: int = Field(default=100 * 10**18, gt=0)
     unbonding_delay_s: int = Field(default=7 * 24 * 3600, ge=0)
+    withdraw_delay_s: int = Field(default=WITHDRAW_DELAY_S, ge=1)
     max_log_range: int = Field(default=1_000, ge=1)
 
     @field_validator("url")
@@ -87,13 +89,16 @@ class ReputationConfig(BaseModel):
 
 class AnswersConfig(BaseModel):
     """What an answer costs and which content the snapshot admits. `fee` is in the token's
-    smallest unit (a decimal string, like every amount); nothing collects it from askers yet, so
-    above 0 the node answers only its operator. By default everything published is
-    admitted; `min_score` admits only content whose newest reputation score reaches it."""
+    smallest unit (a decimal string, like every amount); above 0 an ask is answered against a
+    voucher on the asker's channel (`docs/payouts.md`, "Paid asks"), or for free to the operator.
+    The node redeems its vouchers every `redeem_interval_s` (and at once in a channel whose
+    asker asked for its deposit back). By default everything published is admitted;
+    `min_score` admits only content whose newest reputation score reaches it."""
 
     model_config = ConfigDict(extra="forbid")
 
     fee: str = Field(default="0", pattern=r"^[0-9]{1,78}$")
+    redeem_interval_s: int = Field(default=3600, ge=0)  # 0: at every background pass
     refresh_interval_s: int = Field(default=60, ge=0)  # 0: only when asked
     min_score: float | None = None
     admit_unscored: bool = True
@@ -198,6 +203,8 @@ url = "embedded"             # or a JSON-RPC URL such as "http://127.0.0.1:8545"
 # token = "0x..."            # an existing ERC-20 to pay in; unset: deploy a dev token
 # min_bond = 100000000000000000000
 # unbonding_delay_s = 604800
+# withdraw_delay_s = 86400   # ask channels: an asker's withdrawal waits this long after its
+                             # request (the time the node has to redeem its vouchers)
 max_log_range = 1000         # blocks per eth_getLogs request (many providers refuse more)
 
 [database]
@@ -208,8 +215,9 @@ max_log_range = 1000         # blocks per eth_getLogs request (many providers re
 damping = 0.3                # chance per step of jumping back to the seeds
 
 [answers]
-fee = "0"                    # per answer, in the token's smallest unit (above 0: only the
-                             # operator may ask, until askers can pay)
+fee = "0"                    # per answer, in the token's smallest unit (above 0: askers pay
+                             # with a voucher on a deposit; the operator asks for free)
+redeem_interval_s = 3600     # redeem accepted vouchers on-chain this often (0: every pass)
 refresh_interval_s = 60      # snapshot newly admitted content this often (0: only when asked)
 # min_score = 0.0            # admit only content scored at least this; unset: admit everything
 admit_unscored = true        # with min_score: admit content no reputation run has scored yet

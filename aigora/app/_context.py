@@ -35,6 +35,7 @@ from aigora.chain import (
     TxSigner,
     attach_foundation,
     deploy_bounties,
+    deploy_channels,
     deploy_disputes,
     deploy_distributor,
     deploy_foundation,
@@ -332,9 +333,11 @@ def _ensure_deployed(chain: Chain, db: Engine, operator: Signer, config: Config)
             deployment = _add_distributor(chain, db, operator, deployment)
         if deployment.bounties is None:
             deployment = _add_bounties(chain, db, operator, deployment)
+        if deployment.channels is None:
+            deployment = _add_channels(chain, db, operator, deployment, config)
         return deployment
     if chain.is_dev_chain:
-        _fund_from_faucet(chain, operator)
+        fund_from_faucet(chain, operator)
     elif chain.balance(operator.address) == 0:
         raise ChainError(
             f"the operator {operator.address} has no ether on {chain.url} to deploy the contracts; "
@@ -349,7 +352,8 @@ def _ensure_deployed(chain: Chain, db: Engine, operator: Signer, config: Config)
     _record(db, chain, deployment)
     deployment = _add_disputes(chain, db, operator, deployment)
     deployment = _add_distributor(chain, db, operator, deployment)
-    return _add_bounties(chain, db, operator, deployment)
+    deployment = _add_bounties(chain, db, operator, deployment)
+    return _add_channels(chain, db, operator, deployment, config)
 
 
 def _add_disputes(chain: Chain, db: Engine, operator: Signer, deployment: Deployment) -> Deployment:
@@ -385,6 +389,17 @@ def _add_bounties(chain: Chain, db: Engine, operator: Signer, deployment: Deploy
     return _added(db, chain, deployment, "Bounties", bounties, tx)
 
 
+def _add_channels(
+    chain: Chain, db: Engine, operator: Signer, deployment: Deployment, config: Config
+) -> Deployment:
+    """Deploy the ask channels (askers' deposits, spent by signed vouchers), with the configured
+    withdrawal delay."""
+    channels, tx = deploy_channels(
+        chain, operator, deployment.token.address, config.chain.withdraw_delay_s
+    )
+    return _added(db, chain, deployment, "Channels", channels, tx)
+
+
 def _added(
     db: Engine, chain: Chain, deployment: Deployment, name: str, contract: Contract, tx: TxResult
 ) -> Deployment:
@@ -413,7 +428,7 @@ def _ensure_registered(
         return
     bond = int(network.params.min_bond) if network is not None else config.chain.min_bond
     if chain.is_dev_chain:
-        _fund_from_faucet(chain, operator)
+        fund_from_faucet(chain, operator)
         _mint_dev_tokens(chain, token, operator.address, bond)
     balance = chain.call(token.functions.balanceOf(operator.address))
     if balance < bond:
@@ -494,7 +509,7 @@ def _join(chain: Chain, db: Engine, network: NetworkFile) -> Deployment:
     if chain.call(deployment.disputes.functions.registry()) != deployment.registry.address:
         raise WrongNetwork("the network's Disputes judges another registry")
     token = deployment.token.address
-    for name in ("Registry", "Disputes", "Distributor", "Bounties"):
+    for name in ("Registry", "Disputes", "Distributor", "Bounties", "Channels"):
         contract = getattr(deployment, name.lower())
         paid_in = chain.call(contract.functions.token())
         if paid_in != token:
@@ -521,7 +536,7 @@ def _join(chain: Chain, db: Engine, network: NetworkFile) -> Deployment:
     return deployment
 
 
-def _fund_from_faucet(chain: Chain, account: TxSigner) -> None:
+def fund_from_faucet(chain: Chain, account: TxSigner) -> None:
     if chain.balance(account.address) < DEV_ETHER // 2:
         chain.send_ether(chain.dev_signers()[0], account.address, DEV_ETHER)
 

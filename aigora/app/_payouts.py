@@ -1,6 +1,10 @@
 """The node's payouts: closing epochs with its configuration, relaying claims, earnings.
 
-The usage pool is the fees of the node's own anchored receipts; the training pool
+The usage pool is the fees of the node's own anchored paid receipts whose vouchers are redeemed
+on-chain: closing redeems every accepted voucher first, then reads each channel's redeemed
+amount, and a paid receipt whose voucher is still unredeemed (its asker withdrew first, or the
+redemption failed) waits for a later epoch; so the fees split in an epoch are the fees the
+operator actually received, never more. The training pool
 (`[payouts] training_pool`, funded by the operator) is split by KNN-Shapley value of the
 snapshot's labeled passages against a labeled validation set (`validation`, JSON lines of
 `{"text": ..., "label": int}`; `item_labels`, a JSON object `{cid: label}`). The newest posted
@@ -14,6 +18,7 @@ anchoring interval (`release_ended`), so a late epoch finds the money already re
 """
 
 import json
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +30,9 @@ from sqlalchemy.orm import Session
 from web3.contract import Contract
 
 from aigora.app._answers import Answers
+from aigora.app._asks import Asks
 from aigora.app._context import StoreContext
+from aigora.app._games import log_failure
 from aigora.app._labels import prepare_labeling
 from aigora.core.errors import AigoraError, NotFound
 from aigora.core.merkle import StandardMerkleTree
@@ -51,7 +58,9 @@ from aigora.payouts import (
     relay_claim,
     training_split,
 )
-from aigora.store import ContentItem, session_scope
+from aigora.store import ContentItem, PaidReceipt, session_scope
+
+log = logging.getLogger("aigora.node")
 
 
 class NoDistributor(AigoraError):
@@ -192,8 +201,9 @@ def read_item_labels(path: Path) -> dict[str, int]:
 class Payouts:
     """Epochs and claims over an `Answers` service (which knows the snapshot and the engine)."""
 
-    def __init__(self, answers: Answers) -> None:
+    def __init__(self, answers: Answers, asks: Asks | None = None) -> None:
         self.answers = answers
+        self.asks = asks or Asks(answers.context)
         self._lock = threading.Lock()
         self._trees: dict[str, StandardMerkleTree] = {}
 
@@ -239,6 +249,7 @@ class Payouts:
     def close_summary(self) -> EpochSummary:
         context = self.answers.context
         with self._lock:
+            redeemed = self._redeemed()
             try:
                 return close_epoch(
                     context.db,
@@ -251,6 +262,7 @@ class Payouts:
                     sources=(self.training_lines, labeling_lines),
                     prepare=self._prepare_labeling,
                     on_posted=mark_labels_paid,
+                    redeemed=redeemed,
                 )
             except NothingToClose as exc:
                 left = self._left_out(next_epoch(context.db))
@@ -258,6 +270,29 @@ class Payouts:
                     raise
                 jobs = "; ".join(f"job {x.job_id}: {x.reason}" for x in left)
                 raise NothingToClose(f"{exc}; labeling releases that reverted: {jobs}") from None
+
+    def _redeemed(self) -> dict[tuple[str, str], int]:
+        """Redeem every accepted voucher, then read the redeemed amount of each channel with a
+        paid receipt no epoch has split yet. A redemption that fails is logged and the epoch
+        goes on with what the channels had already redeemed."""
+        context = self.answers.context
+        channels = context.deployment.channels
+        if channels is None:
+            return {}
+        try:
+            self.asks.redeem()
+        except AigoraError as exc:
+            log_failure(log, "redeeming vouchers before closing the epoch", exc)
+        with session_scope(context.db) as session:
+            askers = set(
+                session.scalars(
+                    select(PaidReceipt.asker).where(
+                        PaidReceipt.epoch.is_(None),
+                        PaidReceipt.channels_address == channels.address,
+                    )
+                )
+            )
+        return {(channels.address, a): r for a, r in self.asks.redeemed(askers).items()}
 
     def _prepare_labeling(self, epoch: int) -> None:
         """Release labeling escrow for what epoch `epoch` pays (no bounties contract: nothing)."""

@@ -1,5 +1,5 @@
-"""Deploy the foundation contracts (payment token and registry) and the disputes contract, and find
-them again."""
+"""Deploy the foundation contracts (payment token and registry), the disputes contract, the
+distributor, the labeling escrow and the ask channels, and find them again."""
 
 from dataclasses import dataclass, field
 
@@ -64,6 +64,7 @@ class Deployment:
     disputes: Contract | None = None
     distributor: Contract | None = None
     bounties: Contract | None = None
+    channels: Contract | None = None
 
     def addresses(self) -> dict[str, str]:
         found = {"Token": self.token.address, "Registry": self.registry.address}
@@ -73,6 +74,8 @@ class Deployment:
             found["Distributor"] = self.distributor.address
         if self.bounties is not None:
             found["Bounties"] = self.bounties.address
+        if self.channels is not None:
+            found["Channels"] = self.channels.address
         return found
 
 
@@ -149,17 +152,32 @@ def deploy_bounties(
     return chain.deploy(deployer, "Bounties", token_address, release_grace_s)
 
 
+WITHDRAW_DELAY_S = 24 * 3600
+"""The default delay between an asker's withdrawal request and its withdrawal: the time an
+operator has to redeem the vouchers it holds (a node redeems at once when it sees a request)."""
+
+
+def deploy_channels(
+    chain: Chain, deployer: TxSigner, token_address: str, withdraw_delay_s: int = WITHDRAW_DELAY_S
+) -> tuple[Contract, TxResult]:
+    """Deploy the ask channels a network shares: every asker's deposit with every operator,
+    spent by signed vouchers, withdrawable `withdraw_delay_s` after a request."""
+    return chain.deploy(deployer, "Channels", token_address, withdraw_delay_s)
+
+
 def attach_foundation(chain: Chain, addresses: dict[str, str]) -> Deployment:
     """Handles on contracts deployed earlier, by the addresses recorded then."""
     disputes = addresses.get("Disputes")
     distributor = addresses.get("Distributor")
     bounties = addresses.get("Bounties")
+    channels = addresses.get("Channels")
     return Deployment(
         token=chain.contract("Token", addresses["Token"]),
         registry=chain.contract("Registry", addresses["Registry"]),
         disputes=chain.contract("Disputes", disputes) if disputes else None,
         distributor=chain.contract("Distributor", distributor) if distributor else None,
         bounties=chain.contract("Bounties", bounties) if bounties else None,
+        channels=chain.contract("Channels", channels) if channels else None,
     )
 
 

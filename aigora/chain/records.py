@@ -180,6 +180,23 @@ class JobRecord:
     ends_at: int
 
 
+@dataclass(frozen=True)
+class ChannelRecord:
+    """`Channels.channel(asker, operator)`: `balance` is what is deposited and neither redeemed
+    nor withdrawn, `redeemed` all the operator has been paid over the channel's life,
+    `unlocks_at` when a requested withdrawal may be sent (0: none requested), `nonce` the relayed
+    withdrawal requests used. An unknown channel reads as all zeros."""
+
+    balance: int
+    redeemed: int
+    unlocks_at: int
+    nonce: int
+
+    @property
+    def withdrawal_requested(self) -> bool:
+        return self.unlocks_at != 0
+
+
 LAYOUTS: dict[tuple[str, str], type] = {
     ("Registry", "operators"): OperatorRecord,
     ("Registry", "batches"): BatchRecord,
@@ -190,6 +207,7 @@ LAYOUTS: dict[tuple[str, str], type] = {
     ("Disputes", "disputes"): DisputeRecord,
     ("Disputes", "games"): GameRecord,
     ("Bounties", "jobs"): JobRecord,
+    ("Channels", "channel"): ChannelRecord,
 }
 """Which getter each record decodes: `check_layout` ties the two."""
 
@@ -238,6 +256,10 @@ def read_game(chain: Chain, disputes: Contract, dispute_id: int) -> GameRecord:
 
 def read_job(chain: Chain, bounties: Contract, job_id: bytes) -> JobRecord:
     return _decode(JobRecord, chain.call(bounties.functions.jobs(job_id)))
+
+
+def read_channel(chain: Chain, channels: Contract, asker: str, operator: str) -> ChannelRecord:
+    return _decode(ChannelRecord, chain.call(channels.functions.channel(asker, operator)))
 
 
 def struct_fields(abi: list[dict[str, Any]], function: str) -> list[str]:

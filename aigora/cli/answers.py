@@ -15,6 +15,7 @@ from rich.table import Table
 
 from aigora.app import Answer, VerdictReport, open_store, parse_model_root, verify_over_rpc
 from aigora.cli._local import UseCase, read_receipt, run_case
+from aigora.cli.asks import paid_ask
 from aigora.cli.options import DataDirOption, data_dir_of
 from aigora.core.errors import AigoraError
 from aigora.index import SnapshotState
@@ -61,13 +62,25 @@ def ask(
         Path | None, typer.Option("--receipt-out", help="Write the signed receipt here.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    pay: Annotated[
+        bool, typer.Option("--pay", help="Pay with a voucher on --account's channel.")
+    ] = False,
+    account: Annotated[
+        str | None, typer.Option("--account", help="With --pay: the asker's account.")
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Answer QUERY with the exact top-k passages of the current snapshot and a signed receipt."""
+    """Answer QUERY with the exact top-k passages of the current snapshot and a signed receipt:
+    for free as the operator, or (--pay) against a voucher ACCOUNT signs."""
     directory = data_dir_of(data_dir)
     if not 1 <= k <= MAX_K:
         raise AigoraError(f"--k must be between 1 and {MAX_K}, got {k}")
-    answer = run_case(directory, ask_case(query, k))
+    if pay != (account is not None):
+        raise AigoraError("--pay and --account go together: pay with that account's voucher")
+    if account is not None:
+        answer = paid_ask(directory, query, k, account)
+    else:
+        answer = run_case(directory, ask_case(query, k))
     if receipt_out is not None:
         _write(receipt_out, json.dumps(answer.receipt, indent=2) + "\n")
     if as_json:

@@ -15,6 +15,7 @@ from aigora.cli import (
     account,
     agent,
     answers,
+    asks,
     chain,
     content,
     devnet,
@@ -50,6 +51,7 @@ app.add_typer(agent.app, name="agent")
 app.command("embed")(embed.embed)
 app.command("snapshot")(answers.snapshot)
 app.command("ask")(answers.ask)
+app.add_typer(asks.app, name="asks")
 app.command("verify")(answers.verify)
 app.command("receipt")(answers.receipt)
 app.command("challenge")(disputes.challenge)

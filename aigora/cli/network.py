@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aigora.app import NETWORK_FILE, NetworkState, SyncResult, keystore_for
-from aigora.chain import Chain, RegistryParams, TxSigner
+from aigora.chain import WITHDRAW_DELAY_S, Chain, RegistryParams, TxSigner
 from aigora.cli._local import UseCase, run_case
 from aigora.cli.options import DataDirOption, data_dir_of, passphrase
 from aigora.core.errors import AigoraError
@@ -54,6 +54,12 @@ def deploy(
     token: Annotated[
         str | None, typer.Option(help="An existing ERC-20 to pay in (default: a dev token).")
     ] = None,
+    withdraw_delay: Annotated[
+        int,
+        typer.Option(
+            help="Seconds between an asker's withdrawal request and its withdrawal.", min=1
+        ),
+    ] = WITHDRAW_DELAY_S,
     key: Annotated[
         str | None, typer.Option(help="Deploy with this key of the data dir (default: dev).")
     ] = None,
@@ -70,6 +76,7 @@ def deploy(
             seeds=tuple(seed or ()),
             token=token,
             rpc=rpc,
+            withdraw_delay_s=withdraw_delay,
         )
         with console.status(f"deploying the network on {rpc}"):
             network = deploy_network(chain, deployer, plan)

@@ -3,11 +3,13 @@
 from dataclasses import dataclass, field
 
 from aigora.chain import (
+    WITHDRAW_DELAY_S,
     Chain,
     DisputeParams,
     RegistryParams,
     TxSigner,
     deploy_bounties,
+    deploy_channels,
     deploy_disputes,
     deploy_distributor,
     deploy_foundation,
@@ -27,7 +29,9 @@ deployer or operator profits from disputes it provokes."""
 @dataclass(frozen=True)
 class NetworkPlan:
     """What to deploy: a name, the economic parameters, the reputation seeds (default: the
-    deployer) and an existing ERC-20 to pay in (default: a dev token)."""
+    deployer), an existing ERC-20 to pay in (default: a dev token) and the ask channels'
+    withdrawal delay (how long an operator has to redeem once an asker asks for its deposit
+    back)."""
 
     name: str
     registry: RegistryParams = field(default_factory=RegistryParams)
@@ -36,11 +40,12 @@ class NetworkPlan:
     damping: float = 0.3
     token: str | None = None
     rpc: str | None = None
+    withdraw_delay_s: int = WITHDRAW_DELAY_S
 
 
 def deploy_network(chain: Chain, deployer: TxSigner, plan: NetworkPlan) -> NetworkFile:
     """Deploy Token (unless given), Registry, Disputes (the registry's slasher), the shared
-    Distributor and Bounties, and return the network file that describes them."""
+    Distributor, Bounties and Channels, and return the network file that describes them."""
     start = chain.block_number() + 1
     foundation = deploy_foundation(chain, deployer, plan.registry, token_address=plan.token)
     disputes, disputes_tx = deploy_disputes(
@@ -48,17 +53,22 @@ def deploy_network(chain: Chain, deployer: TxSigner, plan: NetworkPlan) -> Netwo
     )
     distributor, distributor_tx = deploy_distributor(chain, deployer, foundation.token.address)
     bounties, bounties_tx = deploy_bounties(chain, deployer, foundation.token.address)
+    channels, channels_tx = deploy_channels(
+        chain, deployer, foundation.token.address, plan.withdraw_delay_s
+    )
     transactions = {
         **foundation.transactions,
         "Disputes": disputes_tx,
         "Distributor": distributor_tx,
         "Bounties": bounties_tx,
+        "Channels": channels_tx,
     }
     addresses = {
         **foundation.addresses(),
         "Disputes": disputes.address,
         "Distributor": distributor.address,
         "Bounties": bounties.address,
+        "Channels": channels.address,
     }
     contracts = {}
     for name, address in addresses.items():

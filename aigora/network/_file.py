@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from aigora.core.errors import AigoraError
 
 FORMAT = "aigora-network/1"
-CONTRACTS = ("Token", "Registry", "Disputes", "Distributor", "Bounties")
+CONTRACTS = ("Token", "Registry", "Disputes", "Distributor", "Bounties", "Channels")
 """The contracts every network has; a node uses these and deploys none of them."""
 _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 _HASH = r"^0x[0-9a-fA-F]{64}$"

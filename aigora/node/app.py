@@ -11,6 +11,7 @@ from aigora.node.errors import ERROR_RESPONSES, install_error_handlers
 from aigora.node.routers import (
     anchors,
     answers,
+    asks,
     chain,
     content,
     disputes,
@@ -53,6 +54,7 @@ def create_app(
         anchors.router,
         reputation.router,
         answers.router,
+        asks.router,
         disputes.router,
         payouts.router,
         labels.router,

@@ -21,6 +21,7 @@ from aigora.app import (
     PayloadTooLarge,
     PaymentRequired,
 )
+from aigora.asks import StaleVoucher
 from aigora.content import Replay
 from aigora.core.errors import (
     AigoraError,
@@ -53,6 +54,7 @@ _STATUS: list[tuple[type[AigoraError], int]] = [
     (NoNode, 404),
     (PaymentRequired, 402),
     (Replay, 409),
+    (StaleVoucher, 409),
     (PayloadTooLarge, 413),
     (ContractRevert, 409),
     (NoSnapshot, 409),

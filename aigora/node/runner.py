@@ -67,15 +67,17 @@ class _Server(uvicorn.Server):
 
 def background_pass(services: App) -> list[str]:
     """One pass of the node's recurring chain work, as separate steps: anchor pending batches,
-    rebut false omission claims against our receipts, move in embedding games (ours to answer, or
-    filed by us), resolve the claims we filed that their operator left unanswered, collect the
-    rewards of disputes we won, release the escrow of labeling jobs
-    that have ended (before their requesters may refund it). Each step runs whatever the others
-    did: a failure is logged with the step named and retried next pass (all are idempotent);
-    inside the dispute steps each dispute is tried on its own as well. Returns the names of the
-    steps that failed."""
+    redeem the vouchers of paid asks (in a channel whose asker requested a withdrawal at every
+    pass, all of them every `redeem_interval_s`), rebut false omission claims against our
+    receipts, move in embedding games (ours to answer, or filed by us), resolve the claims we
+    filed that their operator left unanswered, collect the rewards of disputes we won, release
+    the escrow of labeling jobs that have ended (before their requesters may refund it). Each
+    step runs whatever the others did: a failure is logged with the step named and retried next
+    pass (all are idempotent); inside the dispute steps each dispute is tried on its own as
+    well. Returns the names of the steps that failed."""
     steps: list[tuple[str, Callable[[], object]]] = [
         ("anchoring", services.content.anchor),
+        ("redeeming vouchers", services.asks.background_redeem),
         ("rebutting omission claims", services.disputes.rebut),
         ("moving in embedding games", services.disputes.play),
         ("resolving expired claims we filed", services.disputes.close_expired),

@@ -6,13 +6,18 @@
    pay, so that a line from an outside source enters the tree only once its money is on hand;
    a source that fails there (a release that reverts) is left out of the epoch by that source,
    never holding up the epoch for everyone else.
-1. **compute** (one database transaction): every receipt anchored since the last epoch has its
-   fee split (`split_fee`) among the passages it returned; the optional training pool is split by
-   KNN-Shapley value (`training_lines`); lines are summed per account and added to the previous
-   cumulative balances; the tree is written to `<data>/payouts/epoch-N-<root>.json`, then the
-   epoch row (`computed`), its lines and balances are committed together. A crash before the
-   commit leaves nothing (the next run computes the same epoch again); a stray tree file is
-   harmless.
+1. **compute** (one database transaction): every paid receipt that is anchored, whose voucher
+   the channel has redeemed on-chain (its cumulative <= the channel's `redeemed`, read before
+   the transaction: it only grows) and that no epoch has split yet, has its fee split
+   (`split_fee`) among the passages it returned, and is marked split by this epoch. A paid
+   receipt whose voucher is not redeemed waits for a later epoch (never, if its asker withdrew
+   first and deposits no more), so the fees split are the fees actually redeemed, never more,
+   and never twice; a receipt without a voucher charged nothing and splits nothing. The
+   optional training pool is split by KNN-Shapley value (`training_lines`); lines are summed
+   per account and added to the previous cumulative balances; the tree is written to
+   `<data>/payouts/epoch-N-<root>.json`, then the epoch row (`computed`), its lines and
+   balances and the receipts' marks are committed together. A crash before the commit leaves
+   nothing (the next run computes the same epoch again); a stray tree file is harmless.
 2. **post**: the distributor is shared by every node of a network, each poster (the node's
    operator, the signer that posts) with a tree of its own. If the signer's tree there already
    holds epoch N (a crash after sending, before recording), its root must be ours and the epoch
@@ -26,7 +31,7 @@ A computed epoch must be posted before another is computed: a run finds it and p
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +47,7 @@ from aigora.core.errors import AigoraError, NotFound
 from aigora.payouts._split import PayoutError, split_fee
 from aigora.payouts._tree import payout_tree, save_tree
 from aigora.store.answer_models import ReceiptRecord
+from aigora.store.ask_models import PaidReceipt
 from aigora.store.content_models import ContentItem
 from aigora.store.db import session_scope
 from aigora.store.models import Anchor
@@ -56,7 +62,8 @@ LABELING = "labeling"
 
 
 class NothingToClose(AigoraError):
-    """No receipt was anchored and no training pool is set since the last epoch."""
+    """No paid receipt was redeemed and anchored, and no other source pays, since the last
+    epoch."""
 
 
 @dataclass(frozen=True)
@@ -100,18 +107,40 @@ OnPosted = Callable[[Session, int], None]
 """Runs in the transaction that marks epoch N posted (e.g. marking labels paid)."""
 
 
-def usage_lines(
-    session: Session, after_anchor: int, last_anchor: int, operator_bps: int
-) -> tuple[list[Line], int, int]:
-    """Lines from the fees of receipts anchored in (after_anchor, last_anchor], the operator's
-    total, and the number of receipts. A returned CID this node has no record of cannot be paid
-    to anyone: its part stays with the operator."""
-    rows = session.scalars(
-        select(ReceiptRecord)
-        .where(ReceiptRecord.anchor_id > after_anchor, ReceiptRecord.anchor_id <= last_anchor)
+Redeemed = Mapping[tuple[str, str], int]
+"""The on-chain `redeemed` amount of each channel, by (channels contract, asker): what an epoch
+may split of the paid receipts in it."""
+
+
+def splittable_receipts(
+    session: Session, last_anchor: int, redeemed: Redeemed
+) -> list[tuple[PaidReceipt, ReceiptRecord]]:
+    """The paid receipts no epoch has split yet, anchored at or before `last_anchor`, whose
+    voucher's cumulative amount the channel has redeemed on-chain: their fees are in the
+    operator's hands."""
+    rows = session.execute(
+        select(PaidReceipt, ReceiptRecord)
+        .join(ReceiptRecord, ReceiptRecord.digest == PaidReceipt.digest)
+        .where(
+            PaidReceipt.epoch.is_(None),
+            ReceiptRecord.anchor_id.is_not(None),
+            ReceiptRecord.anchor_id <= last_anchor,
+        )
         .order_by(ReceiptRecord.anchor_id, ReceiptRecord.nonce)
     ).all()
-    documents = [loads_document(row.document) for row in rows]
+    return [
+        (paid, receipt)
+        for paid, receipt in rows
+        if int(paid.cumulative) <= redeemed.get((paid.channels_address, paid.asker), 0)
+    ]
+
+
+def usage_lines(
+    session: Session, receipts: Sequence[ReceiptRecord], operator_bps: int
+) -> tuple[list[Line], int]:
+    """Lines from the fees of `receipts`, and the operator's total. A returned CID this node has
+    no record of cannot be paid to anyone: its part stays with the operator."""
+    documents = [loads_document(row.document) for row in receipts]
     cids = {r.cid for d in documents for r in d.results}
     found = session.execute(
         select(ContentItem.cid, ContentItem.author).where(ContentItem.cid.in_(cids))
@@ -128,7 +157,7 @@ def usage_lines(
                 operator_total += amount
             elif amount:
                 lines.append(Line(author, result.cid, USAGE, amount))
-    return lines, operator_total, len(documents)
+    return lines, operator_total
 
 
 def compute_epoch(
@@ -136,9 +165,12 @@ def compute_epoch(
     data_dir: Path,
     operator_bps: int,
     sources: Sequence[LineSource] = (),
+    redeemed: Redeemed | None = None,
 ) -> int:
-    """Compute and record the next epoch (step 1); returns its number. Raises `NothingToClose`
-    when there is nothing to pay and `PayoutError` while an earlier epoch awaits posting."""
+    """Compute and record the next epoch (step 1); returns its number. `redeemed`: each
+    channel's redeemed amount on-chain (none: no paid receipt is split). Raises
+    `NothingToClose` when there is nothing to pay and `PayoutError` while an earlier epoch
+    awaits posting."""
     with session_scope(db) as session:
         last = session.scalars(select(Epoch).order_by(Epoch.number.desc()).limit(1)).first()
         if last is not None and last.status != POSTED:
@@ -146,13 +178,15 @@ def compute_epoch(
         number = 1 if last is None else last.number + 1
         after = 0 if last is None else last.last_anchor_id
         newest = session.scalar(select(func.max(Anchor.id))) or 0
-        lines, operator_total, receipts = usage_lines(session, after, newest, operator_bps)
+        paid = splittable_receipts(session, newest, redeemed or {})
+        lines, operator_total = usage_lines(session, [r for _, r in paid], operator_bps)
+        receipts = len(paid)
         for source in sources:
             lines += source(session, number)
         if not lines:
             raise NothingToClose(
-                f"nothing to pay since epoch {number - 1}: {receipts} receipts anchored with "
-                "no fee for any known author, and no training pool"
+                f"nothing to pay since epoch {number - 1}: {receipts} paid receipts anchored "
+                "and redeemed with a fee for a known author, and no training pool or labeling"
             )
         previous = _balances(session, number - 1)
         earned: dict[str, int] = defaultdict(int)
@@ -188,6 +222,8 @@ def compute_epoch(
             )
         )
         session.flush()
+        for receipt, _ in paid:
+            receipt.epoch = number
         session.add_all(
             EpochLine(
                 epoch=number, account=x.account, cid=x.cid, source=x.source, amount=str(x.amount)
@@ -287,6 +323,7 @@ def close_epoch(
     sources: Sequence[LineSource] = (),
     prepare: Callable[[int], None] | None = None,
     on_posted: OnPosted | None = None,
+    redeemed: Redeemed | None = None,
 ) -> EpochSummary:
     """Post an epoch left computed by an interrupted run, or compute and post the next one.
     `prepare(number)` runs before computing (idempotently): e.g. releasing labeling escrow,
@@ -298,7 +335,7 @@ def close_epoch(
     if number is None:
         if prepare is not None:
             prepare(next_epoch(db))
-        number = compute_epoch(db, data_dir, operator_bps, sources)
+        number = compute_epoch(db, data_dir, operator_bps, sources, redeemed)
     post_epoch(db, chain, distributor, token, signer, number, on_posted=on_posted)
     return epoch_summary(db, number)
 

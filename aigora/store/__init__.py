@@ -11,6 +11,7 @@ from aigora.store.answer_models import (
     SeenReceipt,
     SnapshotRecord,
 )
+from aigora.store.ask_models import ChannelVoucher, PaidReceipt
 from aigora.store.blobs import BlobStore
 from aigora.store.content_models import (
     AttestationRecord,
@@ -55,6 +56,7 @@ __all__ = [
     "Base",
     "BatchItem",
     "BlobStore",
+    "ChannelVoucher",
     "ContentItem",
     "ContentParent",
     "ContentScoreRecord",
@@ -70,6 +72,7 @@ __all__ = [
     "LabelRelease",
     "NetworkPeer",
     "NodeSetting",
+    "PaidReceipt",
     "PeerBatch",
     "ReceiptRecord",
     "ReputationRun",

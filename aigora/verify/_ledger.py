@@ -3,7 +3,9 @@ what it has seen.
 
 Issuing is atomic: the nonce is the next one for the operator and the receipt row is written in
 the same transaction, under a unique (domain, operator, nonce) constraint, so two answers can
-never share a nonce even when issued concurrently (the loser retries with the next one).
+never share a nonce even when issued concurrently (the loser retries with the next one). A
+caller's `record` hook writes in that same transaction (a paid ask books its voucher there), so
+the receipt and what it was paid with commit together or not at all.
 """
 
 from collections.abc import Callable
@@ -11,6 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from aigora.content.anchoring import inclusion_proof
 from aigora.core.eip712 import Domain
@@ -29,11 +32,14 @@ def issue_receipt(
     operator: str,
     sign: Callable[[int], ReceiptDocument],
     floor: int = 0,
+    record: Callable[[Session, ReceiptDocument], None] | None = None,
 ) -> ReceiptDocument:
     """Sign (`sign(nonce)`) and record a receipt under the operator's next nonce: one above the
     last recorded here and above `floor` (the last nonce the operator anchored on-chain, so a node
     that lost its database never reuses a nonce the registry will not anchor again). Nonce n + 1
-    is read only once n is committed, so nonces are committed in order."""
+    is read only once n is committed, so nonces are committed in order. `record(session,
+    document)` runs in the receipt's transaction once its row is written; whatever it raises
+    rolls the receipt back too."""
     for _ in range(_ATTEMPTS):
         try:
             with session_scope(db) as session:
@@ -58,6 +64,9 @@ def issue_receipt(
                         document=document.dumps(),
                     )
                 )
+                if record is not None:
+                    session.flush()
+                    record(session, document)
             return document
         except IntegrityError:
             continue

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aigora.app import App, NodeContext, open_node
-from aigora.cli import answers, chain, content, disputes, labels, payouts
+from aigora.cli import answers, asks, chain, content, disputes, labels, payouts
 from aigora.cli._local import RemoteNode, UseCase
 from aigora.core.cid import cid_of
 from aigora.core.errors import AigoraError
@@ -142,6 +142,10 @@ def test_other_token_ids_are_refused_the_same_way(arena):
         labels.next_case("0x" + "22" * 20),
         labels.export_case("0x" + "33" * 32),
         chain.status_case(),
+        asks.terms_case(),
+        asks.channel_case("0x" + "44" * 20),
+        asks.withdrawal_case("0x" + "44" * 20, 2**40),
+        asks.complete_case("0x" + "44" * 20),
     ],
     ids=[
         "snapshot",
@@ -151,6 +155,10 @@ def test_other_token_ids_are_refused_the_same_way(arena):
         "label-next",
         "label-export",
         "chain-status",
+        "asks-terms",
+        "asks-channel",
+        "asks-withdrawal-request",
+        "asks-complete-refused",
     ],
 )
 def test_reads_and_refusals_are_the_same_both_ways(arena, case):

@@ -27,6 +27,9 @@ from aigora.agent.swaps import (  # mirrors PolicyWallet
     UNDECODED_SWAPS,
 )
 from aigora.app._dispute_state import EMBEDDING, KIND_NAMES, OMISSION, STATUS_NAMES  # Disputes
+from aigora.asks import DOMAIN_NAME as CHANNELS_DOMAIN_NAME  # mirrors Channels
+from aigora.asks import DOMAIN_VERSION as CHANNELS_DOMAIN_VERSION  # mirrors Channels
+from aigora.asks import REDEEM_BATCH, VOUCHER_TYPES, WITHDRAWAL_TYPES  # mirror Channels
 from aigora.chain import Chain, contract_constants
 from aigora.chain import compile as compile_module
 from aigora.chain.constants import ConstantValue
@@ -197,6 +200,16 @@ def test_claim_fee_domain_and_type(distributor):
     assert distributor["CLAIM_FEE_TYPEHASH"] == _type_hash("ClaimFee", CLAIM_FEE_TYPES)
     domain = _type_hash("EIP712Domain", {"EIP712Domain": DOMAIN_TYPE})
     assert distributor["eip712._TYPE_HASH"] == domain  # snekmate's
+
+
+def test_channels_domain_types_and_batch():
+    channels = contract_constants("Channels")
+    assert channels["DOMAIN_NAME"] == CHANNELS_DOMAIN_NAME
+    assert channels["DOMAIN_VERSION"] == CHANNELS_DOMAIN_VERSION
+    assert channels["VOUCHER_TYPEHASH"] == _type_hash("Voucher", VOUCHER_TYPES)
+    assert channels["WITHDRAWAL_TYPEHASH"] == _type_hash("Withdrawal", WITHDRAWAL_TYPES)
+    assert channels["ecdsa.HALF_CURVE_ORDER"] == _SECP256K1_N // 2
+    assert channels["MAX_BATCH"] >= REDEEM_BATCH
 
 
 def test_signature_malleability_bound(disputes, distributor):

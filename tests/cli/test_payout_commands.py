@@ -1,14 +1,15 @@
-"""`aigora epoch close`, `aigora earnings` and `aigora claim` from the shell, on a node whose
-answers were paid for: the epoch is posted, the table shows each author's items, and the claim
+"""`aigora asks deposit|status`, `aigora ask --pay`, `aigora epoch close`, `aigora earnings` and
+`aigora claim` from the shell, on a node whose answers an asker paid for with vouchers: the
+epoch redeems and splits them and is posted, the table shows each author's items, and the claim
 pays an author who has never held anything."""
 
 import os
+import re
 import time
 
 from aigora.app import Answers, EpochReport, LeftOutJob, open_node
 from aigora.cli import payouts
 from aigora.content import service
-from aigora.content.anchoring import anchor_all
 from aigora.content.signed import content_message, sign
 from aigora.core.keystore import Keystore, Signer
 from aigora.store.db import session_scope
@@ -24,12 +25,19 @@ TEXTS = (
 )
 
 
-def _paid_answers(data_dir) -> str:
-    """A node whose answers cost a fee, one author's content, two anchored answers; returns the
-    author's address (an account with no ether and no token)."""
+FEE = 5000
+
+
+def _paid_answers(aigora) -> str:
+    """A node whose answers cost a fee, one author's content, and an asker (`asker` in the
+    keystore, given tokens by the operator) who deposits and pays for two answers from the
+    shell; returns the author's address (an account with no ether and no token)."""
+    data_dir = aigora.data_dir
     data_dir.mkdir(parents=True)
-    (data_dir / "config.toml").write_text('[answers]\nfee = "5000"\n')
-    Keystore(data_dir / "keys", kdf_iterations=2**10).create("operator", PASSPHRASE)
+    (data_dir / "config.toml").write_text(f'[answers]\nfee = "{FEE}"\n')
+    keys = Keystore(data_dir / "keys", kdf_iterations=2**10)
+    keys.create("operator", PASSPHRASE)
+    asker = keys.create("asker", PASSPHRASE)
     context = open_node(data_dir, PASSPHRASE)
     try:
         author = Signer.dev(os.urandom(32))
@@ -39,18 +47,30 @@ def _paid_answers(data_dir) -> str:
             signed = sign("content", author, context.domain, message)
             with session_scope(context.db) as session:
                 service.publish(session, context.blobs, context.domain, signed, body, now)
-        answers = Answers(context)
-        answers.refresh()
-        answers.ask("Which car seats eight?", 2)
-        answers.ask("What is easy to carry?", 2)
-        anchor_all(context.db, context.chain, context.deployment.registry, context.operator)
-        return author.address
+        Answers(context).refresh()
+        token = context.deployment.token
+        context.chain.transact(context.operator, token.functions.mint(asker, 3 * FEE))
     finally:
         context.close()
+    deposited = aigora.run("asks", "deposit", "--amount", str(3 * FEE), "--account", "asker")
+    assert deposited.returncode == 0, deposited.stderr
+    assert re.search(rf"available\s+{3 * FEE}\b", deposited.stdout)
+    for question in ("Which car seats eight?", "What is easy to carry?"):
+        asked = aigora.run("ask", question, "--k", "2", "--pay", "--account", "asker")
+        assert asked.returncode == 0, asked.stderr
+    status = aigora.run("asks", "status", "--account", "asker")
+    assert status.returncode == 0, status.stderr
+    assert re.search(rf"accepted\s+{2 * FEE}\b", status.stdout)
+    assert re.search(rf"next cumulative\s+{3 * FEE}\b", status.stdout)
+    unpaid = aigora.run("ask", "Which car seats eight?", "--pay")
+    assert unpaid.returncode == 1
+    assert "--pay and --account go together" in unpaid.stderr
+    assert aigora.run("anchor").returncode == 0
+    return author.address
 
 
 def test_close_show_and_claim_from_the_shell(aigora):
-    author = _paid_answers(aigora.data_dir)
+    author = _paid_answers(aigora)
     assert "has earned nothing yet" in aigora.run("earnings", author).stdout
     closed = aigora.run("epoch", "close")
     assert closed.returncode == 0, closed.stderr

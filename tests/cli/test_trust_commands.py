@@ -1,9 +1,12 @@
-"""From the shell: a node that charges a fee answers its operator's `aigora ask` (the CLI sends
-the token the running node wrote to `node.token`, mode 0600) and refuses a plain HTTP ask with
-402; the token appears in no log, error or database and is gone when the node stops. A verifier
-pins the model it accepts with `aigora verify --model` or `[verify] model`."""
+"""From the shell: a node that charges a fee answers its operator's `aigora ask` for free (the CLI
+sends the token the running node wrote to `node.token`, mode 0600), an asker's `aigora ask
+--pay` against a voucher on the channel it funded with `aigora asks deposit`, and refuses a
+plain HTTP ask with 402; the asker withdraws with `aigora asks withdraw` (signed, the running
+node relays it). The token appears in no log, error or database and is gone when the node
+stops. A verifier pins the model it accepts with `aigora verify --model` or `[verify] model`."""
 
 import json
+import re
 import signal
 import stat
 
@@ -11,6 +14,7 @@ import httpx
 
 from aigora.app import OPERATOR_TOKEN_FILE, open_node
 from aigora.chain.anvil import free_port
+from aigora.core.keystore import Keystore
 
 from .conftest import PASSPHRASE
 
@@ -27,7 +31,15 @@ OTHER_MODEL = "0x" + "ab" * 32
 def test_a_paid_node_answers_its_operator_and_a_verifier_pins_its_model(aigora, tmp_path):
     aigora.data_dir.mkdir(parents=True)
     (aigora.data_dir / "config.toml").write_text(f'[answers]\nfee = "{FEE}"\n')
-    open_node(aigora.data_dir, PASSPHRASE).close()
+    asker = Keystore(aigora.data_dir / "keys", kdf_iterations=2**10).create("asker", PASSPHRASE)
+    context = open_node(aigora.data_dir, PASSPHRASE)
+    try:
+        token_contract = context.deployment.token
+        context.chain.transact(context.operator, token_contract.functions.mint(asker, 2 * FEE))
+    finally:
+        context.close()
+    deposited = aigora.run("asks", "deposit", "--amount", str(2 * FEE), "--account", "asker")
+    assert deposited.returncode == 0, deposited.stderr
     for name, text in PASSAGES.items():
         (tmp_path / name).write_text(text)
         assert aigora.run("publish", str(tmp_path / name)).returncode == 0
@@ -46,12 +58,28 @@ def test_a_paid_node_answers_its_operator_and_a_verifier_pins_its_model(aigora, 
         assert snap.returncode == 0, snap.stderr
         plain = httpx.post(f"{url}/ask", json={"query": "potassium", "k": 1}, timeout=60)
         assert plain.status_code == 402
-        assert "limited to its operator until paid asks exist" in plain.json()["detail"]
+        assert "send a signed voucher as `payment`" in plain.json()["detail"]
 
         asked = aigora.run("ask", "potassium", "--k", "1", "--receipt-out", str(receipt))
         assert asked.returncode == 0, asked.stderr
         assert "Bananas" in asked.stdout
-        assert json.loads(receipt.read_text())["receipt"]["fee"] == str(FEE)
+        assert json.loads(receipt.read_text())["receipt"]["fee"] == "0"  # the operator's own
+
+        paid = aigora.run("ask", "potassium", "-k", "1", "--pay", "--account", "asker", "--json")
+        assert paid.returncode == 0, paid.stderr
+        assert json.loads(paid.stdout)["receipt"]["receipt"]["fee"] == str(FEE)
+        status = aigora.run("asks", "status", "--account", "asker")
+        assert status.returncode == 0, status.stderr
+        assert re.search(rf"accepted\s+{FEE}\b", status.stdout)
+        requested = aigora.run("asks", "withdraw", "--account", "asker")
+        assert requested.returncode == 0, requested.stderr
+        assert "withdrawal requested: it unlocks at" in requested.stdout
+        early = aigora.run("asks", "withdraw", "--account", "asker")
+        assert early.returncode == 1
+        assert "the withdrawal unlocks at" in early.stderr
+        redeemed = httpx.get(f"{url}/asks/channels/{asker}", timeout=60).json()
+        assert redeemed["redeemed"] == str(FEE)  # the node redeemed on the request
+        assert redeemed["deposit"] == str(FEE)
 
         model_root = json.loads(receipt.read_text())["receipt"]["modelRoot"]
         pinned = aigora.run("verify", str(receipt), "--model", model_root)
@@ -73,7 +101,7 @@ def test_a_paid_node_answers_its_operator_and_a_verifier_pins_its_model(aigora, 
     assert proc.returncode == 0, err
     assert not token_file.exists()
     assert token not in out + err
-    for outcome in (snap, asked, pinned, other, malformed):
+    for outcome in (snap, asked, paid, status, requested, early, pinned, other, malformed):
         assert token not in outcome.stdout + outcome.stderr
     for path in aigora.data_dir.rglob("*"):
         if path.is_file():

@@ -35,6 +35,7 @@ from aigora.node.app import create_app
 from aigora.payouts import _epochs, earnings
 from aigora.store.db import session_scope
 from aigora.store.label_models import LabelAnswer, LabelItem, LabelRelease
+from tests.asks_kit import Asker
 
 from .test_market import PRICE, Marketplace, dev_signer
 
@@ -73,8 +74,10 @@ class PaidMarket(Marketplace):
             service.publish(session, self.context.blobs, self.context.domain, signed, body, now)
 
     def sell_answers(self) -> None:
+        """Two answers an asker pays for with vouchers (the epoch redeems them first)."""
+        asker = Asker.new(self.context).fund(2 * FEE)
         for question in ("Which car is safe?", "What fruit is easy to carry?"):
-            self.answers.ask(question, 2)
+            self.answers.answer(question, 2, by_operator=False, payment=asker.next_voucher())
         context = self.context
         anchor_all(context.db, self.chain, context.deployment.registry, context.operator)
 

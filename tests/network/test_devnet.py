@@ -1,9 +1,10 @@
 """End to end on anvil: `aigora devnet --nodes 3`, then what makes it one network. Content
 published on A and attested on B is answered on C; a fourth party with no data directory
 verifies C's receipt from the chain and public URLs alone; the author on A is paid for C's
-answer; a peer serving a tampered batch is refused and the batch comes from another peer; a
-node stopped during traffic catches up with nothing lost and nothing twice; reputation digests
-are equal on every node; Ctrl-C stops every node by PID.
+answer, which an asker paid for through the network's Channels; a peer serving a tampered
+batch is refused and the batch comes from another peer; a node stopped during traffic catches
+up with nothing lost and nothing twice; reputation digests are equal on every node; Ctrl-C
+stops every node by PID.
 
 All tests share one devnet (`xdist_group`: they run on one worker, in file order). Its nodes'
 background passes are an hour apart: each test anchors, snapshots and syncs when it means to,
@@ -21,7 +22,9 @@ import pytest
 from sqlalchemy import func, select
 
 from aigora.app import open_store
+from aigora.asks import Payment, deposit, sign_voucher
 from aigora.chain import Chain
+from aigora.core.eip712 import Domain
 from aigora.core.keystore import Signer
 from aigora.store import Anchor, BatchItem, ContentItem, PeerBatch, session_scope
 from tests.network.devnet_kit import Devnet, DevnetNode, LyingPeer, attest, publish, vouch
@@ -72,9 +75,32 @@ def content_on(node: DevnetNode) -> dict[str, str]:
         store.close()
 
 
+def pay_for_an_ask(devnet, node: DevnetNode) -> Payment:
+    """An anvil account deposits one fee into its channel with `node`'s operator, in the
+    network's Channels, and signs the voucher the node's terms and channel state ask for."""
+    terms = node.get("/asks/terms")
+    assert terms["channels"] == devnet.network["contracts"]["Channels"]["address"]
+    with Chain.connect(devnet.rpc) as chain:
+        minter, asker = chain.dev_signers()[0], chain.dev_signers()[5]
+        token = chain.contract("Token", devnet.network["contracts"]["Token"]["address"])
+        channels = chain.contract("Channels", terms["channels"])
+        chain.transact(minter, token.functions.mint(asker.address, FEE))
+        operator = terms["operator"]
+        deposit(chain, token, channels, asker, asker=asker.address, operator=operator, amount=FEE)
+    state = node.get(f"/asks/channels/{asker.address}")
+    assert state["available"] == str(FEE)
+    return sign_voucher(
+        asker,
+        Domain.from_dict(terms["domain"]),
+        asker=asker.address,
+        operator=terms["operator"],
+        cumulative=int(state["next_cumulative"]),
+    )
+
+
 @pytest.fixture(scope="module")
 def answered(devnet):
-    """Publish on A, attest on B, answer on C (with its fee), and anchor C's receipt."""
+    """Publish on A, attest on B, answer on C (an asker pays its fee), and anchor C's receipt."""
     a, b, c = devnet.nodes
     cids = [publish(a, devnet.domain, AUTHOR, text) for text in PASSAGES]
     content_batches = anchored(a)
@@ -90,7 +116,10 @@ def answered(devnet):
     assert view["anchor"] is not None  # its proof against the batch A anchored
     assert [att["attester"] for att in view["attestations"]] == [ATTESTER.address]
     c.post("/snapshots")
-    answer = c.post("/ask", {"query": "which car has room for eight?", "k": 2}, operator=True)
+    payment = pay_for_an_ask(devnet, c)
+    question = {"query": "which car has room for eight?", "k": 2}
+    answer = c.post("/ask", {**question, "payment": payment.to_json()})
+    assert answer["receipt"]["receipt"]["fee"] == str(FEE)
     anchored(c)
     return {"cids": cids, "answer": answer, "content_batch": content_batches[0]}
 

@@ -15,7 +15,7 @@ from aigora.store.db import session_scope
 def test_first_start_deploys_and_records_with_real_transactions(context):
     with session_scope(context.db) as session:
         rows = {row.name: row for row in session.scalars(select(models.Deployment))}
-        assert set(rows) == {"Token", "Registry", "Disputes", "Distributor", "Bounties"}
+        assert set(rows) == {"Token", "Registry", "Disputes", "Distributor", "Bounties", "Channels"}
         registry = context.deployment.registry
         assert context.chain.call(registry.functions.slasher()) == rows["Disputes"].address
         distributor = context.deployment.distributor

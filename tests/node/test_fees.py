@@ -1,8 +1,9 @@
-"""A node that charges a fee answers only its operator until paid asks exist: `/ask` collects
-nothing from an asker, so every other ask would only add to what the operator owes the authors.
-Anyone else gets 402 and nothing is recorded; the operator proves itself with the node's token
-(`Authorization: Bearer` from the CLI, a cookie set by signing in on the pages). With no fee,
-anyone may ask."""
+"""A node that charges a fee answers an ask only against a voucher (`tests/node/
+test_paid_asks.py` plays paid asks and their attacks) or from its operator, for free: an ask
+nobody pays for records no fee, so it never adds to what the operator owes the authors. Without
+a voucher anyone else gets 402 saying how to pay, and nothing is recorded; the operator proves
+itself with the node's token (`Authorization: Bearer` from the CLI, a cookie set by signing in
+on the pages). With no fee, anyone may ask."""
 
 import os
 from collections.abc import Iterator
@@ -13,7 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from aigora.app import PaymentRequired, check_ask_allowed, open_node
+from aigora.app import PaymentRequired, open_node
+from aigora.asks import fee_for_ask
 from aigora.core.keystore import Keystore, Signer
 from aigora.node.app import create_app
 from aigora.store import session_scope
@@ -67,18 +69,20 @@ def test_a_plain_ask_is_refused_with_402_and_records_nothing_owed(paid, headers)
     body = response.json()
     assert body["error"] == "PaymentRequired"
     assert body["detail"] == (
-        f"this node charges a fee ({FEE} base units per answer), so asking is limited to its "
-        "operator until paid asks exist"
+        f"this node charges {FEE} base units per answer: deposit into a channel with its "
+        "operator, then send a signed voucher as `payment` with each ask (GET /asks/terms says "
+        "how to pay, GET /asks/channels/{asker} what to sign next)"
     )
     assert receipts(paid.context) == before
     assert TOKEN not in response.text
 
 
-def test_the_operator_asks_with_its_token_and_the_receipt_carries_the_fee(paid):
+def test_the_operator_asks_with_its_token_and_pays_no_fee(paid):
+    """The operator would pay itself: its receipt charges nothing, so no epoch splits it."""
     before = receipts(paid.context)
     response = ask(paid.client, Authorization=f"Bearer {TOKEN}")
     assert response.status_code == 200, response.text
-    assert response.json()["receipt"]["receipt"]["fee"] == str(FEE)
+    assert response.json()["receipt"]["receipt"]["fee"] == "0"
     assert receipts(paid.context) == before + 1
 
 
@@ -87,7 +91,7 @@ def test_the_pages_refuse_until_the_operator_signs_in(paid):
     client.cookies.clear()
     refused = client.post("/ui/ask", data={"query": QUESTION, "k": "2"})
     assert refused.status_code == 402
-    assert "asking is limited to its operator" in refused.text
+    assert "send a signed voucher" in refused.text
     assert 'href="/ui/operator"' in refused.text
     wrong = client.post("/ui/operator", data={"token": "guess"}, follow_redirects=False)
     assert wrong.status_code == 400
@@ -124,17 +128,20 @@ def test_a_node_started_without_a_token_has_no_operator_over_http(paid):
 
 
 @pytest.mark.parametrize(
-    ("fee", "by_operator", "allowed"),
+    ("fee", "by_operator", "paying", "charged"),
     [
-        (0, False, True),
-        (0, True, True),
-        (1, True, True),
-        (1, False, False),
+        (0, False, False, 0),
+        (0, False, True, 0),  # a voucher on a free node is not spent
+        (0, True, False, 0),
+        (1, True, False, 0),  # the operator asks for free
+        (1, True, True, 1),  # ... unless it chooses to pay, like anyone
+        (1, False, True, 1),
+        (1, False, False, None),
     ],
 )
-def test_the_ask_rule(fee, by_operator, allowed):
-    if allowed:
-        check_ask_allowed(fee, by_operator)
+def test_the_ask_rule(fee, by_operator, paying, charged):
+    if charged is None:
+        with pytest.raises(PaymentRequired, match="GET /asks/terms"):
+            fee_for_ask(fee, by_operator=by_operator, paying=paying)
     else:
-        with pytest.raises(PaymentRequired):
-            check_ask_allowed(fee, by_operator)
+        assert fee_for_ask(fee, by_operator=by_operator, paying=paying) == charged

@@ -1,5 +1,6 @@
-"""Epochs end to end on the embedded chain: paid answers become integer earnings per author, the
-cumulative root is posted and funded in one transaction, and an author who has never held a
+"""Epochs end to end on the embedded chain: paid answers (an asker's vouchers, redeemed when the
+epoch closes) become integer earnings per author, the cumulative root is posted and funded in
+one transaction, and an author who has never held a
 token or any ether is paid through a claim the node relays. Closing survives a crash at each step
 without losing an epoch or paying twice."""
 
@@ -27,7 +28,9 @@ from aigora.payouts import (
     fee_authorization,
     split_fee,
 )
+from aigora.store import PaidReceipt
 from aigora.store.db import session_scope
+from tests.asks_kit import Asker
 
 FEE = 1_000_003  # odd on purpose: remainders must land somewhere
 OPERATOR_BPS = 2000
@@ -42,7 +45,8 @@ QUESTIONS = ("Which car should I buy for my family?", "What fruit is easy to car
 
 
 class Market:
-    """A node whose answers cost FEE, over content by three authors who hold nothing."""
+    """A node whose answers cost FEE, over content by three authors who hold nothing, and an
+    asker who paid a deposit and pays each answer with a voucher."""
 
     def __init__(self, directory: Path, database_url: str | None = None) -> None:
         directory.mkdir(parents=True)
@@ -62,6 +66,7 @@ class Market:
         self.chain = self.context.chain
         self.token = self.context.deployment.token
         self.distributor = self.context.deployment.distributor
+        self.asker = Asker.new(self.context).fund(100 * FEE)
 
     def publish(self, text: str, author: Signer) -> None:
         body, now = text.encode(), int(time.time())
@@ -72,7 +77,12 @@ class Market:
         self.author_of[cid_of(body)] = author.address
 
     def answer_and_anchor(self, questions=QUESTIONS):
-        documents = [self.answers.ask(q, 3) for q in questions]
+        documents = []
+        for question in questions:
+            paid = self.answers.answer(
+                question, 3, by_operator=False, payment=self.asker.next_voucher()
+            )
+            documents.append(self.answers.receipt(paid.digest))
         context = self.context
         anchor_all(context.db, self.chain, context.deployment.registry, context.operator)
         return documents
@@ -106,7 +116,12 @@ def expected_earnings(market: Market, documents) -> dict[str, int]:
 
 def test_fees_become_exact_earnings_and_a_funded_root(market):
     documents = market.answer_and_anchor()
+    operator = market.context.operator.address
+    before = market.balance(operator)
     summary = market.payouts.close_summary()
+    redeemed = market.asker.channel().redeemed
+    assert redeemed == FEE * len(documents)  # closing redeemed the vouchers first
+    assert market.balance(operator) - before == redeemed - summary.cumulative_total
     owed = expected_earnings(market, documents)
     assert summary.number == 1
     assert summary.status == "posted"
@@ -232,6 +247,7 @@ def test_a_crash_while_computing_leaves_nothing_half_written(market, monkeypatch
     with session_scope(market.context.db) as session:
         assert session.query(_epochs.Epoch).count() == 0
         assert session.query(_epochs.EpochLine).count() == 0
+        assert {p.epoch for p in session.query(PaidReceipt)} == {None}  # none marked split
     monkeypatch.undo()
     summary = market.payouts.close_summary()
     assert summary.number == 1

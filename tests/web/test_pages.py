@@ -13,9 +13,12 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from aigora.app import Asks, open_node
+from aigora.asks import sign_voucher
 from aigora.chain.anvil import free_port
 from aigora.content.signed import content_message, domain_for, sign
-from aigora.core.keystore import Signer
+from aigora.core.eip712 import Domain
+from aigora.core.keystore import Keystore, Signer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("AIGORA_ARTIFACTS", "test-artifacts")) / "screenshots"
@@ -26,16 +29,54 @@ PASSAGES = (
 )
 
 
+FEE = 90000
+ASKER = Signer.dev(bytes([0x44]) * 32)
+
+
+def fund_asker(home: Path) -> None:
+    """Before the node starts (it then holds the embedded chain): the operator gives the asker
+    tokens, which the asker deposits into its channel with the operator."""
+    from tests.cli.conftest import PASSPHRASE
+
+    Keystore(home / "keys", kdf_iterations=2**10).create("operator", PASSPHRASE)
+    context = open_node(home, PASSPHRASE)
+    try:
+        token = context.deployment.token
+        context.chain.transact(context.operator, token.functions.mint(ASKER.address, 10 * FEE))
+        Asks(context).deposit(ASKER, asker=ASKER.address, amount=10 * FEE)
+    finally:
+        context.close()
+
+
+def paid_ask(url: str, question: str) -> None:
+    """Ask as the asker, with the voucher the node's terms and the channel's state ask for."""
+    terms = httpx.get(f"{url}/asks/terms").json()
+    state = httpx.get(f"{url}/asks/channels/{ASKER.address}").json()
+    payment = sign_voucher(
+        ASKER,
+        Domain.from_dict(terms["domain"]),
+        asker=ASKER.address,
+        operator=terms["operator"],
+        cumulative=int(state["next_cumulative"]),
+    )
+    body = {"query": question, "k": 3, "payment": payment.to_json()}
+    answered = httpx.post(f"{url}/ask", json=body, timeout=120)
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["receipt"]["receipt"]["fee"] == str(FEE)
+
+
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
-    """`aigora up` with paid answers, and content by an author who holds nothing."""
+    """`aigora up` with paid answers, an asker with a deposit, and content by an author who
+    holds nothing."""
     from tests.cli.conftest import Aigora
 
     home = tmp_path_factory.mktemp("web") / "home"
     home.mkdir()
     (home / "config.toml").write_text(
-        '[node]\nanchor_interval_s = 1\n\n[answers]\nfee = "90000"\nrefresh_interval_s = 0\n'
+        f'[node]\nanchor_interval_s = 1\n\n[answers]\nfee = "{FEE}"\nrefresh_interval_s = 0\n'
     )
+    fund_asker(home)
     aigora = Aigora(home)
     port = free_port()
     proc = aigora.start("up", "--port", str(port))
@@ -78,7 +119,8 @@ def browser():
 
 
 def sign_in(page: Page, url: str, home: Path) -> None:
-    """Sign the browser in as the operator: this node charges a fee, so it answers no one else."""
+    """Sign the browser in as the operator: this node charges a fee, and the pages have no
+    wallet to sign vouchers with, so they answer only the operator (for free)."""
     page.goto(f"{url}/ui/operator")
     page.get_by_label("Operator token").fill((home / "node.token").read_text())
     page.get_by_label("Operator token").press("Enter")
@@ -153,7 +195,7 @@ def test_a_visitor_cannot_ask_a_node_that_charges_a_fee(node, browser):
         page.goto(url)
         page.get_by_label("Question").fill("Which car seats eight people?")
         page.get_by_role("button", name="Ask").click()
-        expect(page.get_by_role("alert")).to_contain_text("limited to its operator")
+        expect(page.get_by_role("alert")).to_contain_text("send a signed voucher")
         expect(page.get_by_role("link", name="Sign in")).to_be_visible()
         shot(page, "ask-refused")
     finally:
@@ -161,12 +203,11 @@ def test_a_visitor_cannot_ask_a_node_that_charges_a_fee(node, browser):
 
 
 def test_claim_earnings(node, page):
+    """An asker pays for two answers with vouchers; the epoch redeems and splits them, and the
+    author claims from the earnings page."""
     url, author, _ = node
-    page.goto(url)
     for question in ("Which car seats eight people?", "What fruit is easy to carry?"):
-        page.get_by_label("Question").fill(question)
-        page.get_by_role("button", name="Ask").click()
-        expect(page.get_by_role("link", name="Receipt")).to_be_visible()
+        paid_ask(url, question)
     deadline = time.monotonic() + 60
     while True:  # the node anchors every second; close once the receipts are anchored
         closed = httpx.post(f"{url}/epochs", timeout=120)

@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from aigora.app import Answer, SnapshotInfo, SnapshotList, VerdictReport
+from aigora.asks import Payment
 from aigora.core.errors import AigoraError
 from aigora.index import SnapshotState
 from aigora.node.deps import ByOperator, Services
@@ -18,10 +19,25 @@ MAX_RECEIPT_BYTES = 256 * 1024
 BINARY = {200: {"content": {"application/octet-stream": {}}, "description": "The file."}}
 
 
+class PaymentBody(BaseModel):
+    """A voucher paying for this ask: the asker's EIP-712 signature over `Voucher(asker,
+    operator, cumulative)` in the domain `GET /asks/terms` gives, `cumulative` being the
+    `next_cumulative` of `GET /asks/channels/{asker}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    asker: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    cumulative: str = Field(pattern=r"^[0-9]{1,78}$")
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+    def payment(self) -> Payment:
+        return Payment.parse(self.asker, self.cumulative, self.signature)
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: str = Field(min_length=1, max_length=2000)
     k: int = Field(default=5, ge=1, le=MAX_K)
+    payment: PaymentBody | None = None
 
 
 async def receipt_body(request: Request) -> ReceiptDocument:
@@ -44,9 +60,12 @@ RECEIPT_BODY: dict[str, Any] = {
 @router.post("/ask", response_model=Answer)
 def ask(body: AskRequest, services: Services, operator: ByOperator) -> Answer:
     """The exact top-k passages for the query, with a signed receipt anyone can verify. A node
-    that charges a fee answers only its operator (`Authorization: Bearer` and the token in
-    `node.token`) until paid asks exist: anyone else gets 402."""
-    return services.answers.answer(body.query, body.k, by_operator=operator)
+    that charges a fee answers against `payment`, a voucher on the asker's channel (402 when
+    there is none or the channel does not cover it, 409 when its cumulative is not the next
+    one, 400 when it is not the asker's signature), and its operator (`Authorization: Bearer`
+    and the token in `node.token`) for free."""
+    payment = None if body.payment is None else body.payment.payment()
+    return services.answers.answer(body.query, body.k, by_operator=operator, payment=payment)
 
 
 @router.post("/verify", response_model=VerdictReport, openapi_extra=RECEIPT_BODY)

@@ -27,3 +27,18 @@ def _recover(_digest: bytes32, _signature: Bytes[65]) -> address:
     signer: address = ecrecover(_digest, v, r, s)
     assert signer != empty(address), "signature does not recover"
     return signer
+
+
+@pure
+@internal
+def _try_recover(_digest: bytes32, _signature: Bytes[65]) -> address:
+    """`_recover` without reverting: the zero address wherever `_recover` would refuse (for a
+    batch that skips a bad signature rather than failing whole)."""
+    if len(_signature) != 65:
+        return empty(address)
+    r: uint256 = convert(extract32(_signature, 0), uint256)
+    s: uint256 = convert(extract32(_signature, 32), uint256)
+    v: uint256 = convert(slice(_signature, 64, 1), uint256)
+    if (v != 27 and v != 28) or s > HALF_CURVE_ORDER:
+        return empty(address)
+    return ecrecover(_digest, v, r, s)

@@ -1,0 +1,128 @@
+"""Who pays for an ask (`fee_for_ask`), and the rules a paid ask's voucher must pass, each a pure
+function in one place, cheapest first (`check_payment` runs them in order):
+
+1. `check_signature`: the voucher is signed by the asker it names, for this operator, in this
+   chain's channels contract (400 otherwise: a voucher for another operator or contract
+   recovers another address).
+2. `check_no_pending_withdrawal`: the asker has not asked for its deposit back (402): once a
+   withdrawal is requested the node accepts no voucher in the channel, so every voucher it holds
+   is one it can redeem within the delay.
+3. `check_cumulative_increases`: the voucher names exactly what the asker owed before (the
+   highest voucher accepted, or what the channel has redeemed if more) plus the node's fee
+   (409): a replayed or older voucher pays nothing new, and a larger one would pay more than
+   this ask costs.
+4. `check_covered`: everything the node would hold unredeemed with it, cumulative - redeemed,
+   is in the channel's balance on-chain (402): the operator can redeem every voucher it accepts.
+
+Amounts are integers in the token's smallest unit.
+"""
+
+from aigora.asks._voucher import VOUCHER_TYPES, Payment, voucher_message
+from aigora.chain import ChannelRecord
+from aigora.core.eip712 import Domain, recover_typed
+from aigora.core.errors import AigoraError, EncodingError, SignatureError
+
+TERMS_HINT = "GET /asks/terms says how to pay, GET /asks/channels/{asker} what to sign next"
+
+
+class PaymentRequired(AigoraError):
+    """This node charges for answers: the ask needs a voucher the channel covers."""
+
+
+class Uncovered(PaymentRequired):
+    """The channel's balance does not cover the voucher."""
+
+
+class WithdrawalPending(PaymentRequired):
+    """The asker has requested its deposit back: the channel takes no voucher until it is
+    withdrawn."""
+
+
+class StaleVoucher(AigoraError):
+    """The voucher's cumulative amount is not the next one: a replay, an older voucher, or more
+    than the ask costs."""
+
+
+class BadVoucher(AigoraError):
+    """The voucher is not signed by the asker it names (for this operator and contract)."""
+
+
+def fee_for_ask(fee: int, *, by_operator: bool, paying: bool) -> int:
+    """What an ask's receipt charges: nothing on a node without a fee, nothing to the operator
+    asking without a voucher (it would pay itself), the node's fee for an ask with a voucher;
+    anyone else is refused (402) with how to pay. An ask that is charged nothing records no
+    fee, so no ask adds to what the operator owes the authors unless someone paid for it."""
+    if fee == 0 or (by_operator and not paying):
+        return 0
+    if not paying:
+        raise PaymentRequired(
+            f"this node charges {fee} base units per answer: deposit into a channel with its "
+            f"operator, then send a signed voucher as `payment` with each ask ({TERMS_HINT})"
+        )
+    return fee
+
+
+def check_signature(domain: Domain, operator: str, payment: Payment) -> None:
+    message = voucher_message(payment.asker, operator, payment.cumulative)
+    try:
+        signer = recover_typed(domain, VOUCHER_TYPES, "Voucher", message, payment.signature)
+    except (SignatureError, EncodingError) as exc:
+        raise BadVoucher(f"the voucher's signature is malformed: {exc}") from None
+    if signer.lower() != payment.asker.lower():
+        raise BadVoucher(
+            f"the voucher is not signed by {payment.asker} for operator {operator} in the "
+            f"channels contract {domain.verifying_contract} on chain {domain.chain_id}"
+        )
+
+
+def check_no_pending_withdrawal(channel: ChannelRecord) -> None:
+    if channel.withdrawal_requested:
+        raise WithdrawalPending(
+            f"a withdrawal of this channel is pending (it unlocks at {channel.unlocks_at}): "
+            "this node accepts no voucher until it is withdrawn; then deposit again"
+        )
+
+
+def next_cumulative(accepted: int, redeemed: int, fee: int) -> int:
+    """The cumulative amount the next voucher must name: what the asker owes already (the
+    highest voucher accepted, or what the channel has redeemed if more) plus one fee."""
+    return max(accepted, redeemed) + fee
+
+
+def check_cumulative_increases(cumulative: int, accepted: int, redeemed: int, fee: int) -> None:
+    expected = next_cumulative(accepted, redeemed, fee)
+    if cumulative < expected:
+        raise StaleVoucher(
+            f"the voucher names {cumulative}, but {max(accepted, redeemed)} is already owed: the "
+            f"next voucher must name {expected} ({TERMS_HINT})"
+        )
+    if cumulative > expected:
+        raise StaleVoucher(
+            f"the voucher names {cumulative}, more than this ask costs: the next voucher must "
+            f"name {expected} ({TERMS_HINT})"
+        )
+
+
+def check_covered(cumulative: int, channel: ChannelRecord) -> None:
+    owed = cumulative - channel.redeemed
+    if owed > channel.balance:
+        raise Uncovered(
+            f"the channel holds {channel.balance} unredeemed; this voucher would leave {owed} "
+            f"owed: deposit at least {owed - channel.balance} more ({TERMS_HINT})"
+        )
+
+
+def check_payment(
+    domain: Domain,
+    operator: str,
+    payment: Payment,
+    *,
+    channel: ChannelRecord,
+    accepted: int,
+    fee: int,
+) -> None:
+    """Every rule, cheapest first; raises the first that fails."""
+    check_signature(domain, operator, payment)
+    check_no_pending_withdrawal(channel)
+    check_cumulative_increases(payment.cumulative, accepted, channel.redeemed, fee)
+    check_covered(payment.cumulative, channel)
