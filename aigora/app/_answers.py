@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from web3.contract import Contract
 
-from aigora.app._asks import RecordPayment, prepare_payment
+from aigora.app._asks import InFlight, RecordPayment, prepare_payment
 from aigora.app._context import NodeContext, StoreContext
 from aigora.app._games import Move, play_games
 from aigora.asks import Payment, fee_for_ask
@@ -134,6 +134,7 @@ class Answers:
         self._current: tuple[Snapshot, ExactIndex] | None = None
         self._traces: dict[bytes, tuple[IntModel, Trace]] = {}
         self._floor: int | None = None
+        self._paying = InFlight()
 
     @property
     def model(self) -> IntModel:
@@ -263,10 +264,12 @@ class Answers:
             by_operator=by_operator,
             paying=payment is not None,
         )
-        record = (
-            None if fee == 0 or payment is None else prepare_payment(self.context, payment, fee)
-        )
-        document = self.ask(query, k, fee=fee, record=record)
+        if fee == 0 or payment is None:
+            document = self.ask(query, k)
+        else:
+            with self._paying.hold(payment.asker):
+                record = prepare_payment(self.context, payment, fee)
+                document = self.ask(query, k, fee=fee, record=record)
         context = self.context
         results = []
         with session_scope(context.db) as session:

@@ -18,7 +18,8 @@ must redeem within the delay). Closing an epoch redeems everything first.
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -35,11 +36,13 @@ from aigora.asks import (
     ChannelKey,
     Payment,
     PaymentRequired,
+    StaleVoucher,
     accept_voucher,
     accepted_voucher,
     channel_of,
     channels_domain,
-    check_payment,
+    check_channel,
+    check_signature,
     deposit,
     next_cumulative,
     note_redeemed,
@@ -127,20 +130,17 @@ def channel_key(context: NodeContext, asker: str) -> ChannelKey:
 
 
 def prepare_payment(context: NodeContext, payment: Payment, fee: int) -> RecordPayment:
-    """Check `payment` against every rule and the channel as it is on-chain now; return what
-    books it with the receipt (checking the accepted cumulative again there)."""
+    """Check `payment` against every rule (its signature before anything is read) and the
+    channel as it is on-chain now; return what books it with the receipt (checking the accepted
+    cumulative again there)."""
     channels = _channels(context)
     key = channel_key(context, payment.asker)
+    check_signature(channels_domain(key.chain_id, key.channels), key.operator, payment)
     channel = channel_of(context.chain, channels, key.asker, key.operator)
     with session_scope(context.db) as session:
         accepted = accepted_voucher(session, key)
-    check_payment(
-        channels_domain(key.chain_id, key.channels),
-        key.operator,
-        payment,
-        channel=channel,
-        accepted=0 if accepted is None else accepted.cumulative,
-        fee=fee,
+    check_channel(
+        payment, channel, accepted=0 if accepted is None else accepted.cumulative, fee=fee
     )
 
     def record(session: Session, document: ReceiptDocument) -> None:
@@ -148,6 +148,45 @@ def prepare_payment(context: NodeContext, payment: Payment, fee: int) -> RecordP
         accept_voucher(session, key, payment, fee=fee, redeemed=channel.redeemed, digest=digest)
 
     return record
+
+
+def check_worth_relaying(channel: ChannelRecord, fee: int) -> None:
+    """The node pays the gas of a withdrawal request it relays only for a channel holding at
+    least one fee (and something): anyone can make keys and sign requests for empty channels,
+    and the node's ether is not theirs to burn. A smaller balance is withdrawn by its asker
+    directly. (Completing a request is relayed whatever is left: it is one transaction per
+    request, and a request the node did not relay cost its sender as much.)"""
+    if channel.balance == 0 or channel.balance < fee:
+        raise AigoraError(
+            f"the channel holds {channel.balance}, less than one answer's fee ({fee}): this node "
+            "relays no withdrawal for it; send `request_withdrawal` and `withdraw` yourself"
+        )
+
+
+class InFlight:
+    """The askers whose paid ask this process is answering: a second ask from the same channel
+    meanwhile is refused at once (409), before any ranking, so sending one voucher many times
+    at once costs the node one answer, not many. (The compare-and-set at booking is what keeps
+    the money right, in any number of processes; this only saves the work.)"""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._busy: set[str] = set()
+
+    @contextmanager
+    def hold(self, asker: str) -> Iterator[None]:
+        with self._lock:
+            if asker in self._busy:
+                raise StaleVoucher(
+                    "another ask paid from this channel is being answered: wait for its answer, "
+                    "then sign the next voucher"
+                )
+            self._busy.add(asker)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy.discard(asker)
 
 
 class Asks:
@@ -158,6 +197,9 @@ class Asks:
         self._lock = threading.Lock()
         self._last_redeemed: float | None = None
         self._delay: int | None = None
+
+    def _fee(self) -> int:
+        return int(self.context.config.answers.fee)
 
     def _withdraw_delay(self, channels: Contract) -> int:
         if self._delay is None:
@@ -257,11 +299,13 @@ class Asks:
         context = self.context
         channels = _channels(context)
         key = channel_key(context, to_checksum_address(check_account(asker)))
+        channel = channel_of(context.chain, channels, key.asker, key.operator)
+        check_worth_relaying(channel, self._fee())
         context.chain.transact(
             context.operator,
             channels.functions.request_withdrawal_for(key.asker, key.operator, deadline, signature),
         )
-        self.redeem()
+        self.redeem(askers={key.asker})
         return self.channel(key.asker)
 
     def complete_withdrawal(self, asker: str) -> Withdrawn:
@@ -279,17 +323,20 @@ class Asks:
                 f"the withdrawal unlocks at {channel.unlocks_at}, {channel.unlocks_at - now} s "
                 "from now"
             )
-        self.redeem()
+        self.redeem(askers={key.asker})
         result = context.chain.transact(
             context.operator, channels.functions.withdraw(key.asker, key.operator)
         )
         (log,) = context.chain.events_in(result, channels.events.Withdrawn)
         return Withdrawn(asker=key.asker, amount=str(int(log.args.amount)), tx_hash=result.tx_hash)
 
-    def redeem(self, *, everything: bool = True) -> RedeemReport:
-        """Redeem every accepted voucher above what its channel has redeemed (`everything`), or,
-        as the background pass calls it, those whose asker requested a withdrawal, and all of
-        them once `redeem_interval_s` has passed since the last time."""
+    def redeem(
+        self, *, everything: bool = True, askers: Collection[str] | None = None
+    ) -> RedeemReport:
+        """Redeem every accepted voucher above what its channel has redeemed (`everything`; only
+        `askers`' channels when named), or, as the background pass calls it, those whose asker
+        requested a withdrawal, and all of them once `redeem_interval_s` has passed since the
+        last time."""
         context = self.context
         channels = context.deployment.channels
         if channels is None or context.signer is None:
@@ -302,6 +349,8 @@ class Asks:
                 pending = unredeemed_vouchers(
                     session, context.chain.chain_id, channels.address, context.operator.address
                 )
+            if askers is not None:
+                pending = [v for v in pending if v.key.asker in askers]
             chosen: list[AcceptedVoucher] = []
             for voucher in pending:
                 channel = channel_of(
@@ -313,7 +362,7 @@ class Asks:
                 payable = voucher.cumulative > channel.redeemed and channel.balance > 0
                 if payable and (due or channel.withdrawal_requested):
                     chosen.append(voucher)
-            if due:
+            if due and askers is None:
                 self._last_redeemed = now
             if not chosen:
                 return RedeemReport(channels=0, paid="0", tx_hashes=[])

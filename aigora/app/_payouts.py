@@ -271,7 +271,7 @@ class Payouts:
                 jobs = "; ".join(f"job {x.job_id}: {x.reason}" for x in left)
                 raise NothingToClose(f"{exc}; labeling releases that reverted: {jobs}") from None
 
-    def _redeemed(self) -> dict[tuple[str, str], int]:
+    def _redeemed(self) -> dict[tuple[str, str, str], int]:
         """Redeem every accepted voucher, then read the redeemed amount of each channel with a
         paid receipt no epoch has split yet. A redemption that fails is logged and the epoch
         goes on with what the channels had already redeemed."""
@@ -283,16 +283,21 @@ class Payouts:
             self.asks.redeem()
         except AigoraError as exc:
             log_failure(log, "redeeming vouchers before closing the epoch", exc)
+        operator = context.operator.address
         with session_scope(context.db) as session:
             askers = set(
                 session.scalars(
                     select(PaidReceipt.asker).where(
                         PaidReceipt.epoch.is_(None),
                         PaidReceipt.channels_address == channels.address,
+                        PaidReceipt.operator == operator,
                     )
                 )
             )
-        return {(channels.address, a): r for a, r in self.asks.redeemed(askers).items()}
+        return {
+            (channels.address, asker, operator): redeemed
+            for asker, redeemed in self.asks.redeemed(askers).items()
+        }
 
     def _prepare_labeling(self, epoch: int) -> None:
         """Release labeling escrow for what epoch `epoch` pays (no bounties contract: nothing)."""

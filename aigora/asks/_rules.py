@@ -1,5 +1,6 @@
 """Who pays for an ask (`fee_for_ask`), and the rules a paid ask's voucher must pass, each a pure
-function in one place, cheapest first (`check_payment` runs them in order):
+function in one place, cheapest first (the signature before anything is read from the chain,
+then `check_channel` runs the rest in order against the channel as read):
 
 1. `check_signature`: the voucher is signed by the asker it names, for this operator, in this
    chain's channels contract (400 otherwise: a voucher for another operator or contract
@@ -112,17 +113,9 @@ def check_covered(cumulative: int, channel: ChannelRecord) -> None:
         )
 
 
-def check_payment(
-    domain: Domain,
-    operator: str,
-    payment: Payment,
-    *,
-    channel: ChannelRecord,
-    accepted: int,
-    fee: int,
-) -> None:
-    """Every rule, cheapest first; raises the first that fails."""
-    check_signature(domain, operator, payment)
+def check_channel(payment: Payment, channel: ChannelRecord, *, accepted: int, fee: int) -> None:
+    """The rules after the signature, against the channel as read on-chain and the highest
+    voucher accepted; raises the first that fails."""
     check_no_pending_withdrawal(channel)
     check_cumulative_increases(payment.cumulative, accepted, channel.redeemed, fee)
     check_covered(payment.cumulative, channel)

@@ -14,10 +14,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aigora.app import Answer, App, AskTerms, ChannelState, Withdrawn, keystore_for
+from aigora.app import Answer, App, AskTerms, ChannelState, Withdrawn
 from aigora.asks import Payment, sign_voucher
 from aigora.cli._local import RemoteNode, UseCase, on_node, run_case
-from aigora.cli.options import DataDirOption, data_dir_of, passphrase
+from aigora.cli.options import DataDirOption, account_signer, data_dir_of
 from aigora.core.eip712 import Domain
 from aigora.core.errors import AigoraError
 from aigora.core.keystore import Signer
@@ -28,13 +28,6 @@ console = Console()
 AccountOption = Annotated[str, typer.Option("--account", help="The keystore account to use.")]
 WITHDRAWAL_DEADLINE_S = 24 * 3600
 """How long a signed withdrawal request stays good for the node to send."""
-
-
-def signer_of(directory: Path, name: str) -> Signer:
-    keystore = keystore_for(directory)
-    if name not in {info.name for info in keystore.list()}:
-        raise AigoraError(f"no account {name!r} here: create it with `aigora account new {name}`")
-    return keystore.unlock(name, passphrase())
 
 
 def terms_case() -> UseCase[AskTerms]:
@@ -106,7 +99,7 @@ def deposit(
     """Deposit AMOUNT of ACCOUNT's tokens into a channel with this node's operator: ACCOUNT's
     own, or (--for) anyone's, as a gift that only ever pays answers or goes back to them."""
     directory = data_dir_of(data_dir)
-    funder = signer_of(directory, account)
+    funder = account_signer(directory, account)
 
     def remote(_node: RemoteNode) -> ChannelState:
         raise AigoraError(
@@ -133,7 +126,7 @@ def status(
     directory = data_dir_of(data_dir)
     if (account is None) == (asker is None):
         raise AigoraError("name the asker: --account NAME or --asker 0x...")
-    address = asker or signer_of(directory, account or "").address
+    address = asker or account_signer(directory, account or "").address
     print_channel(run_case(directory, channel_case(address), key=False))
 
 
@@ -143,7 +136,7 @@ def withdraw(account: AccountOption, data_dir: DataDirOption = None) -> None:
     sends it: no ether needed) and starts the delay, during which the node redeems what was
     signed; the second, after the delay, pays it out."""
     directory = data_dir_of(data_dir)
-    asker = signer_of(directory, account)
+    asker = account_signer(directory, account)
     state = run_case(directory, channel_case(asker.address), key=False)
     if state.withdrawal_unlocks_at is not None:
         done = run_case(directory, complete_case(asker.address))
@@ -163,7 +156,7 @@ def withdraw(account: AccountOption, data_dir: DataDirOption = None) -> None:
 def paid_ask(directory: Path, query: str, k: int, account: str) -> Answer:
     """Ask with a voucher signed by `account`'s key, on the node opened here or the running one
     (the terms and the next cumulative amount come from the node first)."""
-    asker = signer_of(directory, account)
+    asker = account_signer(directory, account)
 
     def local(node_app: App) -> Answer:
         payment = voucher_for(node_app.asks.terms(), node_app.asks.channel(asker.address), asker)

@@ -13,12 +13,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from aigora.app import AnswerAccepted, JobInfo, LabelExport, NextTask, PostedJob, keystore_for
+from aigora.app import AnswerAccepted, JobInfo, LabelExport, NextTask, PostedJob
 from aigora.cli._local import UseCase, on_node, run_case
-from aigora.cli.options import DataDirOption, data_dir_of, passphrase
+from aigora.cli.options import DataDirOption, account_signer, data_dir_of
 from aigora.core.eip712 import Domain, sign_typed
 from aigora.core.errors import AigoraError
-from aigora.core.keystore import Signer
 from aigora.labels import LABEL_ANSWER_TYPES, answer_message, parse_spec
 
 app = typer.Typer(help="The labeling marketplace.", no_args_is_help=True)
@@ -46,14 +45,6 @@ AccountOption = Annotated[
 ]
 
 
-def _signer(directory: Path, name: str, create: bool) -> Signer:
-    keystore = keystore_for(directory)
-    if create and name not in {info.name for info in keystore.list()}:
-        address = keystore.create(name, passphrase())
-        console.print(f"created account {name} ({address}); no token or ether needed")
-    return keystore.unlock(name, passphrase())
-
-
 @app.command("post")
 def post(
     spec_file: Annotated[Path, typer.Argument(help="The job spec (JSON).")],
@@ -66,7 +57,7 @@ def post(
         spec = parse_spec(spec_file.read_bytes())
     except OSError as exc:
         raise AigoraError(f"cannot read {spec_file}: {exc.strerror}") from None
-    requester = _signer(directory, account, create=False)
+    requester = account_signer(directory, account)
 
     def remote(_node: object) -> PostedJob:
         raise AigoraError("posting a job escrows tokens from your key: stop the node first")
@@ -83,7 +74,7 @@ def post(
 def next_task(account: AccountOption = "labeler", data_dir: DataDirOption = None) -> None:
     """Take the next task for ACCOUNT (created on first use) and show it."""
     directory = data_dir_of(data_dir)
-    labeler = _signer(directory, account, create=True)
+    labeler = account_signer(directory, account, create=True)
     found = run_case(directory, next_case(labeler.address))
     task = found.task
     if task is None:
@@ -107,7 +98,7 @@ def answer(
 ) -> None:
     """Sign and submit ACCOUNT's answer to an assigned item."""
     directory = data_dir_of(data_dir)
-    labeler = _signer(directory, account, create=False)
+    labeler = account_signer(directory, account)
     message = answer_message(job_id, item, labeler.address, label)
 
     def sign_in(domain: Domain) -> bytes:

@@ -107,9 +107,9 @@ OnPosted = Callable[[Session, int], None]
 """Runs in the transaction that marks epoch N posted (e.g. marking labels paid)."""
 
 
-Redeemed = Mapping[tuple[str, str], int]
-"""The on-chain `redeemed` amount of each channel, by (channels contract, asker): what an epoch
-may split of the paid receipts in it."""
+Redeemed = Mapping[tuple[str, str, str], int]
+"""The on-chain `redeemed` amount of each channel, by (channels contract, asker, operator): what
+an epoch may split of the paid receipts in it."""
 
 
 def splittable_receipts(
@@ -128,11 +128,12 @@ def splittable_receipts(
         )
         .order_by(ReceiptRecord.anchor_id, ReceiptRecord.nonce)
     ).all()
-    return [
-        (paid, receipt)
-        for paid, receipt in rows
-        if int(paid.cumulative) <= redeemed.get((paid.channels_address, paid.asker), 0)
-    ]
+    found = []
+    for paid, receipt in rows:
+        channel = (paid.channels_address, paid.asker, paid.operator)
+        if int(paid.cumulative) <= redeemed.get(channel, 0):
+            found.append((paid, receipt))
+    return found
 
 
 def usage_lines(

@@ -16,8 +16,9 @@ from aigora.store.models import Base
 
 
 class Epoch(Base):
-    """One payout epoch: the receipts it covers (those whose anchor id is in (after_anchor_id,
-    last_anchor_id]) and the cumulative tree's root."""
+    """One payout epoch: the newest anchor it saw (`last_anchor_id`), the paid receipts it split
+    (those whose `paid_receipts.epoch` is its number: anchored by then, their vouchers redeemed)
+    and the cumulative tree's root."""
 
     __tablename__ = "payout_epochs"
 

@@ -188,11 +188,20 @@ def test_a_lower_or_higher_cumulative_is_refused(node):
     assert channel(node, asker)["accepted"] == str(2 * FEE)
 
 
-def test_two_concurrent_asks_on_one_voucher_pay_once(node):
-    """Eight asks race with the same voucher: exactly one is answered and booked."""
+def test_two_concurrent_asks_on_one_voucher_pay_once(node, monkeypatch):
+    """Eight asks race with the same voucher: exactly one is answered and booked, and the node
+    ranks once (the others are refused before any work)."""
     asker = Asker.new(node.context).fund(5 * FEE)
     voucher = asker.voucher(FEE)
     before = receipts(node.context)
+    answers, ranked = node.services.answers, []
+    real_rank = answers.rank
+
+    def counted(*args, **kwargs):
+        ranked.append(1)
+        return real_rank(*args, **kwargs)
+
+    monkeypatch.setattr(answers, "rank", counted)
     start = threading.Barrier(8)
 
     def race(_: int) -> int:
@@ -202,6 +211,7 @@ def test_two_concurrent_asks_on_one_voucher_pay_once(node):
     with ThreadPoolExecutor(8) as pool:
         statuses = sorted(pool.map(race, range(8)))
     assert statuses == [200] + [409] * 7
+    assert len(ranked) == 1
     assert receipts(node.context) == before + 1
     with session_scope(node.context.db) as session:
         paid = session.scalar(
@@ -345,6 +355,24 @@ def test_a_relayed_withdrawal_needs_no_ether_and_starts_the_redemption(node):
     assert done.status_code == 200, done.text
     assert done.json()["amount"] == str(3 * FEE)
     assert asker.balance() - before == 3 * FEE
+
+
+def test_the_node_burns_no_gas_relaying_for_an_empty_channel(node):
+    """Anyone can make a key and sign a withdrawal request: the node relays only for a channel
+    that holds at least one fee, so a flood of empty channels costs it nothing."""
+    context = node.context
+    nobody = Asker.new(context)
+    deadline = context.chain.now() + 3600
+    url = f"/asks/withdrawals/{nobody.address}"
+    typed = node.client.get(url, params={"deadline": deadline}).json()
+    signature = bytes(nobody.signer.sign_typed_data(full_message=typed).signature)
+    nonce_before = context.chain.w3.eth.get_transaction_count(context.operator.address)
+    request = {"deadline": deadline, "signature": "0x" + signature.hex()}
+    refused = node.client.post(url, json=request)
+    assert refused.status_code == 400
+    assert "relays no withdrawal" in refused.json()["detail"]
+    assert context.chain.w3.eth.get_transaction_count(context.operator.address) == nonce_before
+    assert nobody.channel().unlocks_at == 0
 
 
 def test_the_operator_cannot_redeem_more_than_was_signed(node):
