@@ -43,6 +43,7 @@ from aigora.asks import (
     channels_domain,
     check_channel,
     check_signature,
+    check_worth_relaying,
     deposit,
     next_cumulative,
     note_redeemed,
@@ -150,19 +151,6 @@ def prepare_payment(context: NodeContext, payment: Payment, fee: int) -> RecordP
     return record
 
 
-def check_worth_relaying(channel: ChannelRecord, fee: int) -> None:
-    """The node pays the gas of a withdrawal request it relays only for a channel holding at
-    least one fee (and something): anyone can make keys and sign requests for empty channels,
-    and the node's ether is not theirs to burn. A smaller balance is withdrawn by its asker
-    directly. (Completing a request is relayed whatever is left: it is one transaction per
-    request, and a request the node did not relay cost its sender as much.)"""
-    if channel.balance == 0 or channel.balance < fee:
-        raise AigoraError(
-            f"the channel holds {channel.balance}, less than one answer's fee ({fee}): this node "
-            "relays no withdrawal for it; send `request_withdrawal` and `withdraw` yourself"
-        )
-
-
 class InFlight:
     """The askers whose paid ask this process is answering: a second ask from the same channel
     meanwhile is refused at once (409), before any ranking, so sending one voucher many times
@@ -201,6 +189,10 @@ class Asks:
     def _fee(self) -> int:
         return int(self.context.config.answers.fee)
 
+    def _key(self, asker: str) -> ChannelKey:
+        """The channel of `asker` (any case; checksummed here) with this node's operator."""
+        return channel_key(self.context, to_checksum_address(check_account(asker)))
+
     def _withdraw_delay(self, channels: Contract) -> int:
         if self._delay is None:
             self._delay = int(self.context.chain.call(channels.functions.withdraw_delay()))
@@ -229,7 +221,7 @@ class Asks:
     def channel(self, asker: str) -> ChannelState:
         """`asker`'s channel with this node's operator: on-chain amounts and what this node has
         accepted."""
-        key = channel_key(self.context, to_checksum_address(check_account(asker)))
+        key = self._key(asker)
         channel = channel_of(self.context.chain, _channels(self.context), key.asker, key.operator)
         return self._state(key, channel)
 
@@ -238,7 +230,7 @@ class Asks:
             found = accepted_voucher(session, key)
         accepted = 0 if found is None else found.cumulative
         owed = max(accepted - channel.redeemed, 0)
-        fee = int(self.context.config.answers.fee)
+        fee = self._fee()
         return ChannelState(
             asker=key.asker,
             operator=key.operator,
@@ -257,7 +249,7 @@ class Asks:
         channels = _channels(context)
         if amount <= 0:
             raise AigoraError("a deposit must be above 0")
-        key = channel_key(context, to_checksum_address(check_account(asker)))
+        key = self._key(asker)
         if context.chain.is_dev_chain:
             fund_from_faucet(context.chain, funder)
         held = int(context.chain.call(context.deployment.token.functions.balanceOf(funder.address)))
@@ -282,7 +274,7 @@ class Asks:
         withdrawal request for it, good until `deadline` (a block timestamp) and once."""
         context = self.context
         channels = _channels(context)
-        key = channel_key(context, to_checksum_address(check_account(asker)))
+        key = self._key(asker)
         nonce = channel_of(context.chain, channels, key.asker, key.operator).nonce
         return withdrawal_typed_data(
             channels_domain(key.chain_id, key.channels),
@@ -298,7 +290,7 @@ class Asks:
         signed before the deposit can leave."""
         context = self.context
         channels = _channels(context)
-        key = channel_key(context, to_checksum_address(check_account(asker)))
+        key = self._key(asker)
         channel = channel_of(context.chain, channels, key.asker, key.operator)
         check_worth_relaying(channel, self._fee())
         context.chain.transact(
@@ -313,7 +305,7 @@ class Asks:
         tokens go to the asker only)."""
         context = self.context
         channels = _channels(context)
-        key = channel_key(context, to_checksum_address(check_account(asker)))
+        key = self._key(asker)
         channel = channel_of(context.chain, channels, key.asker, key.operator)
         if not channel.withdrawal_requested:
             raise AigoraError(f"{key.asker} has not requested a withdrawal from this channel")

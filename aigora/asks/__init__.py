@@ -26,6 +26,7 @@ from aigora.asks._ledger import (
 )
 from aigora.asks._rules import (
     BadVoucher,
+    NotWorthRelaying,
     PaymentRequired,
     StaleVoucher,
     Uncovered,
@@ -35,6 +36,7 @@ from aigora.asks._rules import (
     check_cumulative_increases,
     check_no_pending_withdrawal,
     check_signature,
+    check_worth_relaying,
     fee_for_ask,
     next_cumulative,
 )
@@ -60,6 +62,7 @@ __all__ = [
     "AcceptedVoucher",
     "BadVoucher",
     "ChannelKey",
+    "NotWorthRelaying",
     "Payment",
     "PaymentRequired",
     "Redemption",
@@ -75,6 +78,7 @@ __all__ = [
     "check_cumulative_increases",
     "check_no_pending_withdrawal",
     "check_signature",
+    "check_worth_relaying",
     "deposit",
     "fee_for_ask",
     "next_cumulative",

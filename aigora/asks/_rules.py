@@ -15,7 +15,8 @@ then `check_channel` runs the rest in order against the channel as read):
 4. `check_covered`: everything the node would hold unredeemed with it, cumulative - redeemed,
    is in the channel's balance on-chain (402): the operator can redeem every voucher it accepts.
 
-Amounts are integers in the token's smallest unit.
+`check_worth_relaying` is the node's own rule for paying the gas of an asker's withdrawal
+request. Amounts are integers in the token's smallest unit.
 """
 
 from aigora.asks._voucher import VOUCHER_TYPES, Payment, voucher_message
@@ -42,6 +43,10 @@ class WithdrawalPending(PaymentRequired):
 class StaleVoucher(AigoraError):
     """The voucher's cumulative amount is not the next one: a replay, an older voucher, or more
     than the ask costs."""
+
+
+class NotWorthRelaying(AigoraError):
+    """The node relays no withdrawal request for a channel this small."""
 
 
 class BadVoucher(AigoraError):
@@ -119,3 +124,16 @@ def check_channel(payment: Payment, channel: ChannelRecord, *, accepted: int, fe
     check_no_pending_withdrawal(channel)
     check_cumulative_increases(payment.cumulative, accepted, channel.redeemed, fee)
     check_covered(payment.cumulative, channel)
+
+
+def check_worth_relaying(channel: ChannelRecord, fee: int) -> None:
+    """The node pays the gas of a withdrawal request it relays only for a channel holding at
+    least one fee (and something): anyone can make keys and sign requests for empty channels,
+    and the node's ether is not theirs to burn. A smaller balance is withdrawn by its asker
+    directly. (Completing a request is relayed whatever is left: it is one transaction per
+    request, and a request the node did not relay cost its sender as much.)"""
+    if channel.balance == 0 or channel.balance < fee:
+        raise NotWorthRelaying(
+            f"the channel holds {channel.balance}, less than one answer's fee ({fee}): this node "
+            "relays no withdrawal for it; send `request_withdrawal` and `withdraw` yourself"
+        )

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from aigora.asks import (
     BadVoucher,
+    NotWorthRelaying,
     Payment,
     PaymentRequired,
     StaleVoucher,
@@ -21,6 +22,7 @@ from aigora.asks import (
     check_cumulative_increases,
     check_no_pending_withdrawal,
     check_signature,
+    check_worth_relaying,
     next_cumulative,
     sign_voucher,
 )
@@ -128,3 +130,15 @@ def test_the_channel_rules_run_in_order():
         check_channel(voucher(FEE), channel, accepted=FEE, fee=FEE)
     with pytest.raises(Uncovered):
         check_channel(voucher(6 * FEE), channel, accepted=5 * FEE, fee=FEE)
+
+
+@pytest.mark.parametrize(
+    ("balance", "fee", "relayed"), [(0, 0, False), (1, 0, True), (99, 100, False), (100, 100, True)]
+)
+def test_the_node_relays_a_withdrawal_only_for_a_channel_worth_its_gas(balance, fee, relayed):
+    channel = ChannelRecord(balance, 0, 0, 0)
+    if relayed:
+        check_worth_relaying(channel, fee)
+    else:
+        with pytest.raises(NotWorthRelaying):
+            check_worth_relaying(channel, fee)
