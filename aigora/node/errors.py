@@ -20,6 +20,7 @@ from aigora.app import (
     NotInNetwork,
     PayloadTooLarge,
     PaymentRequired,
+    QuotaExceeded,
 )
 from aigora.content import Replay
 from aigora.core.errors import (
@@ -29,6 +30,7 @@ from aigora.core.errors import (
     DataDirInUse,
     NotFound,
 )
+from aigora.node.deps import NotOperator, OperatorRequired
 from aigora.payouts import NothingToClaim, NothingToClose, PayoutError
 from aigora.verify import NoClaim, Unavailable
 
@@ -49,11 +51,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 _STATUS: list[tuple[type[AigoraError], int]] = [
+    (OperatorRequired, 401),
+    (NotOperator, 403),
     (NotFound, 404),
     (NoNode, 404),
     (PaymentRequired, 402),
     (Replay, 409),
     (PayloadTooLarge, 413),
+    (QuotaExceeded, 429),
     (ContractRevert, 409),
     (NoSnapshot, 409),
     (NoClaim, 409),
@@ -81,10 +86,20 @@ def _error(status: int, kind: str, detail: Any) -> JSONResponse:
     return JSONResponse(status_code=status, content=Error(error=kind, detail=detail).model_dump())
 
 
+def context_anchor_interval(request: Request) -> int:
+    """When a full pending pool frees room: the node's next anchoring pass."""
+    return request.app.state.context.config.node.anchor_interval_s
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AigoraError)
-    async def _aigora_error(_request: Request, exc: AigoraError) -> JSONResponse:
-        return _error(status_for(exc), type(exc).__name__, str(exc))
+    async def _aigora_error(request: Request, exc: AigoraError) -> JSONResponse:
+        response = _error(status_for(exc), type(exc).__name__, str(exc))
+        if isinstance(exc, OperatorRequired):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="aigora operator"'
+        if isinstance(exc, QuotaExceeded):
+            response.headers["Retry-After"] = str(max(1, context_anchor_interval(request)))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

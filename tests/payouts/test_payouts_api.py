@@ -2,9 +2,8 @@
 earnings table's data, and a 4xx with a message for every bad request."""
 
 import pytest
-from fastapi.testclient import TestClient
 
-from aigora.node.app import create_app
+from tests.operator import operator_client
 
 from .test_epochs import Market
 
@@ -14,7 +13,7 @@ def served(tmp_path):
     market = Market(tmp_path / "node")
     market.answer_and_anchor()
     try:
-        yield market, TestClient(create_app(market.context, market.answers))
+        yield market, operator_client(market.context, market.answers)
     finally:
         market.context.close()
 

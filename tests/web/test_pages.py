@@ -58,7 +58,9 @@ def node(tmp_path_factory):
                 },
             )
             assert response.status_code == 201, response.text
-        assert httpx.post(f"{url}/snapshots", timeout=300).status_code == 200
+        bearer = {"Authorization": f"Bearer {(home / 'node.token').read_text()}"}
+        assert httpx.post(f"{url}/snapshots", timeout=300).status_code == 401
+        assert httpx.post(f"{url}/snapshots", headers=bearer, timeout=300).status_code == 200
         yield url, author, aigora
     finally:
         proc.terminate()
@@ -82,7 +84,7 @@ def sign_in(page: Page, url: str, home: Path) -> None:
     page.goto(f"{url}/ui/operator")
     page.get_by_label("Operator token").fill((home / "node.token").read_text())
     page.get_by_label("Operator token").press("Enter")
-    expect(page.get_by_role("heading", name="Ask")).to_be_visible()
+    expect(page.get_by_role("button", name="Anchor pending batches now")).to_be_visible()
 
 
 @pytest.fixture
@@ -161,7 +163,8 @@ def test_a_visitor_cannot_ask_a_node_that_charges_a_fee(node, browser):
 
 
 def test_claim_earnings(node, page):
-    url, author, _ = node
+    url, author, aigora = node
+    bearer = {"Authorization": f"Bearer {(aigora.data_dir / 'node.token').read_text()}"}
     page.goto(url)
     for question in ("Which car seats eight people?", "What fruit is easy to carry?"):
         page.get_by_label("Question").fill(question)
@@ -169,7 +172,7 @@ def test_claim_earnings(node, page):
         expect(page.get_by_role("link", name="Receipt")).to_be_visible()
     deadline = time.monotonic() + 60
     while True:  # the node anchors every second; close once the receipts are anchored
-        closed = httpx.post(f"{url}/epochs", timeout=120)
+        closed = httpx.post(f"{url}/epochs", headers=bearer, timeout=120)
         if closed.status_code == 200 or time.monotonic() > deadline:
             break
         time.sleep(1)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from aigora.app import ClaimReport, Earnings, EpochReport
-from aigora.node.deps import Services
+from aigora.node.deps import OperatorOnly, Services
 from aigora.payouts import FeeAuthorization
 
 router = APIRouter(tags=["payouts"])
@@ -29,7 +29,7 @@ class FeeBody(BaseModel):
         return FeeAuthorization(int(self.fee), self.deadline, bytes.fromhex(self.signature[2:]))
 
 
-@router.post("/epochs", response_model=EpochReport)
+@router.post("/epochs", response_model=EpochReport, dependencies=OperatorOnly)
 async def close(services: Services) -> EpochReport:
     """Close the next payout epoch and post its root (or finish posting an interrupted one)."""
     return await asyncio.to_thread(services.payouts.close)
