@@ -22,6 +22,7 @@ import os
 import re
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,7 +165,14 @@ class Keystore:
         self._check_new(name, passphrase)
         data = _v3(keystore, "the keystore")
         check_kdf_cost(data["crypto"])
-        account = _decrypt(data, passphrase, "the keystore")
+        try:
+            account = _decrypt(data, passphrase, "the keystore")
+        except WrongPassphrase:
+            # ethers derives its key from the passphrase's NFKC form; eth-keyfile from its bytes
+            normalized = unicodedata.normalize("NFKC", passphrase)
+            if normalized == passphrase:
+                raise
+            account = _decrypt(data, normalized, "the keystore")
         listed = data.get("address")
         if listed is not None and _address_of(data, Path("the keystore")) != account.address:
             raise KeystoreError(

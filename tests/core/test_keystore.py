@@ -328,3 +328,12 @@ def test_import_refuses_unreasonable_costs_before_spending_them(
 def test_import_refuses_what_is_not_a_keystore_v3(keystore: Keystore, bad: object) -> None:
     with pytest.raises(KeystoreError, match="not a keystore v3"):
         keystore.import_keystore("visitor", bad, "x")
+
+
+def test_import_accepts_the_nfkc_form_ethers_derives_from(keystore: Keystore) -> None:
+    """ethers normalises a passphrase to NFKC before scrypt; the same words typed in another
+    Unicode form on the terminal still decrypt what a page exported, and unlock it afterwards."""
+    account = Account.create()
+    data = Account.encrypt(account.key, "fine café", kdf="scrypt", iterations=2)
+    assert keystore.import_keystore("nfkc", data, "ﬁne café") == account.address
+    assert keystore.unlock("nfkc", "ﬁne café").address == account.address

@@ -1,7 +1,10 @@
-"""The node's web pages: ask and verify, content with its reputation, publish and attest,
-earnings with a claim button, and the network. Server-rendered templates and plain HTML forms:
-no build step, no script needed, every action reachable by keyboard. The pages call the same
-services as the JSON API; a refused action is shown as a readable message with its 4xx status.
+"""The node's web pages: ask and verify, content with its reputation, publish, attest and
+vouch, label, earnings with a claim button, and the network. Server-rendered templates: no build
+step. Reading, asking and verifying are plain HTML forms that need no script; everything a
+visitor signs (publishing, attesting, vouching, labeling answers, a relayer's fee, a paid ask's
+voucher) is signed in the visitor's browser by `static/sign.js` and sent signed to the JSON API:
+the node never signs for a visitor. The forms that sign with the node's own key serve the
+signed-in operator alone. A refused action is shown as a readable message with its 4xx status.
 """
 
 import hmac
@@ -14,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from aigora.app import App, PaymentRequired, registered_operators
+from aigora.content import VERDICTS
 from aigora.core.errors import AigoraError
 from aigora.node.charts import bar_chart, line_chart
 from aigora.node.deps import OPERATOR_COOKIE, by_operator
@@ -29,10 +33,20 @@ class NotOperator(AigoraError):
     """A sign-in with a token that is not this node's operator token."""
 
 
+class OperatorOnly(AigoraError):
+    """A form that signs with the node's own key, sent by someone not signed in as its
+    operator (visitors sign in their browser)."""
+
+
 def _page(
     request: Request, name: str, title: str, active: str = "", status: int = 200, **values: Any
 ) -> HTMLResponse:
-    context = {"title": title, "active": active, **values}
+    context = {
+        "title": title,
+        "active": active,
+        "operator_signed_in": by_operator(request),
+        **values,
+    }
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
@@ -45,7 +59,8 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _failed(request: Request, name: str, title: str, exc: AigoraError, **values: Any):
-    return _page(request, name, title, status=status_for(exc), error=str(exc), **values)
+    status = 403 if isinstance(exc, OperatorOnly) else status_for(exc)
+    return _page(request, name, title, status=status, error=str(exc), **values)
 
 
 def _services(request: Request) -> App:
@@ -55,9 +70,22 @@ def _services(request: Request) -> App:
 # ---- ask and verify ----------------------------------------------------------------------------
 
 
+def _paid(request: Request) -> bool:
+    """Whether this node charges for answers (the ask page then signs a voucher per answer)."""
+    return int(_services(request).context.config.answers.fee) > 0
+
+
+def _operator_only(request: Request) -> None:
+    if not by_operator(request):
+        raise OperatorOnly(
+            "only the signed-in operator signs with the node's key; sign with your own key on "
+            "this page (it needs script)"
+        )
+
+
 @router.get("/", response_class=HTMLResponse)
 def ask_page(request: Request) -> HTMLResponse:
-    return _page(request, "ask.html", "Ask", "Ask")
+    return _page(request, "ask.html", "Ask", "Ask", paid=_paid(request))
 
 
 @router.post("/ui/ask", response_class=HTMLResponse)
@@ -161,15 +189,24 @@ def content(request: Request, cid: str) -> HTMLResponse:
         max([1.0, *(h["score"] for h in history)]),
     )
     return _page(
-        request, "content.html", "Content", item=item, text=text, history=history, chart=chart
+        request,
+        "content.html",
+        "Content",
+        item=item,
+        text=text,
+        history=history,
+        chart=chart,
+        verdicts=VERDICTS,
     )
 
 
 @router.post("/ui/content/{cid}/attest", response_model=None)
 async def attest(request: Request, cid: str) -> Response:
+    """Attest as the operator, with the node's key (visitors sign on the page instead)."""
     form = await _form(request)
     services = _services(request)
     try:
+        _operator_only(request)
         services.content.attest_as(
             services.context.operator, cid, form.get("verdict", ""), form.get("reason", "")
         )
@@ -191,11 +228,13 @@ def publish_page(request: Request) -> HTMLResponse:
 
 @router.post("/ui/publish", response_model=None)
 async def publish(request: Request) -> Response:
+    """Publish as the operator, with the node's key (visitors sign on the page instead)."""
     form = await _form(request)
     services = _services(request)
     context = services.context
     text, license_ = form.get("text", ""), form.get("license", "")
     try:
+        _operator_only(request)
         if not text.strip():
             raise AigoraError("write something to publish")
         done = services.content.publish_as(
@@ -213,6 +252,15 @@ async def publish(request: Request) -> Response:
             operator=context.operator.address,
         )
     return RedirectResponse(f"/ui/content/{done.id}", status_code=303)
+
+
+# ---- labeling ----------------------------------------------------------------------------------
+
+
+@router.get("/ui/labels", response_class=HTMLResponse)
+def labels(request: Request) -> HTMLResponse:
+    """Take and answer labeling tasks, each answer signed in the browser (needs script)."""
+    return _page(request, "labels.html", "Label", "Label")
 
 
 # ---- earnings ----------------------------------------------------------------------------------
