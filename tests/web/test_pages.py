@@ -5,20 +5,18 @@ keyboard-only use and a narrow screen. Each page's screenshot is saved under
 
 import base64
 import os
-import shutil
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from aigora.chain.anvil import free_port
 from aigora.content.signed import content_message, domain_for, sign
 from aigora.core.keystore import Signer
+from tests.web.conftest import shot
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("AIGORA_ARTIFACTS", "test-artifacts")) / "screenshots"
 PASSAGES = (
     "The Honda Odyssey has sliding doors and room for eight passengers.",
     "Bananas are rich in potassium and easy to carry.",
@@ -65,18 +63,6 @@ def node(tmp_path_factory):
         proc.wait(timeout=60)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        raise AssertionError(f"Chromium is missing at {CHROMIUM}: .ci/run installs it (apt-get)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 def sign_in(page: Page, url: str, home: Path) -> None:
     """Sign the browser in as the operator: this node charges a fee, so it answers no one else."""
     page.goto(f"{url}/ui/operator")
@@ -95,11 +81,6 @@ def page(browser, node):
         yield page
     finally:
         context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_publish_and_attest(node, page):

@@ -13,10 +13,8 @@ Paid asks (`/asks/terms`, vouchers) come from another branch: `paid_ask` below i
 drives them in the page; call it from `visitor_flow` once that API is merged.
 """
 
-import base64
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,15 +23,12 @@ import httpx
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect
 
-from aigora.chain.anvil import free_port
-from aigora.content.signed import content_message, domain_for, sign
 from aigora.core.cid import cid_of
 from aigora.core.keystore import Keystore, Signer
+from tests.web.conftest import publish_signed, serving, shot
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("AIGORA_ARTIFACTS", "test-artifacts")) / "screenshots"
 PASSPHRASE = "a visitor's own passphrase"
 RELAY_FEE = 1000
 FAST_SCRYPT = "window.aigoraScryptN = 1024;"
@@ -75,24 +70,9 @@ def node(tmp_path_factory):
     operator = Keystore(home / "keys", kdf_iterations=2**10).create("operator", NODE_PASSPHRASE)
     aigora = Aigora(home)
     job_id = _post_job(aigora, home, operator)
-    port = free_port()
-    proc = aigora.start("up", "--port", str(port))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        status = Aigora.wait_ready(proc, url)
+    with serving(aigora) as (url, status):
         author = Signer.dev(os.urandom(32))
-        domain = domain_for(status["chain_id"], status["contracts"]["Registry"])
-        message = content_message(author.address, SEEDED.encode(), "text/plain", "CC0-1.0", 1)
-        signed = sign("content", author, domain, message)
-        response = httpx.post(
-            f"{url}/content",
-            json={
-                "manifest": message,
-                "signature": "0x" + signed.signature.hex(),
-                "body_base64": base64.b64encode(SEEDED.encode()).decode(),
-            },
-        )
-        assert response.status_code == 201, response.text
+        publish_signed(url, status, author, SEEDED)
         token = (home / "node.token").read_text().strip()
         yield {
             "url": url,
@@ -102,21 +82,6 @@ def node(tmp_path_factory):
             "job_id": job_id,
             "token": token,
         }
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        raise AssertionError(f"Chromium is missing at {CHROMIUM}: .ci/run installs it (apt-get)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 class Recorder:
@@ -140,11 +105,6 @@ class Recorder:
         return [json.loads(body) for url, body in self.sent if url.endswith(path) and body]
 
 
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
 def signing_as(page: Page) -> str:
     status = page.locator("[data-signer-status]")
     expect(status).to_contain_text("Signing as 0x")
@@ -165,21 +125,26 @@ def use_wallet(page: Page) -> str:
     return signing_as(page)
 
 
+def bearer(node: dict) -> dict[str, str]:
+    """The operator's credential (closing epochs and snapshots are operator actions)."""
+    return {"Authorization": f"Bearer {node['token']}"}
+
+
 def operator_asks(node: dict, question: str) -> None:
     """The operator asks (a node with a fee answers it alone): the answer pays its passages."""
     response = httpx.post(
         f"{node['url']}/ask",
         json={"query": question, "k": 1},
-        headers={"Authorization": f"Bearer {node['token']}"},
+        headers=bearer(node),
         timeout=120,
     )
     assert response.status_code == 200, response.text
 
 
-def close_epoch(url: str) -> None:
+def close_epoch(node: dict) -> None:
     deadline = time.monotonic() + 60
     while True:  # the node anchors every second; close once the receipts are anchored
-        closed = httpx.post(f"{url}/epochs", timeout=120)
+        closed = httpx.post(f"{node['url']}/epochs", headers=bearer(node), timeout=120)
         if closed.status_code == 200 or time.monotonic() > deadline:
             break
         time.sleep(1)
@@ -224,9 +189,9 @@ def visitor_flow(node: dict, page: Page, signer: Callable[[Page], str], text: st
     page.get_by_role("button", name="Send answer").click()
     expect(page.get_by_role("status").filter(has_text="Answer sent")).to_be_visible()
 
-    assert httpx.post(f"{url}/snapshots", timeout=300).status_code == 200
+    assert httpx.post(f"{url}/snapshots", headers=bearer(node), timeout=300).status_code == 200
     operator_asks(node, text)
-    close_epoch(url)
+    close_epoch(node)
     page.goto(f"{url}/ui/earnings")
     assert signer(page) == address
     expect(page.get_by_label("Account")).to_have_value(address)
@@ -447,9 +412,6 @@ def test_without_script_pages_read_and_say_signing_needs_script(node, browser):
         page.goto(f"{url}/ui/content/{cid}")
         expect(page.get_by_text(SEEDED)).to_be_visible()
         expect(page.get_by_role("note")).to_contain_text("Signing needs script")
-        refused = httpx.post(f"{url}/ui/publish", data={"text": "as the operator?"})
-        assert refused.status_code == 403
-        assert "only the signed-in operator" in refused.text
         shot(page, "content-no-script")
     finally:
         context.close()
