@@ -164,7 +164,9 @@ class PayoutsConfig(BaseModel):
     operator) is split by KNN-Shapley value of the snapshot's labeled passages (`item_labels`, a
     JSON object of CID to label) against `validation` (JSON lines `{"text", "label"}`); paths
     are relative to the data directory. Passages whose int8 embeddings have a dot product of at
-    least `duplicate_threshold` with an earlier one are copies and earn nothing from it."""
+    least `duplicate_threshold` with an earlier one are copies and earn nothing from it.
+    `relay_fee` is what the node asks, at most, for sending someone's claim: kept out of the
+    payout only when the account signs it (EIP-712 `ClaimFee`, `GET /claims/{account}/fee`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -174,6 +176,7 @@ class PayoutsConfig(BaseModel):
     item_labels: str = ""
     k: int = Field(default=5, ge=1)
     duplicate_threshold: int = Field(default=15_500, ge=1)
+    relay_fee: str = Field(default="0", pattern=r"^[0-9]{1,78}$")
 
 
 class LabelsConfig(BaseModel):
@@ -282,6 +285,7 @@ training_pool = "0"          # per epoch, split by training value (needs the two
 # item_labels = "labels.json"       # {"<cid>": 0, ...}
 k = 5                        # neighbours in the KNN-Shapley valuation
 duplicate_threshold = 15500  # int8 dot product at which a passage is a copy of an earlier one
+relay_fee = "0"              # asked for relaying a claim; kept only when the account signs it
 
 [labels]
 min_posterior = 0.9          # pay a label when its item's aggregated posterior reaches this

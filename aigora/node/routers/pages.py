@@ -1,7 +1,10 @@
-"""The node's web pages: ask and verify, content with its reputation, publish and attest,
-earnings with a claim button, and the network. Server-rendered templates and plain HTML forms:
-no build step, no script needed, every action reachable by keyboard. The pages call the same
-services as the JSON API; a refused action is shown as a readable message with its 4xx status.
+"""The node's web pages: ask and verify, content with its reputation, publish, attest and
+vouch, label, earnings with a claim button, and the network. Server-rendered templates: no build
+step. Reading, asking and verifying are plain HTML forms that need no script; everything a
+visitor signs (publishing, attesting, vouching, labeling answers, a relayer's fee, a paid ask's
+voucher) is signed in the visitor's browser by `static/sign.js` and sent signed to the JSON API:
+the node never signs for a visitor. The forms that sign with the node's own key serve the
+signed-in operator alone. A refused action is shown as a readable message with its 4xx status.
 """
 
 import asyncio
@@ -14,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from aigora.app import App, PaymentRequired, registered_operators
+from aigora.content import VERDICTS
 from aigora.core.errors import AigoraError
 from aigora.node.charts import bar_chart, line_chart
 from aigora.node.deps import (
@@ -75,9 +79,14 @@ def _services(request: Request) -> App:
 # ---- ask and verify ----------------------------------------------------------------------------
 
 
+def _paid(request: Request) -> bool:
+    """Whether this node charges for answers (the ask page then signs a voucher per answer)."""
+    return int(_services(request).context.config.answers.fee) > 0
+
+
 @router.get("/", response_class=HTMLResponse)
 def ask_page(request: Request) -> HTMLResponse:
-    return _page(request, "ask.html", "Ask", "Ask")
+    return _page(request, "ask.html", "Ask", "Ask", paid=_paid(request))
 
 
 @router.post("/ui/ask", response_class=HTMLResponse)
@@ -215,7 +224,14 @@ def content(request: Request, cid: str) -> HTMLResponse:
         max([1.0, *(h["score"] for h in history)]),
     )
     return _page(
-        request, "content.html", "Content", item=item, text=text, history=history, chart=chart
+        request,
+        "content.html",
+        "Content",
+        item=item,
+        text=text,
+        history=history,
+        chart=chart,
+        verdicts=VERDICTS,
     )
 
 
@@ -271,6 +287,15 @@ async def publish(request: Request) -> Response:
             operator=context.operator.address,
         )
     return RedirectResponse(f"/ui/content/{done.id}", status_code=303)
+
+
+# ---- labeling ----------------------------------------------------------------------------------
+
+
+@router.get("/ui/labels", response_class=HTMLResponse)
+def labels(request: Request) -> HTMLResponse:
+    """Take and answer labeling tasks, each answer signed in the browser (needs script)."""
+    return _page(request, "labels.html", "Label", "Label")
 
 
 # ---- earnings ----------------------------------------------------------------------------------
