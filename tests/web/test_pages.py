@@ -144,6 +144,29 @@ def test_a_visitor_cannot_ask_a_node_that_charges_a_fee(node, browser):
         context.close()
 
 
+def test_a_visitor_sees_no_operator_actions_and_is_refused_them(node, browser):
+    """Without the operator's credential: no console, no operator forms, and 401 from each
+    operator action posted directly, from the visitor's own browser."""
+    url, *_ = node
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/ui/operator")
+        expect(page.get_by_label("Operator token")).to_be_visible()
+        for path in ("/ui/operator", "/ui/publish", "/ui/earnings"):
+            page.goto(f"{url}{path}")
+            for action in ("Anchor pending batches now", "Close the next payout epoch"):
+                expect(page.get_by_role("button", name=action)).to_have_count(0)
+            expect(page.get_by_role("button", name="Publish as the operator")).to_have_count(0)
+        for path in ("/anchor", "/snapshots", "/epochs", "/ui/operator/anchor", "/ui/publish"):
+            refused = page.request.post(f"{url}{path}", form={"text": "x"})
+            assert refused.status == 401, (path, refused.text())
+        guessed = page.request.post(f"{url}/epochs", headers={"Authorization": "Bearer guess"})
+        assert guessed.status == 403
+    finally:
+        context.close()
+
+
 def test_claim_earnings(node, page):
     url, author, aigora = node
     bearer = {"Authorization": f"Bearer {(aigora.data_dir / 'node.token').read_text()}"}
