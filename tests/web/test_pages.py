@@ -3,7 +3,6 @@ on the embedded chain: publish and attest, ask and verify, claim earnings, the n
 keyboard-only use and a narrow screen. Each page's screenshot is saved under
 `test-artifacts/screenshots/` (or $AIGORA_ARTIFACTS)."""
 
-import base64
 import os
 import time
 from pathlib import Path
@@ -12,10 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from aigora.chain.anvil import free_port
-from aigora.content.signed import content_message, domain_for, sign
 from aigora.core.keystore import Signer
-from tests.web.conftest import shot
+from tests.web.conftest import publish_signed, serving, shot
 
 PASSAGES = (
     "The Honda Odyssey has sliding doors and room for eight passengers.",
@@ -35,34 +32,14 @@ def node(tmp_path_factory):
         '[node]\nanchor_interval_s = 1\n\n[answers]\nfee = "90000"\nrefresh_interval_s = 0\n'
     )
     aigora = Aigora(home)
-    port = free_port()
-    proc = aigora.start("up", "--port", str(port))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        status = Aigora.wait_ready(proc, url)
+    with serving(aigora) as (url, status):
         author = Signer.dev(os.urandom(32))
-        domain = domain_for(status["chain_id"], status["contracts"]["Registry"])
         for text in PASSAGES:
-            body = text.encode()
-            now = int(time.time())
-            message = content_message(author.address, body, "text/plain", "CC0-1.0", now)
-            signed = sign("content", author, domain, message)
-            response = httpx.post(
-                f"{url}/content",
-                json={
-                    "manifest": message,
-                    "signature": "0x" + signed.signature.hex(),
-                    "body_base64": base64.b64encode(body).decode(),
-                },
-            )
-            assert response.status_code == 201, response.text
+            publish_signed(url, status, author, text)
         bearer = {"Authorization": f"Bearer {(home / 'node.token').read_text()}"}
         assert httpx.post(f"{url}/snapshots", timeout=300).status_code == 401
         assert httpx.post(f"{url}/snapshots", headers=bearer, timeout=300).status_code == 200
         yield url, author, aigora
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
 
 
 def sign_in(page: Page, url: str, home: Path) -> None:
