@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,23 +110,35 @@ def node_config(fee: int) -> str:
 
 
 def start_node(data_dir: Path, config: str) -> tuple[subprocess.Popen, str]:
+    """`aigora up` in `data_dir` with `config`; its stderr goes to `node.log` there (a pipe
+    nobody reads would fill and block the node's logging under load)."""
     data_dir.mkdir(parents=True)
     (data_dir / "config.toml").write_text(config, encoding="utf-8")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIGORA_")}
     env["AIGORA_PASSPHRASE"] = PASSPHRASE
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aigora", "up", "--data-dir", str(data_dir), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-    )
+    with (data_dir / "node.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "aigora",
+                "up",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"aigora up failed: {proc.stderr.read().decode()}")
+            raise SystemExit(f"aigora up failed: {node_log(data_dir)}")
         try:
             if requests.get(f"{url}/health", timeout=2).status_code == 200:
                 return proc, url
@@ -133,6 +146,11 @@ def start_node(data_dir: Path, config: str) -> tuple[subprocess.Popen, str]:
             time.sleep(0.1)
     proc.kill()
     raise SystemExit("aigora up did not answer /health within 180 s")
+
+
+def node_log(data_dir: Path, lines: int = 40) -> str:
+    text = (data_dir / "node.log").read_text(encoding="utf-8", errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def stop_node(proc: subprocess.Popen) -> None:
@@ -201,6 +219,15 @@ class AskUser(locust.FastHttpUser):
         self.client.post("/ask", json={"query": query, "k": K}, headers=self.headers, name="/ask")
 
 
+def what_failed(response, exception: BaseException | None) -> str:
+    """The body of a failed answer, else the exception (a timeout, a dropped connection)."""
+    try:
+        text = response.text if response is not None else ""
+    except Exception:  # a response that never arrived has no body to decode
+        text = ""
+    return text or repr(exception)
+
+
 @dataclass
 class Tally:
     """What one step's requests came back as: latencies (ms) of the answered ones, and the span
@@ -213,6 +240,7 @@ class Tally:
     transport_errors: int = 0
     first_sent: float = float("inf")
     last_done: float = 0.0
+    failures: Counter[str] = field(default_factory=Counter)  # what the non-2xx answers said
 
     def record(self, response, exception, response_time: float, start_time: float, **_) -> None:
         self.first_sent = min(self.first_sent, start_time)
@@ -220,7 +248,9 @@ class Tally:
         code = getattr(response, "status_code", 0) or 0
         if 200 <= code < 300 and exception is None:
             self.latencies.append(response_time)
-        elif code == 429:
+            return
+        self.failures[f"{code} {what_failed(response, exception)[:160]}"] += 1
+        if code == 429:
             self.limited += 1
         elif 400 <= code < 500:
             self.client_errors += 1
@@ -357,11 +387,15 @@ def main() -> None:
                     progress.advance(overall)
         finally:
             stop_node(proc)
-    console.print(report(steps))
-    broken = sum(step.tally.server_errors + step.tally.transport_errors for step in steps)
-    if broken:
-        console.print(f"[red]{broken} requests got a 5xx or no answer[/red]")
-        raise SystemExit(1)
+        console.print(report(steps))
+        broken = sum(step.tally.server_errors + step.tally.transport_errors for step in steps)
+        for step in steps:
+            for said, count in step.tally.failures.most_common(5):
+                console.print(f"{step.endpoint} x {step.users}: {count} x {said}", markup=False)
+        if broken:
+            console.print(f"[red]{broken} requests got a 5xx or no answer[/red]; the node's log:")
+            console.print(node_log(data_dir), markup=False)
+            raise SystemExit(1)
 
 
 if __name__ == "__main__":
