@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aigora.app import (
@@ -113,6 +114,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = "NotFound" if exc.status_code == 404 else "HTTPError"
         return _error(exc.status_code, kind, exc.detail)
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError) -> JSONResponse:
+        """A database too busy to take the write in time (SQLite's lock past its timeout) is
+        the node's load, not a bug: 503 and when to try again. Anything else is a 500."""
+        if "locked" not in str(exc.orig).lower() and "busy" not in str(exc.orig).lower():
+            return await _unexpected(request, exc)
+        log.warning("database busy on %s %s", request.method, request.url.path)
+        response = _error(503, "Busy", "the node is too busy to record this now; try again")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
