@@ -6,7 +6,9 @@ SQLite database, `blobs/` and the embedded chain. It is `--data-dir`, else `$AIG
 typo never silently falls back to a default.
 """
 
+import ipaddress
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -60,13 +62,69 @@ class ChainConfig(BaseModel):
         return value
 
 
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+WILDCARD_HOSTS = ("0.0.0.0", "::")
+"""Hosts that mean every interface: the node is reached on loopback from its own machine."""
+
+
 class NodeSection(BaseModel):
+    """`host` is the address the node listens on: loopback by default; `0.0.0.0` (or `::`) for
+    every interface, as behind a reverse proxy. `trusted_proxies` are the addresses or networks
+    (`10.0.0.0/8`) of proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` the node believes;
+    from anyone else those headers are ignored, so a client cannot pick its own address (and
+    with it its rate limit)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    host: Literal["127.0.0.1", "localhost", "::1"] = "127.0.0.1"
+    host: str = "127.0.0.1"
     port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
     operator_key: str = Field(default="operator", pattern=KEY_NAME_PATTERN)
     anchor_interval_s: int = Field(default=30, ge=0)  # 0: anchor only when asked
+    trusted_proxies: list[str] = []
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            pass
+        if not HOSTNAME.match(value):
+            raise ValueError(
+                "must be an IP address (e.g. 0.0.0.0 for every interface) or a hostname"
+            )
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"proxy {proxy!r} must be an IP address or network") from None
+        return value
+
+
+class LimitsConfig(BaseModel):
+    """What one client may ask of a public node (`docs/security.md`). A client is its address
+    (an IPv6 one by its /64), as the socket or a trusted proxy says; the operator's credential
+    is never limited. Per minute: `asks_per_minute` asks and verifications (each runs the
+    engine), `writes_per_minute` signed items and other public writes; past either, 429 with
+    `Retry-After`. A request body is at most `max_body_bytes` (content and job specs have their
+    own, larger, caps); past it, 413. Items not yet anchored may number at most
+    `pending_per_author` per signing address and `pending_total` in all: fresh keys cost
+    nothing, so the total is what bounds a flood, and anchoring empties it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    asks_per_minute: int = Field(default=30, ge=1)
+    writes_per_minute: int = Field(default=60, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    pending_per_author: int = Field(default=200, ge=1)
+    pending_total: int = Field(default=20_000, ge=1)
 
 
 class DatabaseConfig(BaseModel):
@@ -111,7 +169,9 @@ class PayoutsConfig(BaseModel):
     operator) is split by KNN-Shapley value of the snapshot's labeled passages (`item_labels`, a
     JSON object of CID to label) against `validation` (JSON lines `{"text", "label"}`); paths
     are relative to the data directory. Passages whose int8 embeddings have a dot product of at
-    least `duplicate_threshold` with an earlier one are copies and earn nothing from it."""
+    least `duplicate_threshold` with an earlier one are copies and earn nothing from it.
+    `relay_fee` is what the node asks, at most, for sending someone's claim: kept out of the
+    payout only when the account signs it (EIP-712 `ClaimFee`, `GET /claims/{account}/fee`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -121,6 +181,7 @@ class PayoutsConfig(BaseModel):
     item_labels: str = ""
     k: int = Field(default=5, ge=1)
     duplicate_threshold: int = Field(default=15_500, ge=1)
+    relay_fee: str = Field(default="0", pattern=r"^[0-9]{1,78}$")
 
 
 class LabelsConfig(BaseModel):
@@ -187,16 +248,18 @@ class Config(BaseModel):
     labels: LabelsConfig = LabelsConfig()
     verify: VerifyConfig = VerifyConfig()
     network: NetworkConfig = NetworkConfig()
+    limits: LimitsConfig = LimitsConfig()
 
 
 DEFAULT_CONFIG_TEXT = """\
 # Aigora node configuration. Every key is optional; these are the defaults.
 
 [node]
-host = "127.0.0.1"
+host = "127.0.0.1"           # "0.0.0.0": every interface (behind a reverse proxy, say)
 port = 8470
 operator_key = "operator"    # keystore name under keys/
 anchor_interval_s = 30       # anchor pending content, attestations, receipts this often (0: never)
+trusted_proxies = []         # e.g. ["127.0.0.1"]: believe X-Forwarded-For from these only
 
 [chain]
 url = "embedded"             # or a JSON-RPC URL such as "http://127.0.0.1:8545"
@@ -230,6 +293,7 @@ training_pool = "0"          # per epoch, split by training value (needs the two
 # item_labels = "labels.json"       # {"<cid>": 0, ...}
 k = 5                        # neighbours in the KNN-Shapley valuation
 duplicate_threshold = 15500  # int8 dot product at which a passage is a copy of an earlier one
+relay_fee = "0"              # asked for relaying a claim; kept only when the account signs it
 
 [labels]
 min_posterior = 0.9          # pay a label when its item's aggregated posterior reaches this
@@ -245,6 +309,13 @@ min_gold_answers = 3         # ... over at least this many gold answers
 # public_url = "http://203.0.113.7:8470"   # the endpoint peers fetch from; unset: host:port
 peers = []                   # more node URLs to fetch batches from
 sync_interval_s = 10         # import what peers anchored this often (0: only when asked)
+
+[limits]                     # per client (its IP; IPv6 by /64); the operator is never limited
+asks_per_minute = 30         # asks and verifications; past it, 429 with Retry-After
+writes_per_minute = 60       # signed items and other public writes
+max_body_bytes = 1048576     # a request body (content and job specs have larger caps); 413
+pending_per_author = 200     # items not yet anchored, per signing address
+pending_total = 20000        # ... and in all
 """
 
 

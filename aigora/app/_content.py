@@ -11,7 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from aigora.app._config import LimitsConfig
 from aigora.app._context import NodeContext, StoreContext
 from aigora.content import (
     ATTESTATION_TYPES,
@@ -37,6 +39,31 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 
 class PayloadTooLarge(AigoraError):
     """The body exceeds what one publication may carry."""
+
+
+class QuotaExceeded(AigoraError):
+    """Too many of a signer's (or everyone's) items wait for anchoring (429)."""
+
+
+SIGNER_FIELD = {"content": "author", "attestation": "attester", "trust": "truster"}
+"""The field naming the key that signed each kind of item."""
+
+
+def check_pending_quota(mine: int, total: int, limits: LimitsConfig) -> None:
+    """A public write may add one more unanchored item while its signer has fewer than
+    `pending_per_author` and everyone fewer than `pending_total`. Fresh keys cost nothing, so
+    the per-signer quota only spreads the room fairly; the total bounds what a flood can store
+    between anchors, and each anchor (one root on-chain) empties it."""
+    if mine >= limits.pending_per_author:
+        raise QuotaExceeded(
+            f"{mine} of your items are waiting to be anchored (at most "
+            f"{limits.pending_per_author}); send more after the next anchor"
+        )
+    if total >= limits.pending_total:
+        raise QuotaExceeded(
+            f"this node holds {total} items waiting to be anchored (at most "
+            f"{limits.pending_total}); try again after the next anchor"
+        )
 
 
 class RecordedItem(BaseModel):
@@ -127,25 +154,39 @@ class Content:
 
     # ---- recording signed items ----------------------------------------------------------------
 
-    def publish(self, signed: Signed, body: bytes) -> RecordedItem:
+    def publish(self, signed: Signed, body: bytes, *, limited: bool = False) -> RecordedItem:
         """Store a body under its CID with its signed manifest (the same body again is a
-        duplicate: the first manifest stands)."""
+        duplicate: the first manifest stands). `limited`: a public write, held to
+        `check_pending_quota` (the operator's and the CLI's own writes are not)."""
         if len(body) > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"body is {len(body)} bytes; at most {MAX_BODY_BYTES} allowed")
         context = self.context
         with session_scope(context.db) as session:
+            self._check_quota(session, signed, limited)
             done = service.publish(session, context.blobs, context.domain, signed, body, now())
         return RecordedItem.of(done)
 
-    def attest(self, signed: Signed) -> RecordedItem:
+    def attest(self, signed: Signed, *, limited: bool = False) -> RecordedItem:
         """Record an attestation; a newer one by the same attester supersedes the older."""
         with session_scope(self.context.db) as session:
+            self._check_quota(session, signed, limited)
             return RecordedItem.of(service.attest(session, self.context.domain, signed, now()))
 
-    def vouch(self, signed: Signed) -> RecordedItem:
+    def vouch(self, signed: Signed, *, limited: bool = False) -> RecordedItem:
         """Record that the truster vouches for the trustee (an edge of seeded trust)."""
         with session_scope(self.context.db) as session:
+            self._check_quota(session, signed, limited)
             return RecordedItem.of(service.vouch(session, self.context.domain, signed, now()))
+
+    def _check_quota(self, session: Session, signed: Signed, limited: bool) -> None:
+        """In the write's own transaction, so concurrent writes cannot both take the last room."""
+        if not limited:
+            return
+        signer = str(signed.message.get(SIGNER_FIELD.get(signed.kind, ""), ""))
+        if not signer:
+            return  # the service refuses the item itself
+        mine, total = service.pending_counts(session, signer)
+        check_pending_quota(mine, total, self.context.config.limits)
 
     # ---- signing with a key held here (the CLI's accounts, the operator's console) ------------
 

@@ -23,7 +23,13 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from web3.contract import Contract
 
-from aigora.app._config import Config, database_url, load_config, write_default_config
+from aigora.app._config import (
+    WILDCARD_HOSTS,
+    Config,
+    database_url,
+    load_config,
+    write_default_config,
+)
 from aigora.chain import (
     TOKEN_UNIT,
     ZERO_ADDRESS,
@@ -146,6 +152,9 @@ def keystore_for(data_dir: Path) -> Keystore:
 
 
 def node_url(host: str, port: int) -> str:
+    """Where this machine reaches a node listening on `host`: a node on every interface
+    (`0.0.0.0`, `::`) is reached on loopback."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
@@ -160,11 +169,19 @@ def running_node_url(data_dir: Path) -> str | None:
     return str(info["url"])
 
 
-def write_operator_token(data_dir: Path) -> str:
-    """A fresh operator token for a node starting in `data_dir`, written to `node.token` with
-    mode 0600 from the start (never world-readable, not even briefly) and renamed into place."""
-    token = secrets.token_urlsafe(OPERATOR_TOKEN_BYTES)
+def ensure_operator_token(data_dir: Path) -> str:
+    """The operator's credential for the node in `data_dir`: `node.token`, made at the first
+    start (random, 256 bits) and kept, so the CLI, scripts and a signed-in browser stay signed
+    in across restarts; delete it and restart to rotate it. It is written with mode 0600 from
+    the start (never world-readable, not even briefly) and renamed into place; a kept file that
+    others could read is narrowed back to 0600."""
     path = data_dir / OPERATOR_TOKEN_FILE
+    kept = operator_token(data_dir)
+    if kept is not None and len(kept) >= OPERATOR_TOKEN_BYTES:
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+        return kept
+    token = secrets.token_urlsafe(OPERATOR_TOKEN_BYTES)
     partial = path.with_name(f".{OPERATOR_TOKEN_FILE}.{os.getpid()}")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -177,16 +194,12 @@ def write_operator_token(data_dir: Path) -> str:
 
 
 def operator_token(data_dir: Path) -> str | None:
-    """The running node's operator token, for the CLI to send; None when unreadable."""
+    """The node's operator credential, for the CLI to send; None when unreadable."""
     try:
         token = (data_dir / OPERATOR_TOKEN_FILE).read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError):
         return None
     return token or None
-
-
-def remove_operator_token(data_dir: Path) -> None:
-    (data_dir / OPERATOR_TOKEN_FILE).unlink(missing_ok=True)
 
 
 def open_store(data_dir: Path) -> StoreContext:
@@ -478,7 +491,13 @@ def chain_url(config: Config, network: NetworkFile | None) -> str:
 
 
 def public_url(config: Config, port: int | None = None) -> str:
-    """The URL this node registers for its peers: `[network] public_url`, else host and port."""
+    """The URL this node registers for its peers: `[network] public_url`, else host and port
+    (a node on every interface must say which URL the world reaches it at)."""
+    if config.network.public_url is None and config.node.host in WILDCARD_HOSTS:
+        raise ConfigError(
+            f"[node] host is {config.node.host}: set [network] public_url to the URL peers "
+            "reach this node at"
+        )
     return config.network.public_url or node_url(config.node.host, port or config.node.port)
 
 

@@ -14,6 +14,7 @@ from aigora.app._context import NodeContext
 from aigora.chain import JobRecord, TxSigner, read_job
 from aigora.core.errors import AigoraError, ContractRevert, NotFound
 from aigora.labels import (
+    LABEL_ANSWER_TYPES,
     JobSpec,
     QualityPolicy,
     Task,
@@ -43,18 +44,22 @@ class PostedJob(BaseModel):
 
 
 class JobInfo(BaseModel):
-    """Whether a job's escrow is on-chain, and the EIP-712 domain its answers are signed in."""
+    """Whether a job's escrow is on-chain, and the EIP-712 domain and types its answers are
+    signed in (`LabelAnswer`)."""
 
     job_id: str
     funded: bool
     domain: dict[str, Any]
+    types: dict[str, Any] = LABEL_ANSWER_TYPES
 
 
 class NextTask(BaseModel):
-    """The labeler's next assignment; `task` is null when there is nothing to do."""
+    """The labeler's next assignment; `task` is null when there is nothing to do. The answer
+    is signed as EIP-712 `LabelAnswer` (`types`) in `domain`."""
 
     task: Task | None
     domain: dict[str, Any]
+    types: dict[str, Any] = LABEL_ANSWER_TYPES
 
 
 class AnswerAccepted(BaseModel):

@@ -22,6 +22,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
@@ -48,10 +49,12 @@ from aigora.payouts import (
     TrainingItem,
     Validation,
     check_account,
+    claimable_now,
     close_epoch,
     cumulative_of,
     earnings,
     epoch_summary,
+    fee_authorization,
     latest_posted,
     load_tree,
     next_epoch,
@@ -122,6 +125,25 @@ class ClaimReport(BaseModel):
     @classmethod
     def of(cls, result: ClaimResult) -> "ClaimReport":
         return cls.model_validate(result.to_json())
+
+
+FEE_DEADLINE_S = 900
+"""How long a relayer fee the node offers stays signable (chain seconds)."""
+
+
+class FeeTerms(BaseModel):
+    """What an account signs (`eth_signTypedData_v4` of `typed_data`, EIP-712 `ClaimFee`) to
+    have this node send its claim and keep `fee`: the poster's tree is this node's, the relayer
+    its operator. Amounts are decimal strings, in `typed_data` too (they exceed 2**53)."""
+
+    account: str
+    poster: str
+    relayer: str
+    cumulative: str
+    due: str
+    fee: str
+    deadline: int
+    typed_data: dict[str, Any]
 
 
 class EarningLine(BaseModel):
@@ -346,15 +368,62 @@ class Payouts:
         tree of poster = the operator), the node paying the gas."""
         return ClaimReport.of(self.claim_result(check_account(account), authorization))
 
+    def fee_terms(self, account: str) -> FeeTerms:
+        """The `ClaimFee` typed data for `account`'s claim from the newest posted tree: the fee
+        is `[payouts] relay_fee`, at most what the claim pays now; good for `FEE_DEADLINE_S`."""
+        context = self.answers.context
+        tree, recorded, cumulative = self._leaf(check_account(account))
+        poster = context.operator.address
+        distributor = _distributor(self.answers)
+        due = claimable_now(
+            context.chain,
+            distributor,
+            tree,
+            poster=poster,
+            account=recorded,
+            cumulative=cumulative,
+        )
+        fee = min(int(context.config.payouts.relay_fee), due)
+        deadline = context.chain.now() + FEE_DEADLINE_S
+        typed = fee_authorization(
+            context.chain,
+            distributor,
+            poster=poster,
+            account=recorded,
+            cumulative=cumulative,
+            fee=fee,
+            relayer=poster,
+            deadline=deadline,
+        )
+        typed["message"] = {
+            key: str(value) if isinstance(value, int) else value
+            for key, value in typed["message"].items()
+        }
+        return FeeTerms(
+            account=recorded,
+            poster=poster,
+            relayer=poster,
+            cumulative=str(cumulative),
+            due=str(due),
+            fee=str(fee),
+            deadline=deadline,
+            typed_data=typed,
+        )
+
+    def _leaf(self, account: str) -> tuple[StandardMerkleTree, str, int]:
+        """The newest posted tree and `account`'s leaf in it (the address as recorded)."""
+        number, tree = self._posted()
+        leaf = cumulative_of(self.answers.context.db, number, account)
+        if leaf is None:
+            raise NotFound(f"{account} has earned nothing in the posted epochs")
+        recorded, cumulative = leaf
+        return tree, recorded, cumulative
+
     def claim_result(
         self, account: str, authorization: FeeAuthorization | None = None
     ) -> ClaimResult:
         context = self.answers.context
-        number, tree = self._posted()
-        leaf = cumulative_of(context.db, number, account)
-        if leaf is None:
-            raise NotFound(f"{account} has earned nothing in the posted epochs")
-        recorded, cumulative = leaf
+        tree, recorded, cumulative = self._leaf(account)
         return relay_claim(
             context.chain,
             _distributor(self.answers),

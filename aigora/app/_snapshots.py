@@ -51,11 +51,11 @@ class Snapshots:
         """Snapshot newly admitted content (embedding only what is new) and register it."""
         return self.answers.refresh(progress)
 
-    def list(self) -> SnapshotList:
-        """Every snapshot this node made, newest first."""
+    def list(self, limit: int = 50) -> SnapshotList:
+        """The newest `limit` snapshots this node made, newest first."""
         with session_scope(self.answers.context.db) as session:
             rows = session.scalars(
-                select(SnapshotRecord).order_by(SnapshotRecord.created_at.desc())
+                select(SnapshotRecord).order_by(SnapshotRecord.created_at.desc()).limit(limit)
             )
             return SnapshotList(snapshots=[_info(row) for row in rows])
 

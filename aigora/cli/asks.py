@@ -2,8 +2,9 @@
 operator. `aigora ask --pay --account NAME` signs each ask's voucher with that account's key.
 
 A deposit is a transaction from the funder's key, sent where the node is opened here (on the
-embedded chain, stop `aigora up` first). A withdrawal needs no ether: the asker signs, the node
-sends the request (and, after the delay, the withdrawal), running or not.
+embedded chain, stop `aigora up` first, unless the funder is the node's operator: the running
+node then sends it, `POST /asks/deposits/{asker}`). A withdrawal needs no ether: the asker
+signs, the node sends the request (and, after the delay, the withdrawal), running or not.
 """
 
 import time
@@ -100,11 +101,18 @@ def deposit(
     own, or (--for) anyone's, as a gift that only ever pays answers or goes back to them."""
     directory = data_dir_of(data_dir)
     funder = account_signer(directory, account)
+    asker = for_ or funder.address
 
-    def remote(_node: RemoteNode) -> ChannelState:
-        raise AigoraError(
-            "a deposit is a transaction from your key and the running node holds the chain: "
-            "stop it first"
+    def remote(node: RemoteNode) -> ChannelState:
+        """The running node holds the chain: it sends the deposit only as the operator's gift."""
+        terms = terms_case().remote(node)
+        if funder.address != terms.operator:
+            raise AigoraError(
+                "a deposit is a transaction from your key and the running node holds the chain: "
+                "stop it first (or deposit as its operator, --account for its key)"
+            )
+        return node.call(
+            "POST", f"/asks/deposits/{asker}", ChannelState, json={"amount": str(amount)}
         )
 
     state = on_node(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eth_utils import to_checksum_address
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aigora.content.signed import InvalidSignedObject, Replay, Signed, check, url_hash
@@ -146,6 +146,26 @@ def vouch(session: Session, domain: Domain, signed: Signed, now: int) -> Recorde
     session.add(_trust_row(signed, digest, anchor_id=None))
     session.flush()
     return Recorded(digest, digest, superseded=replaced)
+
+
+def pending_counts(session: Session, signer: str) -> tuple[int, int]:
+    """Signed items not yet in an anchored batch: `signer`'s (as author, attester or truster)
+    and everyone's. Superseded attestations and vouches count: they stay stored."""
+    signer = _address(signer)
+    columns = (
+        (ContentItem, ContentItem.author),
+        (AttestationRecord, AttestationRecord.attester),
+        (TrustRecord, TrustRecord.truster),
+    )
+    mine = total = 0
+    for model, by in columns:
+        pending = model.anchor_id.is_(None)
+        total += session.scalar(select(func.count()).select_from(model).where(pending)) or 0
+        mine += (
+            session.scalar(select(func.count()).select_from(model).where(pending, by == signer))
+            or 0
+        )
+    return mine, total
 
 
 def manifest_of(item: ContentItem, parents: list[str]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import os
 import re
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,6 +154,32 @@ class Keystore:
             name, _account_from_key(bytes.fromhex(private_key_hex[-64:])), passphrase
         )
 
+    def import_keystore(self, name: str, keystore: Any, passphrase: str) -> str:
+        """Store a keystore v3 that another tool wrote (a node page's export, ethers, geth,
+        MetaMask, eth-account: scrypt or pbkdf2) as `name`, re-encrypted here under the same
+        passphrase at this keystore's cost; its checksum address.
+
+        Raises `WrongPassphrase` when the passphrase does not decrypt it, and `KeystoreError` when
+        it is not a keystore v3, asks for an unreasonable key-derivation cost, or decrypts to
+        another address than the one it lists."""
+        self._check_new(name, passphrase)
+        data = _v3(keystore, "the keystore")
+        check_kdf_cost(data["crypto"])
+        try:
+            account = _decrypt(data, passphrase, "the keystore")
+        except WrongPassphrase:
+            # ethers derives its key from the passphrase's NFKC form; eth-keyfile from its bytes
+            normalized = unicodedata.normalize("NFKC", passphrase)
+            if normalized == passphrase:
+                raise
+            account = _decrypt(data, normalized, "the keystore")
+        listed = data.get("address")
+        if listed is not None and _address_of(data, Path("the keystore")) != account.address:
+            raise KeystoreError(
+                f"the keystore decrypts to {account.address}, not to the address it lists"
+            )
+        return self._store(name, account, passphrase)
+
     def list(self) -> list[KeyInfo]:
         """Every stored key, sorted by name; reads addresses only, never decrypts.
 
@@ -180,18 +207,7 @@ class Keystore:
         path = self._path(name)
         data = _read(path)
         address = _address_of(data, path)
-        if not isinstance(passphrase, str):
-            raise KeystoreError("a passphrase must be a string")
-        try:
-            signer = Signer(_account_from_key(Account.decrypt(data, passphrase)))
-        except ValueError as exc:
-            if str(exc) == "MAC mismatch":
-                raise WrongPassphrase(
-                    f"wrong passphrase for key {name!r} ({address}): it does not decrypt the file"
-                ) from None
-            raise KeystoreError(f"{path} is not a usable keystore v3 file") from None
-        except (KeyError, TypeError):
-            raise KeystoreError(f"{path} is not a usable keystore v3 file") from None
+        signer = Signer(_decrypt(data, passphrase, f"key {name!r} ({address})", path))
         if signer.address != address:
             raise KeystoreError(
                 f"{path} decrypts to {signer.address}, not to the address {address} it lists; "
@@ -262,6 +278,93 @@ def passphrase_from_env_or_prompt(env_var: str = "AIGORA_PASSPHRASE", confirm: b
     return passphrase
 
 
+MAX_SCRYPT_N = 2**20
+MAX_SCRYPT_RP = 64
+MAX_PBKDF2_ROUNDS = 10_000_000
+
+
+def check_kdf_cost(crypto: Mapping[str, Any]) -> None:
+    """Refuse a key-derivation cost no one would choose (a file that asks scrypt for gigabytes of
+    memory, or a pbkdf2 that runs for hours) before spending it. ethers' default scrypt is
+    n = 2**17, eth-keyfile's 2**18, geth's "light" 2**12 and "standard" 2**18."""
+    kdf, params = crypto.get("kdf"), crypto.get("kdfparams")
+    if not isinstance(params, Mapping):
+        raise KeystoreError("the keystore has no kdfparams")
+    if kdf == "scrypt":
+        n, r, p = (params.get(key) for key in ("n", "r", "p"))
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (n, r, p)):
+            raise KeystoreError("the keystore's scrypt n, r and p must be positive integers")
+        if n > MAX_SCRYPT_N or r * p > MAX_SCRYPT_RP:
+            raise KeystoreError(
+                f"the keystore asks scrypt for n={n}, r={r}, p={p}: more than n={MAX_SCRYPT_N}, "
+                f"r*p={MAX_SCRYPT_RP} is refused"
+            )
+    elif kdf == "pbkdf2":
+        rounds = params.get("c")
+        if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds <= 0:
+            raise KeystoreError("the keystore's pbkdf2 round count c must be a positive integer")
+        if rounds > MAX_PBKDF2_ROUNDS or params.get("prf") != "hmac-sha256":
+            raise KeystoreError(
+                f"the keystore's pbkdf2 must be hmac-sha256 with at most {MAX_PBKDF2_ROUNDS} rounds"
+            )
+    else:
+        raise KeystoreError(f"the keystore's kdf {kdf!r} is neither scrypt nor pbkdf2")
+
+
+def _v3(data: Any, where: str) -> dict[str, Any]:
+    """`data` as a keystore v3 with its `crypto` section under that name (ethers writes
+    `Crypto`, as the Web3 Secret Storage examples once did)."""
+    if isinstance(data, dict) and "crypto" not in data and isinstance(data.get("Crypto"), dict):
+        data = {**{k: v for k, v in data.items() if k != "Crypto"}, "crypto": data["Crypto"]}
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != 3
+        or not isinstance(data.get("crypto"), dict)
+    ):
+        raise KeystoreError(f"{where} is not a keystore v3 file")
+    return data
+
+
+def _decrypt(
+    data: Mapping[str, Any], passphrase: str, what: str, where: Path | None = None
+) -> LocalAccount:
+    """The account a keystore v3 holds; `WrongPassphrase` naming `what` when the passphrase does
+    not decrypt it (the MAC differs), `KeystoreError` naming `where` when it is damaged."""
+    if not isinstance(passphrase, str):
+        raise KeystoreError("a passphrase must be a string")
+    place = where or "the keystore"
+    try:
+        return _account_from_key(Account.decrypt(dict(data), passphrase))
+    except ValueError as exc:
+        if str(exc) == "MAC mismatch":
+            raise WrongPassphrase(
+                f"wrong passphrase for {what}: it does not decrypt the file"
+            ) from None
+        raise KeystoreError(f"{place} is not a usable keystore v3 file") from None
+    except (KeyError, TypeError):
+        raise KeystoreError(f"{place} is not a usable keystore v3 file") from None
+
+
+def passphrase_from_file_or_prompt(path: Path | None, prompt: str) -> str:
+    """A passphrase from the first line of `path` (its line ending dropped), else asked on the
+    terminal without echo. `KeystoreError` when the file is unreadable or the line empty, or
+    when there is neither a file nor a terminal."""
+    if path is not None:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KeystoreError(f"cannot read the passphrase file {path}: {exc}") from None
+        if not lines or not lines[0]:
+            raise KeystoreError(f"the passphrase file {path} has an empty first line")
+        return lines[0]
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise KeystoreError("give --passphrase-file or run interactively")
+    passphrase = getpass.getpass(prompt)
+    if not passphrase:
+        raise KeystoreError("a passphrase must not be empty")
+    return passphrase
+
+
 def _account_from_key(private_key: bytes) -> LocalAccount:
     try:
         return Account.from_key(private_key)
@@ -276,9 +379,7 @@ def _read(path: Path) -> dict[str, Any]:
         raise KeystoreError(f"no key file at {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise KeystoreError(f"cannot read key file {path}: {exc}") from exc
-    if not isinstance(data, dict) or data.get("version") != 3 or "crypto" not in data:
-        raise KeystoreError(f"{path} is not a keystore v3 file")
-    return data
+    return _v3(data, str(path))
 
 
 def _address_of(data: Mapping[str, Any], path: Path) -> str:

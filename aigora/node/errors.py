@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aigora.app import (
@@ -20,6 +21,7 @@ from aigora.app import (
     NotInNetwork,
     PayloadTooLarge,
     PaymentRequired,
+    QuotaExceeded,
 )
 from aigora.asks import StaleVoucher
 from aigora.content import Replay
@@ -30,6 +32,7 @@ from aigora.core.errors import (
     DataDirInUse,
     NotFound,
 )
+from aigora.node.deps import NotOperator, OperatorRequired
 from aigora.payouts import NothingToClaim, NothingToClose, PayoutError
 from aigora.verify import NoClaim, Unavailable
 
@@ -50,12 +53,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 _STATUS: list[tuple[type[AigoraError], int]] = [
+    (OperatorRequired, 401),
+    (NotOperator, 403),
     (NotFound, 404),
     (NoNode, 404),
     (PaymentRequired, 402),
     (Replay, 409),
     (StaleVoucher, 409),
     (PayloadTooLarge, 413),
+    (QuotaExceeded, 429),
     (ContractRevert, 409),
     (NoSnapshot, 409),
     (NoClaim, 409),
@@ -83,10 +89,20 @@ def _error(status: int, kind: str, detail: Any) -> JSONResponse:
     return JSONResponse(status_code=status, content=Error(error=kind, detail=detail).model_dump())
 
 
+def context_anchor_interval(request: Request) -> int:
+    """When a full pending pool frees room: the node's next anchoring pass."""
+    return request.app.state.context.config.node.anchor_interval_s
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AigoraError)
-    async def _aigora_error(_request: Request, exc: AigoraError) -> JSONResponse:
-        return _error(status_for(exc), type(exc).__name__, str(exc))
+    async def _aigora_error(request: Request, exc: AigoraError) -> JSONResponse:
+        response = _error(status_for(exc), type(exc).__name__, str(exc))
+        if isinstance(exc, OperatorRequired):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="aigora operator"'
+        if isinstance(exc, QuotaExceeded):
+            response.headers["Retry-After"] = str(max(1, context_anchor_interval(request)))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -100,6 +116,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = "NotFound" if exc.status_code == 404 else "HTTPError"
         return _error(exc.status_code, kind, exc.detail)
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError) -> JSONResponse:
+        """A database too busy to take the write in time (SQLite's lock past its timeout) is
+        the node's load, not a bug: 503 and when to try again. Anything else is a 500."""
+        if "locked" not in str(exc.orig).lower() and "busy" not in str(exc.orig).lower():
+            return await _unexpected(request, exc)
+        log.warning("database busy on %s %s", request.method, request.url.path)
+        response = _error(503, "Busy", "the node is too busy to record this now; try again")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

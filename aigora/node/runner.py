@@ -2,8 +2,8 @@
 
 While it runs, `node.json` in the data directory says where (URL and PID), so CLI commands that
 cannot open the embedded chain themselves (the node holds its lock) can ask the node instead;
-`node.token` beside it (mode 0600, new at every start) is the bearer token those commands send
-to prove they come from the operator.
+`node.token` beside it (mode 0600, made at the first start and kept) is the operator's credential
+those commands send as a bearer token, and the console pages take at sign-in.
 """
 
 import asyncio
@@ -23,10 +23,9 @@ from aigora.app import (
     NODE_FILE,
     App,
     NodeContext,
+    ensure_operator_token,
     log_failure,
     node_url,
-    remove_operator_token,
-    write_operator_token,
 )
 from aigora.core.errors import AigoraError
 from aigora.index import has_text_content
@@ -158,12 +157,13 @@ def serve(
             syncing.cancel()
             node_file.unlink(missing_ok=True)
 
-    token = write_operator_token(context.data_dir)
+    token = ensure_operator_token(context.data_dir)
     try:
         app = create_app(context, operator_token=token)
         app.router.lifespan_context = lifespan
-        server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-        server.run()
+        # Forwarded headers are the app's to judge (`[node] trusted_proxies`): uvicorn's own
+        # default would believe them from any loopback client.
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=False)
+        _Server(config).run()
     finally:
-        remove_operator_token(context.data_dir)
         context.close()

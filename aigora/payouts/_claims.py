@@ -106,6 +106,26 @@ def fee_authorization(
     return typed_data(distributor_domain(chain, distributor), CLAIM_FEE_TYPES, "ClaimFee", message)
 
 
+def claimable_now(
+    chain: Chain,
+    distributor: Contract,
+    tree: StandardMerkleTree,
+    *,
+    poster: str,
+    account: str,
+    cumulative: int,
+) -> int:
+    """What a claim for the leaf `(account, cumulative)` of `poster`'s tree pays now (the
+    distributor's `claimable`); `NothingToClaim` when all of it has been paid."""
+    proof = tree.get_proof((account, cumulative))
+    due = int(chain.call(distributor.functions.claimable(poster, account, cumulative, proof)))
+    if due == 0:
+        raise NothingToClaim(
+            f"{account} has already been paid its {cumulative} units from {poster}'s tree"
+        )
+    return due
+
+
 def relay_claim(
     chain: Chain,
     distributor: Contract,
@@ -121,11 +141,7 @@ def relay_claim(
     `tree` (the proof is a lookup, not a scan of the tree), paying the gas as `signer`. Raises
     `NothingToClaim` when all of it has been paid."""
     proof = tree.get_proof((account, cumulative))
-    due = int(chain.call(distributor.functions.claimable(poster, account, cumulative, proof)))
-    if due == 0:
-        raise NothingToClaim(
-            f"{account} has already been paid its {cumulative} units from {poster}'s tree"
-        )
+    claimable_now(chain, distributor, tree, poster=poster, account=account, cumulative=cumulative)
     functions = distributor.functions
     if authorization is None:
         call = functions.claim(poster, account, cumulative, proof)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from aigora.app import App, NodeContext, open_node
 from aigora.cli import answers, asks, chain, content, disputes, labels, payouts
@@ -17,8 +16,8 @@ from aigora.cli._local import RemoteNode, UseCase
 from aigora.core.cid import cid_of
 from aigora.core.errors import AigoraError
 from aigora.core.keystore import Keystore
-from aigora.node import create_app
 from aigora.verify import ReceiptDocument
+from tests.operator import operator_client
 
 PASSPHRASE = "parity tests"
 
@@ -52,7 +51,7 @@ def arena(tmp_path_factory, sponsored) -> Iterator[Arena]:
     tokens = tilted.ask(example.QUESTION, 3)
     tilted.tilt = example.hidden_bonus
     app = App(context, tilted)
-    with TestClient(create_app(context, tilted), raise_server_exceptions=False) as client:
+    with operator_client(context, tilted) as client:
         yield Arena(context, app, RemoteNode("http://testserver", client), honest, bent, tokens)
     context.close()
 

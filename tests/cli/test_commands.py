@@ -1,5 +1,7 @@
 """The command line as a user meets it: help, accounts, and one-line errors with non-zero exits."""
 
+import json
+
 import pytest
 
 from aigora.chain.anvil import free_port
@@ -33,6 +35,40 @@ def test_account_new_and_list(aigora):
     assert address in listed.stdout
     again = aigora.run("account", "new", "alice")
     assert_one_line_error(again, "already exists")
+
+
+def test_account_import_of_an_ethers_and_an_eth_account_keystore(aigora, tmp_path):
+    """What a node's page exports (ethers, scrypt) and what eth-account writes (pbkdf2) import
+    with their passphrase from a file, and unlock as the same address; a wrong one is refused."""
+    from eth_account import Account
+
+    from aigora.core.keystore import Keystore
+    from tests.core.test_keystore import ETHERS_ADDRESS, ETHERS_KEYSTORE, ETHERS_PASSPHRASE
+
+    page_file, secret = tmp_path / "aigora-key.json", tmp_path / "passphrase.txt"
+    page_file.write_text(json.dumps(ETHERS_KEYSTORE))
+    secret.write_text(ETHERS_PASSPHRASE + "\n")
+    imported = aigora.run("account", "import", str(page_file), "--passphrase-file", str(secret))
+    assert imported.returncode == 0, imported.stderr
+    assert f"imported account key-4b9f0a2b {ETHERS_ADDRESS}" in imported.stdout
+    account = Account.create()
+    theirs = tmp_path / "theirs.json"
+    theirs.write_text(json.dumps(Account.encrypt(account.key, "theirs", kdf="pbkdf2")))
+    wrong = aigora.run(
+        "account", "import", str(theirs), "--name", "bob", "--passphrase-file", str(secret)
+    )
+    assert_one_line_error(wrong, "wrong passphrase")
+    secret.write_text("theirs")
+    done = aigora.run(
+        "account", "import", str(theirs), "--name", "bob", "--passphrase-file", str(secret)
+    )
+    assert done.returncode == 0, done.stderr
+    keys = Keystore(aigora.data_dir / "keys")
+    assert keys.unlock("bob", "theirs").address == account.address
+    assert keys.unlock("key-4b9f0a2b", ETHERS_PASSPHRASE).address == ETHERS_ADDRESS
+    assert account.key.hex() not in done.stdout + done.stderr
+    no_terminal = aigora.run("account", "import", str(theirs), "--name", "carol")
+    assert_one_line_error(no_terminal, "--passphrase-file")
 
 
 def test_every_command_takes_data_dir(aigora, tmp_path):

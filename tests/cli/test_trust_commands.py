@@ -99,7 +99,7 @@ def test_a_paid_node_answers_its_operator_and_a_verifier_pins_its_model(aigora, 
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert not token_file.exists()
+    assert token_file.read_text() == token, "the credential outlives the node"
     assert token not in out + err
     for outcome in (snap, asked, paid, status, requested, early, pinned, other, malformed):
         assert token not in outcome.stdout + outcome.stderr

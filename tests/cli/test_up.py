@@ -37,10 +37,27 @@ def test_up_creates_deploys_serves_and_restarts_with_state(aigora):
     assert not (aigora.data_dir / "node.json").exists()
     for name in ("config.toml", "aigora.db", "keys/operator.json", "chain/chain.sqlite"):
         assert (aigora.data_dir / name).exists(), name
+    token = (aigora.data_dir / "node.token").read_text()  # the credential outlives the node
 
+    config = aigora.data_dir / "config.toml"
+    text = config.read_text()
+    assert "writes_per_minute = 60" in text
+    config.write_text(text.replace("writes_per_minute = 60", "writes_per_minute = 2"))
     proc = aigora.start("up", "--port", str(port))
     try:
         second = aigora.wait_ready(proc, url)
+        assert (aigora.data_dir / "node.token").read_text() == token
+        # No proxy is trusted by default, not even one on loopback: a client naming itself
+        # in X-Forwarded-For is still counted by its socket's address.
+        codes = [
+            httpx.post(
+                f"{url}/trust", json={}, headers={"X-Forwarded-For": f"192.0.2.{n}"}, timeout=30
+            ).status_code
+            for n in range(3)
+        ]
+        assert codes == [422, 422, 429]
+        operator = {"Authorization": f"Bearer {token}"}
+        assert httpx.post(f"{url}/anchor", headers=operator, timeout=60).status_code == 200
     finally:
         err = stop(proc, signal.SIGTERM)  # a service manager's stop is just as clean
     assert proc.returncode == 0, err

@@ -248,3 +248,92 @@ def test_passphrase_prompt_and_confirmation(monkeypatch: pytest.MonkeyPatch) -> 
     assert passphrase_from_env_or_prompt(confirm=True) == "secret"
     with pytest.raises(KeystoreError, match="differ"):
         passphrase_from_env_or_prompt(confirm=True)
+
+
+# Written by ethers 6.17.0 (`encryptKeystoreJson`, scrypt n = 1024) for a throwaway key, as a
+# node's pages export it: note `Crypto`, capitalised.
+ETHERS_PASSPHRASE = "page passphrase"
+ETHERS_ADDRESS = "0x4b9f0a2bD77422b18075A26b5ae9daEa96D42028"
+ETHERS_KEYSTORE = {
+    "address": "4b9f0a2bd77422b18075a26b5ae9daea96d42028",
+    "id": "df5402af-83fb-4e42-8018-c4372c06b91d",
+    "version": 3,
+    "Crypto": {
+        "cipher": "aes-128-ctr",
+        "cipherparams": {"iv": "871626f0265f530827564165fff2ddba"},
+        "ciphertext": "d44e9c7965c78134012ac4ce977cbf911053f589ef324b32ff463721655a2363",
+        "kdf": "scrypt",
+        "kdfparams": {
+            "salt": "7f97142a1cce92c06d60ee435d414089e84a94d5b37183c581ea499698864574",
+            "n": 1024,
+            "dklen": 32,
+            "p": 1,
+            "r": 8,
+        },
+        "mac": "c6875f5c769152961fdd3789ef6ce1205e42654be2bacb37780e9e79a770e8d8",
+    },
+}
+
+
+def test_import_an_ethers_keystore_re_encrypted_here(keystore: Keystore) -> None:
+    address = keystore.import_keystore("visitor", ETHERS_KEYSTORE, ETHERS_PASSPHRASE)
+    assert address == ETHERS_ADDRESS
+    assert keystore.unlock("visitor", ETHERS_PASSPHRASE).address == ETHERS_ADDRESS
+    stored = json.loads((keystore.directory / "visitor.json").read_text())
+    assert stored["crypto"]["kdfparams"]["n"] == FAST  # this keystore's cost, not the file's
+    assert stored["crypto"]["ciphertext"] != ETHERS_KEYSTORE["Crypto"]["ciphertext"]
+
+
+@pytest.mark.parametrize("kdf", ["scrypt", "pbkdf2"])
+def test_import_an_eth_account_keystore(keystore: Keystore, kdf: str) -> None:
+    account = Account.create()
+    data = Account.encrypt(account.key, "their passphrase", kdf=kdf, iterations=2)
+    address = keystore.import_keystore("theirs", data, "their passphrase")
+    assert address == account.address
+    assert keystore.unlock(address, "their passphrase").address == account.address
+
+
+def test_import_refuses_a_wrong_passphrase_and_keeps_nothing(keystore: Keystore) -> None:
+    with pytest.raises(WrongPassphrase, match="does not decrypt"):
+        keystore.import_keystore("visitor", ETHERS_KEYSTORE, "not it")
+    assert not keystore.exists("visitor")
+
+
+def test_import_refuses_an_address_the_key_does_not_have(keystore: Keystore) -> None:
+    lying = {**ETHERS_KEYSTORE, "address": DEV_ADDRESS[2:].lower()}
+    with pytest.raises(KeystoreError, match="not to the address it lists"):
+        keystore.import_keystore("visitor", lying, ETHERS_PASSPHRASE)
+    assert not keystore.exists("visitor")
+
+
+@pytest.mark.parametrize(
+    ("kdf", "params", "message"),
+    [
+        ("scrypt", {"n": 2**30, "r": 8, "p": 1}, "is refused"),
+        ("scrypt", {"n": 1024, "r": 8, "p": 16}, "is refused"),
+        ("scrypt", {"n": "1024", "r": 8, "p": 1}, "positive integers"),
+        ("pbkdf2", {"c": 10**9, "prf": "hmac-sha256"}, "at most"),
+        ("argon2", {}, "neither scrypt nor pbkdf2"),
+    ],
+)
+def test_import_refuses_unreasonable_costs_before_spending_them(
+    keystore: Keystore, kdf: str, params: dict, message: str
+) -> None:
+    crypto = {**ETHERS_KEYSTORE["Crypto"], "kdf": kdf, "kdfparams": params}
+    with pytest.raises(KeystoreError, match=message):
+        keystore.import_keystore("visitor", {**ETHERS_KEYSTORE, "Crypto": crypto}, "x")
+
+
+@pytest.mark.parametrize("bad", [[], {"version": 4, "crypto": {}}, {"version": 3}, "text"])
+def test_import_refuses_what_is_not_a_keystore_v3(keystore: Keystore, bad: object) -> None:
+    with pytest.raises(KeystoreError, match="not a keystore v3"):
+        keystore.import_keystore("visitor", bad, "x")
+
+
+def test_import_accepts_the_nfkc_form_ethers_derives_from(keystore: Keystore) -> None:
+    """ethers normalises a passphrase to NFKC before scrypt; the same words typed in another
+    Unicode form on the terminal still decrypt what a page exported, and unlock it afterwards."""
+    account = Account.create()
+    data = Account.encrypt(account.key, "fine café", kdf="scrypt", iterations=2)
+    assert keystore.import_keystore("nfkc", data, "ﬁne café") == account.address
+    assert keystore.unlock("nfkc", "ﬁne café").address == account.address

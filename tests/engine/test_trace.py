@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aigora.core.merkle import leaf_hash
 from aigora.engine import (
     TOKENS_OP,
     Encoder,
@@ -16,6 +17,7 @@ from aigora.engine import (
     verify_trace_op,
 )
 from aigora.engine import verify_trace_element as verify_in
+from aigora.engine._commit import CHUNK_BYTES, CHUNK_LEAF, chunk_leaf_hash
 
 SENTENCE = "Proofs of a single element are checked on-chain."
 
@@ -149,3 +151,16 @@ def test_tree_nodes_cover_contiguous_ops(traced) -> None:
         for index in range(len(a.levels[height])):
             first, last = index << height, ((index + 1) << height) - 1
             assert (a.node(height, index) != b.node(height, index)) == (first <= k <= last)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    index=st.integers(0, 2**256 - 1),
+    chunk_index=st.integers(0, 2**256 - 1),
+    chunk=st.binary(max_size=CHUNK_BYTES),
+)
+def test_the_written_out_chunk_leaf_is_abi_encode(index, chunk_index, chunk) -> None:
+    """The hand-written encoding of a chunk leaf equals eth_abi's `abi.encode`, the one the
+    disputes contract recomputes, for every length (padding), index and empty chunk."""
+    expected = leaf_hash(CHUNK_LEAF, (index, chunk_index, chunk))
+    assert chunk_leaf_hash(index, chunk_index, chunk) == expected

@@ -5,12 +5,11 @@ import json
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
 from aigora.core.eip712 import Domain, sign_typed
 from aigora.core.keystore import Signer
 from aigora.labels import LABEL_ANSWER_TYPES, answer_message, parse_spec
-from aigora.node.app import create_app
+from tests.operator import operator_client
 
 from .test_market import Marketplace
 
@@ -19,7 +18,7 @@ from .test_market import Marketplace
 def served(tmp_path):
     market = Marketplace(tmp_path / "node")
     try:
-        yield market, TestClient(create_app(market.context))
+        yield market, operator_client(market.context)
     finally:
         market.context.close()
 

@@ -21,7 +21,6 @@ import time
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 import aigora.app._labels as app_labels
@@ -31,11 +30,11 @@ from aigora.content.anchoring import anchor_all
 from aigora.content.signed import content_message, sign
 from aigora.core.keystore import Signer
 from aigora.labels import record_failure, reserve_labeling
-from aigora.node.app import create_app
 from aigora.payouts import _epochs, earnings
 from aigora.store.db import session_scope
 from aigora.store.label_models import LabelAnswer, LabelItem, LabelRelease
 from tests.asks_kit import Asker
+from tests.operator import operator_client
 
 from .test_market import PRICE, Marketplace, dev_signer
 
@@ -183,7 +182,7 @@ def test_a_refunded_job_is_left_out_and_nobody_else_waits(market):
             assert market.payouts.claim_result(account).paid == owed == market.balance(account)
     assert {market.earned(a.address) > 0 for a in market.authors} == {True}
     # Over HTTP the report says the same.
-    body = TestClient(create_app(market.context, market.answers)).get("/epochs/1").json()
+    body = operator_client(market.context, market.answers).get("/epochs/1").json()
     assert body["left_out"] == [left.model_dump()]
 
     # The next epoch closes as well, and does not try the forfeited job again.

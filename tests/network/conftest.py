@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aigora.app import open_node
-from aigora.node.app import create_app
 from tests.network.kit import Node, make_node
 from tests.node.conftest import PASSPHRASE, make_data_dir
+from tests.operator import operator_client
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     """A single node on the embedded chain, its own contracts, over its HTTP API."""
     context = open_node(make_data_dir(tmp_path / "single"), PASSPHRASE)
     try:
-        with TestClient(create_app(context), raise_server_exceptions=False) as test_client:
+        with operator_client(context) as test_client:
             yield test_client
     finally:
         context.close()

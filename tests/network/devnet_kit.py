@@ -49,7 +49,7 @@ class DevnetNode:
         return (self.data_dir / "node.log").read_text(encoding="utf-8", errors="replace")
 
     def sync(self) -> dict[str, Any]:
-        return self.post("/network/sync")
+        return self.post("/network/sync", operator=True)
 
 
 def free_ports(count: int) -> int:

@@ -62,7 +62,7 @@ def wait_until(condition, timeout_s: float = 120, what: str = "condition"):
 
 
 def anchored(node: DevnetNode) -> list[dict]:
-    return node.post("/anchor")["batches"]
+    return node.post("/anchor", operator=True)["batches"]
 
 
 def content_on(node: DevnetNode) -> dict[str, str]:
@@ -115,7 +115,7 @@ def answered(devnet):
     assert view["manifest"]["author"] == AUTHOR.address
     assert view["anchor"] is not None  # its proof against the batch A anchored
     assert [att["attester"] for att in view["attestations"]] == [ATTESTER.address]
-    c.post("/snapshots")
+    c.post("/snapshots", operator=True)
     payment = pay_for_an_ask(devnet, c)
     question = {"query": "which car has room for eight?", "k": 2}
     answer = c.post("/ask", {**question, "payment": payment.to_json()})
@@ -175,7 +175,7 @@ def test_a_fourth_party_with_no_data_directory_verifies_the_receipt(devnet, answ
 
 def test_an_author_on_a_is_paid_for_answers_served_by_c(devnet, answered):
     c = devnet.nodes[2]
-    epoch = c.post("/epochs")
+    epoch = c.post("/epochs", operator=True)
     assert epoch["receipts"] == 1, epoch
     assert int(epoch["usage_total"]) == FEE - int(epoch["operator_total"]), epoch
     earned = c.get(f"/earnings/{AUTHOR.address}")

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from aigora.app import NodeContext, open_node
 from aigora.core.keystore import Keystore
-from aigora.node.app import create_app
+from tests.operator import operator_client
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -51,5 +51,6 @@ def context(data_dir: Path) -> Iterator[NodeContext]:
 
 @pytest.fixture
 def client(context: NodeContext) -> Iterator[TestClient]:
-    with TestClient(create_app(context), raise_server_exceptions=False) as test_client:
+    """The node's API as its operator uses it (`tests.operator`)."""
+    with operator_client(context) as test_client:
         yield test_client

@@ -18,7 +18,7 @@ from aigora.content.signed import content_message, sign
 from aigora.core.keystore import Keystore, Signer
 from aigora.engine import IntModel
 from aigora.index import Snapshot
-from aigora.node.app import create_app
+from tests.operator import operator_client
 
 PASSPHRASE = "answers api"
 PASSAGES = (
@@ -52,7 +52,7 @@ def served(tmp_path_factory) -> Iterator[SimpleNamespace]:
     Keystore(directory / "keys", kdf_iterations=2**10).create("operator", PASSPHRASE)
     context = open_node(directory, PASSPHRASE)
     try:
-        with TestClient(create_app(context), raise_server_exceptions=False) as client:
+        with operator_client(context) as client:
             author = Signer.dev(os.urandom(32))
             cids = {publish(client, context, author, text): text for text in PASSAGES}
             state = client.post("/snapshots")

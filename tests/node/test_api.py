@@ -1,6 +1,9 @@
 """The node's HTTP API: health, chain status, OpenAPI docs, and errors as 4xx messages."""
 
+import sqlite3
+
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 
 from aigora.core.errors import AigoraError, NotFound
 from aigora.node.app import create_app
@@ -42,6 +45,10 @@ def test_errors_become_messages_not_tracebacks(context):
             raise NotFound("no such thing")
         if kind == "user":
             raise AigoraError("bad input, fix it")
+        if kind == "busy":
+            raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
+        if kind == "schema":
+            raise OperationalError("SELECT ...", {}, sqlite3.OperationalError("no such table: x"))
         raise RuntimeError("secret internals")
 
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -51,6 +58,11 @@ def test_errors_become_messages_not_tracebacks(context):
         user = client.get("/boom/user")
         assert user.status_code == 400
         assert user.json()["detail"] == "bad input, fix it"
+        busy = client.get("/boom/busy")
+        assert busy.status_code == 503
+        assert busy.json()["error"] == "Busy"
+        assert busy.headers["retry-after"] == "1"
+        assert client.get("/boom/schema").status_code == 500
         internal = client.get("/boom/bug")
         assert internal.status_code == 500
         assert "secret internals" not in internal.text

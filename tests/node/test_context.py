@@ -4,7 +4,7 @@ configuration and wrong passphrases are named clearly, and a JSON-RPC chain work
 import pytest
 from sqlalchemy import select
 
-from aigora.app import open_node
+from aigora.app import load_config, node_url, open_node, public_url
 from aigora.chain import Chain
 from aigora.chain.anvil import Anvil, free_port
 from aigora.core.errors import ChainUnreachable, ConfigError, WrongPassphrase
@@ -58,12 +58,28 @@ def test_wrong_passphrase_is_named(data_dir):
         ("[node]\nprot = 8000", "node.prot"),
         ('[chain]\nurl = "ftp://x"', "chain.url"),
         ('[database]\nurl = "nosuchdb://x"', "unknown database driver"),
+        ('[node]\nhost = "not a host!"', "node.host"),
+        ('[node]\ntrusted_proxies = ["10.0.0.0/33"]', "node.trusted_proxies"),
+        ("[limits]\nasks_per_minute = 0", "limits.asks_per_minute"),
     ],
 )
 def test_malformed_config_is_named(tmp_path, make_node_dir, passphrase, text, message):
     data_dir = make_node_dir(tmp_path / "node", config=text)
     with pytest.raises(ConfigError, match=message):
         open_node(data_dir, passphrase)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "node.example.org"])
+def test_any_interface_is_accepted(tmp_path, host):
+    (tmp_path / "config.toml").write_text(f'[node]\nhost = "{host}"\n', encoding="utf-8")
+    config = load_config(tmp_path)
+    assert config.node.host == host
+    if host in ("0.0.0.0", "::"):
+        assert node_url(host, 8470) in ("http://127.0.0.1:8470", "http://[::1]:8470")
+        with pytest.raises(ConfigError, match="set \\[network\\] public_url"):
+            public_url(config)
+    else:
+        assert public_url(config).startswith("http://")
 
 
 def test_unreachable_rpc_url(tmp_path, make_node_dir, passphrase):

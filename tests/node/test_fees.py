@@ -42,7 +42,10 @@ def paid(tmp_path_factory) -> Iterator[SimpleNamespace]:
             author = Signer.dev(os.urandom(32))
             for text in PASSAGES:
                 publish(client, context, author, text)
-            assert client.post("/snapshots").status_code == 200
+            assert (
+                client.post("/snapshots", headers={"Authorization": f"Bearer {TOKEN}"}).status_code
+                == 200
+            )
             yield SimpleNamespace(client=client, context=context)
     finally:
         context.close()
@@ -94,7 +97,7 @@ def test_the_pages_refuse_until_the_operator_signs_in(paid):
     assert "send a signed voucher" in refused.text
     assert 'href="/ui/operator"' in refused.text
     wrong = client.post("/ui/operator", data={"token": "guess"}, follow_redirects=False)
-    assert wrong.status_code == 400
+    assert wrong.status_code == 403
     assert "not the operator token of this node" in wrong.text
     assert "aigora_operator" not in wrong.headers.get("set-cookie", "")
     before = receipts(paid.context)

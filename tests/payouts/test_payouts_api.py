@@ -2,9 +2,8 @@
 earnings table's data, and a 4xx with a message for every bad request."""
 
 import pytest
-from fastapi.testclient import TestClient
 
-from aigora.node.app import create_app
+from tests.operator import operator_client
 
 from .test_epochs import Market
 
@@ -14,7 +13,7 @@ def served(tmp_path):
     market = Market(tmp_path / "node")
     market.answer_and_anchor()
     try:
-        yield market, TestClient(create_app(market.context, market.answers))
+        yield market, operator_client(market.context, market.answers)
     finally:
         market.context.close()
 
@@ -67,3 +66,46 @@ def test_bad_claims_are_4xx_with_a_message(served):
         f"/claims/{author}", json={"fee": "-1", "deadline": 1, "signature": "0x"}
     )
     assert malformed.status_code == 422
+
+
+def test_the_fee_terms_an_account_signs_over_http(served):
+    """`GET /claims/{account}/fee` gives the whole `ClaimFee` typed data (what a browser signs
+    with `eth_signTypedData_v4`, amounts as strings); signed, the node keeps exactly that fee. A
+    node that sends a larger fee than the account signed is refused and the account keeps all."""
+    market, client = served
+    market.context.config.payouts.relay_fee = "700"
+    nobody = "0x" + "42" * 20
+    assert client.get(f"/claims/{nobody}/fee").status_code == 404
+    assert client.post("/epochs").status_code == 200
+    assert "earned nothing" in client.get(f"/claims/{nobody}/fee").json()["detail"]
+    assert client.get("/claims/0x12/fee").status_code == 422
+    author = max(
+        market.authors, key=lambda s: int(client.get(f"/earnings/{s.address}").json()["total"])
+    )
+    terms = client.get(f"/claims/{author.address}/fee").json()
+    operator = market.context.operator.address
+    assert (terms["poster"], terms["relayer"], terms["fee"]) == (operator, operator, "700")
+    typed = terms["typed_data"]
+    assert typed["primaryType"] == "ClaimFee"
+    assert typed["domain"]["verifyingContract"] == market.distributor.address
+    message = typed["message"]
+    assert message["cumulativeAmount"] == terms["cumulative"] == terms["due"]
+    assert all(isinstance(message[k], str) for k in ("cumulativeAmount", "fee", "deadline"))
+    signature = "0x" + bytes(author.sign_typed_data(full_message=typed).signature).hex()
+    greedy = {"fee": "701", "deadline": terms["deadline"], "signature": signature}
+    refused = client.post(f"/claims/{author.address}", json=greedy)
+    assert refused.status_code == 409
+    assert market.balance(author.address) == 0
+    before = market.balance(operator)
+    body = {"fee": terms["fee"], "deadline": terms["deadline"], "signature": signature}
+    paid = client.post(f"/claims/{author.address}", json=body)
+    assert paid.status_code == 200, paid.text
+    assert market.balance(author.address) == int(terms["due"]) - 700
+    assert market.balance(operator) - before == 700
+    again = client.get(f"/claims/{author.address}/fee")
+    assert again.status_code == 409
+    assert "already been paid" in again.json()["detail"]
+    market.context.config.payouts.relay_fee = str(10**30)  # never more than the claim pays
+    other = next(s.address for s in market.authors if s.address != author.address)
+    capped = client.get(f"/claims/{other}/fee").json()
+    assert capped["fee"] == capped["due"] == capped["typed_data"]["message"]["fee"]

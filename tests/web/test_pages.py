@@ -3,25 +3,20 @@ on the embedded chain: publish and attest, ask and verify, claim earnings, the n
 keyboard-only use and a narrow screen. Each page's screenshot is saved under
 `test-artifacts/screenshots/` (or $AIGORA_ARTIFACTS)."""
 
-import base64
 import os
-import shutil
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from aigora.app import Asks, open_node
 from aigora.asks import sign_voucher
-from aigora.chain.anvil import free_port
-from aigora.content.signed import content_message, domain_for, sign
 from aigora.core.eip712 import Domain
 from aigora.core.keystore import Keystore, Signer
+from tests.web.conftest import publish_signed, serving, shot
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("AIGORA_ARTIFACTS", "test-artifacts")) / "screenshots"
 PASSAGES = (
     "The Honda Odyssey has sliding doors and room for eight passengers.",
     "Bananas are rich in potassium and easy to carry.",
@@ -78,53 +73,23 @@ def node(tmp_path_factory):
     )
     fund_asker(home)
     aigora = Aigora(home)
-    port = free_port()
-    proc = aigora.start("up", "--port", str(port))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        status = Aigora.wait_ready(proc, url)
+    with serving(aigora) as (url, status):
         author = Signer.dev(os.urandom(32))
-        domain = domain_for(status["chain_id"], status["contracts"]["Registry"])
         for text in PASSAGES:
-            body = text.encode()
-            now = int(time.time())
-            message = content_message(author.address, body, "text/plain", "CC0-1.0", now)
-            signed = sign("content", author, domain, message)
-            response = httpx.post(
-                f"{url}/content",
-                json={
-                    "manifest": message,
-                    "signature": "0x" + signed.signature.hex(),
-                    "body_base64": base64.b64encode(body).decode(),
-                },
-            )
-            assert response.status_code == 201, response.text
-        assert httpx.post(f"{url}/snapshots", timeout=300).status_code == 200
+            publish_signed(url, status, author, text)
+        bearer = {"Authorization": f"Bearer {(home / 'node.token').read_text()}"}
+        assert httpx.post(f"{url}/snapshots", timeout=300).status_code == 401
+        assert httpx.post(f"{url}/snapshots", headers=bearer, timeout=300).status_code == 200
         yield url, author, aigora
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        raise AssertionError(f"Chromium is missing at {CHROMIUM}: .ci/run installs it (apt-get)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def sign_in(page: Page, url: str, home: Path) -> None:
-    """Sign the browser in as the operator: this node charges a fee, and the pages have no
-    wallet to sign vouchers with, so they answer only the operator (for free)."""
+    """Sign the browser in as the operator: this node charges a fee, and the operator asks for
+    free (a visitor pays with a voucher: `tests/web/test_signing.py`)."""
     page.goto(f"{url}/ui/operator")
     page.get_by_label("Operator token").fill((home / "node.token").read_text())
     page.get_by_label("Operator token").press("Enter")
-    expect(page.get_by_role("heading", name="Ask")).to_be_visible()
+    expect(page.get_by_role("button", name="Anchor pending batches now")).to_be_visible()
 
 
 @pytest.fixture
@@ -139,21 +104,17 @@ def page(browser, node):
         context.close()
 
 
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
 def test_publish_and_attest(node, page):
     url, *_ = node
     page.goto(f"{url}/ui/publish")
-    page.get_by_label("Text").fill("Minivans have sliding doors that help in tight parking spots.")
-    page.get_by_role("button", name="Publish").click()
+    text = "Minivans have sliding doors that help in tight parking spots."
+    page.get_by_label("Operator's text").fill(text)
+    page.get_by_role("button", name="Publish as the operator").click()
     expect(page.get_by_role("heading", name="Content")).to_be_visible()
     expect(page.get_by_text("Minivans have sliding doors")).to_be_visible()
-    page.get_by_label("Verdict").select_option("accurate")
-    page.get_by_label("Reason").fill("matches the brochure")
-    page.get_by_role("button", name="Attest").click()
+    page.get_by_label("Operator's verdict").select_option("accurate")
+    page.get_by_label("Operator's reason").fill("matches the brochure")
+    page.get_by_role("button", name="Attest as the operator").click()
     expect(page.get_by_role("cell", name="matches the brochure")).to_be_visible()
     aigora = node[2]
     for _ in range(2):  # two reputation runs: the page plots how the score formed
@@ -164,8 +125,8 @@ def test_publish_and_attest(node, page):
     assert page.locator("svg.chart circle").count() == 2
     shot(page, "content")
     page.get_by_role("link", name="Publish").click()
-    page.get_by_label("Text").fill("   ")
-    page.get_by_role("button", name="Publish").click()
+    page.get_by_label("Operator's text").fill("   ")
+    page.get_by_role("button", name="Publish as the operator").click()
     expect(page.get_by_role("alert")).to_contain_text("write something to publish")
     shot(page, "publish-error")
 
@@ -202,15 +163,39 @@ def test_a_visitor_cannot_ask_a_node_that_charges_a_fee(node, browser):
         context.close()
 
 
+def test_a_visitor_sees_no_operator_actions_and_is_refused_them(node, browser):
+    """Without the operator's credential: no console, no operator forms, and 401 from each
+    operator action posted directly, from the visitor's own browser."""
+    url, *_ = node
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/ui/operator")
+        expect(page.get_by_label("Operator token")).to_be_visible()
+        for path in ("/ui/operator", "/ui/publish", "/ui/earnings"):
+            page.goto(f"{url}{path}")
+            for action in ("Anchor pending batches now", "Close the next payout epoch"):
+                expect(page.get_by_role("button", name=action)).to_have_count(0)
+            expect(page.get_by_role("button", name="Publish as the operator")).to_have_count(0)
+        for path in ("/anchor", "/snapshots", "/epochs", "/ui/operator/anchor", "/ui/publish"):
+            refused = page.request.post(f"{url}{path}", form={"text": "x"})
+            assert refused.status == 401, (path, refused.text())
+        guessed = page.request.post(f"{url}/epochs", headers={"Authorization": "Bearer guess"})
+        assert guessed.status == 403
+    finally:
+        context.close()
+
+
 def test_claim_earnings(node, page):
     """An asker pays for two answers with vouchers; the epoch redeems and splits them, and the
     author claims from the earnings page."""
-    url, author, _ = node
+    url, author, aigora = node
+    bearer = {"Authorization": f"Bearer {(aigora.data_dir / 'node.token').read_text()}"}
     for question in ("Which car seats eight people?", "What fruit is easy to carry?"):
         paid_ask(url, question)
     deadline = time.monotonic() + 60
     while True:  # the node anchors every second; close once the receipts are anchored
-        closed = httpx.post(f"{url}/epochs", timeout=120)
+        closed = httpx.post(f"{url}/epochs", headers=bearer, timeout=120)
         if closed.status_code == 200 or time.monotonic() > deadline:
             break
         time.sleep(1)
@@ -221,7 +206,8 @@ def test_claim_earnings(node, page):
     expect(page.get_by_role("img", name="earned per epoch")).to_be_visible()
     shot(page, "earnings")
     page.get_by_role("button", name="Claim").click()
-    expect(page.get_by_role("status")).to_contain_text(f"to {author.address}")
+    paid = page.get_by_role("status").filter(has_text="Paid")
+    expect(paid).to_contain_text(f"to {author.address}")
     page.get_by_role("button", name="Claim").click()
     expect(page.get_by_role("alert")).to_contain_text("already been paid")
     shot(page, "earnings-claimed")

@@ -5,12 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from aigora.app import AnchoredNow, AnchorList
-from aigora.node.deps import Services
+from aigora.node.deps import OperatorOnly, Services
 
 router = APIRouter(tags=["anchors"])
 
 
-@router.post("/anchor", response_model=AnchoredNow)
+@router.post("/anchor", response_model=AnchoredNow, dependencies=OperatorOnly)
 def anchor_now(services: Services) -> AnchoredNow:
     """Anchor every pending batch of content, attestations and receipts (a transaction each)."""
     return services.content.anchor()

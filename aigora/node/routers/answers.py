@@ -1,9 +1,9 @@
 """Ask and verify; the public data verifiers fetch by root (models, snapshots) and receipts."""
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,7 +11,7 @@ from aigora.app import Answer, SnapshotInfo, SnapshotList, VerdictReport
 from aigora.asks import Payment
 from aigora.core.errors import AigoraError
 from aigora.index import SnapshotState
-from aigora.node.deps import ByOperator, Services
+from aigora.node.deps import ByOperator, OperatorOnly, Services
 from aigora.verify import MAX_K, ReceiptDocument, loads_document
 
 router = APIRouter(tags=["answers"])
@@ -87,15 +87,16 @@ def receipt(digest: str, services: Services) -> dict[str, Any]:
     return services.answers.receipt(digest).to_json()
 
 
-@router.post("/snapshots", response_model=SnapshotState)
+@router.post("/snapshots", response_model=SnapshotState, dependencies=OperatorOnly)
 def refresh(services: Services) -> SnapshotState:
     """Snapshot newly admitted content now and register the snapshot on-chain."""
     return services.snapshots.refresh()
 
 
 @router.get("/snapshots", response_model=SnapshotList)
-def snapshots(services: Services) -> SnapshotList:
-    return services.snapshots.list()
+def snapshots(services: Services, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> SnapshotList:
+    """The newest snapshots, newest first."""
+    return services.snapshots.list(limit)
 
 
 @router.get("/snapshots/{root}", response_model=SnapshotInfo)

@@ -1,5 +1,6 @@
-"""Paying for answers: the terms, an asker's channel, and relayed withdrawals (an asker with no
-ether signs; the node sends and pays the gas). Amounts are decimal strings of base units."""
+"""Paying for answers: the terms, an asker's channel, relayed withdrawals (an asker with no
+ether signs; the node sends and pays the gas) and the operator's gifts into an asker's channel.
+Amounts are decimal strings of base units."""
 
 from typing import Annotated, Any
 
@@ -7,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from aigora.app import AskTerms, ChannelState, Withdrawn
-from aigora.node.deps import Services
+from aigora.node.deps import OperatorOnly, Services
 
 router = APIRouter(tags=["asks"])
 
@@ -24,6 +25,14 @@ class WithdrawalBody(BaseModel):
 
     deadline: int = Field(ge=0, lt=2**64)
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
+class DepositBody(BaseModel):
+    """How much of the operator's own tokens to put into the asker's channel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: str = Field(pattern=r"^[0-9]{1,78}$")
 
 
 @router.get("/asks/terms", response_model=AskTerms)
@@ -60,3 +69,11 @@ def request_withdrawal(asker: Asker, body: WithdrawalBody, services: Services) -
 def complete_withdrawal(asker: Asker, services: Services) -> Withdrawn:
     """Once the delay has passed, pay `asker` its unspent deposit (to the asker only)."""
     return services.asks.complete_withdrawal(asker)
+
+
+@router.post("/asks/deposits/{asker}", response_model=ChannelState, dependencies=OperatorOnly)
+def gift(asker: Asker, body: DepositBody, services: Services) -> ChannelState:
+    """The operator deposits `amount` of its own tokens into `asker`'s channel with it: answers
+    the asker may ask for without holding any crypto (the operator's gas and tokens)."""
+    context = services.context
+    return services.asks.deposit(context.operator, asker=asker, amount=int(body.amount))

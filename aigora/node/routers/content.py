@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aigora.app import ContentView, RecordedItem, SigningInfo, UrlMatches
 from aigora.content import InvalidSignedObject, Signed
-from aigora.node.deps import Services
+from aigora.node.deps import ByOperator, Services
 
 router = APIRouter(tags=["content"])
 SVG = {200: {"content": {"image/svg+xml": {}}, "description": "The badge."}}
@@ -70,28 +70,35 @@ def signing_info(services: Services) -> SigningInfo:
 
 
 @router.post("/content", response_model=RecordedItem, status_code=201)
-def publish(request: PublishRequest, services: Services, response: Response) -> RecordedItem:
+def publish(
+    request: PublishRequest, services: Services, response: Response, operator: ByOperator
+) -> RecordedItem:
+    """Store content its author signed (at most `[limits] pending_per_author` of a signer's
+    items wait for anchoring at once: 429 past it)."""
     try:
         body = base64.b64decode(request.body_base64, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidSignedObject("body_base64 is not valid base64") from None
     signed = Signed("content", request.manifest.model_dump(by_alias=True), _sig(request.signature))
-    done = services.content.publish(signed, body)
+    done = services.content.publish(signed, body, limited=not operator)
     if done.duplicate:
         response.status_code = 200
     return done
 
 
 @router.post("/attestations", response_model=RecordedItem, status_code=201)
-def attest(request: AttestRequest, services: Services) -> RecordedItem:
+def attest(request: AttestRequest, services: Services, operator: ByOperator) -> RecordedItem:
     message = request.attestation.model_dump(by_alias=True)
-    return services.content.attest(Signed("attestation", message, _sig(request.signature)))
+    signed = Signed("attestation", message, _sig(request.signature))
+    return services.content.attest(signed, limited=not operator)
 
 
 @router.post("/trust", response_model=RecordedItem, status_code=201)
-def trust(request: TrustRequest, services: Services) -> RecordedItem:
+def trust(request: TrustRequest, services: Services, operator: ByOperator) -> RecordedItem:
     message = request.trust.model_dump(by_alias=True)
-    return services.content.vouch(Signed("trust", message, _sig(request.signature)))
+    return services.content.vouch(
+        Signed("trust", message, _sig(request.signature)), limited=not operator
+    )
 
 
 @router.get("/content/by-url/{url_hash}", response_model=UrlMatches)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query
 
 from aigora.app import BatchPage, NetworkState, SyncResult
 from aigora.network import MAX_PAGE
-from aigora.node.deps import Services
+from aigora.node.deps import OperatorOnly, Services
 
 router = APIRouter(tags=["network"])
 ROOT = Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="The batch's anchored Merkle root.")
@@ -31,7 +31,7 @@ def network_state(services: Services) -> NetworkState:
     return services.network.state()
 
 
-@router.post("/network/sync", response_model=SyncResult)
+@router.post("/network/sync", response_model=SyncResult, dependencies=OperatorOnly)
 def sync_now(services: Services) -> SyncResult:
     """Scan the registry and import every batch peers anchored that this node lacks."""
     return services.network.sync()

@@ -1,10 +1,13 @@
-"""The node's web pages: ask and verify, content with its reputation, publish and attest,
-earnings with a claim button, and the network. Server-rendered templates and plain HTML forms:
-no build step, no script needed, every action reachable by keyboard. The pages call the same
-services as the JSON API; a refused action is shown as a readable message with its 4xx status.
+"""The node's web pages: ask and verify, content with its reputation, publish, attest and
+vouch, label, earnings with a claim button, and the network. Server-rendered templates: no build
+step. Reading, asking and verifying are plain HTML forms that need no script; everything a
+visitor signs (publishing, attesting, vouching, labeling answers, a relayer's fee, a paid ask's
+voucher) is signed in the visitor's browser by `static/sign.js` and sent signed to the JSON API:
+the node never signs for a visitor. The forms that sign with the node's own key serve the
+signed-in operator alone. A refused action is shown as a readable message with its 4xx status.
 """
 
-import hmac
+import asyncio
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -14,9 +17,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from aigora.app import App, PaymentRequired, registered_operators
+from aigora.content import VERDICTS
 from aigora.core.errors import AigoraError
 from aigora.node.charts import bar_chart, line_chart
-from aigora.node.deps import OPERATOR_COOKIE, by_operator
+from aigora.node.deps import (
+    CSRF_FIELD,
+    OPERATOR_COOKIE,
+    NotOperator,
+    bearer_matches,
+    by_operator,
+    check_operator,
+    csrf_value,
+    session_value,
+)
 from aigora.node.errors import status_for
 from aigora.payouts import check_account
 
@@ -25,15 +38,26 @@ templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates")
 MAX_FORM_BYTES = 1024 * 1024
 
 
-class NotOperator(AigoraError):
-    """A sign-in with a token that is not this node's operator token."""
-
-
 def _page(
     request: Request, name: str, title: str, active: str = "", status: int = 200, **values: Any
 ) -> HTMLResponse:
-    context = {"title": title, "active": active, **values}
+    """A page; the operator's console controls (and their CSRF value) only for the operator."""
+    signed_in = by_operator(request)
+    token = request.app.state.operator_token
+    context = {
+        "title": title,
+        "active": active,
+        "operator_signed_in": signed_in,
+        "csrf": csrf_value(token) if signed_in and token else "",
+        **values,
+    }
     return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _operator_form(request: Request, form: dict[str, str]) -> None:
+    """Only the signed-in operator, with the form's CSRF value, may act through a console form
+    (401 signed out, 403 with a wrong session or no CSRF value)."""
+    check_operator(request, csrf=form.get(CSRF_FIELD, ""))
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -55,9 +79,14 @@ def _services(request: Request) -> App:
 # ---- ask and verify ----------------------------------------------------------------------------
 
 
+def _paid(request: Request) -> bool:
+    """Whether this node charges for answers (the ask page then signs a voucher per answer)."""
+    return int(_services(request).context.config.answers.fee) > 0
+
+
 @router.get("/", response_class=HTMLResponse)
 def ask_page(request: Request) -> HTMLResponse:
-    return _page(request, "ask.html", "Ask", "Ask")
+    return _page(request, "ask.html", "Ask", "Ask", paid=_paid(request))
 
 
 @router.post("/ui/ask", response_class=HTMLResponse)
@@ -93,29 +122,63 @@ async def ask(request: Request) -> HTMLResponse:
 
 @router.get("/ui/operator", response_class=HTMLResponse)
 def operator_page(request: Request) -> HTMLResponse:
-    return _page(request, "operator.html", "Operator", signed_in=by_operator(request))
+    return _page(request, "operator.html", "Operator")
 
 
 @router.post("/ui/operator", response_class=HTMLResponse)
 async def operator_sign_in(request: Request) -> Response:
-    """Sign the browser in as the operator with the token in the data directory's `node.token`:
-    a cookie sent to this node alone (SameSite=Strict), unreadable by scripts, gone when the
-    browser closes; the next `aigora up` makes a new token."""
+    """Sign the browser in as the operator with the credential in the data directory's
+    `node.token`: the cookie is a value derived from it (not the token), sent to this node
+    alone (SameSite=Strict), unreadable by scripts, gone when the browser closes."""
     form = await _form(request)
-    token = form.get("token", "").strip()
-    expected = request.app.state.operator_token
-    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+    token = request.app.state.operator_token
+    if not bearer_matches("Bearer " + form.get("token", "").strip(), token):
         return _failed(
             request,
             "operator.html",
             "Operator",
-            NotOperator(
-                "that is not the operator token of this node (see node.token in its data dir)"
-            ),
+            NotOperator("that is not this node's operator token (node.token in its data dir)"),
         )
-    response = RedirectResponse("/", status_code=303)
-    response.set_cookie(OPERATOR_COOKIE, token, httponly=True, samesite="strict")
+    response = RedirectResponse("/ui/operator", status_code=303)
+    response.set_cookie(OPERATOR_COOKIE, session_value(token), httponly=True, samesite="strict")
     return response
+
+
+@router.post("/ui/operator/sign-out", response_model=None)
+async def operator_sign_out(request: Request) -> Response:
+    _operator_form(request, await _form(request))
+    response = RedirectResponse("/ui/operator", status_code=303)
+    response.delete_cookie(OPERATOR_COOKIE, httponly=True, samesite="strict")
+    return response
+
+
+def _console_actions(services: App) -> dict[str, Any]:
+    """The console's buttons: what each does, by name."""
+    return {
+        "anchor": ("Anchor pending batches now", services.content.anchor),
+        "snapshot": ("Snapshot newly admitted content now", services.snapshots.refresh),
+        "epoch": ("Close the next payout epoch", services.payouts.close),
+        "sync": ("Import what peers anchored", services.network.sync),
+    }
+
+
+@router.post("/ui/operator/{action}", response_class=HTMLResponse)
+async def operator_action(request: Request, action: str) -> HTMLResponse:
+    """Run one console action for the signed-in operator; the result, or why it failed."""
+    form = await _form(request)
+    _operator_form(request, form)
+    actions = _console_actions(_services(request))
+    if action not in actions:
+        return _failed(
+            request, "operator.html", "Operator", AigoraError(f"no console action {action!r}")
+        )
+    label, run = actions[action]
+    try:
+        result = await asyncio.to_thread(run)
+    except AigoraError as exc:
+        return _failed(request, "operator.html", "Operator", exc)
+    done = result.model_dump() if hasattr(result, "model_dump") else result
+    return _page(request, "operator.html", "Operator", done=label, result=done)
 
 
 @router.get("/ui/receipts/{digest}", response_class=HTMLResponse)
@@ -161,13 +224,22 @@ def content(request: Request, cid: str) -> HTMLResponse:
         max([1.0, *(h["score"] for h in history)]),
     )
     return _page(
-        request, "content.html", "Content", item=item, text=text, history=history, chart=chart
+        request,
+        "content.html",
+        "Content",
+        item=item,
+        text=text,
+        history=history,
+        chart=chart,
+        verdicts=VERDICTS,
     )
 
 
 @router.post("/ui/content/{cid}/attest", response_model=None)
 async def attest(request: Request, cid: str) -> Response:
+    """Attest with the operator's key: the operator's console only."""
     form = await _form(request)
+    _operator_form(request, form)
     services = _services(request)
     try:
         services.content.attest_as(
@@ -191,7 +263,9 @@ def publish_page(request: Request) -> HTMLResponse:
 
 @router.post("/ui/publish", response_model=None)
 async def publish(request: Request) -> Response:
+    """Publish with the operator's key: the operator's console only."""
     form = await _form(request)
+    _operator_form(request, form)
     services = _services(request)
     context = services.context
     text, license_ = form.get("text", ""), form.get("license", "")
@@ -213,6 +287,15 @@ async def publish(request: Request) -> Response:
             operator=context.operator.address,
         )
     return RedirectResponse(f"/ui/content/{done.id}", status_code=303)
+
+
+# ---- labeling ----------------------------------------------------------------------------------
+
+
+@router.get("/ui/labels", response_class=HTMLResponse)
+def labels(request: Request) -> HTMLResponse:
+    """Take and answer labeling tasks, each answer signed in the browser (needs script)."""
+    return _page(request, "labels.html", "Label", "Label")
 
 
 # ---- earnings ----------------------------------------------------------------------------------

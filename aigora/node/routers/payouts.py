@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from aigora.app import ClaimReport, Earnings, EpochReport
-from aigora.node.deps import Services
+from aigora.app import ClaimReport, Earnings, EpochReport, FeeTerms
+from aigora.node.deps import OperatorOnly, Services
 from aigora.payouts import FeeAuthorization
 
 router = APIRouter(tags=["payouts"])
@@ -29,7 +29,7 @@ class FeeBody(BaseModel):
         return FeeAuthorization(int(self.fee), self.deadline, bytes.fromhex(self.signature[2:]))
 
 
-@router.post("/epochs", response_model=EpochReport)
+@router.post("/epochs", response_model=EpochReport, dependencies=OperatorOnly)
 async def close(services: Services) -> EpochReport:
     """Close the next payout epoch and post its root (or finish posting an interrupted one)."""
     return await asyncio.to_thread(services.payouts.close)
@@ -38,6 +38,13 @@ async def close(services: Services) -> EpochReport:
 @router.get("/epochs/{number}", response_model=EpochReport)
 def show(number: Annotated[int, Path(ge=1, lt=2**63)], services: Services) -> EpochReport:
     return services.payouts.show(number)
+
+
+@router.get("/claims/{account}/fee", response_model=FeeTerms)
+def fee_terms(account: Account, services: Services) -> FeeTerms:
+    """The EIP-712 `ClaimFee` an account signs to let this node send its claim and keep `fee`
+    (sign `typed_data`, then POST /claims/{account} with fee, deadline and the signature)."""
+    return services.payouts.fee_terms(account)
 
 
 @router.post("/claims/{account}", response_model=ClaimReport)
