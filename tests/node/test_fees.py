@@ -98,7 +98,7 @@ def test_the_pages_refuse_until_the_operator_signs_in(paid):
     assert 'href="/ui/operator"' in refused.text
     wrong = client.post("/ui/operator", data={"token": "guess"}, follow_redirects=False)
     assert wrong.status_code == 403
-    assert "not the operator token of this node" in wrong.text
+    assert "operator token (node.token in its data dir)" in wrong.text
     assert "aigora_operator" not in wrong.headers.get("set-cookie", "")
     before = receipts(paid.context)
     signed_in = client.post("/ui/operator", data={"token": TOKEN}, follow_redirects=False)

@@ -26,8 +26,10 @@ OPERATOR_ONLY = {
     ("post", "/disputes/{dispute_id}/resolve"),
     ("post", "/disputes/{dispute_id}/collect"),
     ("post", "/network/sync"),
+    ("post", "/asks/deposits/{asker}"),
 }
-"""What spends the operator's gas or signs with its key (or, for sync, its machine's time)."""
+"""What spends the operator's gas or signs with its key (or, for sync, its machine's time), or
+its tokens (a gift into an asker's channel)."""
 
 CONSOLE_FORMS = (
     "/ui/operator/anchor",

@@ -40,13 +40,14 @@ DELAY = 24 * 3600
 @pytest.fixture(scope="module")
 def node(tmp_path_factory) -> Iterator[SimpleNamespace]:
     """A node charging FEE per answer, redeeming in batches once a day (so only a withdrawal
-    request makes it redeem at once), with the passages published and snapshotted."""
+    request makes it redeem at once), with the passages published and snapshotted (and no rate
+    limit: every test's askers are one test client)."""
     directory: Path = tmp_path_factory.mktemp("paid") / "node"
     directory.mkdir(parents=True)
     Keystore(directory / "keys", kdf_iterations=2**10).create("operator", PASSPHRASE)
     (directory / "config.toml").write_text(
         f'[node]\nanchor_interval_s = 0\n\n[answers]\nfee = "{FEE}"\nredeem_interval_s = 86400\n'
-        "refresh_interval_s = 0\n",
+        "refresh_interval_s = 0\n\n[limits]\nasks_per_minute = 10000\nwrites_per_minute = 10000\n",
         encoding="utf-8",
     )
     context = open_node(directory, PASSPHRASE)
@@ -57,7 +58,8 @@ def node(tmp_path_factory) -> Iterator[SimpleNamespace]:
             author = Signer.dev(os.urandom(32))
             for text in PASSAGES:
                 publish(client, context, author, text)
-            assert client.post("/snapshots").status_code == 200
+            operator = {"Authorization": f"Bearer {TOKEN}"}
+            assert client.post("/snapshots", headers=operator).status_code == 200
             services.asks.background_redeem()  # the day's batch: the next one is a day away
             yield SimpleNamespace(client=client, context=context, services=services)
     finally:
@@ -355,6 +357,20 @@ def test_a_relayed_withdrawal_needs_no_ether_and_starts_the_redemption(node):
     assert done.status_code == 200, done.text
     assert done.json()["amount"] == str(3 * FEE)
     assert asker.balance() - before == 3 * FEE
+
+
+def test_the_operator_gifts_a_deposit_to_an_asker_who_holds_nothing(node):
+    """Only with its credential: the node then deposits the operator's own tokens."""
+    nobody = Asker.new(node.context)
+    url, amount = f"/asks/deposits/{nobody.address}", {"amount": str(2 * FEE)}
+    assert node.client.post(url, json=amount).status_code == 401
+    wrong = {"Authorization": "Bearer x"}
+    assert node.client.post(url, json=amount, headers=wrong).status_code == 403
+    gifted = node.client.post(url, json=amount, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert gifted.status_code == 200, gifted.text
+    assert gifted.json()["available"] == str(2 * FEE)
+    assert nobody.balance() == 0
+    assert ask(node, nobody.voucher(FEE)).status_code == 200
 
 
 def test_the_node_burns_no_gas_relaying_for_an_empty_channel(node):

@@ -341,7 +341,15 @@ def test_a_visitor_signs_with_a_wallet_found_by_eip6963(node, browser):
         shot(page, "earnings-wallet")
     finally:
         context.close()
-    assert asked == ["Content", "Attestation", "Trust", "Trust", "LabelAnswer", "ClaimFee"]
+    assert asked == [
+        "Content",
+        "Attestation",
+        "Trust",
+        "Trust",
+        "LabelAnswer",
+        "Voucher",
+        "ClaimFee",
+    ]
     sent.assert_never_sent(account.key.hex().removeprefix("0x"))
 
 
