@@ -42,6 +42,7 @@ from aigora.asks import (
     channel_of,
     channels_domain,
     check_channel,
+    check_redeems_in_time,
     check_signature,
     check_worth_relaying,
     deposit,
@@ -126,15 +127,29 @@ def _operator(context: NodeContext) -> str:
     return address
 
 
+_DELAYS: dict[tuple[int, str], int] = {}
+_DELAYS_LOCK = threading.Lock()
+
+
+def withdraw_delay(context: NodeContext, channels: Contract) -> int:
+    """The channels contract's withdrawal delay (immutable: read once per contract)."""
+    key = (context.chain.chain_id, channels.address)
+    with _DELAYS_LOCK:
+        if key not in _DELAYS:
+            _DELAYS[key] = int(context.chain.call(channels.functions.withdraw_delay()))
+        return _DELAYS[key]
+
+
 def channel_key(context: NodeContext, asker: str) -> ChannelKey:
     return ChannelKey(context.chain.chain_id, _channels(context).address, asker, _operator(context))
 
 
 def prepare_payment(context: NodeContext, payment: Payment, fee: int) -> RecordPayment:
-    """Check `payment` against every rule (its signature before anything is read) and the
-    channel as it is on-chain now; return what books it with the receipt (checking the accepted
-    cumulative again there)."""
+    """Check `payment` against every rule (that the node redeems in time first, its signature
+    before anything else is read) and the channel as it is on-chain now; return what books it
+    with the receipt (checking the accepted cumulative again there)."""
     channels = _channels(context)
+    check_redeems_in_time(withdraw_delay(context, channels), context.config.node.anchor_interval_s)
     key = channel_key(context, payment.asker)
     check_signature(channels_domain(key.chain_id, key.channels), key.operator, payment)
     channel = channel_of(context.chain, channels, key.asker, key.operator)
@@ -184,7 +199,6 @@ class Asks:
         self.context = context
         self._lock = threading.Lock()
         self._last_redeemed: float | None = None
-        self._delay: int | None = None
 
     def _fee(self) -> int:
         return int(self.context.config.answers.fee)
@@ -192,11 +206,6 @@ class Asks:
     def _key(self, asker: str) -> ChannelKey:
         """The channel of `asker` (any case; checksummed here) with this node's operator."""
         return channel_key(self.context, to_checksum_address(check_account(asker)))
-
-    def _withdraw_delay(self, channels: Contract) -> int:
-        if self._delay is None:
-            self._delay = int(self.context.chain.call(channels.functions.withdraw_delay()))
-        return self._delay
 
     def terms(self) -> AskTerms:
         context = self.context
@@ -213,7 +222,7 @@ class Asks:
             fee=context.config.answers.fee,
             operator=_operator(context),
             channels=None if channels is None else channels.address,
-            withdraw_delay_s=0 if channels is None else self._withdraw_delay(channels),
+            withdraw_delay_s=0 if channels is None else withdraw_delay(context, channels),
             domain=domain,
             types={name: list(fields) for name, fields in VOUCHER_TYPES.items()},
         )

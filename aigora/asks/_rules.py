@@ -15,6 +15,11 @@ then `check_channel` runs the rest in order against the channel as read):
 4. `check_covered`: everything the node would hold unredeemed with it, cumulative - redeemed,
    is in the channel's balance on-chain (402): the operator can redeem every voucher it accepts.
 
+Before all of them, `check_redeems_in_time` (503 otherwise): the node takes a voucher only if its
+background pass, which redeems a channel whose asker requested a withdrawal, comes
+`PASSES_PER_DELAY` times within the channels contract's withdrawal delay; otherwise an asker
+could ask, request its deposit back at once and withdraw it before the node redeems.
+
 `check_worth_relaying` is the node's own rule for paying the gas of an asker's withdrawal
 request. Amounts are integers in the token's smallest unit.
 """
@@ -45,12 +50,44 @@ class StaleVoucher(AigoraError):
     than the ask costs."""
 
 
+class NoTimeToRedeem(AigoraError):
+    """The node would not redeem a voucher before its asker could withdraw the deposit behind
+    it: it takes no paid asks until its operator shortens the background pass."""
+
+
 class NotWorthRelaying(AigoraError):
     """The node relays no withdrawal request for a channel this small."""
 
 
 class BadVoucher(AigoraError):
     """The voucher is not signed by the asker it names (for this operator and contract)."""
+
+
+PASSES_PER_DELAY = 4
+"""How many background passes must fit in the withdrawal delay: a request that lands just
+after one pass is redeemed at the next, and up to three failed passes in a row still leave one
+in time."""
+
+
+def check_redeems_in_time(withdraw_delay_s: int, pass_interval_s: int) -> None:
+    """The node's background pass (every `pass_interval_s`; 0: never) redeems a channel whose
+    asker requested a withdrawal; the asker may take its deposit `withdraw_delay_s` after the
+    request. Unless `PASSES_PER_DELAY` passes fit in that delay, an answer could be served and
+    the deposit leave unredeemed."""
+    if pass_interval_s <= 0:
+        raise NoTimeToRedeem(
+            "this node takes no paid asks: its background pass is off ([node] "
+            "anchor_interval_s = 0), so it would not redeem a voucher before the channels "
+            "contract's withdraw_delay lets the asker take the deposit back"
+        )
+    if withdraw_delay_s < PASSES_PER_DELAY * pass_interval_s:
+        raise NoTimeToRedeem(
+            f"this node takes no paid asks: the channels contract's withdraw_delay "
+            f"({withdraw_delay_s} s) is shorter than {PASSES_PER_DELAY} of its background "
+            f"passes ([node] anchor_interval_s = {pass_interval_s}), so an asker could withdraw "
+            f"before the node redeems; set anchor_interval_s to at most "
+            f"{withdraw_delay_s // PASSES_PER_DELAY}"
+        )
 
 
 def fee_for_ask(fee: int, *, by_operator: bool, paying: bool) -> int:

@@ -23,7 +23,7 @@ from aigora.app import (
     PaymentRequired,
     QuotaExceeded,
 )
-from aigora.asks import StaleVoucher
+from aigora.asks import NoTimeToRedeem, StaleVoucher
 from aigora.content import Replay
 from aigora.core.errors import (
     AigoraError,
@@ -73,6 +73,7 @@ _STATUS: list[tuple[type[AigoraError], int]] = [
     (NothingToClaim, 409),
     (PayoutError, 409),
     (Unavailable, 502),
+    (NoTimeToRedeem, 503),
     (ChainUnreachable, 503),
     (DataDirInUse, 503),
 ]

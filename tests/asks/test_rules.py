@@ -9,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aigora.asks import (
+    PASSES_PER_DELAY,
     BadVoucher,
+    NoTimeToRedeem,
     NotWorthRelaying,
     Payment,
     PaymentRequired,
@@ -21,6 +23,7 @@ from aigora.asks import (
     check_covered,
     check_cumulative_increases,
     check_no_pending_withdrawal,
+    check_redeems_in_time,
     check_signature,
     check_worth_relaying,
     next_cumulative,
@@ -142,3 +145,14 @@ def test_the_node_relays_a_withdrawal_only_for_a_channel_worth_its_gas(balance, 
     else:
         with pytest.raises(NotWorthRelaying):
             check_worth_relaying(channel, fee)
+
+
+@given(delay=st.integers(1, 10**7), interval=st.integers(0, 10**7))
+def test_a_voucher_is_taken_only_if_the_node_redeems_within_the_delay(delay, interval):
+    """Taken exactly when PASSES_PER_DELAY background passes fit in the withdrawal delay; a node
+    whose pass is off takes none (an asker could withdraw before any redemption)."""
+    if interval > 0 and PASSES_PER_DELAY * interval <= delay:
+        check_redeems_in_time(delay, interval)
+    else:
+        with pytest.raises(NoTimeToRedeem, match="takes no paid asks"):
+            check_redeems_in_time(delay, interval)

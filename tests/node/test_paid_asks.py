@@ -46,7 +46,7 @@ def node(tmp_path_factory) -> Iterator[SimpleNamespace]:
     directory.mkdir(parents=True)
     Keystore(directory / "keys", kdf_iterations=2**10).create("operator", PASSPHRASE)
     (directory / "config.toml").write_text(
-        f'[node]\nanchor_interval_s = 0\n\n[answers]\nfee = "{FEE}"\nredeem_interval_s = 86400\n'
+        f'[node]\nanchor_interval_s = 3600\n\n[answers]\nfee = "{FEE}"\nredeem_interval_s = 86400\n'
         "refresh_interval_s = 0\n\n[limits]\nasks_per_minute = 10000\nwrites_per_minute = 10000\n",
         encoding="utf-8",
     )
