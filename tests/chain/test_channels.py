@@ -442,3 +442,197 @@ def test_the_operator_never_gets_more_than_signed_and_the_asker_gets_the_rest(ac
         withdrawn += channels.contract.withdraw(ASKER, OPERATOR)
         assert withdrawn == deposited - channels.channel().redeemed
         assert channels.balance(ASKER) == FUNDS + withdrawn
+
+
+# ---- signatures the contract must refuse ------------------------------------------------------
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def high_s_twin(signature: bytes) -> bytes:
+    """The other valid signature of the same digest and key: (r, n - s, v flipped)."""
+    s = int.from_bytes(signature[32:64], "big")
+    return signature[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - signature[64]])
+
+
+def test_a_malleable_twin_or_a_signature_recovering_nobody_pays_nothing(channels: Channels):
+    """The high-s twin of the asker's own voucher (ecrecover accepts it) and signatures for which
+    ecrecover returns the zero address are refused by redeem, skipped by redeem_many, and refused
+    for a relayed withdrawal request: nothing is paid and the channel is untouched."""
+    channels.deposit(1000)
+    voucher = channels.voucher(300)
+    twin = Payment(ASKER, 300, high_s_twin(voucher.signature))
+    assert twin.signature != voucher.signature
+    with boa.reverts("signature s must be in the lower half"):
+        channels.redeem(twin)
+    nobody = [b"\x00" * 64 + b"\x1b", b"\xff" * 32 + b"\x01" * 32 + b"\x1c"]  # r = 0; r >= n
+    zero = "0x" + "00" * 20
+    for signature in nobody:
+        with boa.reverts("signature does not recover"):
+            channels.redeem(Payment(ASKER, 300, signature))
+        with boa.reverts("signature does not recover"):
+            channels.redeem(Payment(zero, 300, signature))
+    batch = [(twin, OPERATOR)] + [(Payment(zero, 300, s), OPERATOR) for s in nobody]
+    assert channels.redeem_many(batch) == 0
+    assert len(channels.logged("VoucherSkipped")) == 3
+    deadline = boa.env.timestamp + DELAY
+    request = sign_withdrawal(
+        ASKER_KEY, channels.domain, asker=ASKER, operator=OPERATOR, nonce=0, deadline=deadline
+    )
+    with boa.env.prank(STRANGER), boa.reverts("signature s must be in the lower half"):
+        channels.contract.request_withdrawal_for(ASKER, OPERATOR, deadline, high_s_twin(request))
+    assert channels.channel() == ChannelRecord(balance=1000, redeemed=0, unlocks_at=0, nonce=0)
+    assert channels.redeem(voucher) == 300  # the asker's own low-s signature still pays once
+
+
+# ---- a token that calls back ------------------------------------------------------------------
+
+HOOK_TOKEN = """
+# pragma version ~=0.4.3
+interface Hook:
+    def on_token(_amount: uint256): nonpayable
+
+balanceOf: public(HashMap[address, uint256])
+allowance: public(HashMap[address, HashMap[address, uint256]])
+hooked: public(address)
+
+@external
+def mint(_to: address, _value: uint256):
+    self.balanceOf[_to] += _value
+
+@external
+def hook(_who: address):
+    self.hooked = _who
+
+@external
+def approve(_spender: address, _value: uint256) -> bool:
+    self.allowance[msg.sender][_spender] = _value
+    return True
+
+@external
+def transfer(_to: address, _value: uint256) -> bool:
+    self.balanceOf[msg.sender] -= _value
+    self.balanceOf[_to] += _value
+    if _to == self.hooked:
+        extcall Hook(_to).on_token(_value)  # after the move, like ERC-777 tokensReceived
+    return True
+
+@external
+def transferFrom(_from: address, _to: address, _value: uint256) -> bool:
+    if _from == self.hooked:
+        extcall Hook(_from).on_token(_value)  # before the move, like ERC-777 tokensToSend
+    self.allowance[_from][msg.sender] -= _value
+    self.balanceOf[_from] -= _value
+    self.balanceOf[_to] += _value
+    return True
+"""
+
+REENTRANT = """
+# pragma version ~=0.4.3
+interface Token:
+    def approve(_spender: address, _value: uint256) -> bool: nonpayable
+
+interface Channels:
+    def deposit(_asker: address, _operator: address, _amount: uint256): nonpayable
+
+channels: public(address)
+asker: public(address)
+operator: public(address)
+cumulative: public(uint256)
+signature: public(Bytes[65])
+entered: public(uint256)
+reentries_paid: public(uint256)
+
+@deploy
+def __init__(_channels: address, _token: address):
+    self.channels = _channels
+    extcall Token(_token).approve(_channels, max_value(uint256))
+
+@external
+def arm(_asker: address, _operator: address, _cumulative: uint256, _signature: Bytes[65]):
+    self.asker = _asker
+    self.operator = _operator
+    self.cumulative = _cumulative
+    self.signature = _signature
+
+@external
+def fund(_asker: address, _operator: address, _amount: uint256):
+    extcall Channels(self.channels).deposit(_asker, _operator, _amount)
+
+@external
+def on_token(_amount: uint256):
+    if self.entered > 0:
+        return
+    self.entered = 1
+    ok: bool = False
+    out: Bytes[32] = b""
+    ok, out = raw_call(
+        self.channels,
+        abi_encode(
+            self.asker, self.operator, self.cumulative, self.signature,
+            method_id=method_id("redeem(address,address,uint256,bytes)"),
+        ),
+        max_outsize=32,
+        revert_on_failure=False,
+    )
+    if ok:
+        self.reentries_paid += convert(out, uint256)
+    ok, out = raw_call(
+        self.channels,
+        abi_encode(
+            self.asker, self.operator, method_id=method_id("withdraw(address,address)")
+        ),
+        max_outsize=32,
+        revert_on_failure=False,
+    )
+    if ok:
+        self.reentries_paid += convert(out, uint256)
+"""
+
+
+def test_a_token_that_calls_back_cannot_pay_a_voucher_twice_nor_unbalance_the_channels():
+    """With a token that calls the receiver after a transfer and the sender before a pull
+    (ERC-777 style): the operator, a contract, re-enters redeem with the same voucher and tries
+    withdraw while it is being paid; a funder re-enters withdraw of an unlocked channel while its
+    deposit is being pulled. The operator gets exactly the voucher, the re-entered redeem pays
+    nothing, and the contract's token balance stays the sum of its channels."""
+    token = boa.loads(HOOK_TOKEN)
+    contract = _deployers()[1].deploy(token.address, DELAY)
+    operator = boa.loads(REENTRANT, contract.address, token.address)
+    victim_channel = (SECOND, OTHER_OPERATOR)
+    for who in (ASKER, SECOND):
+        token.mint(who, FUNDS)
+        with boa.env.prank(who):
+            token.approve(contract.address, 2**256 - 1)
+    with boa.env.prank(SECOND):
+        contract.deposit(*victim_channel, 5000)
+    with boa.env.prank(ASKER):
+        contract.deposit(ASKER, operator.address, 1000)
+    domain = channels_domain(boa.env.evm.patch.chain_id, contract.address)
+    voucher = sign_voucher(
+        ASKER_KEY, domain, asker=ASKER, operator=operator.address, cumulative=400
+    )
+    operator.arm(ASKER, operator.address, 400, voucher.signature)
+    token.hook(operator.address)
+    with boa.env.prank(STRANGER):
+        assert contract.redeem(ASKER, operator.address, 400, voucher.signature) == 400
+    assert operator.entered() == 1
+    assert operator.reentries_paid() == 0
+    assert token.balanceOf(operator.address) == 400
+    assert ChannelRecord(*contract.channel(ASKER, operator.address)).redeemed == 400
+
+    funder = boa.loads(REENTRANT, contract.address, token.address)  # now the funder calls back
+    token.mint(funder.address, 700)
+    with boa.env.prank(ASKER):
+        contract.request_withdrawal(operator.address)
+    boa.env.time_travel(seconds=DELAY)
+    funder.arm(ASKER, operator.address, 400, voucher.signature)
+    token.hook(funder.address)
+    before = token.balanceOf(ASKER)
+    funder.fund(ASKER, operator.address, 700)  # withdraws 600 + 700 from inside the pull
+    assert funder.reentries_paid() == 1300
+    assert token.balanceOf(ASKER) - before == 1300
+    asker_channel = ChannelRecord(*contract.channel(ASKER, operator.address))
+    assert asker_channel.balance == 0
+    assert token.balanceOf(contract.address) == 5000  # the victim's channel, whole
+    assert ChannelRecord(*contract.channel(*victim_channel)).balance == 5000
