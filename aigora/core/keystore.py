@@ -280,35 +280,65 @@ def passphrase_from_env_or_prompt(env_var: str = "AIGORA_PASSPHRASE", confirm: b
 
 MAX_SCRYPT_N = 2**20
 MAX_SCRYPT_RP = 64
+MAX_SCRYPT_MEMORY = 2**30
+"""Bytes scrypt holds at once, 128 * n * r: n = 2**20 at the usual r = 8 (geth's "standard"
+is a quarter of it)."""
+MAX_SCRYPT_WORK = 2**23
+"""Salsa20/8 block mixes, n * r * p: four times eth-keyfile's default (n = 2**18, r = 8)."""
 MAX_PBKDF2_ROUNDS = 10_000_000
+DKLEN = range(32, 65)
+"""The derived key's length in bytes: 32 (AES key and MAC key) in every v3 file; up to 64
+tolerated. A longer one multiplies a pbkdf2's rounds and is memory for nothing."""
 
 
 def check_kdf_cost(crypto: Mapping[str, Any]) -> None:
     """Refuse a key-derivation cost no one would choose (a file that asks scrypt for gigabytes of
     memory, or a pbkdf2 that runs for hours) before spending it. ethers' default scrypt is
-    n = 2**17, eth-keyfile's 2**18, geth's "light" 2**12 and "standard" 2**18."""
+    n = 2**17, eth-keyfile's 2**18, geth's "light" 2**12 and "standard" 2**18 (all r = 8,
+    p = 1, dklen = 32)."""
     kdf, params = crypto.get("kdf"), crypto.get("kdfparams")
     if not isinstance(params, Mapping):
         raise KeystoreError("the keystore has no kdfparams")
     if kdf == "scrypt":
         n, r, p = (params.get(key) for key in ("n", "r", "p"))
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (n, r, p)):
+        if not all(_positive_int(v) for v in (n, r, p)):
             raise KeystoreError("the keystore's scrypt n, r and p must be positive integers")
-        if n > MAX_SCRYPT_N or r * p > MAX_SCRYPT_RP:
+        if (
+            n > MAX_SCRYPT_N
+            or r * p > MAX_SCRYPT_RP
+            or 128 * n * r > MAX_SCRYPT_MEMORY
+            or n * r * p > MAX_SCRYPT_WORK
+        ):
             raise KeystoreError(
                 f"the keystore asks scrypt for n={n}, r={r}, p={p}: more than n={MAX_SCRYPT_N}, "
-                f"r*p={MAX_SCRYPT_RP} is refused"
+                f"r*p={MAX_SCRYPT_RP}, {MAX_SCRYPT_MEMORY >> 20} MiB of memory (128*n*r) or "
+                f"n*r*p={MAX_SCRYPT_WORK} is refused"
             )
+        _check_dklen(params)
     elif kdf == "pbkdf2":
         rounds = params.get("c")
-        if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds <= 0:
+        if not _positive_int(rounds):
             raise KeystoreError("the keystore's pbkdf2 round count c must be a positive integer")
         if rounds > MAX_PBKDF2_ROUNDS or params.get("prf") != "hmac-sha256":
             raise KeystoreError(
                 f"the keystore's pbkdf2 must be hmac-sha256 with at most {MAX_PBKDF2_ROUNDS} rounds"
             )
+        _check_dklen(params)
     else:
         raise KeystoreError(f"the keystore's kdf {kdf!r} is neither scrypt nor pbkdf2")
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _check_dklen(params: Mapping[str, Any]) -> None:
+    dklen = params.get("dklen")
+    if not _positive_int(dklen) or dklen not in DKLEN:
+        raise KeystoreError(
+            f"the keystore's kdf dklen must be {DKLEN.start} to {DKLEN.stop - 1} bytes, "
+            f"got {dklen!r}"
+        )
 
 
 def _v3(data: Any, where: str) -> dict[str, Any]:

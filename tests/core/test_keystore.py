@@ -312,7 +312,12 @@ def test_import_refuses_an_address_the_key_does_not_have(keystore: Keystore) -> 
         ("scrypt", {"n": 2**30, "r": 8, "p": 1}, "is refused"),
         ("scrypt", {"n": 1024, "r": 8, "p": 16}, "is refused"),
         ("scrypt", {"n": "1024", "r": 8, "p": 1}, "positive integers"),
+        ("scrypt", {"n": 2**20, "r": 64, "p": 1, "dklen": 32}, "is refused"),  # 8 GiB
+        ("scrypt", {"n": 2**20, "r": 1, "p": 64, "dklen": 32}, "is refused"),  # 32x the usual work
+        ("scrypt", {"n": 2, "r": 1, "p": 1, "dklen": 2**31}, "dklen"),  # a 2 GiB key
+        ("scrypt", {"n": 2, "r": 1, "p": 1, "dklen": 16}, "dklen"),
         ("pbkdf2", {"c": 10**9, "prf": "hmac-sha256"}, "at most"),
+        ("pbkdf2", {"c": 10**7, "prf": "hmac-sha256", "dklen": 2**20}, "dklen"),  # 32768 x c
         ("argon2", {}, "neither scrypt nor pbkdf2"),
     ],
 )
