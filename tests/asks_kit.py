@@ -3,12 +3,22 @@ key, is funded with the dev token by the operator (its minter on a node's own ch
 the voucher the node's channel state asks for next."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
 
-from aigora.app import Asks, NodeContext
+from fastapi.testclient import TestClient
+
+from aigora.app import App, Asks, NodeContext, open_node
 from aigora.asks import Payment, channel_of, channels_domain, sign_voucher
 from aigora.chain import ChannelRecord
-from aigora.core.keystore import Signer
+from aigora.core.keystore import Keystore, Signer
+from aigora.node.app import create_app
+
+PASSPHRASE = "paid asks"
+"""The operator key's passphrase on a `paid_node`."""
 
 
 @dataclass
@@ -84,3 +94,28 @@ class Asker:
 def body(payment: Payment, query: str, k: int = 2) -> dict:
     """A `POST /ask` body paying with `payment`."""
     return {"query": query, "k": k, "payment": payment.to_json()}
+
+
+@contextmanager
+def paid_node(directory: Path, config: str, *, token: str) -> Iterator[SimpleNamespace]:
+    """A node in `directory` with `config.toml` `config` (a fee, for paid asks), served by a
+    TestClient with operator token `token` (no background pass runs unless a test runs it),
+    the answers test passages published and snapshotted: `client`, `context`, `services`."""
+    from tests.node.test_answers_api import PASSAGES, publish
+
+    directory.mkdir(parents=True)
+    Keystore(directory / "keys", kdf_iterations=2**10).create("operator", PASSPHRASE)
+    (directory / "config.toml").write_text(config, encoding="utf-8")
+    context = open_node(directory, PASSPHRASE)
+    try:
+        app = create_app(context, operator_token=token)
+        services: App = app.state.services
+        with TestClient(app, raise_server_exceptions=False) as client:
+            author = Signer.dev(os.urandom(32))
+            for text in PASSAGES:
+                publish(client, context, author, text)
+            operator = {"Authorization": f"Bearer {token}"}
+            assert client.post("/snapshots", headers=operator).status_code == 200
+            yield SimpleNamespace(client=client, context=context, services=services)
+    finally:
+        context.close()

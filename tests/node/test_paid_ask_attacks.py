@@ -12,23 +12,17 @@ database, the attacker's loss asserted:
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from aigora.app import App, Asks, open_node
-from aigora.core.keystore import Keystore, Signer
-from aigora.node.app import create_app
+from aigora.app import Asks
 from aigora.store import PaidReceipt, ReceiptRecord, session_scope
-from tests.asks_kit import Asker, body
+from tests.asks_kit import Asker, body, paid_node
 
-from .test_answers_api import PASSAGES, QUESTION, publish
+from .test_answers_api import QUESTION
 
-PASSPHRASE = "paid ask attacks"
 FEE = 5000
 TOKEN = "operator-token-for-tests-" + os.urandom(8).hex()
 DELAY = 600  # the channels contract's withdrawal delay: ten minutes
@@ -36,43 +30,26 @@ PASS_S = 3600  # the node's background pass: once an hour, longer than the delay
 DAY = 24 * 3600
 
 
-@contextmanager
-def serving(directory: Path, *, delay: int) -> Iterator[SimpleNamespace]:
-    """A node charging FEE per answer, its background pass every PASS_S (never run here unless
-    a test runs it), its channels contract's withdrawal delay `delay`, passages snapshotted."""
-    directory.mkdir(parents=True)
-    Keystore(directory / "keys", kdf_iterations=2**10).create("operator", PASSPHRASE)
-    (directory / "config.toml").write_text(
+def config(delay: int) -> str:
+    """A fee, the background pass every PASS_S, the channels' withdrawal delay `delay`."""
+    return (
         f"[chain]\nwithdraw_delay_s = {delay}\n\n[node]\nanchor_interval_s = {PASS_S}\n\n"
-        f'[answers]\nfee = "{FEE}"\nredeem_interval_s = {DAY}\nrefresh_interval_s = 0\n',
-        encoding="utf-8",
+        f'[answers]\nfee = "{FEE}"\nredeem_interval_s = {DAY}\nrefresh_interval_s = 0\n'
+        "\n[limits]\nasks_per_minute = 10000\nwrites_per_minute = 10000\n"
     )
-    context = open_node(directory, PASSPHRASE)
-    try:
-        app = create_app(context, operator_token=TOKEN)
-        services: App = app.state.services
-        with TestClient(app, raise_server_exceptions=False) as client:
-            author = Signer.dev(os.urandom(32))
-            for text in PASSAGES:
-                publish(client, context, author, text)
-            operator = {"Authorization": f"Bearer {TOKEN}"}
-            assert client.post("/snapshots", headers=operator).status_code == 200
-            yield SimpleNamespace(client=client, context=context, services=services)
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="module")
 def slow(tmp_path_factory) -> Iterator[SimpleNamespace]:
     """A node whose background pass is rarer than its channels' withdrawal delay (DELAY)."""
-    with serving(tmp_path_factory.mktemp("slow") / "node", delay=DELAY) as node:
+    with paid_node(tmp_path_factory.mktemp("slow") / "node", config(DELAY), token=TOKEN) as node:
         yield node
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory) -> Iterator[SimpleNamespace]:
     """A node that redeems in time: a day's delay, 24 passes."""
-    with serving(tmp_path_factory.mktemp("paying") / "node", delay=DAY) as node:
+    with paid_node(tmp_path_factory.mktemp("paying") / "node", config(DAY), token=TOKEN) as node:
         yield node
 
 

@@ -11,27 +11,23 @@ import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from aigora.app import App, open_node
+from aigora.app import App
 from aigora.app._asks import prepare_payment
 from aigora.asks import Payment, StaleVoucher, channels_domain, sign_voucher
 from aigora.core.errors import ContractRevert
-from aigora.core.keystore import Keystore, Signer
-from aigora.node.app import create_app
+from aigora.core.keystore import Signer
 from aigora.node.runner import background_pass
 from aigora.payouts import NothingToClose
 from aigora.store import PaidReceipt, ReceiptRecord, session_scope
-from tests.asks_kit import Asker, body
+from tests.asks_kit import Asker, body, paid_node
 
-from .test_answers_api import PASSAGES, QUESTION, publish
+from .test_answers_api import QUESTION
 
-PASSPHRASE = "paid asks"
 FEE = 7000
 TOKEN = "operator-token-for-tests-" + os.urandom(8).hex()
 DELAY = 24 * 3600
@@ -42,28 +38,13 @@ def node(tmp_path_factory) -> Iterator[SimpleNamespace]:
     """A node charging FEE per answer, redeeming in batches once a day (so only a withdrawal
     request makes it redeem at once), with the passages published and snapshotted (and no rate
     limit: every test's askers are one test client)."""
-    directory: Path = tmp_path_factory.mktemp("paid") / "node"
-    directory.mkdir(parents=True)
-    Keystore(directory / "keys", kdf_iterations=2**10).create("operator", PASSPHRASE)
-    (directory / "config.toml").write_text(
+    config = (
         f'[node]\nanchor_interval_s = 3600\n\n[answers]\nfee = "{FEE}"\nredeem_interval_s = 86400\n'
-        "refresh_interval_s = 0\n\n[limits]\nasks_per_minute = 10000\nwrites_per_minute = 10000\n",
-        encoding="utf-8",
+        "refresh_interval_s = 0\n\n[limits]\nasks_per_minute = 10000\nwrites_per_minute = 10000\n"
     )
-    context = open_node(directory, PASSPHRASE)
-    try:
-        app = create_app(context, operator_token=TOKEN)
-        services: App = app.state.services
-        with TestClient(app, raise_server_exceptions=False) as client:
-            author = Signer.dev(os.urandom(32))
-            for text in PASSAGES:
-                publish(client, context, author, text)
-            operator = {"Authorization": f"Bearer {TOKEN}"}
-            assert client.post("/snapshots", headers=operator).status_code == 200
-            services.asks.background_redeem()  # the day's batch: the next one is a day away
-            yield SimpleNamespace(client=client, context=context, services=services)
-    finally:
-        context.close()
+    with paid_node(tmp_path_factory.mktemp("paid") / "node", config, token=TOKEN) as node:
+        node.services.asks.background_redeem()  # the day's batch: the next one is a day away
+        yield node
 
 
 def receipts(context) -> int:
