@@ -6,6 +6,7 @@ until the first question or snapshot refresh. One lock serialises refreshes agai
 switch to a new snapshot; asks themselves run concurrently.
 """
 
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -67,6 +68,12 @@ ENGINE_VERSION = f"{FORMAT}/{FORMAT_VERSION}"
 
 
 TRACE_CACHE = 16
+
+ASKS_AT_ONCE = max(1, os.cpu_count() or 1)
+"""Asks computed at once; the rest wait their turn. An ask is mostly Python holding the GIL, so
+more threads than cores add no throughput, and each thread that ran beside the one recording
+its receipt stretched that short write transaction (32 at once held SQLite's write lock past
+its 10 s timeout under `bench/load.py`, answering 503 Busy); waiting here has no timeout."""
 """Receipts whose trace `Answers.trace_for` keeps in memory."""
 
 
@@ -128,6 +135,7 @@ class Answers:
         self.context = context
         self._load_model = load_model
         self._lock = threading.RLock()
+        self._asking = threading.BoundedSemaphore(ASKS_AT_ONCE)
         self._model: IntModel | None = None
         self._encoder: Encoder | None = None
         self._bulk_encoder: Encoder | None = None
@@ -212,8 +220,14 @@ class Answers:
     ) -> ReceiptDocument:
         """Answer with the exact top-k and a signed receipt charging `fee`, recorded before it is
         returned; `record` books what paid for it in the receipt's transaction (`answer` passes
-        the voucher of a paid ask)."""
+        the voucher of a paid ask). At most `ASKS_AT_ONCE` run at a time."""
         check_question(query, k)
+        with self._asking:
+            return self._ask(query, k, fee=fee, record=record)
+
+    def _ask(
+        self, query: str, k: int, *, fee: int, record: RecordPayment | None
+    ) -> ReceiptDocument:
         snapshot, index = self.current()
         ranking = self.rank(snapshot, index, query, min(k, len(snapshot)))
         context = self.context
