@@ -45,10 +45,6 @@ class QuotaExceeded(AigoraError):
     """Too many of a signer's (or everyone's) items wait for anchoring (429)."""
 
 
-SIGNER_FIELD = {"content": "author", "attestation": "attester", "trust": "truster"}
-"""The field naming the key that signed each kind of item."""
-
-
 def check_pending_quota(mine: int, total: int, limits: LimitsConfig) -> None:
     """A public write may add one more unanchored item while its signer has fewer than
     `pending_per_author` and everyone fewer than `pending_total`. Fresh keys cost nothing, so
@@ -182,10 +178,10 @@ class Content:
         """In the write's own transaction, so concurrent writes cannot both take the last room."""
         if not limited:
             return
-        signer = str(signed.message.get(SIGNER_FIELD.get(signed.kind, ""), ""))
+        signer = signed.message.get(signed.signer_field)
         if not signer:
             return  # the service refuses the item itself
-        mine, total = service.pending_counts(session, signer)
+        mine, total = service.pending_counts(session, str(signer))
         check_pending_quota(mine, total, self.context.config.limits)
 
     # ---- signing with a key held here (the CLI's accounts, the operator's console) ------------

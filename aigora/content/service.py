@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eth_utils import to_checksum_address
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from aigora.content.signed import InvalidSignedObject, Replay, Signed, check, url_hash
@@ -150,21 +150,18 @@ def vouch(session: Session, domain: Domain, signed: Signed, now: int) -> Recorde
 
 def pending_counts(session: Session, signer: str) -> tuple[int, int]:
     """Signed items not yet in an anchored batch: `signer`'s (as author, attester or truster)
-    and everyone's. Superseded attestations and vouches count: they stay stored."""
+    and everyone's, one query per table. Superseded attestations and vouches count: they stay
+    stored."""
     signer = _address(signer)
-    columns = (
-        (ContentItem, ContentItem.author),
-        (AttestationRecord, AttestationRecord.attester),
-        (TrustRecord, TrustRecord.truster),
-    )
+    signed_by = [(ContentItem, "author")] + [(t, by) for t, by, _, _ in _STATEMENTS.values()]
     mine = total = 0
-    for model, by in columns:
-        pending = model.anchor_id.is_(None)
-        total += session.scalar(select(func.count()).select_from(model).where(pending)) or 0
-        mine += (
-            session.scalar(select(func.count()).select_from(model).where(pending, by == signer))
-            or 0
-        )
+    for model, by in signed_by:
+        theirs = func.coalesce(func.sum(case((getattr(model, by) == signer, 1), else_=0)), 0)
+        everyone, own = session.execute(
+            select(func.count(), theirs).select_from(model).where(model.anchor_id.is_(None))
+        ).one()
+        total += everyone
+        mine += own
     return mine, total
 
 

@@ -53,10 +53,15 @@ def _equal(presented: str, expected: str) -> bool:
     return bool(presented) and hmac.compare_digest(presented.encode(), expected.encode())
 
 
+def credential_matches(presented: str, token: str | None) -> bool:
+    """Whether `presented` is the operator's credential (as sent, or typed at sign-in)."""
+    return bool(token) and _equal(presented.strip(), token)
+
+
 def bearer_matches(authorization: str, token: str | None) -> bool:
     """Whether an `Authorization` header carries the operator's credential."""
     scheme, _, presented = authorization.partition(" ")
-    return bool(token) and scheme.lower() == "bearer" and _equal(presented.strip(), token)
+    return scheme.lower() == "bearer" and credential_matches(presented, token)
 
 
 def cookie_matches(cookie: str, token: str | None) -> bool:
@@ -65,7 +70,9 @@ def cookie_matches(cookie: str, token: str | None) -> bool:
 
 
 def scope_is_operator(scope: dict) -> bool:
-    """`by_operator` for ASGI middleware, which has headers but no `Request`."""
+    """Whether the request carries this node's operator credential (the bearer token, or the
+    console's cookie), from its ASGI scope: the middleware has no `Request`. A node started
+    without a token has no operator over HTTP."""
     token = scope["app"].state.operator_token if "app" in scope else None
     headers = {k.decode("latin1"): v.decode("latin1") for k, v in scope.get("headers", ())}
     if bearer_matches(headers.get("authorization", ""), token):
@@ -84,12 +91,8 @@ def get_services(request: Request) -> App:
 
 
 def by_operator(request: Request) -> bool:
-    """Whether the request carries this node's operator credential (the bearer token, or the
-    console's cookie). A node started without a token has no operator over HTTP."""
-    token: str | None = request.app.state.operator_token
-    if bearer_matches(request.headers.get("authorization", ""), token):
-        return True
-    return cookie_matches(request.cookies.get(OPERATOR_COOKIE, ""), token)
+    """`scope_is_operator` for a route."""
+    return scope_is_operator(request.scope)
 
 
 def check_operator(request: Request, csrf: str = "") -> None:

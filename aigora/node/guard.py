@@ -20,6 +20,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from aigora.app import MAX_BODY_BYTES, LimitsConfig
+from aigora.node.deps import SAFE_METHODS
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -30,7 +31,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 RateClass = Literal["ask", "write"]
 ASK_PATHS = ("/ask", "/ui/ask", "/verify")
 """Requests that run the engine (an ask embeds the query; a verification re-executes it)."""
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 IPV6_CLIENT_PREFIX = 64
 """An IPv6 client is its /64: one subscriber commonly holds a whole /64, so counting single
 addresses would give each of them 2**64 rate limits."""

@@ -2,21 +2,21 @@
 spoofed `X-Forwarded-For` cannot escape, body caps (413, with or without `Content-Length`),
 and a bound on what a flood of signed items from fresh keys can store before it is anchored."""
 
-import base64
+import contextlib
 import os
-import time
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 
 from aigora.app import LimitsConfig, QuotaExceeded, check_pending_quota, open_node
-from aigora.content import content_message, sign
 from aigora.core.keystore import Signer
 from aigora.node import create_app
 from aigora.node.guard import CONTENT_BODY_BYTES, body_cap, client_key, rate_class, retry_after
 from tests.node.conftest import PASSPHRASE, make_data_dir
+from tests.node.test_content_api import manifest_request
 from tests.operator import OPERATOR, OPERATOR_TOKEN
 
 PROXY = "10.1.2.3"
@@ -79,9 +79,9 @@ def test_the_pending_quota_rule():
 # ---- against a node ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def node(tmp_path) -> Iterator[SimpleNamespace]:
-    context = open_node(make_data_dir(tmp_path / "node", CONFIG), PASSPHRASE)
+@contextlib.contextmanager
+def _serving(directory: Path) -> Iterator[SimpleNamespace]:
+    context = open_node(directory, PASSPHRASE)
     app = create_app(context, operator_token=OPERATOR_TOKEN)
 
     def client(host: str = "203.0.113.7") -> TestClient:
@@ -91,6 +91,20 @@ def node(tmp_path) -> Iterator[SimpleNamespace]:
         yield SimpleNamespace(context=context, app=app, client=client)
     finally:
         context.close()
+
+
+@pytest.fixture
+def node(tmp_path) -> Iterator[SimpleNamespace]:
+    with _serving(make_data_dir(tmp_path / "node", CONFIG)) as served:
+        yield served
+
+
+@pytest.fixture
+def stored_node(tmp_path, database_url) -> Iterator[SimpleNamespace]:
+    """`node` on each database backend: the pending bound is counted in SQL."""
+    config = CONFIG + f'\n[database]\nurl = "{database_url}"\n'
+    with _serving(make_data_dir(tmp_path / "node", config)) as served:
+        yield served
 
 
 def _ask(client: TestClient, **headers: str):
@@ -163,21 +177,12 @@ def test_bodies_past_their_cap_get_413(node):
 
 
 def _publish(client: TestClient, context, author: Signer, text: str, **headers: str):
-    body = text.encode()
-    message = content_message(author.address, body, "text/plain", "CC0-1.0", int(time.time()))
-    signed = sign("content", author, context.domain, message)
-    return client.post(
-        "/content",
-        json={
-            "manifest": message,
-            "signature": "0x" + signed.signature.hex(),
-            "body_base64": base64.b64encode(body).decode(),
-        },
-        headers=headers,
-    )
+    request = manifest_request(context, author, text.encode())
+    return client.post("/content", json=request, headers=headers)
 
 
-def test_a_flood_from_fresh_keys_stops_at_the_pending_bound(node):
+def test_a_flood_from_fresh_keys_stops_at_the_pending_bound(stored_node):
+    node = stored_node
     context = node.context
     alice, bob = Signer.dev(os.urandom(32)), Signer.dev(os.urandom(32))
     # Each write from its own address, so the rate limit is not what stops them.

@@ -8,6 +8,7 @@ signed-in operator alone. A refused action is shown as a readable message with i
 """
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -24,9 +25,9 @@ from aigora.node.deps import (
     CSRF_FIELD,
     OPERATOR_COOKIE,
     NotOperator,
-    bearer_matches,
     by_operator,
     check_operator,
+    credential_matches,
     csrf_value,
     session_value,
 )
@@ -132,7 +133,7 @@ async def operator_sign_in(request: Request) -> Response:
     alone (SameSite=Strict), unreadable by scripts, gone when the browser closes."""
     form = await _form(request)
     token = request.app.state.operator_token
-    if not bearer_matches("Bearer " + form.get("token", "").strip(), token):
+    if not credential_matches(form.get("token", ""), token):
         return _failed(
             request,
             "operator.html",
@@ -152,14 +153,17 @@ async def operator_sign_out(request: Request) -> Response:
     return response
 
 
-def _console_actions(services: App) -> dict[str, Any]:
-    """The console's buttons: what each does, by name."""
-    return {
-        "anchor": ("Anchor pending batches now", services.content.anchor),
-        "snapshot": ("Snapshot newly admitted content now", services.snapshots.refresh),
-        "epoch": ("Close the next payout epoch", services.payouts.close),
-        "sync": ("Import what peers anchored", services.network.sync),
-    }
+CONSOLE_ACTIONS: dict[str, tuple[str, Callable[[App], Callable[[], Any]]]] = {
+    "anchor": ("Anchor pending batches now", lambda s: s.content.anchor),
+    "snapshot": ("Snapshot newly admitted content now", lambda s: s.snapshots.refresh),
+    "epoch": ("Close the next payout epoch", lambda s: s.payouts.close),
+    "sync": ("Import what peers anchored", lambda s: s.network.sync),
+}
+"""The console's buttons, by the name in their URL: the label the page shows, and the use case
+each runs. The console template lists these."""
+templates.env.globals["console_actions"] = {
+    name: label for name, (label, _) in CONSOLE_ACTIONS.items()
+}
 
 
 @router.post("/ui/operator/{action}", response_class=HTMLResponse)
@@ -167,14 +171,13 @@ async def operator_action(request: Request, action: str) -> HTMLResponse:
     """Run one console action for the signed-in operator; the result, or why it failed."""
     form = await _form(request)
     _operator_form(request, form)
-    actions = _console_actions(_services(request))
-    if action not in actions:
+    if action not in CONSOLE_ACTIONS:
         return _failed(
             request, "operator.html", "Operator", AigoraError(f"no console action {action!r}")
         )
-    label, run = actions[action]
+    label, use_case = CONSOLE_ACTIONS[action]
     try:
-        result = await asyncio.to_thread(run)
+        result = await asyncio.to_thread(use_case(_services(request)))
     except AigoraError as exc:
         return _failed(request, "operator.html", "Operator", exc)
     done = result.model_dump() if hasattr(result, "model_dump") else result
