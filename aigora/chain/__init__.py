@@ -22,6 +22,7 @@ from aigora.chain.deploy import (
     WITHDRAW_DELAY_S,
     Deployment,
     DisputeParams,
+    GovernorParams,
     RegistryParams,
     attach_foundation,
     deploy_bounties,
@@ -29,6 +30,7 @@ from aigora.chain.deploy import (
     deploy_disputes,
     deploy_distributor,
     deploy_foundation,
+    deploy_governor,
     source_hash,
 )
 from aigora.chain.records import (
@@ -71,6 +73,7 @@ __all__ = [
     "ConstantValue",
     "Deployment",
     "DisputeParams",
+    "GovernorParams",
     "DisputeRecord",
     "GameRecord",
     "JobRecord",
@@ -91,6 +94,7 @@ __all__ = [
     "deploy_disputes",
     "deploy_distributor",
     "deploy_foundation",
+    "deploy_governor",
     "last_receipt_nonce",
     "read_batch",
     "read_channel",

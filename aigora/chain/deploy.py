@@ -65,6 +65,7 @@ class Deployment:
     distributor: Contract | None = None
     bounties: Contract | None = None
     channels: Contract | None = None
+    governor: Contract | None = None
 
     def addresses(self) -> dict[str, str]:
         found = {"Token": self.token.address, "Registry": self.registry.address}
@@ -76,6 +77,8 @@ class Deployment:
             found["Bounties"] = self.bounties.address
         if self.channels is not None:
             found["Channels"] = self.channels.address
+        if self.governor is not None:
+            found["Governor"] = self.governor.address
         return found
 
 
@@ -165,12 +168,51 @@ def deploy_channels(
     return chain.deploy(deployer, "Channels", token_address, withdraw_delay_s)
 
 
+@dataclass(frozen=True)
+class GovernorParams:
+    """How a network's community changes its policy, fixed at deployment: a proposal is open
+    for votes `voting_period_s`, passes with more power for than against and at least
+    `quorum_bps` / 10000 of all standing voting for or abstaining, and takes effect no sooner
+    than `timelock_s` after its vote ends (time for every node, and anyone who objects, to see
+    it coming). Proposing takes `threshold_bps` / 10000 of all standing."""
+
+    voting_period_s: int = 3 * 24 * 3600
+    timelock_s: int = 2 * 24 * 3600
+    quorum_bps: int = 4000
+    threshold_bps: int = 100
+
+
+def deploy_governor(
+    chain: Chain,
+    deployer: TxSigner,
+    *,
+    document: bytes,
+    standing_root: bytes,
+    standing_total: int,
+    params: GovernorParams = GovernorParams(),
+) -> tuple[Contract, TxResult]:
+    """Deploy the governor with its genesis policy (its canonical document and the standing
+    table's root and total) in force from the deployment block."""
+    return chain.deploy(
+        deployer,
+        "Governor",
+        document,
+        standing_root,
+        standing_total,
+        params.voting_period_s,
+        params.timelock_s,
+        params.quorum_bps,
+        params.threshold_bps,
+    )
+
+
 def attach_foundation(chain: Chain, addresses: dict[str, str]) -> Deployment:
     """Handles on contracts deployed earlier, by the addresses recorded then."""
     disputes = addresses.get("Disputes")
     distributor = addresses.get("Distributor")
     bounties = addresses.get("Bounties")
     channels = addresses.get("Channels")
+    governor = addresses.get("Governor")
     return Deployment(
         token=chain.contract("Token", addresses["Token"]),
         registry=chain.contract("Registry", addresses["Registry"]),
@@ -178,6 +220,7 @@ def attach_foundation(chain: Chain, addresses: dict[str, str]) -> Deployment:
         distributor=chain.contract("Distributor", distributor) if distributor else None,
         bounties=chain.contract("Bounties", bounties) if bounties else None,
         channels=chain.contract("Channels", channels) if channels else None,
+        governor=chain.contract("Governor", governor) if governor else None,
     )
 
 

@@ -6,6 +6,7 @@ from aigora.chain import (
     WITHDRAW_DELAY_S,
     Chain,
     DisputeParams,
+    GovernorParams,
     RegistryParams,
     TxSigner,
     deploy_bounties,
@@ -13,7 +14,9 @@ from aigora.chain import (
     deploy_disputes,
     deploy_distributor,
     deploy_foundation,
+    deploy_governor,
 )
+from aigora.governance import genesis_policy, standing_tree
 from aigora.network._file import (
     ContractEntry,
     NetworkFile,
@@ -41,11 +44,14 @@ class NetworkPlan:
     token: str | None = None
     rpc: str | None = None
     withdraw_delay_s: int = WITHDRAW_DELAY_S
+    governor: GovernorParams = field(default_factory=GovernorParams)
 
 
 def deploy_network(chain: Chain, deployer: TxSigner, plan: NetworkPlan) -> NetworkFile:
     """Deploy Token (unless given), Registry, Disputes (the registry's slasher), the shared
-    Distributor, Bounties and Channels, and return the network file that describes them."""
+    Distributor, Bounties, Channels and the Governor (with the genesis policy: the seeds with
+    equal standing, everything else at its default), and return the network file that
+    describes them."""
     start = chain.block_number() + 1
     foundation = deploy_foundation(chain, deployer, plan.registry, token_address=plan.token)
     disputes, disputes_tx = deploy_disputes(
@@ -56,12 +62,24 @@ def deploy_network(chain: Chain, deployer: TxSigner, plan: NetworkPlan) -> Netwo
     channels, channels_tx = deploy_channels(
         chain, deployer, foundation.token.address, plan.withdraw_delay_s
     )
+    seeds = tuple(plan.seeds or (deployer.address,))
+    genesis = genesis_policy(seeds, plan.damping)
+    table = genesis.standing.table()
+    governor, governor_tx = deploy_governor(
+        chain,
+        deployer,
+        document=genesis.document(),
+        standing_root=standing_tree(table).root,
+        standing_total=sum(table.values()),
+        params=plan.governor,
+    )
     transactions = {
         **foundation.transactions,
         "Disputes": disputes_tx,
         "Distributor": distributor_tx,
         "Bounties": bounties_tx,
         "Channels": channels_tx,
+        "Governor": governor_tx,
     }
     addresses = {
         **foundation.addresses(),
@@ -69,6 +87,7 @@ def deploy_network(chain: Chain, deployer: TxSigner, plan: NetworkPlan) -> Netwo
         "Distributor": distributor.address,
         "Bounties": bounties.address,
         "Channels": channels.address,
+        "Governor": governor.address,
     }
     contracts = {}
     for name, address in addresses.items():
@@ -92,8 +111,10 @@ def deploy_network(chain: Chain, deployer: TxSigner, plan: NetworkPlan) -> Netwo
             challenger_bond=str(plan.disputes.challenger_bond),
             challenge_window_s=plan.disputes.challenge_window_s,
             response_window_s=plan.disputes.response_window_s,
+            voting_period_s=plan.governor.voting_period_s,
+            timelock_s=plan.governor.timelock_s,
+            quorum_bps=plan.governor.quorum_bps,
+            threshold_bps=plan.governor.threshold_bps,
         ),
-        reputation=NetworkReputation(
-            seeds=list(plan.seeds or (deployer.address,)), damping=plan.damping
-        ),
+        reputation=NetworkReputation(seeds=list(seeds), damping=plan.damping),
     )

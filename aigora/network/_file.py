@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from aigora.core.errors import AigoraError
 
 FORMAT = "aigora-network/1"
-CONTRACTS = ("Token", "Registry", "Disputes", "Distributor", "Bounties", "Channels")
+CONTRACTS = ("Token", "Registry", "Disputes", "Distributor", "Bounties", "Channels", "Governor")
 """The contracts every network has; a node uses these and deploys none of them."""
 _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 _HASH = r"^0x[0-9a-fA-F]{64}$"
@@ -53,10 +53,15 @@ class NetworkParams(BaseModel):
     challenger_bond: str = Field(pattern=r"^[0-9]{1,78}$")
     challenge_window_s: int = Field(ge=0)
     response_window_s: int = Field(ge=0)
+    voting_period_s: int = Field(ge=1)
+    timelock_s: int = Field(ge=0)
+    quorum_bps: int = Field(ge=1, le=10_000)
+    threshold_bps: int = Field(ge=0, le=10_000)
 
 
 class NetworkReputation(BaseModel):
-    """The seeded-trust parameters every node of the network computes reputation with."""
+    """The seeded-trust parameters of the network's genesis policy. The policy in force, read
+    from the Governor, decides what every node computes reputation with."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,0 +1,393 @@
+"""Governance: the policy in force, read from the network's Governor, and the use cases around it:
+show it, draft a change, relay a signed proposal or ballot, execute a passed proposal.
+
+Every policy's document travels in the Governor's `Proposed` event (the genesis one from its
+constructor), and each is checked against the hash the contract holds before it is believed:
+the chain is the only source of the policy. A node pays the gas of what it relays; the signer
+needs no ether.
+"""
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from aigora.app._context import StoreContext
+from aigora.chain import (
+    Chain,
+    EnactmentRecord,
+    ProposalRecord,
+    read_enactment,
+    read_proposal,
+)
+from aigora.core.errors import AigoraError, NotFound
+from aigora.governance import (
+    SUPPORT,
+    Policy,
+    PolicyError,
+    ballot_typed_data,
+    governor_domain,
+    parse_policy,
+    policy_diff,
+    propose_typed_data,
+    standing_tree,
+)
+
+STATE_NAMES = {0: "active", 1: "defeated", 2: "queued", 3: "ready", 4: "stale", 5: "executed"}
+
+
+class NoGovernance(AigoraError):
+    """This node follows no network, so no community policy: its config is its policy."""
+
+
+class PolicyUnreadable(AigoraError):
+    """The policy in force (or a proposal's) cannot be read from the chain as a policy."""
+
+
+class PolicyInForce(BaseModel):
+    index: int
+    proposal_id: int
+    policy_hash: str
+    block: int
+    timestamp: int
+    standing_root: str
+    standing_total: str
+    policy: dict[str, Any]
+
+
+class ProposalInfo(BaseModel):
+    id: int
+    proposer: str
+    policy_hash: str
+    base_policy: str
+    state: str
+    vote_end: int
+    eta: int
+    for_power: str
+    against_power: str
+    abstain_power: str
+    standing_total: str
+    quorum: str
+    changes: list[str]
+    problem: str | None = None
+
+
+class GovernanceState(BaseModel):
+    governor: str
+    now: int
+    voting_period_s: int
+    timelock_s: int
+    quorum_bps: int
+    threshold_bps: int
+    in_force: PolicyInForce
+    proposals: list[ProposalInfo]
+
+
+class SignTerms(BaseModel):
+    """What a signer signs (EIP-712 typed data, amounts as strings) and the standing proof the
+    node will send with it."""
+
+    typed_data: dict[str, Any]
+    power: str
+    proof: list[str]
+
+
+class SignedBallot(BaseModel):
+    voter: str
+    support: Literal["for", "against", "abstain"]
+    signature: str
+
+
+class SignedProposal(BaseModel):
+    document: str
+    proposer: str
+    signature: str
+
+
+class Relayed(BaseModel):
+    proposal_id: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class _Known:
+    """A policy document found on-chain, with the hash it was proposed under."""
+
+    document: bytes
+    policy: Policy | None
+    problem: str | None
+
+
+def _signature(text: str) -> bytes:
+    if not (text.startswith("0x") and len(text) == 132):
+        raise AigoraError("a signature is 0x and 130 hex digits (65 bytes: r, s, v)")
+    try:
+        return bytes.fromhex(text[2:])
+    except ValueError:
+        raise AigoraError("a signature is 0x and 130 hex digits (65 bytes: r, s, v)") from None
+
+
+class Governance:
+    """The network's policy, through its Governor. Documents are cached by proposal id."""
+
+    def __init__(self, context: StoreContext) -> None:
+        self.context = context
+        self._lock = threading.Lock()
+        self._documents: dict[int, _Known] = {}
+        self._scanned_to = -1
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def chain(self) -> Chain:
+        chain = getattr(self.context, "chain", None)
+        if chain is None:
+            raise NoGovernance("governance needs the chain: run this against a node")
+        return chain
+
+    @property
+    def governor(self) -> Any:
+        deployment = getattr(self.context, "deployment", None)
+        governor = None if deployment is None else deployment.governor
+        if self.context.network is None or governor is None:
+            raise NoGovernance(
+                "this node follows no network, so its policy is its config.toml; "
+                "a network's policy is decided by its community (`aigora policy` there)"
+            )
+        return governor
+
+    def _scan(self) -> None:
+        """Read every `Proposed` event not yet seen (documents are immutable once proposed)."""
+        governor = self.governor
+        head = self.chain.block_number()
+        with self._lock:
+            start = max(self._scanned_to + 1, self.chain.deployment_block(governor.address))
+            if start > head:
+                return
+            for log in self.chain.events(governor.events.Proposed, start, head):
+                args = log["args"]
+                document = bytes(args["document"])
+                policy, problem = None, None
+                try:
+                    policy = parse_policy(document)
+                except PolicyError as exc:
+                    problem = str(exc)
+                if policy is not None and policy.hash() != bytes(args["policy_hash"]):
+                    policy, problem = None, "the document does not hash to its policy hash"
+                self._documents[int(args["id"])] = _Known(document, policy, problem)
+            self._scanned_to = head
+
+    def _known(self, proposal_id: int) -> _Known:
+        if proposal_id not in self._documents:
+            self._scan()
+        known = self._documents.get(proposal_id)
+        if known is None:
+            raise NotFound(f"no proposal {proposal_id} on the governor")
+        return known
+
+    def enactments(self) -> list[EnactmentRecord]:
+        governor = self.governor
+        count = self.chain.call(governor.functions.enacted_count())
+        return [read_enactment(self.chain, governor, i) for i in range(count)]
+
+    def enactment_at(self, block: int | None = None) -> EnactmentRecord:
+        """The enactment in force at `block` (the latest block when None)."""
+        found = [e for e in self.enactments() if block is None or e.block_number <= block]
+        if not found:
+            raise NotFound(f"no policy was in force at block {block}")
+        return found[-1]
+
+    def policy_of(self, enactment: EnactmentRecord) -> Policy:
+        known = self._known(enactment.proposal_id)
+        if known.policy is None:
+            raise PolicyUnreadable(
+                f"the policy enacted by proposal {enactment.proposal_id} is unreadable: "
+                f"{known.problem}; a new proposal must replace it"
+            )
+        return known.policy
+
+    def in_force(self, block: int | None = None) -> tuple[EnactmentRecord, Policy]:
+        """The policy in force at `block` (now when None), checked against its on-chain hash."""
+        enactment = self.enactment_at(block)
+        return enactment, self.policy_of(enactment)
+
+    def policy_by_hash(self, policy_hash: bytes) -> Policy:
+        """Any policy ever proposed, by its hash (a snapshot names the one it was built under)."""
+        self._scan()
+        for known in self._documents.values():
+            if known.policy is not None and known.policy.hash() == policy_hash:
+                return known.policy
+        raise NotFound(f"no policy 0x{policy_hash.hex()} was ever proposed on this governor")
+
+    def proposal(self, proposal_id: int) -> ProposalRecord:
+        count = self.chain.call(self.governor.functions.proposal_count())
+        if not 0 <= proposal_id < count:
+            raise NotFound(f"no proposal {proposal_id} (the governor has {count})")
+        return read_proposal(self.chain, self.governor, proposal_id)
+
+    def state(self) -> GovernanceState:
+        governor, chain = self.governor, self.chain
+        enactment, policy = self.in_force()
+        count = chain.call(governor.functions.proposal_count())
+        quorum_bps = chain.call(governor.functions.quorum_bps())
+        proposals = [
+            self._info(i, read_proposal(chain, governor, i), policy, quorum_bps)
+            for i in range(count - 1, 0, -1)
+        ]
+        return GovernanceState(
+            governor=governor.address,
+            now=chain.now(),
+            voting_period_s=chain.call(governor.functions.voting_period()),
+            timelock_s=chain.call(governor.functions.timelock()),
+            quorum_bps=quorum_bps,
+            threshold_bps=chain.call(governor.functions.threshold_bps()),
+            in_force=PolicyInForce(
+                index=len(self.enactments()) - 1,
+                proposal_id=enactment.proposal_id,
+                policy_hash="0x" + enactment.policy_hash.hex(),
+                block=enactment.block_number,
+                timestamp=enactment.timestamp,
+                standing_root="0x" + enactment.standing_root.hex(),
+                standing_total=str(enactment.standing_total),
+                policy=policy.model_dump(mode="json"),
+            ),
+            proposals=proposals,
+        )
+
+    def _info(
+        self, proposal_id: int, record: ProposalRecord, current: Policy, quorum_bps: int
+    ) -> ProposalInfo:
+        known = self._known(proposal_id)
+        changes = policy_diff(current, known.policy) if known.policy is not None else []
+        state = self.chain.call(self.governor.functions.state(proposal_id))
+        return ProposalInfo(
+            id=proposal_id,
+            proposer=record.proposer,
+            policy_hash="0x" + record.policy_hash.hex(),
+            base_policy="0x" + record.base_policy.hex(),
+            state=STATE_NAMES.get(state, str(state)),
+            vote_end=record.vote_end,
+            eta=record.eta,
+            for_power=str(record.for_power),
+            against_power=str(record.against_power),
+            abstain_power=str(record.abstain_power),
+            standing_total=str(record.snapshot_total),
+            quorum=str(-(-record.snapshot_total * quorum_bps // 10_000)),
+            changes=changes,
+            problem=known.problem,
+        )
+
+    # -- standing ------------------------------------------------------------------------------
+
+    def _table_of_root(self, root: bytes) -> dict[str, int]:
+        """The standing table with this root, from the enacted policy that carried it."""
+        for enactment in reversed(self.enactments()):
+            if enactment.standing_root == root:
+                return self.policy_of(enactment).standing.table()
+        raise NotFound(f"no enacted policy carries the standing root 0x{root.hex()}")
+
+    def _proof(self, root: bytes, account: str) -> tuple[int, list[bytes]]:
+        table = self._table_of_root(root)
+        match = next((a for a in table if a.lower() == account.lower()), None)
+        if match is None:
+            raise NotFound(
+                f"{account} has no standing in this vote: voting power comes from the trust "
+                "others place in an account (a vouch from someone trusted), not from tokens"
+            )
+        power = table[match]
+        return power, standing_tree(table).get_proof((match, power))
+
+    # -- signing terms -------------------------------------------------------------------------
+
+    def domain(self) -> Any:
+        return governor_domain(self.chain.chain_id, self.governor.address)
+
+    def ballot_terms(self, proposal_id: int, voter: str, support: str) -> SignTerms:
+        if support not in SUPPORT:
+            raise AigoraError(f"support is one of {', '.join(SUPPORT)}, not {support!r}")
+        record = self.proposal(proposal_id)
+        power, proof = self._proof(record.snapshot_root, voter)
+        return SignTerms(
+            typed_data=ballot_typed_data(
+                self.domain(), proposal_id=proposal_id, support=SUPPORT[support], voter=voter
+            ),
+            power=str(power),
+            proof=["0x" + p.hex() for p in proof],
+        )
+
+    def propose_terms(self, document: bytes, proposer: str) -> SignTerms:
+        policy = self._checked_document(document)
+        governor = self.governor
+        enactment, _ = self.in_force()
+        power, proof = self._proof(enactment.standing_root, proposer)
+        table = policy.standing.table()
+        return SignTerms(
+            typed_data=propose_typed_data(
+                self.domain(),
+                proposer=proposer,
+                policy_hash=policy.hash(),
+                standing_root=standing_tree(table).root,
+                standing_total=sum(table.values()),
+                base_policy=enactment.policy_hash,
+                nonce=self.chain.call(governor.functions.nonces(proposer)),
+            ),
+            power=str(power),
+            proof=["0x" + p.hex() for p in proof],
+        )
+
+    @staticmethod
+    def _checked_document(document: bytes) -> Policy:
+        try:
+            return parse_policy(document)
+        except PolicyError as exc:
+            raise PolicyError(f"{exc}; nothing was proposed") from None
+
+    # -- relaying ------------------------------------------------------------------------------
+
+    def _relayer(self) -> Any:
+        operator = getattr(self.context, "operator", None)
+        if operator is None:
+            raise NoGovernance("relaying needs a node with its operator key: run `aigora up`")
+        return operator
+
+    def relay_proposal(self, signed: SignedProposal) -> Relayed:
+        document = signed.document.encode("utf-8")
+        policy = self._checked_document(document)
+        terms = self.propose_terms(document, signed.proposer)
+        table = policy.standing.table()
+        chain, governor = self.chain, self.governor
+        result = chain.transact(
+            self._relayer(),
+            governor.functions.propose(
+                document,
+                standing_tree(table).root,
+                sum(table.values()),
+                signed.proposer,
+                int(terms.power),
+                [bytes.fromhex(p[2:]) for p in terms.proof],
+                _signature(signed.signature),
+            ),
+        )
+        (log,) = chain.events_in(result, governor.events.Proposed)
+        return Relayed(proposal_id=int(log["args"]["id"]), tx_hash=result.tx_hash)
+
+    def relay_ballot(self, proposal_id: int, signed: SignedBallot) -> Relayed:
+        terms = self.ballot_terms(proposal_id, signed.voter, signed.support)
+        result = self.chain.transact(
+            self._relayer(),
+            self.governor.functions.vote(
+                proposal_id,
+                signed.voter,
+                SUPPORT[signed.support],
+                int(terms.power),
+                [bytes.fromhex(p[2:]) for p in terms.proof],
+                _signature(signed.signature),
+            ),
+        )
+        return Relayed(proposal_id=proposal_id, tx_hash=result.tx_hash)
+
+    def execute(self, proposal_id: int) -> Relayed:
+        self.proposal(proposal_id)
+        result = self.chain.transact(self._relayer(), self.governor.functions.execute(proposal_id))
+        return Relayed(proposal_id=proposal_id, tx_hash=result.tx_hash)

@@ -1,0 +1,56 @@
+"""Governance: the policy in force (what a network admits, what it pays for, whom it trusts), the
+standing table that says who may vote on it, and the signed proposals and ballots the Governor
+contract counts. Pure: documents, rules and signatures; reading and sending are `aigora.app`'s.
+
+    policy = parse_policy(document)          # canonical JSON only; keccak256 is the policy hash
+    table  = standing_from_trust(run.trust)  # power = floor(trust * 10**18), never a balance
+    root   = standing_tree(table).root       # what votes are proven against
+"""
+
+from aigora.governance._policy import (
+    MAX_DOCUMENT,
+    POLICY_FORMAT,
+    STATUSES,
+    Admission,
+    Objectives,
+    Policy,
+    PolicyError,
+    Removal,
+    ReputationSettings,
+    Standing,
+    genesis_policy,
+    parse_policy,
+    policy_diff,
+)
+from aigora.governance._standing import (
+    MAX_VOTERS,
+    POWER_UNIT,
+    STANDING_LEAF,
+    genesis_standing,
+    power_of,
+    standing_from_trust,
+    standing_tree,
+)
+
+__all__ = [
+    "MAX_DOCUMENT",
+    "MAX_VOTERS",
+    "POLICY_FORMAT",
+    "POWER_UNIT",
+    "STANDING_LEAF",
+    "STATUSES",
+    "Admission",
+    "Objectives",
+    "Policy",
+    "PolicyError",
+    "Removal",
+    "ReputationSettings",
+    "Standing",
+    "genesis_policy",
+    "genesis_standing",
+    "parse_policy",
+    "policy_diff",
+    "power_of",
+    "standing_from_trust",
+    "standing_tree",
+]
