@@ -10,6 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from web3.contract import Contract
 
 from aigora.app._asks import InFlight, RecordPayment, prepare_payment
 from aigora.app._context import NodeContext, StoreContext
+from aigora.app._basis import Plan, network_universe, plan_basis
 from aigora.app._games import Move, play_games
+from aigora.app._governance import Governance
 from aigora.asks import Payment, fee_for_ask
 from aigora.chain import Chain, last_receipt_nonce
 from aigora.content import service
@@ -166,7 +169,28 @@ class Answers:
                 self._bulk_encoder = Encoder(self.model, backend="torch", compile=False)
             return self._bulk_encoder
 
+    @cached_property
+    def governance(self) -> Governance:
+        """The network's policy in force, read from its Governor (shared by every service)."""
+        return Governance(self.context)
+
+    def plan(self) -> Plan | None:
+        """In a network: the admission rule, scores and basis of the next snapshot, from the
+        policy in force now and every batch found so far (None on a node of its own)."""
+        context = self.context
+        if context.network is None:
+            return None
+        _, policy = self.governance.in_force()
+        universe = network_universe(
+            context.db, context.chain.chain_id, context.deployment.registry.address
+        )
+        return plan_basis(context.db, policy, universe)
+
     def policy(self) -> AdmissionPolicy:
+        """The admission rule in force: the network policy's (as `plan`), else `[answers]`."""
+        plan = self.plan()
+        if plan is not None:
+            return plan.rule
         answers = self.context.config.answers
         return AdmissionPolicy(
             min_score=answers.min_score,
@@ -179,6 +203,7 @@ class Answers:
         """Snapshot newly admitted content (embedding only what is new) and register it."""
         context = self.context
         with self._lock:
+            plan = self.plan()
             state = refresh_snapshot(
                 context.db,
                 context.blobs,
@@ -189,9 +214,11 @@ class Answers:
                 context.chain,
                 context.deployment.registry,
                 context.operator,
-                self.policy(),
+                plan.rule if plan is not None else self.policy(),
                 progress,
                 self._current[0] if self._current is not None else None,
+                scores=plan.scores if plan is not None else None,
+                basis=plan.basis if plan is not None else None,
             )
             if state.changed or self._current is None:
                 self._current = None

@@ -20,7 +20,15 @@ from aigora.content.anchoring import (
     inclusion_proofs,
 )
 from aigora.content.badge import badge_svg
-from aigora.content.scoring import NotReproduced, Reproduction, RunSummary, publish_run, reproduce
+from aigora.content.scoring import (
+    NotReproduced,
+    Reproduction,
+    RunSummary,
+    Universe,
+    compute_run,
+    publish_run,
+    reproduce,
+)
 from aigora.content.service import Recorded
 from aigora.content.signed import (
     ATTESTATION_TYPES,
@@ -54,6 +62,7 @@ __all__ = [
     "Replay",
     "Reproduction",
     "RunSummary",
+    "Universe",
     "Signed",
     "anchor_all",
     "anchor_pending",
@@ -64,6 +73,7 @@ __all__ = [
     "domain_for",
     "inclusion_proof",
     "inclusion_proofs",
+    "compute_run",
     "publish_run",
     "reproduce",
     "service",

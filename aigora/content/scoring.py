@@ -38,6 +38,7 @@ from aigora.store.content_models import (
     TrustRecord,
 )
 from aigora.store.db import session_scope
+from aigora.store.models import Anchor
 
 EMPTY_ROOT = "0x" + "00" * 32
 
@@ -57,29 +58,56 @@ class RunSummary:
     statuses: dict[str, int]
 
 
-def publish_run(
+@dataclass(frozen=True)
+class Universe:
+    """Which anchored inputs a network computation reads: registry batches up to
+    `through_batch`, less `skipped` ones (None: everything anchored)."""
+
+    through_batch: int | None = None
+    skipped: frozenset[int] = frozenset()
+
+    def bound(self, query: Any, anchor_id: Any) -> Any:
+        if self.through_batch is None:
+            return query
+        query = query.join(Anchor, anchor_id == Anchor.id).where(
+            Anchor.batch_id <= self.through_batch
+        )
+        if self.skipped:
+            query = query.where(Anchor.batch_id.not_in(sorted(self.skipped)))
+        return query
+
+
+def compute_run(
     db: Engine,
-    blobs: BlobStore,
-    domain: Domain,
     params: ReputationParams,
     anchored_only: bool = False,
-) -> RunSummary:
-    """Compute reputation over every current attestation and vouch, publish and record it.
+    universe: Universe = Universe(),
+) -> tuple[dict[str, Any], ReputationResult]:
+    """The inputs and the result of a run over the store's current attestations and vouches,
+    computing only: nothing is published or recorded (a verifier re-derives a snapshot's run so).
 
     `anchored_only` (a node in a network) takes only what is anchored on the network's registry,
-    the newest per signer and subject among those (`service.newest_key`): every node that has
-    imported the same batches then computes the same inputs, and so the same digest, whatever
-    it holds unanchored and whatever order the batches arrived in."""
+    within `universe`, the newest per signer and subject among those (`service.newest_key`):
+    every node that has imported the same batches then computes the same inputs, and so the same
+    digest, whatever it holds unanchored and whatever order the batches arrived in."""
     with session_scope(db) as session:
         if anchored_only:
             attestation_rows = _newest(
                 session.scalars(
-                    select(AttestationRecord).where(AttestationRecord.anchor_id.is_not(None))
+                    universe.bound(
+                        select(AttestationRecord).where(AttestationRecord.anchor_id.is_not(None)),
+                        AttestationRecord.anchor_id,
+                    )
                 ),
                 lambda a: (a.attester, a.cid),
             )
             trust_rows = _newest(
-                session.scalars(select(TrustRecord).where(TrustRecord.anchor_id.is_not(None))),
+                session.scalars(
+                    universe.bound(
+                        select(TrustRecord).where(TrustRecord.anchor_id.is_not(None)),
+                        TrustRecord.anchor_id,
+                    )
+                ),
                 lambda t: (t.truster, t.trustee),
             )
         else:
@@ -96,7 +124,21 @@ def publish_run(
         ]
         trust = [_trust_input(t) for t in sorted(trust_rows, key=lambda t: t.digest)]
     inputs = {"attestations": attestations, "trust": trust}
-    result = _compute(inputs, params, domain=None)
+    return inputs, _compute(inputs, params, domain=None)
+
+
+def publish_run(
+    db: Engine,
+    blobs: BlobStore,
+    domain: Domain,
+    params: ReputationParams,
+    anchored_only: bool = False,
+    universe: Universe = Universe(),
+) -> RunSummary:
+    """Compute reputation over every current attestation and vouch (`compute_run`), publish
+    the document under its CID and record the run with its scores."""
+    inputs, result = compute_run(db, params, anchored_only, universe)
+    attestations, trust = inputs["attestations"], inputs["trust"]
     document = canonical_json({"inputs": inputs, "result": result.as_dict()})
     result_cid = blobs.put(document)
     digest = "0x" + result.digest().hex()

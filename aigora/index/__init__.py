@@ -9,9 +9,12 @@ on every machine, so anyone can check it.
 from aigora.index._build import (
     AdmissionPolicy,
     BuildResult,
+    Scores,
     admitted,
+    candidates,
     build_snapshot,
     has_text_content,
+    newest_scores,
     passage_text,
 )
 from aigora.index._search import (
@@ -29,7 +32,13 @@ from aigora.index._service import (
     refresh_snapshot,
     snapshot_dir,
 )
-from aigora.index._snapshot import SNAPSHOT_LEAF, Snapshot, SnapshotError, embedding_hash
+from aigora.index._snapshot import (
+    SNAPSHOT_LEAF,
+    Snapshot,
+    SnapshotBasis,
+    SnapshotError,
+    embedding_hash,
+)
 
 __all__ = [
     "SNAPSHOT_LEAF",
@@ -37,11 +46,14 @@ __all__ = [
     "BuildResult",
     "ExactIndex",
     "SearchError",
+    "Scores",
     "Snapshot",
+    "SnapshotBasis",
     "SnapshotError",
     "SnapshotState",
     "admitted",
     "build_snapshot",
+    "candidates",
     "check_int8_matrix",
     "check_positive",
     "current_snapshot",
@@ -49,6 +61,7 @@ __all__ = [
     "ensure_model_registered",
     "float_dtype",
     "has_text_content",
+    "newest_scores",
     "passage_text",
     "refresh_snapshot",
     "snapshot_dir",

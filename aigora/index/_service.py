@@ -14,8 +14,8 @@ from sqlalchemy import Engine, select
 from web3.contract import Contract
 
 from aigora.chain import Chain, TxSigner, read_model, read_snapshot
-from aigora.index._build import AdmissionPolicy, Embedder, build_snapshot
-from aigora.index._snapshot import Snapshot, SnapshotError
+from aigora.index._build import AdmissionPolicy, Embedder, Scores, build_snapshot
+from aigora.index._snapshot import Snapshot, SnapshotBasis, SnapshotError
 from aigora.store.answer_models import SnapshotRecord
 from aigora.store.blobs import BlobStore
 from aigora.store.db import session_scope
@@ -86,13 +86,27 @@ def refresh_snapshot(
     policy: AdmissionPolicy,
     progress: Callable[[int], None] | None = None,
     previous: Snapshot | None = None,
+    *,
+    scores: Scores | None = None,
+    basis: SnapshotBasis | None = None,
 ) -> SnapshotState:
     """Make the current snapshot reflect what is admitted now, embedding only new content.
-    `previous`: the current snapshot if the caller holds it (else it is loaded)."""
+    `previous`: the current snapshot if the caller holds it (else it is loaded); `scores` and
+    `basis` as `build_snapshot` takes them."""
     if previous is None:
         previous = current_snapshot(db, data_dir, model_root)
     with session_scope(db) as session:
-        built = build_snapshot(session, blobs, encoder, model_root, policy, previous, progress)
+        built = build_snapshot(
+            session,
+            blobs,
+            encoder,
+            model_root,
+            policy,
+            previous,
+            progress,
+            scores=scores,
+            basis=basis,
+        )
     snapshot = built.snapshot
     if previous is not None and previous.root == snapshot.root:
         return SnapshotState(

@@ -1,0 +1,143 @@
+"""What a network snapshot is built under, derived the same way by its builder and by anyone who
+checks it: the policy in force (from the Governor), the universe of anchored batches, and the
+reputation run the policy's scores come from.
+
+The builder (`plan_basis`) fixes the universe: every content or attestation batch the node's scan
+found, up to the highest one (`through_batch`), less the ones still pending because nobody could
+serve them (`skipped`). A checker (`derive_admission`) takes a snapshot's committed basis and
+recomputes, from its own store, the reputation run (which must have the committed digest) and
+which CIDs the policy admits and refuses, with the reason. The two share every function.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, select
+
+from aigora.content import Universe, compute_run
+from aigora.governance import Policy
+from aigora.index import AdmissionPolicy, SnapshotBasis, candidates, passage_text
+from aigora.reputation import ReputationParams
+from aigora.store import BlobStore, ContentItem, PeerBatch, session_scope
+
+ZERO = bytes(32)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The admission rule, the scores it reads and the basis the snapshot commits to."""
+
+    rule: AdmissionPolicy
+    scores: Mapping[str, tuple[float, str]]
+    basis: SnapshotBasis
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """What a basis makes of one store: `admitted` CIDs (text ones: what must be in the
+    snapshot), `refused` CIDs with the policy's reason, the run's digest, and `unknown`: what
+    the store cannot decide (batches of the universe it has not imported)."""
+
+    admitted: frozenset[str]
+    refused: Mapping[str, str]
+    reputation: bytes
+    missing_batches: tuple[int, ...]
+
+
+def admission_rule(policy: Policy, universe: Universe) -> AdmissionPolicy:
+    """The policy's admission section as the index's rule, over `universe`."""
+    admission = policy.admission
+    return AdmissionPolicy(
+        min_score=admission.min_score,
+        admit_unscored=admission.admit_unscored,
+        exclude_statuses=tuple(admission.exclude_statuses),
+        licenses=tuple(admission.licenses),
+        removed={r.cid: r.reason for r in admission.removed},
+        anchored_only=True,
+        through_batch=universe.through_batch,
+        skipped=universe.skipped,
+    )
+
+
+def reputation_params(policy: Policy) -> ReputationParams:
+    return ReputationParams(
+        seeds=tuple(policy.reputation.seeds), damping=policy.reputation.damping
+    )
+
+
+def network_universe(db: Engine, chain_id: int, registry: str) -> Universe:
+    """Every content or attestation batch the scan found, less those nobody has served yet."""
+    with session_scope(db) as session:
+        where = (PeerBatch.chain_id == chain_id, PeerBatch.registry_address == registry)
+        through = session.scalar(select(func.max(PeerBatch.batch_id)).where(*where)) or 0
+        pending = session.scalars(
+            select(PeerBatch.batch_id).where(*where, PeerBatch.state == "pending")
+        )
+        return Universe(through_batch=int(through), skipped=frozenset(int(b) for b in pending))
+
+
+def run_scores(
+    db: Engine, policy: Policy, universe: Universe
+) -> tuple[dict[str, tuple[float, str]], bytes]:
+    """The scores and digest of the run over the universe with the policy's parameters (no
+    scores and a zero digest when the policy's admission uses none)."""
+    if not policy.admission.uses_scores:
+        return {}, ZERO
+    _, result = compute_run(db, reputation_params(policy), anchored_only=True, universe=universe)
+    scores = {cid: (s.score, s.status) for cid, s in result.scores.items()}
+    return scores, result.digest()
+
+
+def plan_basis(db: Engine, policy: Policy, universe: Universe) -> Plan:
+    scores, digest = run_scores(db, policy, universe)
+    basis = SnapshotBasis(
+        policy_hash=policy.hash(),
+        through_batch=universe.through_batch or 0,
+        reputation=digest,
+        skipped=tuple(sorted(universe.skipped)),
+    )
+    return Plan(admission_rule(policy, universe), scores, basis)
+
+
+def derive_admission(
+    db: Engine,
+    blobs: BlobStore,
+    policy: Policy,
+    basis: SnapshotBasis,
+    *,
+    chain_id: int,
+    registry: str,
+) -> Derivation:
+    """Which CIDs a snapshot with `basis` had to admit and had to leave out, from this store."""
+    universe = Universe(through_batch=basis.through_batch, skipped=frozenset(basis.skipped))
+    scores, digest = run_scores(db, policy, universe)
+    rule = admission_rule(policy, universe)
+    admitted: set[str] = set()
+    refused: dict[str, str] = {}
+    with session_scope(db) as session:
+        for cid, media_type, license in candidates(session, rule):
+            score, status = scores.get(cid, (None, None))
+            reason = rule.refusal(cid, license, score, status)
+            if reason is None and passage_text(blobs.get(cid), media_type) is None:
+                reason = f"{media_type} is not UTF-8 text"
+            if reason is None:
+                admitted.add(cid)
+            else:
+                refused[cid] = reason
+        for cid, in session.execute(
+            select(ContentItem.cid).where(ContentItem.anchor_id.is_(None))
+        ):
+            refused.setdefault(cid, "not anchored on the network")
+        where = (PeerBatch.chain_id == chain_id, PeerBatch.registry_address == registry)
+        missing = tuple(
+            int(b)
+            for b in session.scalars(
+                select(PeerBatch.batch_id).where(
+                    *where,
+                    PeerBatch.state == "pending",
+                    PeerBatch.batch_id <= basis.through_batch,
+                )
+            )
+            if int(b) not in basis.skipped
+        )
+    return Derivation(frozenset(admitted), refused, digest, missing)
