@@ -23,6 +23,7 @@ from aigora.chain import (
 )
 from aigora.core.errors import AigoraError, NotFound
 from aigora.governance import (
+    STATE_NAMES,
     SUPPORT,
     Policy,
     PolicyError,
@@ -33,8 +34,6 @@ from aigora.governance import (
     propose_typed_data,
     standing_tree,
 )
-
-STATE_NAMES = {0: "active", 1: "defeated", 2: "queued", 3: "ready", 4: "stale", 5: "executed"}
 
 
 class NoGovernance(AigoraError):

@@ -5,6 +5,8 @@ contract counts. Pure: documents, rules and signatures; reading and sending are 
     policy = parse_policy(document)          # canonical JSON only; keccak256 is the policy hash
     table  = standing_from_trust(run.trust)  # power = floor(trust * 10**18), never a balance
     root   = standing_tree(table).root       # what votes are proven against
+
+Imports `core` and `reputation` only.
 """
 
 from aigora.governance._policy import (
@@ -22,23 +24,44 @@ from aigora.governance._policy import (
     parse_policy,
     policy_diff,
 )
+from aigora.governance._signing import (
+    BALLOT_TYPES,
+    DOMAIN_NAME,
+    DOMAIN_VERSION,
+    PROPOSE_TYPES,
+    STANDING_LEAF,
+    STATE_NAMES,
+    SUPPORT,
+    UnknownSupport,
+    ballot_typed_data,
+    governor_domain,
+    propose_typed_data,
+    sign_ballot,
+    sign_propose,
+    standing_tree,
+    support_code,
+)
 from aigora.governance._standing import (
     MAX_VOTERS,
     POWER_UNIT,
-    STANDING_LEAF,
     genesis_standing,
     power_of,
     standing_from_trust,
-    standing_tree,
 )
 
 __all__ = [
+    "BALLOT_TYPES",
+    "DOMAIN_NAME",
+    "DOMAIN_VERSION",
     "MAX_DOCUMENT",
     "MAX_VOTERS",
     "POLICY_FORMAT",
     "POWER_UNIT",
+    "PROPOSE_TYPES",
     "STANDING_LEAF",
+    "STATE_NAMES",
     "STATUSES",
+    "SUPPORT",
     "Admission",
     "Objectives",
     "Policy",
@@ -46,11 +69,18 @@ __all__ = [
     "Removal",
     "ReputationSettings",
     "Standing",
+    "UnknownSupport",
+    "ballot_typed_data",
     "genesis_policy",
     "genesis_standing",
+    "governor_domain",
     "parse_policy",
     "policy_diff",
     "power_of",
+    "propose_typed_data",
+    "sign_ballot",
+    "sign_propose",
     "standing_from_trust",
     "standing_tree",
+    "support_code",
 ]

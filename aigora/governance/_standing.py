@@ -28,7 +28,6 @@ can recompute it from the run it names.
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 
-from aigora.core.merkle import StandardMerkleTree
 from aigora.reputation import TrustEdge, seeded_trust
 
 POWER_UNIT = 10**18
@@ -36,7 +35,6 @@ POWER_UNIT = 10**18
 MAX_VOTERS = 400
 """Entries in one table: with ~68 bytes each, a policy document stays within the Governor's
 32 KiB. Accounts beyond the 400 most trusted hold at most 1/400 of all trust each."""
-STANDING_LEAF = ("address", "uint256")
 
 
 def power_of(trust: float) -> int:
@@ -57,10 +55,3 @@ def genesis_standing(seeds: Iterable[str], damping: float) -> dict[str, int]:
     """Before any vouch: seeded trust over no edges, i.e. the seeds with equal power."""
     no_edges: list[TrustEdge] = []
     return standing_from_trust(seeded_trust(no_edges, tuple(seeds), damping))
-
-
-def standing_tree(table: Mapping[str, int]) -> StandardMerkleTree:
-    """The tree the Governor proves `(account, power)` leaves against (sorted by address, so the
-    root depends on the table alone)."""
-    entries = sorted(table.items(), key=lambda item: item[0].lower())
-    return StandardMerkleTree.of([(a, p) for a, p in entries], STANDING_LEAF)
