@@ -174,7 +174,7 @@ class Answers:
         """The network's policy in force, read from its Governor (shared by every service)."""
         return Governance(self.context)
 
-    def plan(self) -> Plan | None:
+    def snapshot_plan(self) -> Plan | None:
         """In a network: the admission rule, scores and basis of the next snapshot, from the
         policy in force now and every batch found so far (None on a node of its own)."""
         context = self.context
@@ -188,7 +188,7 @@ class Answers:
 
     def policy(self) -> AdmissionPolicy:
         """The admission rule in force: the network policy's (as `plan`), else `[answers]`."""
-        plan = self.plan()
+        plan = self.snapshot_plan()
         if plan is not None:
             return plan.rule
         answers = self.context.config.answers
@@ -203,7 +203,7 @@ class Answers:
         """Snapshot newly admitted content (embedding only what is new) and register it."""
         context = self.context
         with self._lock:
-            plan = self.plan()
+            plan = self.snapshot_plan()
             state = refresh_snapshot(
                 context.db,
                 context.blobs,

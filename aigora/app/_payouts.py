@@ -20,6 +20,8 @@ anchoring interval (`release_ended`), so a late epoch finds the money already re
 import json
 import logging
 import threading
+from dataclasses import dataclass
+from functools import partial
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -189,13 +191,13 @@ def _distributor(answers: Answers) -> Contract:
     return distributor
 
 
-def read_validation(path: Path) -> tuple[list[str], np.ndarray]:
-    """Texts and integer labels of a JSON-lines validation file."""
+def parse_validation(data: bytes, where: str) -> tuple[list[str], np.ndarray]:
+    """Texts and integer labels of a JSON-lines validation set (`where` names it in errors)."""
     texts, labels = [], []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise PayoutError(f"cannot read the validation set {path}: {exc}") from exc
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise PayoutError(f"the validation set {where} is not UTF-8: {exc}") from exc
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -205,19 +207,48 @@ def read_validation(path: Path) -> tuple[list[str], np.ndarray]:
             labels.append(int(row["label"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise PayoutError(
-                f'{path}:{number}: a line must be {{"text": str, "label": int}}'
+                f'{where}:{number}: a line must be {{"text": str, "label": int}}'
             ) from exc
     if not texts:
-        raise PayoutError(f"the validation set {path} is empty")
+        raise PayoutError(f"the validation set {where} is empty")
     return texts, np.array(labels, dtype=np.int64)
 
 
-def read_item_labels(path: Path) -> dict[str, int]:
+def parse_item_labels(data: bytes, where: str) -> dict[str, int]:
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(data.decode("utf-8"))
         return {str(cid): int(label) for cid, label in raw.items()}
-    except (OSError, ValueError, AttributeError, TypeError) as exc:
-        raise PayoutError(f"{path} must be a JSON object of CID to integer label: {exc}") from exc
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise PayoutError(f"{where} must be a JSON object of CID to integer label: {exc}") from exc
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise PayoutError(f"cannot read the {what} {path}: {exc}") from exc
+
+
+def read_validation(path: Path) -> tuple[list[str], np.ndarray]:
+    """Texts and integer labels of a JSON-lines validation file."""
+    return parse_validation(_read(path, "validation set"), str(path))
+
+
+def read_item_labels(path: Path) -> dict[str, int]:
+    return parse_item_labels(_read(path, "item labels"), str(path))
+
+
+@dataclass(frozen=True)
+class Objectives:
+    """What an epoch pays for: the training pool with its validation set and item labels, `k`,
+    the duplicate threshold, and the operator's share of fees."""
+
+    pool: int
+    k: int
+    duplicate_threshold: int
+    operator_bps: int
+    validation: tuple[list[str], np.ndarray] | None
+    item_labels: dict[str, int] | None
 
 
 class Payouts:
@@ -233,15 +264,62 @@ class Payouts:
         path = Path(setting).expanduser()
         return path if path.is_absolute() else self.answers.context.data_dir / path
 
-    def training_lines(self, session: Session, _epoch: int) -> list[Line]:
-        config = self.answers.context.config.payouts
+    def objectives(self) -> Objectives:
+        """In a network, the policy in force's objectives (the validation set and item labels
+        are content by CID, the operator's share its configured one up to the policy's cap);
+        else `[payouts]`."""
+        context = self.answers.context
+        config = context.config.payouts
+        if context.network is not None:
+            _, policy = self.answers.governance.in_force()
+            goals = policy.objectives
+            pool = int(goals.training_pool)
+            validation = labels = None
+            if pool:
+                if goals.validation is None or goals.item_labels is None:
+                    raise PayoutError("the policy's training pool names no validation set")
+                validation = parse_validation(self._blob(goals.validation), goals.validation)
+                labels = parse_item_labels(self._blob(goals.item_labels), goals.item_labels)
+            return Objectives(
+                pool=pool,
+                k=goals.k,
+                duplicate_threshold=goals.duplicate_threshold,
+                operator_bps=min(config.operator_bps, goals.max_operator_bps),
+                validation=validation,
+                item_labels=labels,
+            )
         pool = int(config.training_pool)
-        if pool == 0:
+        validation = labels = None
+        if pool:
+            if not config.validation or not config.item_labels:
+                raise PayoutError("a training pool needs [payouts] validation and item_labels files")
+            validation = read_validation(self._resolve(config.validation))
+            labels = read_item_labels(self._resolve(config.item_labels))
+        return Objectives(
+            pool=pool,
+            k=config.k,
+            duplicate_threshold=config.duplicate_threshold,
+            operator_bps=config.operator_bps,
+            validation=validation,
+            item_labels=labels,
+        )
+
+    def _blob(self, cid: str) -> bytes:
+        blobs = self.answers.context.blobs
+        if not blobs.has(cid):
+            raise PayoutError(
+                f"the policy's objective {cid} is not on this node yet: it arrives with the "
+                "batch that anchored it (`aigora network sync`)"
+            )
+        return blobs.get(cid)
+
+    def training_lines(self, goals: Objectives, session: Session, _epoch: int) -> list[Line]:
+        """The training pool split by KNN-Shapley value of the snapshot's labeled passages."""
+        if goals.pool == 0 or goals.validation is None or goals.item_labels is None:
             return []
-        if not config.validation or not config.item_labels:
-            raise PayoutError("a training pool needs [payouts] validation and item_labels files")
-        texts, labels = read_validation(self._resolve(config.validation))
-        item_labels = read_item_labels(self._resolve(config.item_labels))
+        texts, labels = goals.validation
+        item_labels = goals.item_labels
+        pool = goals.pool
         snapshot, _ = self.answers.current()
         labeled = [cid for cid in snapshot.cids if cid in item_labels]
         rows = session.execute(
@@ -260,7 +338,7 @@ class Payouts:
             for cid, author, _ in published
         ]
         validation = Validation(self.answers.bulk_encoder().embed(texts), labels)
-        split = training_split(pool, items, validation, config.k, config.duplicate_threshold)
+        split = training_split(pool, items, validation, goals.k, goals.duplicate_threshold)
         return [Line(item.author, item.cid, TRAINING, amount) for item, amount in split]
 
     def close(self) -> EpochReport:
@@ -271,6 +349,7 @@ class Payouts:
     def close_summary(self) -> EpochSummary:
         context = self.answers.context
         with self._lock:
+            goals = self.objectives()
             redeemed = self._redeemed()
             try:
                 return close_epoch(
@@ -280,8 +359,8 @@ class Payouts:
                     context.deployment.token,
                     context.operator,
                     context.data_dir,
-                    context.config.payouts.operator_bps,
-                    sources=(self.training_lines, labeling_lines),
+                    goals.operator_bps,
+                    sources=(partial(self.training_lines, goals), labeling_lines),
                     prepare=self._prepare_labeling,
                     on_posted=mark_labels_paid,
                     redeemed=redeemed,
