@@ -137,7 +137,7 @@ class Gov:
     def domain(self):
         return governor_domain(boa.env.evm.patch.chain_id, self.contract.address)
 
-    def in_force(self) -> Standing:
+    def standing_in_force(self) -> Standing:
         return self.standings[self.contract.standing_root()]
 
     def propose(
@@ -155,7 +155,7 @@ class Gov:
         """Propose `document` with `standing`, signed by `signer` (default: the proposer) in the
         proposer's name, proven with the proposer's leaf in the standing in force."""
         self.standings[standing.root] = standing
-        current = self.in_force()
+        current = self.standing_in_force()
         own = current.powers.get(proposer.address, 0)
         signature = sign_propose(
             signer or proposer,
@@ -226,6 +226,14 @@ class Gov:
     def enactment(self, index: int) -> EnactmentRecord:
         return EnactmentRecord(*self.contract.enactments(index))
 
+    def in_force(self) -> tuple[bytes, bytes, int]:
+        """The policy in force: (policy_hash, standing_root, standing_total)."""
+        return (
+            self.contract.policy_hash(),
+            self.contract.standing_root(),
+            self.contract.standing_total(),
+        )
+
     def tally(self, proposal_id: int) -> tuple[int, int, int]:
         p = self.proposal(proposal_id)
         return p.for_power, p.against_power, p.abstain_power
@@ -239,8 +247,16 @@ def gov() -> Gov:
     return Gov.deploy()
 
 
-def _after_vote() -> None:
-    boa.env.time_travel(seconds=PERIOD)
+def enacted_here(proposal_id: int, document: bytes, standing: Standing) -> EnactmentRecord:
+    """The enactment of `proposal_id` in the current block."""
+    return EnactmentRecord(
+        proposal_id,
+        keccak(document),
+        standing.root,
+        standing.total,
+        boa.env.evm.patch.block_number,
+        boa.env.timestamp,
+    )
 
 
 def _after_eta() -> None:
@@ -269,21 +285,9 @@ def test_genesis_is_proposal_zero_executed_and_logged_with_its_document():
         HONEST_STANDING.total,
     )
     gov = Gov(contract, {HONEST_STANDING.root: HONEST_STANDING})
-    assert (contract.policy_hash(), contract.standing_root(), contract.standing_total()) == (
-        keccak(GENESIS),
-        HONEST_STANDING.root,
-        HONEST_STANDING.total,
-    )
+    assert gov.in_force() == (keccak(GENESIS), HONEST_STANDING.root, HONEST_STANDING.total)
     assert (contract.proposal_count(), contract.enacted_count()) == (1, 1)
-    genesis = gov.enactment(0)
-    assert genesis == EnactmentRecord(
-        0,
-        keccak(GENESIS),
-        HONEST_STANDING.root,
-        HONEST_STANDING.total,
-        boa.env.evm.patch.block_number,
-        boa.env.timestamp,
-    )
+    assert gov.enactment(0) == enacted_here(0, GENESIS, HONEST_STANDING)
     assert gov.proposal(0).executed
     assert gov.state(0) == "executed"
     assert (contract.voting_period(), contract.timelock()) == (PERIOD, TIMELOCK)
@@ -406,21 +410,10 @@ def test_a_proposal_is_voted_waits_for_its_eta_and_is_enacted(gov: Gov):
     (enacted,) = gov.logged("Enacted")
     assert (enacted.proposal_id, enacted.index, enacted.policy_hash) == (1, 1, keccak(document))
     assert gov.state(1) == "executed"
-    assert (gov.contract.policy_hash(), gov.contract.standing_root()) == (
-        keccak(document),
-        NEXT_STANDING.root,
-    )
-    assert gov.contract.standing_total() == NEXT_STANDING.total
+    assert gov.in_force() == (keccak(document), NEXT_STANDING.root, NEXT_STANDING.total)
     assert gov.contract.enacted_count() == 2
     second = gov.enactment(1)
-    assert second == EnactmentRecord(
-        1,
-        keccak(document),
-        NEXT_STANDING.root,
-        NEXT_STANDING.total,
-        boa.env.evm.patch.block_number,
-        boa.env.timestamp,
-    )
+    assert second == enacted_here(1, document, NEXT_STANDING)
     assert second.block_number > genesis_block
     with boa.reverts("the proposal was already executed"):
         gov.execute(1)
