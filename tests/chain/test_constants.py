@@ -46,6 +46,9 @@ from aigora.core.hashing import keccak
 from aigora.engine import _spec  # mirrors StepVerifier (fixed-point arithmetic)
 from aigora.engine._commit import CHUNK_BYTES  # mirrors Disputes, StepVerifier
 from aigora.engine._trace import TOKENS_OP, op_dtype  # mirrors Disputes
+from aigora.governance import BALLOT_TYPES, PROPOSE_TYPES, STATE_NAMES, SUPPORT  # Governor
+from aigora.governance import DOMAIN_NAME as GOVERNOR_DOMAIN_NAME  # mirrors Governor
+from aigora.governance import DOMAIN_VERSION as GOVERNOR_DOMAIN_VERSION  # mirrors Governor
 from aigora.payouts._claims import CLAIM_FEE_TYPES  # mirrors Distributor
 from aigora.payouts._claims import DOMAIN_NAME as CLAIM_DOMAIN_NAME  # mirrors Distributor
 from aigora.payouts._claims import DOMAIN_VERSION as CLAIM_DOMAIN_VERSION  # mirrors Distributor
@@ -210,6 +213,22 @@ def test_channels_domain_types_and_batch():
     assert channels["WITHDRAWAL_TYPEHASH"] == _type_hash("Withdrawal", WITHDRAWAL_TYPES)
     assert channels["ecdsa.HALF_CURVE_ORDER"] == _SECP256K1_N // 2
     assert channels["MAX_BATCH"] >= REDEEM_BATCH
+
+
+def test_governor_domain_types_supports_and_states():
+    governor = contract_constants("Governor")
+    assert governor["DOMAIN_NAME"] == GOVERNOR_DOMAIN_NAME
+    assert governor["DOMAIN_VERSION"] == GOVERNOR_DOMAIN_VERSION
+    assert governor["PROPOSE_TYPEHASH"] == _type_hash("Propose", PROPOSE_TYPES)
+    assert governor["BALLOT_TYPEHASH"] == _type_hash("Ballot", BALLOT_TYPES)
+    assert _named(governor, "SUPPORT_") == {code: name for name, code in SUPPORT.items()}
+    assert _named(governor, "STATE_") == STATE_NAMES
+    assert governor["ecdsa.HALF_CURVE_ORDER"] == _SECP256K1_N // 2
+    assert governor["eip712._TYPE_HASH"] == _type_hash(
+        "EIP712Domain", {"EIP712Domain": DOMAIN_TYPE}
+    )
+    assert governor["BPS"] == BPS
+    assert governor["MAX_DEPTH"] <= governor["merkle.MAX_DEPTH"]
 
 
 def test_signature_malleability_bound(disputes, distributor):
