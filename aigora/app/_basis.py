@@ -18,7 +18,7 @@ from aigora.content import Universe, compute_run
 from aigora.governance import Policy
 from aigora.index import AdmissionPolicy, SnapshotBasis, candidates, passage_text
 from aigora.reputation import ReputationParams
-from aigora.store import BlobStore, ContentItem, PeerBatch, session_scope
+from aigora.store import Anchor, AnchorKind, BlobStore, ContentItem, PeerBatch, session_scope
 
 ZERO = bytes(32)
 
@@ -66,10 +66,18 @@ def reputation_params(policy: Policy) -> ReputationParams:
 
 
 def network_universe(db: Engine, chain_id: int, registry: str) -> Universe:
-    """Every content or attestation batch the scan found, less those nobody has served yet."""
+    """Every content or attestation batch the scan found or this node anchored itself, less
+    those nobody has served yet."""
     with session_scope(db) as session:
         where = (PeerBatch.chain_id == chain_id, PeerBatch.registry_address == registry)
-        through = session.scalar(select(func.max(PeerBatch.batch_id)).where(*where)) or 0
+        found = session.scalar(select(func.max(PeerBatch.batch_id)).where(*where)) or 0
+        own = session.scalar(
+            select(func.max(Anchor.batch_id)).where(
+                Anchor.chain_id == chain_id,
+                Anchor.kind.in_((AnchorKind.CONTENT.value, AnchorKind.ATTESTATIONS.value)),
+            )
+        ) or 0
+        through = max(found, own)
         pending = session.scalars(
             select(PeerBatch.batch_id).where(*where, PeerBatch.state == "pending")
         )

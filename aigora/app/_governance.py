@@ -174,7 +174,7 @@ class Governance:
                     problem = str(exc)
                 if policy is not None and policy.hash() != bytes(args["policy_hash"]):
                     policy, problem = None, "the document does not hash to its policy hash"
-                self._documents[int(args["id"])] = _Known(document, policy, problem)
+                self._documents[int(args["proposal_id"])] = _Known(document, policy, problem)
             self._scanned_to = head
 
     def _known(self, proposal_id: int) -> _Known:
@@ -369,7 +369,7 @@ class Governance:
             ),
         )
         (log,) = chain.events_in(result, governor.events.Proposed)
-        return Relayed(proposal_id=int(log["args"]["id"]), tx_hash=result.tx_hash)
+        return Relayed(proposal_id=int(log["args"]["proposal_id"]), tx_hash=result.tx_hash)
 
     def relay_ballot(self, proposal_id: int, signed: SignedBallot) -> Relayed:
         terms = self.ballot_terms(proposal_id, signed.voter, signed.support)
