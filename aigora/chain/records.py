@@ -197,6 +197,45 @@ class ChannelRecord:
         return self.unlocks_at != 0
 
 
+@dataclass(frozen=True)
+class ProposalRecord:
+    """`Governor.proposals(id)`: a policy proposal (id 0 is the genesis policy, executed at
+    deployment). `base_policy` is the policy_hash in force when it was proposed, `snapshot_*`
+    the standing it is voted with, `standing_*` the standing it would enact. An unknown id reads
+    as all zeros (`exists` is False)."""
+
+    proposer: str
+    policy_hash: bytes
+    base_policy: bytes
+    standing_root: bytes
+    standing_total: int
+    snapshot_root: bytes
+    snapshot_total: int
+    vote_end: int
+    eta: int
+    for_power: int
+    against_power: int
+    abstain_power: int
+    executed: bool
+
+    @property
+    def exists(self) -> bool:
+        return self.policy_hash != bytes(32)
+
+
+@dataclass(frozen=True)
+class EnactmentRecord:
+    """`Governor.enactments(i)`: the i-th policy put in force (0: genesis), by which proposal,
+    at which block and time; it stays in force until enactment i + 1."""
+
+    proposal_id: int
+    policy_hash: bytes
+    standing_root: bytes
+    standing_total: int
+    block_number: int
+    timestamp: int
+
+
 LAYOUTS: dict[tuple[str, str], type] = {
     ("Registry", "operators"): OperatorRecord,
     ("Registry", "batches"): BatchRecord,
@@ -208,6 +247,8 @@ LAYOUTS: dict[tuple[str, str], type] = {
     ("Disputes", "games"): GameRecord,
     ("Bounties", "jobs"): JobRecord,
     ("Channels", "channel"): ChannelRecord,
+    ("Governor", "proposals"): ProposalRecord,
+    ("Governor", "enactments"): EnactmentRecord,
 }
 """Which getter each record decodes: `check_layout` ties the two."""
 
@@ -260,6 +301,14 @@ def read_job(chain: Chain, bounties: Contract, job_id: bytes) -> JobRecord:
 
 def read_channel(chain: Chain, channels: Contract, asker: str, operator: str) -> ChannelRecord:
     return _decode(ChannelRecord, chain.call(channels.functions.channel(asker, operator)))
+
+
+def read_proposal(chain: Chain, governor: Contract, proposal_id: int) -> ProposalRecord:
+    return _decode(ProposalRecord, chain.call(governor.functions.proposals(proposal_id)))
+
+
+def read_enactment(chain: Chain, governor: Contract, index: int) -> EnactmentRecord:
+    return _decode(EnactmentRecord, chain.call(governor.functions.enactments(index)))
 
 
 def struct_fields(abi: list[dict[str, Any]], function: str) -> list[str]:
