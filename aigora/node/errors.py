@@ -16,11 +16,13 @@ from aigora.app import (
     NoBounties,
     NoDisputes,
     NoDistributor,
+    NoGovernance,
     NoNode,
     NoSnapshot,
     NotInNetwork,
     PayloadTooLarge,
     PaymentRequired,
+    PolicyUnreadable,
     QuotaExceeded,
 )
 from aigora.asks import NoTimeToRedeem, StaleVoucher
@@ -69,6 +71,8 @@ _STATUS: list[tuple[type[AigoraError], int]] = [
     (NoDistributor, 409),
     (NoBounties, 409),
     (NotInNetwork, 409),
+    (NoGovernance, 409),
+    (PolicyUnreadable, 409),
     (NothingToClose, 409),
     (NothingToClaim, 409),
     (PayoutError, 409),
