@@ -59,3 +59,42 @@ def edited(policy: Policy, **admission: object) -> Policy:
     data = policy.model_dump(mode="json")
     data["admission"].update(admission)
     return parse_policy(canonical_json(data))
+
+
+def signature_over(signer: Signer, terms: dict) -> str:
+    """`signer`'s signature over the typed data a node's terms carry (as a wallet signs it)."""
+    return "0x" + bytes(signer.sign_typed_data(full_message=terms["typed_data"]).signature).hex()
+
+
+def propose_over_http(client, signer: Signer, document: bytes):
+    """Ask for the Propose terms, sign them as `signer` and send the proposal; the response."""
+    terms = client.post(
+        "/governance/propose-terms",
+        json={"document": document.decode(), "proposer": signer.address},
+    )
+    assert terms.status_code == 200, terms.text
+    return client.post(
+        "/governance/proposals",
+        json={
+            "document": document.decode(),
+            "proposer": signer.address,
+            "signature": signature_over(signer, terms.json()),
+        },
+    )
+
+
+def vote_over_http(client, proposal_id: int, signer: Signer, support: str, signed_by=None):
+    """Ask for the ballot terms, sign them (as `signed_by`, default the voter) and send."""
+    terms = client.get(
+        f"/governance/proposals/{proposal_id}/ballot",
+        params={"voter": signer.address, "support": support},
+    )
+    assert terms.status_code == 200, terms.text
+    return client.post(
+        f"/governance/proposals/{proposal_id}/votes",
+        json={
+            "voter": signer.address,
+            "support": support,
+            "signature": signature_over(signed_by or signer, terms.json()),
+        },
+    )

@@ -26,6 +26,9 @@ from tests.governance_kit import (
     deploy_governed,
     edited,
     joined_dir,
+    propose_over_http,
+    signature_over,
+    vote_over_http,
 )
 from tests.node.conftest import PASSPHRASE
 from tests.operator import operator_app, public_client
@@ -57,42 +60,6 @@ def policy_now(client):
     return policy_from_data(current(client)["in_force"]["policy"])
 
 
-def sign(signer, terms: dict) -> str:
-    return "0x" + bytes(signer.sign_typed_data(full_message=terms["typed_data"]).signature).hex()
-
-
-def propose(client, signer, document: bytes):
-    terms = client.post(
-        "/governance/propose-terms",
-        json={"document": document.decode(), "proposer": signer.address},
-    )
-    assert terms.status_code == 200, terms.text
-    return client.post(
-        "/governance/proposals",
-        json={
-            "document": document.decode(),
-            "proposer": signer.address,
-            "signature": sign(signer, terms.json()),
-        },
-    )
-
-
-def vote(client, proposal_id: int, signer, support: str, *, signed_by=None):
-    terms = client.get(
-        f"/governance/proposals/{proposal_id}/ballot",
-        params={"voter": signer.address, "support": support},
-    )
-    assert terms.status_code == 200, terms.text
-    return client.post(
-        f"/governance/proposals/{proposal_id}/votes",
-        json={
-            "voter": signer.address,
-            "support": support,
-            "signature": sign(signed_by or signer, terms.json()),
-        },
-    )
-
-
 def refused(response, status: int, words: str) -> None:
     assert response.status_code == status, response.text
     assert words in response.json()["detail"], response.json()
@@ -112,7 +79,7 @@ def test_a_proposal_passes_by_relayed_ballots_and_is_enacted_after_its_timelock(
     client = net.client
     before = policy_now(client)
     proposed = edited(before, min_score=0.3)
-    made = propose(client, SEEDS[0], proposed.document())
+    made = propose_over_http(client, SEEDS[0], proposed.document())
     assert made.status_code == 200, made.text
     proposal_id = made.json()["proposal_id"]
 
@@ -120,14 +87,14 @@ def test_a_proposal_passes_by_relayed_ballots_and_is_enacted_after_its_timelock(
     assert info["state"] == "active"
     assert info["changes"] == ["admission.min_score: None -> 0.3"]
 
-    assert vote(client, proposal_id, SEEDS[0], "for").status_code == 200
-    refused(vote(client, proposal_id, SEEDS[0], "against"), 409, "already voted")
+    assert vote_over_http(client, proposal_id, SEEDS[0], "for").status_code == 200
+    refused(vote_over_http(client, proposal_id, SEEDS[0], "against"), 409, "already voted")
     refused(
-        vote(client, proposal_id, SEEDS[1], "for", signed_by=SEEDS[2]),
+        vote_over_http(client, proposal_id, SEEDS[1], "for", signed_by=SEEDS[2]),
         409,
         "signature is not the voter's",
     )
-    assert vote(client, proposal_id, SEEDS[1], "abstain").status_code == 200
+    assert vote_over_http(client, proposal_id, SEEDS[1], "abstain").status_code == 200
     (info,) = [p for p in current(client)["proposals"] if p["id"] == proposal_id]
     power = int(before.standing.powers[SEEDS[0].address])
     assert (int(info["for_power"]), int(info["abstain_power"])) == (power, power)
@@ -135,7 +102,7 @@ def test_a_proposal_passes_by_relayed_ballots_and_is_enacted_after_its_timelock(
 
     refused(client.post(f"/governance/proposals/{proposal_id}/execute"), 409, "still open")
     advance(net.rpc, VOTING_PERIOD_S)
-    refused(vote(client, proposal_id, SEEDS[2], "against"), 409, "voting has ended")
+    refused(vote_over_http(client, proposal_id, SEEDS[2], "against"), 409, "voting has ended")
     refused(client.post(f"/governance/proposals/{proposal_id}/execute"), 409, "timelock")
     advance(net.rpc, TIMELOCK_S)
     done = client.post(f"/governance/proposals/{proposal_id}/execute")
@@ -154,7 +121,7 @@ def test_an_account_without_standing_cannot_vote_or_propose_whatever_it_signs(ne
         json={"document": document.decode(), "proposer": STRANGER.address},
     )
     refused(terms, 404, "has no standing")
-    made = propose(client, SEEDS[2], document)
+    made = propose_over_http(client, SEEDS[2], document)
     assert made.status_code == 200, made.text
     proposal_id = made.json()["proposal_id"]
     ballot = client.get(
@@ -169,7 +136,11 @@ def test_an_account_without_standing_cannot_vote_or_propose_whatever_it_signs(ne
     ).json()
     forged = client.post(
         f"/governance/proposals/{proposal_id}/votes",
-        json={"voter": STRANGER.address, "support": "for", "signature": sign(STRANGER, seed_terms)},
+        json={
+            "voter": STRANGER.address,
+            "support": "for",
+            "signature": signature_over(STRANGER, seed_terms),
+        },
     )
     assert forged.status_code == 404  # no standing: the node sends nothing
     (info,) = [p for p in current(client)["proposals"] if p["id"] == proposal_id]
