@@ -100,6 +100,7 @@ from aigora.app._disputes import (
 )
 from aigora.app._games import Move, challenger_move, log_failure, operator_move, play_games
 from aigora.app._governance import (
+    AlreadyVoted,
     Governance,
     GovernanceState,
     NoGovernance,
@@ -160,6 +161,7 @@ __all__ = [
     "STATUS_NAMES",
     "AgentView",
     "Agents",
+    "AlreadyVoted",
     "AnchorList",
     "AnchoredNow",
     "Answer",

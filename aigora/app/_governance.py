@@ -46,6 +46,10 @@ class NoGovernance(AigoraError):
     """This node follows no network, so no community policy: its config is its policy."""
 
 
+class AlreadyVoted(AigoraError):
+    """A voter's ballot on a proposal is already counted (the Governor counts each once)."""
+
+
 class PolicyUnreadable(AigoraError):
     """The policy in force (or a proposal's) cannot be read from the chain as a policy."""
 
@@ -354,6 +358,8 @@ class Governance:
     def ballot_terms(self, proposal_id: int, voter: str, support: str) -> SignTerms:
         code = support_code(support)
         record = self.proposal(proposal_id)
+        if self.chain.call(self.governor.functions.has_voted(proposal_id, voter)):
+            raise AlreadyVoted(f"{voter} already voted on proposal {proposal_id}: one ballot each")
         power, proof = self._proof(record.snapshot_root, voter)
         return SignTerms(
             typed_data=_json_safe(

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aigora.app import (
+    AlreadyVoted,
     NoBounties,
     NoDisputes,
     NoDistributor,
@@ -72,6 +73,7 @@ _STATUS: list[tuple[type[AigoraError], int]] = [
     (NoBounties, 409),
     (NotInNetwork, 409),
     (NoGovernance, 409),
+    (AlreadyVoted, 409),
     (PolicyUnreadable, 409),
     (NothingToClose, 409),
     (NothingToClaim, 409),
