@@ -19,8 +19,10 @@ TIMELOCK_S = 600
 PARAMS = GovernorParams(
     voting_period_s=VOTING_PERIOD_S, timelock_s=TIMELOCK_S, quorum_bps=4000, threshold_bps=100
 )
-SEEDS = [Signer.dev(bytes([n]) * 32) for n in (0x51, 0x52, 0x53)]
-STRANGER = Signer.dev(bytes([0x54]) * 32)
+SEED_KEYS = [bytes([n]) * 32 for n in (0x51, 0x52, 0x53)]
+SEEDS = [Signer.dev(key) for key in SEED_KEYS]
+STRANGER_KEY = bytes([0x54]) * 32
+STRANGER = Signer.dev(STRANGER_KEY)
 """An address outside the standing table: no vote, whatever it holds."""
 
 

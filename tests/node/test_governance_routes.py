@@ -216,3 +216,11 @@ def test_the_cli_flows_over_http_and_a_node_that_lies_about_the_terms(net):
     assert info["against_power"] == "0"
     local = App(net.context)
     assert local.governance.state().proposals[0].for_power == info["for_power"]
+
+
+def test_the_policy_reads_the_same_from_the_cli_both_ways(net):
+    case = policy.state_case()
+    local = case.local(App(net.context))
+    remote = case.remote(RemoteNode("http://testserver", net.client))
+    assert local == remote
+    assert policy.in_force(local).hash_hex == local.in_force.policy_hash
