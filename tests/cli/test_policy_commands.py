@@ -9,7 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from aigora.app import open_node
 from aigora.chain import Anvil
+from aigora.core.cid import cid_of
 from aigora.core.keystore import Keystore
 from tests.cli.conftest import PASSPHRASE, Aigora
 from tests.governance_kit import (
@@ -36,6 +38,7 @@ def cli(tmp_path_factory) -> Iterator[SimpleNamespace]:
         named = (("alice", SEED_KEYS[0]), ("bob", SEED_KEYS[1]), ("mallory", STRANGER_KEY))
         for name, key in named:
             keys.import_key(name, key.hex(), PASSPHRASE)
+        open_node(home, PASSPHRASE).close()  # joined once, as `aigora up` does
         yield SimpleNamespace(rpc=rpc, aigora=Aigora(home, in_process=True))
 
 
@@ -104,7 +107,7 @@ def test_the_whole_round_from_the_command_line(cli):
         (["--set", "admission.nope=1"], "admission has no field 'nope'"),
         (["--set", "standing.powers={}"], "a setting is section.field=value"),
         (["--set", "admission.min_score=0.3", "--remove", CID], "--remove needs --reason"),
-        (["--restore", CID], "is not removed"),
+        (["--restore", cid_of(b"never removed")], "is not removed"),
         (["--set", "objectives.k=0"], "objectives.k"),
         (["--remove", "not-a-cid", "--reason", "spam"], "is not a CID"),
     ],
