@@ -7,6 +7,7 @@ from aigora.app._asks import Asks
 from aigora.app._content import Content
 from aigora.app._context import NodeContext
 from aigora.app._disputes import Disputes
+from aigora.app._governance import Governance
 from aigora.app._labels import Labels
 from aigora.app._network import NetworkService
 from aigora.app._payouts import Payouts
@@ -31,6 +32,7 @@ class App:
         self.reputation = Reputation(context)
         self.agents = Agents(context)
         self.network = NetworkService(context)
+        self.governance = self.answers.governance
 
     def chain_status(self) -> ChainStatus:
         """The chain, the contracts and the operator's standing."""

@@ -7,13 +7,16 @@ the chain is the only source of the policy. A node pays the gas of what it relay
 needs no ether.
 """
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from eth_utils import to_checksum_address
+from pydantic import BaseModel, ConfigDict, Field
 
 from aigora.app._context import StoreContext
+from aigora.app._reputation import Reputation
 from aigora.chain import (
     Chain,
     EnactmentRecord,
@@ -23,21 +26,28 @@ from aigora.chain import (
 )
 from aigora.core.errors import AigoraError, NotFound
 from aigora.governance import (
+    MAX_DOCUMENT,
     STATE_NAMES,
-    SUPPORT,
     Policy,
     PolicyError,
+    Standing,
     ballot_typed_data,
     governor_domain,
     parse_policy,
     policy_diff,
     propose_typed_data,
+    standing_from_trust,
     standing_tree,
+    support_code,
 )
 
 
 class NoGovernance(AigoraError):
     """This node follows no network, so no community policy: its config is its policy."""
+
+
+class AlreadyVoted(AigoraError):
+    """A voter's ballot on a proposal is already counted (the Governor counts each once)."""
 
 
 class PolicyUnreadable(AigoraError):
@@ -84,24 +94,36 @@ class GovernanceState(BaseModel):
 
 
 class SignTerms(BaseModel):
-    """What a signer signs (EIP-712 typed data, amounts as strings) and the standing proof the
-    node will send with it."""
+    """What a signer signs (EIP-712 typed data, every integer a decimal string: totals exceed
+    2**53) and the standing proof the node will send with it."""
 
     typed_data: dict[str, Any]
     power: str
     proof: list[str]
 
 
+_ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+_SIGNATURE = r"^0x[0-9a-fA-F]{130}$"
+
+
 class SignedBallot(BaseModel):
-    voter: str
+    """A voter's signed `Ballot` (`GET /governance/proposals/{id}/ballot` gives what to sign)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    voter: str = Field(pattern=_ADDRESS)
     support: Literal["for", "against", "abstain"]
-    signature: str
+    signature: str = Field(pattern=_SIGNATURE)
 
 
 class SignedProposal(BaseModel):
-    document: str
-    proposer: str
-    signature: str
+    """A proposer's signed `Propose` over `document` (the canonical policy, as text)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document: str = Field(min_length=1, max_length=MAX_DOCUMENT)
+    proposer: str = Field(pattern=_ADDRESS)
+    signature: str = Field(pattern=_SIGNATURE)
 
 
 class Relayed(BaseModel):
@@ -116,6 +138,13 @@ class _Known:
     document: bytes
     policy: Policy | None
     problem: str | None
+
+
+def _json_safe(typed: dict[str, Any]) -> dict[str, Any]:
+    """Typed data whose message integers are decimal strings (a browser's JSON numbers lose
+    digits past 2**53; wallets and eth-account read uint256 from strings alike)."""
+    message = {k: str(v) if isinstance(v, int) else v for k, v in typed["message"].items()}
+    return {**typed, "message": message}
 
 
 def _signature(text: str) -> bytes:
@@ -258,7 +287,9 @@ class Governance:
         self, proposal_id: int, record: ProposalRecord, current: Policy, quorum_bps: int
     ) -> ProposalInfo:
         known = self._known(proposal_id)
-        changes = policy_diff(current, known.policy) if known.policy is not None else []
+        changes = []
+        if known.policy is not None:
+            changes = policy_diff(self._base_of(record, current), known.policy)
         state = self.chain.call(self.governor.functions.state(proposal_id))
         return ProposalInfo(
             id=proposal_id,
@@ -276,6 +307,14 @@ class Governance:
             changes=changes,
             problem=known.problem,
         )
+
+    def _base_of(self, record: ProposalRecord, current: Policy) -> Policy:
+        """The policy a proposal was written against (its changes are relative to it), else the
+        one in force."""
+        try:
+            return self.policy_by_hash(record.base_policy)
+        except NotFound:
+            return current
 
     # -- standing ------------------------------------------------------------------------------
 
@@ -297,19 +336,34 @@ class Governance:
         power = table[match]
         return power, standing_tree(table).get_proof((match, power))
 
+    def standing_of_newest_run(self) -> Standing:
+        """The standing table a proposal may carry: `standing_from_trust` of the newest
+        reputation run's trust, naming that run's digest (anyone can recompute it)."""
+        reputation = Reputation(self.context)
+        runs = reputation.runs(1).runs
+        if not runs:
+            raise NotFound("no reputation run yet: run `aigora reputation compute` first")
+        run = runs[0]
+        trust = json.loads(reputation.document(run.id))["result"]["trust"]
+        table = standing_from_trust({to_checksum_address(a): float(t) for a, t in trust.items()})
+        if not table:
+            raise PolicyError(f"reputation run {run.id} gives nobody any trust: no voters")
+        return Standing(run=run.result_digest, powers={a: str(p) for a, p in table.items()})
+
     # -- signing terms -------------------------------------------------------------------------
 
     def domain(self) -> Any:
         return governor_domain(self.chain.chain_id, self.governor.address)
 
     def ballot_terms(self, proposal_id: int, voter: str, support: str) -> SignTerms:
-        if support not in SUPPORT:
-            raise AigoraError(f"support is one of {', '.join(SUPPORT)}, not {support!r}")
+        code = support_code(support)
         record = self.proposal(proposal_id)
+        if self.chain.call(self.governor.functions.has_voted(proposal_id, voter)):
+            raise AlreadyVoted(f"{voter} already voted on proposal {proposal_id}: one ballot each")
         power, proof = self._proof(record.snapshot_root, voter)
         return SignTerms(
-            typed_data=ballot_typed_data(
-                self.domain(), proposal_id=proposal_id, support=SUPPORT[support], voter=voter
+            typed_data=_json_safe(
+                ballot_typed_data(self.domain(), proposal_id=proposal_id, support=code, voter=voter)
             ),
             power=str(power),
             proof=["0x" + p.hex() for p in proof],
@@ -319,17 +373,26 @@ class Governance:
         policy = self._checked_document(document)
         governor = self.governor
         enactment, _ = self.in_force()
-        power, proof = self._proof(enactment.standing_root, proposer)
         table = policy.standing.table()
+        root, total = standing_tree(table).root, sum(table.values())
+        if (policy.hash(), root, total) == (
+            enactment.policy_hash,
+            enactment.standing_root,
+            enactment.standing_total,
+        ):
+            raise PolicyError("the document is the policy in force: nothing to change")
+        power, proof = self._proof(enactment.standing_root, proposer)
         return SignTerms(
-            typed_data=propose_typed_data(
-                self.domain(),
-                proposer=proposer,
-                policy_hash=policy.hash(),
-                standing_root=standing_tree(table).root,
-                standing_total=sum(table.values()),
-                base_policy=enactment.policy_hash,
-                nonce=self.chain.call(governor.functions.nonces(proposer)),
+            typed_data=_json_safe(
+                propose_typed_data(
+                    self.domain(),
+                    proposer=proposer,
+                    policy_hash=policy.hash(),
+                    standing_root=root,
+                    standing_total=total,
+                    base_policy=enactment.policy_hash,
+                    nonce=self.chain.call(governor.functions.nonces(proposer)),
+                )
             ),
             power=str(power),
             proof=["0x" + p.hex() for p in proof],
@@ -378,7 +441,7 @@ class Governance:
             self.governor.functions.vote(
                 proposal_id,
                 signed.voter,
-                SUPPORT[signed.support],
+                support_code(signed.support),
                 int(terms.power),
                 [bytes.fromhex(p[2:]) for p in terms.proof],
                 _signature(signed.signature),

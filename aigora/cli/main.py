@@ -24,6 +24,7 @@ from aigora.cli import (
     labels,
     network,
     payouts,
+    policy,
     reputation,
     up,
 )
@@ -61,6 +62,7 @@ app.add_typer(payouts.epoch_app, name="epoch")
 app.command("claim")(payouts.claim)
 app.command("earnings")(payouts.earnings)
 app.add_typer(labels.app, name="label")
+app.add_typer(policy.app, name="policy")
 
 _err = Console(stderr=True)
 

@@ -5,10 +5,18 @@ contract counts. Pure: documents, rules and signatures; reading and sending are 
     policy = parse_policy(document)          # canonical JSON only; keccak256 is the policy hash
     table  = standing_from_trust(run.trust)  # power = floor(trust * 10**18), never a balance
     root   = standing_tree(table).root       # what votes are proven against
-
-Imports `core` and `reputation` only.
 """
 
+from aigora.governance._edit import (
+    EDITABLE,
+    describe_policy,
+    edit_policy,
+    parse_setting,
+    plain_time,
+    policy_from_data,
+    policy_from_file,
+    share,
+)
 from aigora.governance._policy import (
     MAX_DOCUMENT,
     POLICY_FORMAT,
@@ -53,6 +61,7 @@ __all__ = [
     "BALLOT_TYPES",
     "DOMAIN_NAME",
     "DOMAIN_VERSION",
+    "EDITABLE",
     "MAX_DOCUMENT",
     "MAX_VOTERS",
     "POLICY_FORMAT",
@@ -71,13 +80,20 @@ __all__ = [
     "Standing",
     "UnknownSupport",
     "ballot_typed_data",
+    "describe_policy",
+    "edit_policy",
     "genesis_policy",
     "genesis_standing",
     "governor_domain",
     "parse_policy",
+    "parse_setting",
+    "plain_time",
     "policy_diff",
+    "policy_from_data",
+    "policy_from_file",
     "power_of",
     "propose_typed_data",
+    "share",
     "sign_ballot",
     "sign_propose",
     "standing_from_trust",

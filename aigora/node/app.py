@@ -18,6 +18,7 @@ from aigora.node.routers import (
     chain,
     content,
     disputes,
+    governance,
     health,
     labels,
     network,
@@ -63,6 +64,7 @@ def create_app(
         payouts.router,
         labels.router,
         network.router,
+        governance.router,
         pages.router,
     ):
         app.include_router(router)

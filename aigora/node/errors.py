@@ -13,14 +13,17 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aigora.app import (
+    AlreadyVoted,
     NoBounties,
     NoDisputes,
     NoDistributor,
+    NoGovernance,
     NoNode,
     NoSnapshot,
     NotInNetwork,
     PayloadTooLarge,
     PaymentRequired,
+    PolicyUnreadable,
     QuotaExceeded,
 )
 from aigora.asks import NoTimeToRedeem, StaleVoucher
@@ -69,6 +72,9 @@ _STATUS: list[tuple[type[AigoraError], int]] = [
     (NoDistributor, 409),
     (NoBounties, 409),
     (NotInNetwork, 409),
+    (NoGovernance, 409),
+    (AlreadyVoted, 409),
+    (PolicyUnreadable, 409),
     (NothingToClose, 409),
     (NothingToClaim, 409),
     (PayoutError, 409),

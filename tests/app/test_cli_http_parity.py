@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aigora.app import App, NodeContext, open_node
-from aigora.cli import answers, asks, chain, content, disputes, labels, payouts
+from aigora.cli import answers, asks, chain, content, disputes, labels, payouts, policy
 from aigora.cli._local import RemoteNode, UseCase
 from aigora.core.cid import cid_of
 from aigora.core.errors import AigoraError
@@ -145,6 +145,9 @@ def test_other_token_ids_are_refused_the_same_way(arena):
         asks.channel_case("0x" + "44" * 20),
         asks.withdrawal_case("0x" + "44" * 20, 2**40),
         asks.complete_case("0x" + "44" * 20),
+        policy.state_case(),
+        policy.ballot_terms_case(1, "0x" + "55" * 20, "for"),
+        policy.execute_case(1),
     ],
     ids=[
         "snapshot",
@@ -158,6 +161,9 @@ def test_other_token_ids_are_refused_the_same_way(arena):
         "asks-channel",
         "asks-withdrawal-request",
         "asks-complete-refused",
+        "policy-show-no-network",
+        "policy-ballot-no-network",
+        "policy-execute-no-network",
     ],
 )
 def test_reads_and_refusals_are_the_same_both_ways(arena, case):

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from aigora.app import App, PaymentRequired, registered_operators
 from aigora.content import VERDICTS
 from aigora.core.errors import AigoraError
+from aigora.governance import describe_policy, plain_time, policy_from_data, share
 from aigora.node.charts import bar_chart, line_chart
 from aigora.node.deps import (
     CSRF_FIELD,
@@ -339,6 +340,71 @@ async def claim(request: Request) -> HTMLResponse:
         return _failed(request, "earnings.html", "Earnings", exc, active="Earnings", **values)
     values = _earnings_values(request, account)
     return _page(request, "earnings.html", "Earnings", "Earnings", claimed=result, **values)
+
+
+# ---- policy ------------------------------------------------------------------------------------
+
+OPEN_STATES = ("active",)
+
+
+def _proposal_view(proposal: Any, now: int) -> dict[str, Any]:
+    total = int(proposal.standing_total)
+    counted = {
+        name: int(getattr(proposal, f"{name}_power")) for name in ("for", "against", "abstain")
+    }
+    return {
+        "info": proposal,
+        "tallies": [
+            (name, share(power, total), power * 100 // max(total, 1))
+            for name, power in counted.items()
+        ],
+        "quorum": share(int(proposal.quorum), total),
+        "quorum_reached": counted["for"] + counted["abstain"] >= int(proposal.quorum),
+        "vote_end": plain_time(proposal.vote_end, now),
+        "eta": plain_time(proposal.eta, now),
+    }
+
+
+def _policy_values(request: Request) -> dict[str, Any]:
+    state = _services(request).governance.state()
+    policy = policy_from_data(state.in_force.policy)
+    proposals = [_proposal_view(p, state.now) for p in state.proposals]
+    return {
+        "state": state,
+        "rows": describe_policy(policy),
+        "removed": policy.admission.removed,
+        "since": plain_time(state.in_force.timestamp, state.now),
+        "open": [p for p in proposals if p["info"].state in OPEN_STATES],
+        "past": [p for p in proposals if p["info"].state not in OPEN_STATES],
+    }
+
+
+@router.get("/ui/policy", response_class=HTMLResponse)
+def policy_page(request: Request) -> HTMLResponse:
+    """The policy in force in plain words and every proposal; ballots are signed in the
+    browser and relayed by the node."""
+    try:
+        values = _policy_values(request)
+    except AigoraError as exc:
+        return _failed(request, "policy.html", "Policy", exc, active="Policy")
+    return _page(request, "policy.html", "Policy", "Policy", **values)
+
+
+@router.post("/ui/policy/{proposal_id}/execute", response_class=HTMLResponse)
+async def execute_proposal(request: Request, proposal_id: int) -> Response:
+    """Enact a proposal that is ready (anyone may: the contract decides)."""
+    failure: AigoraError | None = None
+    try:
+        done = await asyncio.to_thread(_services(request).governance.execute, proposal_id)
+    except AigoraError as exc:
+        done, failure = None, exc
+    try:
+        values = _policy_values(request)
+    except AigoraError as exc:
+        return _failed(request, "policy.html", "Policy", failure or exc, active="Policy")
+    if failure is not None:
+        return _failed(request, "policy.html", "Policy", failure, active="Policy", **values)
+    return _page(request, "policy.html", "Policy", "Policy", executed=done, **values)
 
 
 # ---- network -----------------------------------------------------------------------------------

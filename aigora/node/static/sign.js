@@ -615,6 +615,65 @@ function renderAnswer(container, answer) {
   container.hidden = false;
 }
 
+/** Votes on the policy page: the visitor signs a `Ballot` (proposal, support, voter) in the
+ * governor's domain, after checking the node's typed data is that ballot and nothing else; the
+ * node relays it and the contract counts it once, with the voter's standing. */
+const SUPPORT = { against: 0, for: 1, abstain: 2 };
+
+function setUpPolicy(section) {
+  for (const card of section.querySelectorAll("[data-proposal]")) {
+    const id = Number(card.dataset.proposal);
+    const status = $("[data-status]", card);
+    for (const button of card.querySelectorAll("[data-vote]")) {
+      const support = button.dataset.vote;
+      button.addEventListener("click", () =>
+        guarded(button, async () => {
+          const signer = requireSigner();
+          const query = new URLSearchParams({ voter: signer.address, support });
+          const terms = await api("GET", `/governance/proposals/${id}/ballot?${query}`);
+          const { message, primaryType } = terms.typed_data;
+          if (
+            primaryType !== "Ballot" ||
+            Number(message.proposalId) !== id ||
+            Number(message.support) !== SUPPORT[support] ||
+            getAddress(message.voter) !== signer.address
+          ) {
+            throw new Error("the node asked to sign another ballot than yours; nothing was signed");
+          }
+          say(status, `Signing a ballot ${support} proposal ${id} with power ${terms.power}…`);
+          const signature = await signer.signTypedData(terms.typed_data);
+          const sent = await api("POST", `/governance/proposals/${id}/votes`, {
+            voter: signer.address,
+            support,
+            signature,
+          });
+          say(status, `Your vote ${support} was counted; transaction ${sent.tx_hash}`);
+          await refreshTally(card, id);
+        }),
+      );
+    }
+  }
+}
+
+async function refreshTally(card, id) {
+  const state = await api("GET", "/governance");
+  const proposal = state.proposals.find((p) => p.id === id);
+  if (!proposal) return;
+  const total = BigInt(proposal.standing_total);
+  for (const name of ["for", "against", "abstain"]) {
+    const power = BigInt(proposal[`${name}_power`]);
+    const tenths = total > 0n ? (power * 1000n) / total : 0n;
+    const words = `${tenths / 10n}.${tenths % 10n}%`;
+    const cell = $(`[data-share="${name}"]`, card);
+    if (cell) cell.textContent = words;
+    const meter = cell?.parentElement?.querySelector("meter");
+    if (meter) {
+      meter.value = Number(tenths / 10n);
+      meter.setAttribute("aria-label", `${name} ${words}`);
+    }
+  }
+}
+
 // ---- start -----------------------------------------------------------------------------------
 
 async function start() {
@@ -629,6 +688,7 @@ async function start() {
     "[data-sign=labels]": setUpLabels,
     "[data-sign=claim]": setUpClaim,
     "[data-sign=ask]": setUpPaidAsk,
+    "[data-sign=policy]": setUpPolicy,
   };
   for (const [selector, setUp] of Object.entries(pages)) {
     for (const element of document.querySelectorAll(selector)) setUp(element);
