@@ -18,8 +18,8 @@ from pydantic import BaseModel
 from web3.contract import Contract
 
 from aigora.app._asks import InFlight, RecordPayment, prepare_payment
-from aigora.app._context import NodeContext, StoreContext
 from aigora.app._basis import Plan, network_universe, plan_basis
+from aigora.app._context import NodeContext, StoreContext
 from aigora.app._games import Move, play_games
 from aigora.app._governance import Governance
 from aigora.asks import Payment, fee_for_ask

@@ -7,7 +7,6 @@ from aigora.app._asks import Asks
 from aigora.app._content import Content
 from aigora.app._context import NodeContext
 from aigora.app._disputes import Disputes
-from aigora.app._governance import Governance
 from aigora.app._labels import Labels
 from aigora.app._network import NetworkService
 from aigora.app._payouts import Payouts

@@ -60,9 +60,7 @@ def admission_rule(policy: Policy, universe: Universe) -> AdmissionPolicy:
 
 
 def reputation_params(policy: Policy) -> ReputationParams:
-    return ReputationParams(
-        seeds=tuple(policy.reputation.seeds), damping=policy.reputation.damping
-    )
+    return ReputationParams(seeds=tuple(policy.reputation.seeds), damping=policy.reputation.damping)
 
 
 def network_universe(db: Engine, chain_id: int, registry: str) -> Universe:
@@ -71,12 +69,15 @@ def network_universe(db: Engine, chain_id: int, registry: str) -> Universe:
     with session_scope(db) as session:
         where = (PeerBatch.chain_id == chain_id, PeerBatch.registry_address == registry)
         found = session.scalar(select(func.max(PeerBatch.batch_id)).where(*where)) or 0
-        own = session.scalar(
-            select(func.max(Anchor.batch_id)).where(
-                Anchor.chain_id == chain_id,
-                Anchor.kind.in_((AnchorKind.CONTENT.value, AnchorKind.ATTESTATIONS.value)),
+        own = (
+            session.scalar(
+                select(func.max(Anchor.batch_id)).where(
+                    Anchor.chain_id == chain_id,
+                    Anchor.kind.in_((AnchorKind.CONTENT.value, AnchorKind.ATTESTATIONS.value)),
+                )
             )
-        ) or 0
+            or 0
+        )
         through = max(found, own)
         pending = session.scalars(
             select(PeerBatch.batch_id).where(*where, PeerBatch.state == "pending")
@@ -132,7 +133,7 @@ def derive_admission(
                 admitted.add(cid)
             else:
                 refused[cid] = reason
-        for cid, in session.execute(
+        for (cid,) in session.execute(
             select(ContentItem.cid).where(ContentItem.anchor_id.is_(None))
         ):
             refused.setdefault(cid, "not anchored on the network")

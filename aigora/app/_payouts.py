@@ -20,9 +20,9 @@ anchoring interval (`release_ended`), so a late epoch finds the money already re
 import json
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -292,7 +292,9 @@ class Payouts:
         validation = labels = None
         if pool:
             if not config.validation or not config.item_labels:
-                raise PayoutError("a training pool needs [payouts] validation and item_labels files")
+                raise PayoutError(
+                    "a training pool needs [payouts] validation and item_labels files"
+                )
             validation = read_validation(self._resolve(config.validation))
             labels = read_item_labels(self._resolve(config.item_labels))
         return Objectives(

@@ -44,7 +44,9 @@ class AdmissionPolicy:
     through_batch: int | None = None
     skipped: frozenset[int] = frozenset()
 
-    def refusal(self, cid: str, license: str, score: float | None, status: str | None) -> str | None:
+    def refusal(
+        self, cid: str, license: str, score: float | None, status: str | None
+    ) -> str | None:
         """Why the policy refuses this item, or None when it admits it (removal first, then
         licence, status and score: the reason a verifier names is the most specific one)."""
         if cid in self.removed:

@@ -16,12 +16,12 @@ older set still gets a new root, registered after the one it replaces (a stale-s
 compares registration times). No passage can be proven against that leaf: its third field is not
 the keccak256 of any embedding anyone can find.
 
-In a network one last leaf, `(n + 1, BASIS_TAG, keccak256(abi.encode(policyHash, throughBatch,
-reputationDigest, skippedHash)))`, commits the snapshot to what it was built under (`SnapshotBasis`):
-the policy in force, the last registry batch its universe reaches, the reputation run its scores
-came from (zero when the policy uses no scores) and the batches it had to skip. Anyone holding the
-same batches re-derives the admitted set from these and compares (`aigora verify`). Like the
-generation leaf, no passage proves against it.
+In a network one last leaf, `(n + 1, BASIS_TAG, keccak256(abi.encode(policyHash,
+throughBatch, reputationDigest, skippedHash)))`, commits the snapshot to what it was built
+under (`SnapshotBasis`): the policy in force, the last registry batch its universe reaches,
+the reputation run its scores came from (zero when the policy uses no scores) and the batches
+it had to skip. Anyone holding the same batches re-derives the admitted set from these and
+compares (`aigora verify`). Like the generation leaf, no passage proves against it.
 """
 
 import io
@@ -84,10 +84,7 @@ class SnapshotBasis:
     def commitment(self) -> bytes:
         skipped = keccak(b"".join(b.to_bytes(32, "big") for b in self.skipped))
         return keccak(
-            self.policy_hash
-            + self.through_batch.to_bytes(32, "big")
-            + self.reputation
-            + skipped
+            self.policy_hash + self.through_batch.to_bytes(32, "big") + self.reputation + skipped
         )
 
     def to_json(self) -> dict:
@@ -159,9 +156,7 @@ class Snapshot:
         if not added and not drop and basis == self.basis:
             return self  # same items: keep the tree (and index) already built
         if not added and not drop:
-            return Snapshot(
-                self.model_root, self.cids, self.embeddings, self.generation + 1, basis
-            )
+            return Snapshot(self.model_root, self.cids, self.embeddings, self.generation + 1, basis)
         keep = np.array([c not in drop for c in self.cids], dtype=bool)
         if not added:  # removals only: no re-sort, the kept rows stay in order
             cids = tuple(c for c, k in zip(self.cids, keep, strict=True) if k)
