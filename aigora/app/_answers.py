@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from web3.contract import Contract
 
 from aigora.app._asks import InFlight, RecordPayment, prepare_payment
-from aigora.app._basis import Plan, network_universe, plan_basis
+from aigora.app._basis import Plan, admission_facts, network_universe, plan_basis
 from aigora.app._context import NodeContext, StoreContext
 from aigora.app._games import Move, play_games
 from aigora.app._governance import Governance
@@ -47,6 +47,7 @@ from aigora.index import (
 from aigora.store import session_scope
 from aigora.verify import (
     CHECKS_WITH_CLAIMS,
+    AdmissionFacts,
     ChainRegistry,
     Claim,
     DbNonceLedger,
@@ -413,6 +414,24 @@ class Answers:
             source_url=source_url,
             loaded=self._loaded(),
             pinned_model=parse_model_root(model or context.config.verify.model),
+            admission=self._admission if context.network is not None else None,
+        )
+
+    def _admission(self, document: ReceiptDocument, snapshot: Snapshot) -> AdmissionFacts:
+        """What this node's own store (every batch of the network it imported) makes of the
+        snapshot's committed basis."""
+        context = self.context
+        disputes = context.deployment.disputes
+        grace = context.chain.call(disputes.functions.stale_grace()) if disputes else 0
+        return admission_facts(
+            context.db,
+            context.blobs,
+            self.governance,
+            snapshot,
+            issued_at=int(document.receipt["issuedAt"]),
+            grace_s=grace,
+            chain_id=context.chain.chain_id,
+            registry=context.deployment.registry.address,
         )
 
 
@@ -462,12 +481,13 @@ def verify_on_chain(
     source_url: str | None = None,
     loaded: Sequence[IntModel | Snapshot] = (),
     pinned_model: bytes | None = None,
+    admission: Callable[[ReceiptDocument, Snapshot], AdmissionFacts] | None = None,
 ) -> Verdict:
     """Verify a receipt against `registry` on `chain`, with public data from `public_sources`
     (what a verifier with no node of its own runs: `aigora verify --rpc`); a receipt under any
-    model but `pinned_model` (when given) is INVALID."""
+    model but `pinned_model` (when given) is INVALID; `admission` as `verify` takes it."""
     sources = public_sources(chain, registry, document.operator, snapshot_dirs, source_url, loaded)
-    return _verify_with(document, chain, registry, ledger, sources, pinned_model)
+    return _verify_with(document, chain, registry, ledger, sources, pinned_model, admission)
 
 
 def _verify_with(
@@ -477,6 +497,7 @@ def _verify_with(
     ledger: NonceLedger | None,
     sources: Sources,
     pinned_model: bytes | None = None,
+    admission: Callable[[ReceiptDocument, Snapshot], AdmissionFacts] | None = None,
 ) -> Verdict:
     return verify(
         document,
@@ -487,6 +508,7 @@ def _verify_with(
         lambda model: Encoder(model, backend="numpy"),
         ledger,
         pinned_model,
+        admission,
     )
 
 

@@ -28,7 +28,7 @@ class App:
         self.payouts = Payouts(self.answers, self.asks)
         self.labels = Labels(context)
         self.content = Content(context)
-        self.reputation = Reputation(context)
+        self.reputation = Reputation(context, lambda: self.answers.governance.in_force()[1])
         self.agents = Agents(context)
         self.network = NetworkService(context)
         self.governance = self.answers.governance

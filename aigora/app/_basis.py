@@ -9,16 +9,19 @@ recomputes, from its own store, the reputation run (which must have the committe
 which CIDs the policy admits and refuses, with the reason. The two share every function.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
+from aigora.app._governance import Governance
+from aigora.chain import EnactmentRecord
 from aigora.content import Universe, compute_run
 from aigora.governance import Policy
-from aigora.index import AdmissionPolicy, SnapshotBasis, candidates, passage_text
+from aigora.index import AdmissionPolicy, Snapshot, SnapshotBasis, candidates, passage_text
 from aigora.reputation import ReputationParams
 from aigora.store import Anchor, AnchorKind, BlobStore, ContentItem, PeerBatch, session_scope
+from aigora.verify import AdmissionFacts
 
 ZERO = bytes(32)
 
@@ -150,3 +153,66 @@ def derive_admission(
             if int(b) not in basis.skipped
         )
     return Derivation(frozenset(admitted), refused, digest, missing)
+
+
+def policy_problem(
+    enactments: Sequence[EnactmentRecord], policy_hash: bytes, issued_at: int, grace_s: int
+) -> str | None:
+    """Whether a receipt issued at `issued_at` may answer under `policy_hash`: it must have been
+    enacted by then, and not superseded by a policy in force for longer than `grace_s` (the
+    disputes contract's stale grace: time for an operator to re-snapshot)."""
+    settled = [i for i, e in enumerate(enactments) if e.timestamp + grace_s <= issued_at]
+    floor = settled[-1] if settled else 0
+    matches = [i for i, e in enumerate(enactments) if e.policy_hash == policy_hash]
+    if not matches:
+        return f"the snapshot was built under policy 0x{policy_hash.hex()}, never in force"
+    if not any(floor <= i and enactments[i].timestamp <= issued_at for i in matches):
+        current = enactments[floor]
+        return (
+            f"the snapshot was built under policy 0x{policy_hash.hex()}, superseded by "
+            f"0x{current.policy_hash.hex()} (in force since {current.timestamp}) when this "
+            "answer was given"
+        )
+    return None
+
+
+def admission_facts(
+    db: Engine,
+    blobs: BlobStore,
+    governance: Governance,
+    snapshot: Snapshot,
+    *,
+    issued_at: int,
+    grace_s: int,
+    chain_id: int,
+    registry: str,
+) -> AdmissionFacts:
+    """What this store makes of the snapshot's basis, for `check_admission`."""
+    basis = snapshot.basis
+    if basis is None:
+        return AdmissionFacts(policy_problem=None)
+    problem = policy_problem(governance.enactments(), basis.policy_hash, issued_at, grace_s)
+    if problem is not None:
+        return AdmissionFacts(policy_problem=problem)
+    policy = governance.policy_by_hash(basis.policy_hash)
+    derived = derive_admission(db, blobs, policy, basis, chain_id=chain_id, registry=registry)
+    with session_scope(db) as session:
+        held = tuple(
+            int(b)
+            for b in session.scalars(
+                select(PeerBatch.batch_id).where(
+                    PeerBatch.chain_id == chain_id,
+                    PeerBatch.registry_address == registry,
+                    PeerBatch.state != "pending",
+                    PeerBatch.batch_id.in_(list(basis.skipped) or [-1]),
+                )
+            )
+        )
+    return AdmissionFacts(
+        policy_problem=None,
+        admitted=derived.admitted,
+        refused=derived.refused,
+        reputation=derived.reputation,
+        missing_batches=derived.missing_batches,
+        skipped_held=held,
+    )

@@ -1,12 +1,15 @@
 """Reputation: publish a run over every current attestation and vouch, reproduce a published run
 to the bit, and list runs with the documents anyone recomputes them from."""
 
+from collections.abc import Callable
+
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from aigora.app._context import StoreContext
+from aigora.app._context import StoreContext, open_chain_view
 from aigora.content import NotReproduced, Reproduction, RunSummary, publish_run, reproduce
 from aigora.core.errors import NotFound
+from aigora.governance import Policy
 from aigora.reputation import ReputationParams
 from aigora.store import ReputationRun, session_scope
 
@@ -29,19 +32,35 @@ class RunList(BaseModel):
 
 
 class Reputation:
-    def __init__(self, context: StoreContext) -> None:
+    """`policy`: how to read the network's policy in force (a node passes its governance; by
+    default a chain view is opened for the one read)."""
+
+    def __init__(self, context: StoreContext, policy: Callable[[], Policy] | None = None) -> None:
         self.context = context
+        self._policy = policy
+
+    def policy_in_force(self) -> Policy:
+        if self._policy is not None:
+            return self._policy()
+        from aigora.app._governance import Governance  # it builds tables from our runs
+
+        view = open_chain_view(self.context.data_dir)
+        try:
+            return Governance(view).in_force()[1]
+        finally:
+            view.close()
 
     def compute(self, seeds: list[str] | None = None) -> RunSummary:
         """Compute trust and scores over every current attestation and vouch, and publish them.
         Seeds: the given ones, else `[reputation] seeds`, else the operator. In a network: over
-        what is anchored on it, with the network file's seeds and damping (unless seeds are
-        given), so every node that has imported the same batches publishes the same digest."""
+        what is anchored on it, with the seeds and damping of the policy in force (read from
+        the network's Governor; seeds given here replace its seeds), so every node that has
+        imported the same batches publishes the same digest."""
         context = self.context
-        network = context.network
-        if network is not None:
-            chosen = seeds or network.reputation.seeds
-            params = ReputationParams(seeds=tuple(chosen), damping=network.reputation.damping)
+        if context.network is not None:
+            settings = self.policy_in_force().reputation
+            chosen = seeds or settings.seeds
+            params = ReputationParams(seeds=tuple(chosen), damping=settings.damping)
             return publish_run(
                 context.db, context.blobs, context.domain, params, anchored_only=True
             )

@@ -8,13 +8,14 @@ report as unusable input rather than INVALID. Rules run cheapest first; tokeniza
 the model is fetched, re-execution last.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
 from aigora.chain import ZERO_ADDRESS
+from aigora.core.cid import digest_of
 from aigora.core.errors import AigoraError
 from aigora.core.merkle import leaf_hash, process_proof
 from aigora.engine import TOKENS_OP, Encoder, IntModel, trace_op_count, verify_trace_op
@@ -218,6 +219,68 @@ def check_operator(document: ReceiptDocument, registry: RegistryFacts) -> None:
             + ("" if since is None else f", unbonding since {since}")
             + "): it is not answerable for receipts issued since",
         )
+
+
+@dataclass(frozen=True)
+class AdmissionFacts:
+    """What a verifier's own store makes of a snapshot's committed basis (`SnapshotBasis`):
+    `policy_problem` when the committed policy is unknown or was not the one in force;
+    `admitted` (text content the policy admits, in the universe), `refused` (CID -> the
+    policy's reason), `reputation` (the digest of the run the universe gives), and what the
+    store cannot decide: `missing_batches` (of the universe, not imported here) and
+    `skipped_held` (batches the operator said nobody could serve, which this store holds)."""
+
+    policy_problem: str | None
+    admitted: frozenset[str] = frozenset()
+    refused: Mapping[str, str] = field(default_factory=dict)
+    reputation: bytes = bytes(32)
+    missing_batches: tuple[int, ...] = ()
+    skipped_held: tuple[int, ...] = ()
+
+
+def check_admission(snapshot: Snapshot, facts: AdmissionFacts) -> list[str]:
+    """The snapshot holds exactly what its policy admits: the policy it names was in force, its
+    scores are the run its universe gives, no admitted CID is missing (censorship) and no
+    refused CID is in it. Returns notes on what could not be decided here."""
+    basis = snapshot.basis
+    if basis is None:
+        raise Invalid("admission", "the snapshot commits to no policy, in a governed network")
+    if facts.policy_problem is not None:
+        raise Invalid("admission", facts.policy_problem)
+    if facts.reputation != basis.reputation:
+        raise Invalid(
+            "admission",
+            f"the snapshot's scores come from reputation run 0x{basis.reputation.hex()}, but "
+            f"the batches up to {basis.through_batch} give run 0x{facts.reputation.hex()}",
+        )
+    held = set(snapshot.cids)
+    missing = sorted(facts.admitted - held, key=digest_of)
+    if missing:
+        raise Invalid(
+            "admission",
+            f"censorship: {missing[0]} is admitted by the policy in force but missing from "
+            f"the snapshot ({len(missing)} admitted CID(s) missing)",
+            {"cid": missing[0], "missing": len(missing)},
+        )
+    for cid in snapshot.cids:
+        if cid in facts.refused:
+            raise Invalid(
+                "admission",
+                f"{cid} is in the snapshot, but the policy excludes it: {facts.refused[cid]}",
+                {"cid": cid, "reason": facts.refused[cid]},
+            )
+    notes = []
+    unknown = [cid for cid in snapshot.cids if cid not in facts.admitted]
+    if unknown:
+        notes.append(f"admission: {len(unknown)} snapshot CID(s) unknown here, e.g. {unknown[0]}")
+    if facts.missing_batches:
+        notes.append(f"admission: batches {list(facts.missing_batches)} not imported here")
+    if facts.skipped_held:
+        notes.append(
+            f"admission: the operator skipped batches {list(facts.skipped_held)} as unavailable, "
+            "which this verifier holds"
+        )
+    return notes
 
 
 def check_snapshot(
@@ -445,9 +508,11 @@ def verify(
     encoder_for: Callable[[IntModel], Encoder],
     ledger: NonceLedger | None = None,
     pinned_model: bytes | None = None,
+    admission: Callable[[ReceiptDocument, Snapshot], AdmissionFacts] | None = None,
 ) -> Verdict:
     """Run every rule against `document`; the first that fails makes it INVALID. With
-    `pinned_model`, a receipt under any other model is INVALID."""
+    `pinned_model`, a receipt under any other model is INVALID; with `admission` (a verifier
+    that follows the governed network), the snapshot must hold exactly what its policy admits."""
     digest = document.digest()
     notes: list[str] = []
     try:
@@ -473,6 +538,8 @@ def verify(
         check_tokens(document, expected, trace_op_count(model.header), encoder.token)
         snapshot = sources.snapshot(bytes.fromhex(receipt["snapshotRoot"][2:]))
         check_execution(document, encoder, snapshot)
+        if admission is not None:
+            notes.extend(check_admission(snapshot, admission(document, snapshot)))
     except Invalid as exc:
         return Verdict(
             False, exc.check, exc.reason, "0x" + digest.hex(), exc.difference, tuple(notes)
