@@ -166,6 +166,11 @@ def policy_problem(
     matches = [i for i, e in enumerate(enactments) if e.policy_hash == policy_hash]
     if not matches:
         return f"the snapshot was built under policy 0x{policy_hash.hex()}, never in force"
+    if all(enactments[i].timestamp > issued_at for i in matches):
+        return (
+            f"the snapshot was built under policy 0x{policy_hash.hex()}, not yet in force "
+            "when this answer was given"
+        )
     if not any(floor <= i and enactments[i].timestamp <= issued_at for i in matches):
         current = enactments[floor]
         return (
