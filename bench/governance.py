@@ -182,7 +182,7 @@ def _store(directory: Path, passages: int) -> tuple[Any, Any, list[str]]:
                     "url_hash": None,
                     "created_at": 1,
                     "size": 10,
-                    "digest": "0x%064x" % i,
+                    "digest": f"0x{i:064x}",
                     "signature": "0x" + "00" * 65,
                     "received_at": now,
                     "anchor_id": 1,

@@ -33,7 +33,8 @@ def test_a_new_basis_alone_makes_a_new_generation():
     assert first.changed({}, [], basis()) is first
     moved = first.changed({}, [], basis(b"policy 2"))
     assert moved.generation == first.generation + 1
-    assert moved.cids == first.cids and moved.root != first.root
+    assert moved.cids == first.cids
+    assert moved.root != first.root
     dropped = first.changed({}, [first.cids[1]], basis(b"policy 2"))
     assert dropped.cids == first.cids[:1] + first.cids[2:]
     assert np.array_equal(dropped.embeddings[1], first.embeddings[2])
