@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aigora.app import NETWORK_FILE, NetworkState, SyncResult, keystore_for
-from aigora.chain import WITHDRAW_DELAY_S, Chain, RegistryParams, TxSigner
+from aigora.chain import WITHDRAW_DELAY_S, Chain, GovernorParams, RegistryParams, TxSigner
 from aigora.cli._local import UseCase, run_case
 from aigora.cli.options import DataDirOption, data_dir_of, passphrase
 from aigora.core.errors import AigoraError
@@ -46,7 +46,9 @@ def deploy(
     name: Annotated[str, typer.Option(help="The network's name.")] = "aigora",
     seed: Annotated[
         list[str] | None,
-        typer.Option("--seed", help="A reputation seed (repeat; default: the deployer)."),
+        typer.Option(
+            "--seed", help="A reputation seed and genesis voter (repeat; default: the deployer)."
+        ),
     ] = None,
     min_bond: Annotated[
         int, typer.Option(help="The operator bond, in the token's smallest unit.", min=1)
@@ -60,12 +62,28 @@ def deploy(
             help="Seconds between an asker's withdrawal request and its withdrawal.", min=1
         ),
     ] = WITHDRAW_DELAY_S,
+    voting_period: Annotated[
+        int, typer.Option(help="Seconds a policy proposal takes ballots.", min=1)
+    ] = GovernorParams().voting_period_s,
+    timelock: Annotated[
+        int, typer.Option(help="Seconds a passed proposal waits before it can be executed.", min=0)
+    ] = GovernorParams().timelock_s,
+    quorum_bps: Annotated[
+        int,
+        typer.Option(
+            help="Share of all standing that must vote for or abstain.", min=1, max=10_000
+        ),
+    ] = GovernorParams().quorum_bps,
+    threshold_bps: Annotated[
+        int, typer.Option(help="Share of all standing a proposer needs.", min=0, max=10_000)
+    ] = GovernorParams().threshold_bps,
     key: Annotated[
         str | None, typer.Option(help="Deploy with this key of the data dir (default: dev).")
     ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Deploy a network's contracts once and write its network file, for nodes to join."""
+    """Deploy a network's contracts once and write its network file, for nodes to join. The
+    seeds are the genesis policy's voters, with equal standing (`docs/governance.md`)."""
     if out.exists():
         raise AigoraError(f"{out} exists: a network is deployed once; choose another --out")
     with Chain.connect(rpc) as chain:
@@ -77,6 +95,12 @@ def deploy(
             token=token,
             rpc=rpc,
             withdraw_delay_s=withdraw_delay,
+            governor=GovernorParams(
+                voting_period_s=voting_period,
+                timelock_s=timelock,
+                quorum_bps=quorum_bps,
+                threshold_bps=threshold_bps,
+            ),
         )
         with console.status(f"deploying the network on {rpc}"):
             network = deploy_network(chain, deployer, plan)
