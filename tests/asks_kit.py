@@ -40,12 +40,13 @@ class Asker:
     def operator(self) -> str:
         return self.context.operator.address
 
-    def fund(self, amount: int) -> "Asker":
+    def fund(self, amount: int, *, minter: Signer | None = None) -> "Asker":
         """Mint `amount` dev tokens to the asker and deposit them into its channel (the deposit
-        also gives it gas on a dev chain)."""
+        also gives it gas on a dev chain). The token's minter is the operator on a node's own
+        chain; in a network pass the one that deployed it."""
         token = self.context.deployment.token
         self.context.chain.transact(
-            self.context.operator, token.functions.mint(self.address, amount)
+            minter or self.context.operator, token.functions.mint(self.address, amount)
         )
         Asks(self.context).deposit(self.signer, asker=self.address, amount=amount)
         return self

@@ -58,8 +58,17 @@ def advance(rpc: str, seconds: int) -> int:
 
 def edited(policy: Policy, **admission: object) -> Policy:
     """`policy` with some admission fields changed (canonical, so it parses)."""
+    return _changed(policy, "admission", admission)
+
+
+def with_objectives(policy: Policy, **objectives: object) -> Policy:
+    """`policy` with some objectives changed (the validation set, the pool, the cap, ...)."""
+    return _changed(policy, "objectives", objectives)
+
+
+def _changed(policy: Policy, section: str, fields: dict[str, object]) -> Policy:
     data = policy.model_dump(mode="json")
-    data["admission"].update(admission)
+    data[section].update(fields)
     return parse_policy(canonical_json(data))
 
 
