@@ -16,8 +16,10 @@ Why trust and not money or earnings:
 - seeded trust starts at the seeds the community chose and flows only along vouches, so an
   account nobody trusted has trust exactly 0, however many fresh accounts vouch for it; a
   region reached by a few attack edges keeps at most (1 - damping) / damping times the trust
-  that flows into it per step (`aigora.reputation._params`), and splitting oneself into two
-  addresses divides one's trust between them without adding any.
+  that flows into it per step (`aigora.reputation._params`). Two addresses of one person hold
+  what one address with the same vouches would: split vouches split the trust, and full
+  vouches for both take weight from the voucher's other vouchees (the voucher's choice); two
+  addresses vouching for each other are a sybil region, bounded like any other.
 So a brigade of fresh accounts, however many, has no power, and a whale has the power of what
 others trust it for, whatever it holds. What this rule cannot stop: the seeds and the accounts
 they trust, acting together, decide; a seed that turns bad keeps its say until a vote replaces
@@ -31,7 +33,9 @@ from fractions import Fraction
 from aigora.reputation import TrustEdge, seeded_trust
 
 POWER_UNIT = 10**18
-"""All trust, in power units: trust sums to 1, so powers sum to at most 10**18."""
+"""All trust, in power units. A run's float64 trust sums to 1 within rounding (a few 1e-15
+above, at worst), so a table's total is within about 10**4 units of 10**18; the Governor takes
+the table's own total, never this constant."""
 MAX_VOTERS = 400
 """Entries in one table: with ~68 bytes each, a policy document stays within the Governor's
 32 KiB. Accounts beyond the 400 most trusted hold at most 1/400 of all trust each."""
