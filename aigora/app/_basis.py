@@ -161,7 +161,7 @@ def policy_problem(
     """Whether a receipt issued at `issued_at` may answer under `policy_hash`: it must have been
     enacted by then, and not superseded by a policy in force for longer than `grace_s` (the
     disputes contract's stale grace: time for an operator to re-snapshot)."""
-    settled = [i for i, e in enumerate(enactments) if e.timestamp + grace_s <= issued_at]
+    settled = [i for i, e in enumerate(enactments) if e.timestamp + grace_s < issued_at]
     floor = settled[-1] if settled else 0
     matches = [i for i, e in enumerate(enactments) if e.policy_hash == policy_hash]
     if not matches:
