@@ -39,7 +39,7 @@ from rich.console import Console
 from rich.table import Table
 from web3 import Web3
 
-from aigora.chain import Chain
+from aigora.chain import Chain, read_proposal
 from aigora.core.canonical import canonical_json
 from aigora.core.hashing import keccak
 from aigora.governance import (
@@ -120,8 +120,16 @@ def gas_figures() -> dict[str, int]:
 
         def vote(voter: LocalAccount) -> Any:
             power = standing[voter.address]
+            record = read_proposal(chain, governor, 1)
             ballot = sign_ballot(
-                voter, domain, proposal_id=1, support=SUPPORT["for"], voter=voter.address
+                voter,
+                domain,
+                proposal_id=1,
+                support=SUPPORT["for"],
+                voter=voter.address,
+                policy_hash=record.policy_hash,
+                standing_root=record.standing_root,
+                standing_total=record.standing_total,
             )
             proof = genesis_tree.get_proof([voter.address, power])
             fn = governor.functions.vote(1, voter.address, SUPPORT["for"], power, proof, ballot)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from aigora.app._governance import Governance
 from aigora.chain import EnactmentRecord
@@ -45,6 +46,7 @@ class Derivation:
     refused: Mapping[str, str]
     reputation: bytes
     missing_batches: tuple[int, ...]
+    skipped_only: frozenset[str] = frozenset()
 
 
 def admission_rule(policy: Policy, universe: Universe) -> AdmissionPolicy:
@@ -126,8 +128,11 @@ def derive_admission(
     rule = admission_rule(policy, universe)
     admitted: set[str] = set()
     refused: dict[str, str] = {}
+    skipped_only: set[str] = set()
     with session_scope(db) as session:
+        in_universe = set()
         for cid, media_type, license in candidates(session, rule):
+            in_universe.add(cid)
             score, status = scores.get(cid, (None, None))
             reason = rule.refusal(cid, license, score, status)
             if reason is None and passage_text(blobs.get(cid), media_type) is None:
@@ -136,10 +141,27 @@ def derive_admission(
                 admitted.add(cid)
             else:
                 refused[cid] = reason
-        for (cid,) in session.execute(
-            select(ContentItem.cid).where(ContentItem.anchor_id.is_(None))
-        ):
-            refused.setdefault(cid, "not anchored on the network")
+        outside = session.execute(
+            select(ContentItem.cid, ContentItem.license, Anchor.batch_id).outerjoin(
+                Anchor, ContentItem.anchor_id == Anchor.id
+            )
+        )
+        for cid, license, batch in outside:
+            if cid in in_universe:
+                continue
+            # Rules that need no score hold for every CID, wherever it was anchored.
+            reason = rule.content_refusal(cid, license)
+            if reason is not None:
+                refused[cid] = reason
+            elif batch is None:
+                refused[cid] = "not anchored on the network"
+            elif batch > basis.through_batch:
+                refused[cid] = (
+                    f"anchored in batch {batch}, after the snapshot's universe "
+                    f"(through batch {basis.through_batch})"
+                )
+            else:
+                skipped_only.add(cid)  # its first batch is one the basis skipped
         where = (PeerBatch.chain_id == chain_id, PeerBatch.registry_address == registry)
         missing = tuple(
             int(b)
@@ -152,7 +174,7 @@ def derive_admission(
             )
             if int(b) not in basis.skipped
         )
-    return Derivation(frozenset(admitted), refused, digest, missing)
+    return Derivation(frozenset(admitted), refused, digest, missing, frozenset(skipped_only))
 
 
 def policy_problem(
@@ -213,6 +235,13 @@ def admission_facts(
                 )
             )
         )
+        late = _first_batch_after(session, basis.through_batch, chain_id, registry)
+    late_batch = None
+    if late is not None:
+        batch, block = late
+        at = governance.chain.block_time(block)
+        if at + grace_s < issued_at:
+            late_batch = (batch, at)
     return AdmissionFacts(
         policy_problem=None,
         admitted=derived.admitted,
@@ -220,4 +249,35 @@ def admission_facts(
         reputation=derived.reputation,
         missing_batches=derived.missing_batches,
         skipped_held=held,
+        late_batch=late_batch,
+        skipped_only=derived.skipped_only,
     )
+
+
+def _first_batch_after(
+    session: Session, through: int, chain_id: int, registry: str
+) -> tuple[int, int] | None:
+    """(batch id, block) of the first content or attestation batch past `through` that this
+    store knows of (its scan's or its own), or None."""
+    found = session.execute(
+        select(PeerBatch.batch_id, PeerBatch.block_number)
+        .where(
+            PeerBatch.chain_id == chain_id,
+            PeerBatch.registry_address == registry,
+            PeerBatch.batch_id > through,
+        )
+        .order_by(PeerBatch.batch_id)
+        .limit(1)
+    ).first()
+    own = session.execute(
+        select(Anchor.batch_id, Anchor.block_number)
+        .where(
+            Anchor.chain_id == chain_id,
+            Anchor.kind.in_((AnchorKind.CONTENT.value, AnchorKind.ATTESTATIONS.value)),
+            Anchor.batch_id > through,
+        )
+        .order_by(Anchor.batch_id)
+        .limit(1)
+    ).first()
+    rows = [tuple(row) for row in (found, own) if row is not None]
+    return min(rows) if rows else None

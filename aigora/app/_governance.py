@@ -28,6 +28,7 @@ from aigora.core.errors import AigoraError, NotFound
 from aigora.governance import (
     MAX_DOCUMENT,
     STATE_NAMES,
+    SUPPORT,
     Policy,
     PolicyError,
     Standing,
@@ -79,6 +80,8 @@ class ProposalInfo(BaseModel):
     standing_total: str
     quorum: str
     changes: list[str]
+    enacts_standing_root: str
+    enacts_standing_total: str
     problem: str | None = None
 
 
@@ -138,6 +141,22 @@ class _Known:
     document: bytes
     policy: Policy | None
     problem: str | None
+    policy_hash: bytes
+
+
+def standing_problem(
+    policy: Policy, *, policy_hash: bytes, standing_root: bytes, standing_total: int
+) -> str | None:
+    """Why a proposal's document and the hash and standing it was proposed with disagree, or
+    None. The Governor cannot read a document's table, so a proposer could pair a harmless
+    document with a standing of its own (a table of one: itself): nobody votes for, relays or
+    executes such a proposal, and a node never takes it for a policy."""
+    if policy.hash() != policy_hash:
+        return "the document does not hash to its policy hash"
+    table = policy.standing.table()
+    if standing_tree(table).root != standing_root or sum(table.values()) != standing_total:
+        return "the standing this proposal would enact is not its document's table: vote against it"
+    return None
 
 
 def _json_safe(typed: dict[str, Any]) -> dict[str, Any]:
@@ -201,10 +220,27 @@ class Governance:
                     policy = parse_policy(document)
                 except PolicyError as exc:
                     problem = str(exc)
-                if policy is not None and policy.hash() != bytes(args["policy_hash"]):
-                    policy, problem = None, "the document does not hash to its policy hash"
-                self._documents[int(args["proposal_id"])] = _Known(document, policy, problem)
+                if policy is not None:
+                    problem = standing_problem(
+                        policy,
+                        policy_hash=bytes(args["policy_hash"]),
+                        standing_root=bytes(args["standing_root"]),
+                        standing_total=int(args["standing_total"]),
+                    )
+                    if problem is not None:
+                        policy = None
+                self._documents[int(args["proposal_id"])] = _Known(
+                    document, policy, problem, bytes(args["policy_hash"])
+                )
             self._scanned_to = head
+
+    def _rescan(self) -> None:
+        """Forget every document read and read them again from the deployment block (what a
+        node does when the chain no longer agrees with what it read: a reorganisation)."""
+        with self._lock:
+            self._documents.clear()
+            self._scanned_to = -1
+        self._scan()
 
     def _known(self, proposal_id: int) -> _Known:
         if proposal_id not in self._documents:
@@ -227,7 +263,22 @@ class Governance:
         return found[-1]
 
     def policy_of(self, enactment: EnactmentRecord) -> Policy:
+        """The enacted policy, whose document hashes to the enacted hash and whose table is the
+        enacted standing (after a reorganisation the documents are read again)."""
         known = self._known(enactment.proposal_id)
+        if known.policy_hash != enactment.policy_hash:
+            self._rescan()
+            known = self._known(enactment.proposal_id)
+        if known.policy is not None and standing_problem(
+            known.policy,
+            policy_hash=enactment.policy_hash,
+            standing_root=enactment.standing_root,
+            standing_total=enactment.standing_total,
+        ):
+            raise PolicyUnreadable(
+                f"the policy enacted by proposal {enactment.proposal_id} does not match what "
+                "the governor enacted; a new proposal must replace it"
+            )
         if known.policy is None:
             raise PolicyUnreadable(
                 f"the policy enacted by proposal {enactment.proposal_id} is unreadable: "
@@ -305,6 +356,8 @@ class Governance:
             standing_total=str(record.snapshot_total),
             quorum=str(-(-record.snapshot_total * quorum_bps // 10_000)),
             changes=changes,
+            enacts_standing_root="0x" + record.standing_root.hex(),
+            enacts_standing_total=str(record.standing_total),
             problem=known.problem,
         )
 
@@ -360,10 +413,23 @@ class Governance:
         record = self.proposal(proposal_id)
         if self.chain.call(self.governor.functions.has_voted(proposal_id, voter)):
             raise AlreadyVoted(f"{voter} already voted on proposal {proposal_id}: one ballot each")
+        known = self._known(proposal_id)
+        if known.policy is None and code != SUPPORT["against"]:
+            raise PolicyError(
+                f"proposal {proposal_id} is malformed ({known.problem}): vote against"
+            )
         power, proof = self._proof(record.snapshot_root, voter)
         return SignTerms(
             typed_data=_json_safe(
-                ballot_typed_data(self.domain(), proposal_id=proposal_id, support=code, voter=voter)
+                ballot_typed_data(
+                    self.domain(),
+                    proposal_id=proposal_id,
+                    support=code,
+                    voter=voter,
+                    policy_hash=record.policy_hash,
+                    standing_root=record.standing_root,
+                    standing_total=record.standing_total,
+                )
             ),
             power=str(power),
             proof=["0x" + p.hex() for p in proof],
@@ -451,5 +517,8 @@ class Governance:
 
     def execute(self, proposal_id: int) -> Relayed:
         self.proposal(proposal_id)
+        known = self._known(proposal_id)
+        if known.policy is None:
+            raise PolicyError(f"proposal {proposal_id} is malformed ({known.problem}): not sent")
         result = self.chain.transact(self._relayer(), self.governor.functions.execute(proposal_id))
         return Relayed(proposal_id=proposal_id, tx_hash=result.tx_hash)

@@ -180,6 +180,11 @@ class Chain:
         with self._guard():
             return self.w3.eth.block_number
 
+    def block_time(self, number: int) -> int:
+        """The timestamp of block `number`."""
+        with self._guard():
+            return int(self.w3.eth.get_block(number)["timestamp"])
+
     def now(self) -> int:
         """The latest block's timestamp: the clock contracts see."""
         with self._guard():

@@ -372,7 +372,19 @@ def vote_flow(run: Runner, voter: Signer, proposal_id: int, support: str) -> Rel
     state = run(state_case())
     terms = run(ballot_terms_case(proposal_id, voter.address, support))
     domain = _domain_of(terms, state)
-    meant = {"proposal_id": proposal_id, "support": code, "voter": voter.address}
+    shown = next((p for p in state.proposals if p.id == proposal_id), None)
+    if shown is None:
+        raise AigoraError(f"no proposal {proposal_id} is listed: `aigora policy show`")
+    if shown.problem is not None and support != "against":
+        raise AigoraError(f"proposal {proposal_id} is malformed ({shown.problem}): vote against")
+    meant = {
+        "proposal_id": proposal_id,
+        "support": code,
+        "voter": voter.address,
+        "policy_hash": bytes.fromhex(shown.policy_hash[2:]),
+        "standing_root": bytes.fromhex(shown.enacts_standing_root[2:]),
+        "standing_total": int(shown.enacts_standing_total),
+    }
     _same_terms(ballot_typed_data(domain, **meant), terms.typed_data)
     signature = sign_ballot(voter, domain, **meant)
     ballot = SignedBallot(voter=voter.address, support=support, signature="0x" + signature.hex())

@@ -37,6 +37,9 @@ BALLOT_TYPES = {
         {"name": "proposalId", "type": "uint256"},
         {"name": "support", "type": "uint8"},
         {"name": "voter", "type": "address"},
+        {"name": "policyHash", "type": "bytes32"},
+        {"name": "standingRoot", "type": "bytes32"},
+        {"name": "standingTotal", "type": "uint256"},
     ]
 }
 STANDING_LEAF = ("address", "uint256")
@@ -133,21 +136,32 @@ def sign_propose(
     return sign_typed(signer, domain, PROPOSE_TYPES, "Propose", message)
 
 
-def ballot_message(*, proposal_id: int, support: int, voter: str) -> dict[str, Any]:
-    return {"proposalId": proposal_id, "support": support, "voter": voter}
-
-
-def ballot_typed_data(
-    domain: Domain, *, proposal_id: int, support: int, voter: str
+def ballot_message(
+    *,
+    proposal_id: int,
+    support: int,
+    voter: str,
+    policy_hash: bytes,
+    standing_root: bytes,
+    standing_total: int,
 ) -> dict[str, Any]:
-    """The typed data a wallet signs to cast one ballot."""
-    message = ballot_message(proposal_id=proposal_id, support=support, voter=voter)
-    return typed_data(domain, BALLOT_TYPES, "Ballot", message)
+    return {
+        "proposalId": proposal_id,
+        "support": support,
+        "voter": voter,
+        "policyHash": policy_hash,
+        "standingRoot": standing_root,
+        "standingTotal": standing_total,
+    }
 
 
-def sign_ballot(
-    signer: TypedDataSigner, domain: Domain, *, proposal_id: int, support: int, voter: str
-) -> bytes:
+def ballot_typed_data(domain: Domain, **ballot: Any) -> dict[str, Any]:
+    """The typed data a wallet signs to cast one ballot (`ballot_message`'s fields): the
+    proposal, the support, the voter, and the proposal's policy hash and standing, so a ballot
+    says what its voter saw."""
+    return typed_data(domain, BALLOT_TYPES, "Ballot", ballot_message(**ballot))
+
+
+def sign_ballot(signer: TypedDataSigner, domain: Domain, **ballot: Any) -> bytes:
     """The voter's signature over `Ballot` (`voter`: the signer's address)."""
-    message = ballot_message(proposal_id=proposal_id, support=support, voter=voter)
-    return sign_typed(signer, domain, BALLOT_TYPES, "Ballot", message)
+    return sign_typed(signer, domain, BALLOT_TYPES, "Ballot", ballot_message(**ballot))

@@ -49,11 +49,15 @@ class AdmissionPolicy:
     ) -> str | None:
         """Why the policy refuses this item, or None when it admits it (removal first, then
         licence, status and score: the reason a verifier names is the most specific one)."""
+        return self.content_refusal(cid, license) or self.score_refusal(score, status)
+
+    def content_refusal(self, cid: str, license: str) -> str | None:
+        """Why the item itself is refused whatever its reputation: removed, or its licence."""
         if cid in self.removed:
             return f"removed by the community: {self.removed[cid]}"
         if self.licenses and license not in self.licenses:
             return f"licence {license!r} is not one the policy admits"
-        return self.score_refusal(score, status)
+        return None
 
     def score_refusal(self, score: float | None, status: str | None) -> str | None:
         """Why the item's reputation keeps it out, or None."""

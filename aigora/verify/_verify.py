@@ -228,7 +228,10 @@ class AdmissionFacts:
     `admitted` (text content the policy admits, in the universe), `refused` (CID -> the
     policy's reason), `reputation` (the digest of the run the universe gives), and what the
     store cannot decide: `missing_batches` (of the universe, not imported here) and
-    `skipped_held` (batches the operator said nobody could serve, which this store holds)."""
+    `skipped_held` (batches the operator said nobody could serve, which this store holds),
+    `skipped_only` (CIDs this store holds only from such batches). `late_batch` is (id, time)
+    of a batch past the universe that was anchored more than the grace before the answer: the
+    universe was frozen, not merely behind."""
 
     policy_problem: str | None
     admitted: frozenset[str] = frozenset()
@@ -236,6 +239,8 @@ class AdmissionFacts:
     reputation: bytes = bytes(32)
     missing_batches: tuple[int, ...] = ()
     skipped_held: tuple[int, ...] = ()
+    late_batch: tuple[int, int] | None = None
+    skipped_only: frozenset[str] = frozenset()
 
 
 def check_admission(snapshot: Snapshot, facts: AdmissionFacts) -> list[str]:
@@ -247,6 +252,14 @@ def check_admission(snapshot: Snapshot, facts: AdmissionFacts) -> list[str]:
         raise Invalid("admission", "the snapshot commits to no policy, in a governed network")
     if facts.policy_problem is not None:
         raise Invalid("admission", facts.policy_problem)
+    if facts.late_batch is not None:
+        batch, at = facts.late_batch
+        raise Invalid(
+            "admission",
+            f"the snapshot's universe stops at batch {basis.through_batch}, but batch {batch} "
+            f"was anchored at {at}, longer than the grace before this answer: content and "
+            "ratings since then were left out",
+        )
     if facts.reputation != basis.reputation:
         raise Invalid(
             "admission",
@@ -270,9 +283,24 @@ def check_admission(snapshot: Snapshot, facts: AdmissionFacts) -> list[str]:
                 {"cid": cid, "reason": facts.refused[cid]},
             )
     notes = []
-    unknown = [cid for cid in snapshot.cids if cid not in facts.admitted]
+    unknown = [
+        cid for cid in snapshot.cids if cid not in facts.admitted and cid not in facts.skipped_only
+    ]
+    if unknown and not facts.missing_batches:
+        raise Invalid(
+            "admission",
+            f"{unknown[0]} is in the snapshot, but no batch of its universe anchored it (this "
+            f"verifier holds them all): {len(unknown)} such CID(s)",
+            {"cid": unknown[0]},
+        )
     if unknown:
         notes.append(f"admission: {len(unknown)} snapshot CID(s) unknown here, e.g. {unknown[0]}")
+    held_skipped = [cid for cid in snapshot.cids if cid in facts.skipped_only]
+    if held_skipped:
+        notes.append(
+            f"admission: {len(held_skipped)} snapshot CID(s) this verifier holds only from "
+            f"skipped batches, e.g. {held_skipped[0]}"
+        )
     if facts.missing_batches:
         notes.append(f"admission: batches {list(facts.missing_batches)} not imported here")
     if facts.skipped_held:
@@ -360,8 +388,16 @@ def check_anchor(document: ReceiptDocument, registry: RegistryFacts, digest: byt
             f"batch {document.anchor.batch_id} covers nonces {batch.first_nonce}-"
             f"{batch.last_nonce}, not the receipt's {document.nonce}",
         )
-    if int(document.receipt["issuedAt"]) > batch.timestamp + CLOCK_SKEW_S:
+    issued = int(document.receipt["issuedAt"])
+    if issued > batch.timestamp + CLOCK_SKEW_S:
         raise Invalid("anchor", "the receipt is dated after the batch that anchors it")
+    if batch.timestamp - issued > ANCHOR_DEADLINE_S:
+        raise Invalid(
+            "anchor",
+            f"anchored {batch.timestamp - issued} s after the date it carries (operators anchor "
+            f"within {ANCHOR_DEADLINE_S} s): a receipt dated back could dodge a newer snapshot "
+            "or policy",
+        )
     leaf = leaf_hash(RECEIPT_LEAF, [digest])
     if process_proof(leaf, document.anchor.proof) != batch.root:
         raise Invalid(

@@ -47,12 +47,21 @@ def test_every_leaf_of_the_standing_table_proves_its_power_only(powers):
 
 
 def test_ballots_and_proposals_recover_to_their_signer():
-    signature = sign_ballot(VOTER, DOMAIN, proposal_id=3, support=1, voter=VOTER.address)
-    ballot = {"proposalId": 3, "support": 1, "voter": VOTER.address}
+    names = {"policy_hash": keccak(b"doc"), "standing_root": keccak(b"root"), "standing_total": 9}
+    fields = {"proposal_id": 3, "support": 1, "voter": VOTER.address, **names}
+    signature = sign_ballot(VOTER, DOMAIN, **fields)
+    ballot = {
+        "proposalId": 3,
+        "support": 1,
+        "voter": VOTER.address,
+        "policyHash": keccak(b"doc"),
+        "standingRoot": keccak(b"root"),
+        "standingTotal": 9,
+    }
     assert recover_typed(DOMAIN, BALLOT_TYPES, "Ballot", ballot, signature) == VOTER.address
-    assert ballot_typed_data(DOMAIN, proposal_id=3, support=1, voter=VOTER.address)["message"] == (
-        ballot
-    )
+    message = ballot_typed_data(DOMAIN, **fields)["message"]
+    assert message["proposalId"] == 3
+    assert message["policyHash"] == "0x" + keccak(b"doc").hex()
     fields = {
         "proposer": VOTER.address,
         "policy_hash": keccak(b"doc"),

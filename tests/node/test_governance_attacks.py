@@ -78,12 +78,20 @@ def test_a_proposal_whose_standing_is_not_its_documents_table_is_caught(net):
     )
     proposal_id = chain.call(governor.functions.proposal_count()) - 1
     info = _info(net.client, proposal_id)
-    assert info["changes"] == ["admission.min_score: None -> 0.3"]  # all a voter is shown
-    # What should happen: the node names the mismatch and relays no ballot for it.
-    assert info["problem"] is not None, info
+    # The node names the mismatch instead of showing the harmless change, relays no ballot for
+    # it (against is still possible) and no execution; the ballot would name the forged root.
+    assert info["changes"] == []
     assert "standing" in info["problem"]
-    refused = vote_over_http(net.client, proposal_id, SEEDS[1], "for")
+    assert info["enacts_standing_root"] == "0x" + forged.root.hex()
+    refused = net.client.get(
+        f"/governance/proposals/{proposal_id}/ballot",
+        params={"voter": SEEDS[1].address, "support": "for"},
+    )
     assert 400 <= refused.status_code < 500, refused.text
+    assert "vote against" in refused.json()["detail"]
+    assert vote_over_http(net.client, proposal_id, SEEDS[1], "against").status_code == 200
+    executed = net.client.post(f"/governance/proposals/{proposal_id}/execute")
+    assert 400 <= executed.status_code < 500, executed.text
 
 
 def test_the_policy_in_force_is_the_enacted_hash_after_a_reorg(net):

@@ -1,12 +1,11 @@
-"""Attacks on `check_admission` that pass today (review of issue 19). Each plays an operator that
-builds its snapshot outside what the policy admits and asserts the verdict it should get.
+"""Attacks on `check_admission` found by the review of issue 19, each an operator that builds
+its snapshot outside what the policy admits, and the verdict it gets.
 
-- A CID the community removed, anchored in a batch the operator calls "skipped": the skipped
-  batch's items are not candidates, so the removed CID is neither admitted nor refused, and the
-  snapshot that holds it gets a note, not INVALID (the builder itself never includes items of
-  a skipped batch, so any such item is the operator's choice).
-- A CID nobody anchored, injected when the verifier holds every batch of the universe: only a
-  note ("unknown here"), although the verifier can decide it is outside the universe.
+- A CID the community removed, anchored in a batch the operator calls "skipped": the removal
+  and licence rules hold for every CID the verifier knows, wherever it was anchored, so it is
+  INVALID (the skipped batch's other items are only a note: their manifest may stand in
+  another batch the operator holds).
+- A CID nobody anchored, injected when the verifier holds every batch of the universe: INVALID.
 """
 
 from datetime import UTC, datetime

@@ -68,7 +68,7 @@ def test_what_cannot_be_decided_here_is_a_note_not_a_verdict():
     notes = check_admission(
         snapshot(A, B, cid_of(b"elsewhere")),
         facts(missing_batches=(3,), skipped_held=(2,)),
-    )
+    )  # a batch of the universe is missing here: an unknown CID may be in it
     assert any("unknown here" in n for n in notes)
     assert any("[3]" in n for n in notes)
     assert any("[2]" in n for n in notes)
@@ -94,3 +94,20 @@ def test_a_superseded_policy_is_refused_after_the_grace():
     assert policy_problem(history, new, issued_at=1061, grace_s=60) is None
     assert "not yet in force" in policy_problem(history, new, issued_at=900, grace_s=60)
     assert "never in force" in policy_problem(history, keccak(b"?"), issued_at=900, grace_s=60)
+
+
+def test_a_frozen_universe_is_invalid():
+    """An operator that keeps `through_batch` at an old batch leaves out everything anchored
+    since: once a later batch is older than the grace, the answer is INVALID."""
+    error = invalid(snapshot(A, B), facts(late_batch=(9, 1234)))
+    assert "stops at batch 4" in error.reason
+    assert "batch 9" in error.reason
+
+
+def test_an_unknown_cid_is_invalid_when_the_verifier_holds_the_whole_universe():
+    stranger = cid_of(b"nobody anchored this")
+    assert "no batch of its universe" in invalid(snapshot(A, B, stranger), facts()).reason
+    notes = check_admission(snapshot(A, B, stranger), facts(missing_batches=(2,)))
+    assert any("unknown here" in n for n in notes)
+    held = check_admission(snapshot(A, B, stranger), facts(skipped_only=frozenset({stranger})))
+    assert any("skipped batches" in n for n in held)

@@ -15,9 +15,10 @@
         the table has no vote at all, whatever it holds.
         Proposals and ballots are EIP-712 signatures that anyone may relay (a voter needs no
         ether): Propose(proposer, policyHash, standingRoot, standingTotal, basePolicy, nonce)
-        and Ballot(proposalId, support, voter). The document itself is only logged, in the
-        Proposed event (genesis included), where a node reads every policy back and checks its
-        hash.
+        and Ballot(proposalId, support, voter, policyHash, standingRoot, standingTotal), a
+        ballot naming the proposal's own hash and standing. The document itself is only
+        logged, in the Proposed event (genesis included), where a node reads every policy back
+        and checks its hash.
 @dev Invariants. Policy changes only by `execute`, and each change appends an Enactment, so
      enactments(i) for i < enacted_count is the whole history and the last one is in force.
      A proposal counts each standing leaf once (has_voted), and only a leaf of its snapshot.
@@ -46,7 +47,7 @@ PROPOSE_TYPEHASH: constant(bytes32) = keccak256(
     "Propose(address proposer,bytes32 policyHash,bytes32 standingRoot,uint256 standingTotal,bytes32 basePolicy,uint256 nonce)"
 )
 BALLOT_TYPEHASH: constant(bytes32) = keccak256(
-    "Ballot(uint256 proposalId,uint8 support,address voter)"
+    "Ballot(uint256 proposalId,uint8 support,address voter,bytes32 policyHash,bytes32 standingRoot,uint256 standingTotal)"
 )
 
 SUPPORT_AGAINST: constant(uint8) = 0
@@ -279,7 +280,7 @@ def vote(
     @param _support 0 against, 1 for, 2 abstain.
     @param _power The voter's power in the proposal's snapshot; with `_proof`, its leaf must
            prove against the proposal's snapshot_root.
-    @param _signature The voter's EIP-712 signature over Ballot(proposalId, support, voter).
+    @param _signature The voter's EIP-712 signature over Ballot(proposalId, support, voter, policyHash, standingRoot, standingTotal) with the proposal's own hash and standing.
     """
     self._check_ballot(_proposal_id, _voter, _support)
     digest: bytes32 = self._ballot_digest(_proposal_id, _support, _voter)
@@ -518,6 +519,21 @@ def _propose_digest(
 @view
 @internal
 def _ballot_digest(_proposal_id: uint256, _support: uint8, _voter: address) -> bytes32:
+    """A ballot names what the voter saw: the proposal's document hash and the standing it
+    would enact. The contract cannot read a document's table, so a proposal whose standing is
+    not its document's table passes only if voters sign that standing themselves; voters'
+    software checks the two agree before it signs (a reorg that renumbers proposals cannot
+    carry a ballot over to another proposal either)."""
     return eip712._hash_typed_data_v4(
-        keccak256(abi_encode(BALLOT_TYPEHASH, _proposal_id, _support, _voter))
+        keccak256(
+            abi_encode(
+                BALLOT_TYPEHASH,
+                _proposal_id,
+                _support,
+                _voter,
+                self.proposals[_proposal_id].policy_hash,
+                self.proposals[_proposal_id].standing_root,
+                self.proposals[_proposal_id].standing_total,
+            )
+        )
     )

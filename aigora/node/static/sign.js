@@ -615,9 +615,10 @@ function renderAnswer(container, answer) {
   container.hidden = false;
 }
 
-/** Votes on the policy page: the visitor signs a `Ballot` (proposal, support, voter) in the
- * governor's domain, after checking the node's typed data is that ballot and nothing else; the
- * node relays it and the contract counts it once, with the voter's standing. */
+/** Votes on the policy page: the visitor signs a `Ballot` (proposal, support, voter, and the
+ * proposal's policy hash and standing, as the page shows them) in the governor's domain, after
+ * checking the node's typed data is that ballot and nothing else; the node relays it and the
+ * contract counts it once, with the voter's standing. */
 const SUPPORT = { against: 0, for: 1, abstain: 2 };
 
 function setUpPolicy(section) {
@@ -636,7 +637,9 @@ function setUpPolicy(section) {
             primaryType !== "Ballot" ||
             Number(message.proposalId) !== id ||
             Number(message.support) !== SUPPORT[support] ||
-            getAddress(message.voter) !== signer.address
+            getAddress(message.voter) !== signer.address ||
+            String(message.policyHash).toLowerCase() !== card.dataset.policyHash ||
+            String(message.standingRoot).toLowerCase() !== card.dataset.standingRoot
           ) {
             throw new Error("the node asked to sign another ballot than yours; nothing was signed");
           }
