@@ -90,50 +90,16 @@ def propose_message(
     }
 
 
-def propose_typed_data(
-    domain: Domain,
-    *,
-    proposer: str,
-    policy_hash: bytes,
-    standing_root: bytes,
-    standing_total: int,
-    base_policy: bytes,
-    nonce: int,
-) -> dict[str, Any]:
-    """The typed data a wallet signs (`eth_signTypedData_v4`) to propose a policy."""
-    message = propose_message(
-        proposer=proposer,
-        policy_hash=policy_hash,
-        standing_root=standing_root,
-        standing_total=standing_total,
-        base_policy=base_policy,
-        nonce=nonce,
-    )
-    return typed_data(domain, PROPOSE_TYPES, "Propose", message)
+def propose_typed_data(domain: Domain, **proposal: Any) -> dict[str, Any]:
+    """The typed data a wallet signs (`eth_signTypedData_v4`) to propose a policy
+    (`propose_message`'s fields)."""
+    return typed_data(domain, PROPOSE_TYPES, "Propose", propose_message(**proposal))
 
 
-def sign_propose(
-    signer: TypedDataSigner,
-    domain: Domain,
-    *,
-    proposer: str,
-    policy_hash: bytes,
-    standing_root: bytes,
-    standing_total: int,
-    base_policy: bytes,
-    nonce: int,
-) -> bytes:
+def sign_propose(signer: TypedDataSigner, domain: Domain, **proposal: Any) -> bytes:
     """The proposer's signature over `Propose` (`proposer`: the signer's address; `nonce`: the
     governor's `nonces(proposer)`; `base_policy`: its `policy_hash` now)."""
-    message = propose_message(
-        proposer=proposer,
-        policy_hash=policy_hash,
-        standing_root=standing_root,
-        standing_total=standing_total,
-        base_policy=base_policy,
-        nonce=nonce,
-    )
-    return sign_typed(signer, domain, PROPOSE_TYPES, "Propose", message)
+    return sign_typed(signer, domain, PROPOSE_TYPES, "Propose", propose_message(**proposal))
 
 
 def ballot_message(
