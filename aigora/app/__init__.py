@@ -42,6 +42,7 @@ from aigora.app._config import (
     write_default_config,
 )
 from aigora.app._content import (
+    MAX_BATCH_ITEMS,
     MAX_BODY_BYTES,
     AnchoredNow,
     AnchorList,
@@ -154,6 +155,7 @@ __all__ = [
     "DISPUTES_OPENED",
     "ENGINE_VERSION",
     "KIND_NAMES",
+    "MAX_BATCH_ITEMS",
     "MAX_BODY_BYTES",
     "NETWORK_FILE",
     "NODE_FILE",

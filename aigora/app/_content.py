@@ -7,6 +7,7 @@ needs the chain.
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -39,6 +40,10 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 
 class PayloadTooLarge(AigoraError):
     """The body exceeds what one publication may carry."""
+
+
+MAX_BATCH_ITEMS = 500
+"""Items in one `publish_batch` (one transaction; a bulk import sends many)."""
 
 
 class QuotaExceeded(AigoraError):
@@ -161,6 +166,34 @@ class Content:
             self._check_quota(session, signed, limited)
             done = service.publish(session, context.blobs, context.domain, signed, body, now())
         return RecordedItem.of(done)
+
+    def publish_batch(
+        self, items: Sequence[tuple[Signed, bytes]], *, limited: bool = False
+    ) -> list[RecordedItem]:
+        """`publish` for many items in one transaction: all are recorded or none (a bad item
+        refuses the batch, naming its place). Bodies are content-addressed files, so a batch
+        refused half-way leaves at most unreferenced bodies, never a manifest without one."""
+        if not items:
+            raise AigoraError("an empty batch: send at least one item")
+        if len(items) > MAX_BATCH_ITEMS:
+            raise PayloadTooLarge(f"{len(items)} items; at most {MAX_BATCH_ITEMS} in one batch")
+        for place, (_, body) in enumerate(items):
+            if len(body) > MAX_BODY_BYTES:
+                raise PayloadTooLarge(
+                    f"item {place}: body is {len(body)} bytes; at most {MAX_BODY_BYTES} allowed"
+                )
+        context = self.context
+        domain = context.domain  # read before the write transaction: it opens its own
+        recorded = []
+        with session_scope(context.db) as session:
+            for place, (signed, body) in enumerate(items):
+                try:
+                    self._check_quota(session, signed, limited)
+                    done = service.publish(session, context.blobs, domain, signed, body, now())
+                except AigoraError as exc:
+                    raise type(exc)(f"item {place}: {exc}") from None
+                recorded.append(RecordedItem.of(done))
+        return recorded
 
     def attest(self, signed: Signed, *, limited: bool = False) -> RecordedItem:
         """Record an attestation; a newer one by the same attester supersedes the older."""

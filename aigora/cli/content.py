@@ -7,20 +7,32 @@ a running node). Anchoring needs the chain: with a node running it asks the node
 import mimetypes
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.tree import Tree
+from sqlalchemy import select
 
 from aigora.app import AnchoredNow, Content, RecordedItem, StoreContext, open_store
 from aigora.cli._local import UseCase, run_case
 from aigora.cli.options import DataDirOption, data_dir_of, passphrase
-from aigora.content import VERDICTS
+from aigora.content import VERDICTS, content_message, sign
+from aigora.content.bulk import JSONL_SUFFIXES, collect
+from aigora.core.cid import cid_of
 from aigora.core.errors import AigoraError
 from aigora.core.keystore import Signer
+from aigora.store import ContentItem, session_scope
 
 console = Console()
 T = TypeVar("T")
@@ -31,13 +43,31 @@ def anchor_case() -> UseCase[AnchoredNow]:
     return UseCase(lambda app: app.content.anchor(), "POST", "/anchor", AnchoredNow)
 
 
+BATCH = 200
+"""Documents stored per transaction in a bulk import: a crash loses at most one batch's work,
+which the next run redoes."""
+
+
+@dataclass
+class BulkReport:
+    total: int
+    already: int
+    published: int = 0
+
+
 AccountOption = Annotated[
     str | None, typer.Option(help="Account that signs (default: the node's operator key).")
 ]
 
 
 def publish(
-    file: Annotated[Path, typer.Argument(help="The file to publish.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files, directories (recursive) and JSON Lines files "
+            '(`{"text"|"path", "license", "url", "parents"}` per line) to publish.'
+        ),
+    ],
     license: Annotated[str, typer.Option(help="License of the content (SPDX id).")] = "CC-BY-4.0",
     media_type: Annotated[
         str | None, typer.Option(help="Media type (default: guessed from the file name).")
@@ -49,7 +79,18 @@ def publish(
     account: AccountOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Sign a manifest for FILE, store the body under its CID and queue it for anchoring."""
+    """Sign a manifest for each document, store its body under its CID and queue it for
+    anchoring. Many documents are signed with one unlock, shown with a progress bar, and stored
+    a batch at a time; running it again after an interruption publishes only what is missing."""
+    if len(paths) > 1 or paths[0].is_dir() or paths[0].suffix.lower() in JSONL_SUFFIXES:
+        if media_type is not None or parent or url:
+            raise AigoraError(
+                "--media-type, --parent and --url name one document: in a bulk import give "
+                "them per line of a JSON Lines file"
+            )
+        publish_many(paths, license=license, account=account, data_dir=data_dir)
+        return
+    file = paths[0]
     try:
         body = file.read_bytes()
     except OSError as exc:
@@ -73,6 +114,81 @@ def publish(
         console.print(f"published {done.id}  (anchored with the next batch)")
     if done.provenance:
         console.print(_provenance_tree(done.id, done.provenance))
+
+
+def publish_many(
+    paths: list[Path], *, license: str, account: str | None, data_dir: Path | None
+) -> BulkReport:
+    """The bulk import: read and check every input first, skip what the store already holds,
+    sign the rest with one unlocked key and store them `BATCH` at a time."""
+    items = collect(paths, license)
+    store: StoreContext = open_store(data_dir_of(data_dir))
+    try:
+        domain = store.domain  # before the bar: a node that never started says so at once
+        signer = store.keystore.unlock(account or store.config.node.operator_key, passphrase())
+        content = Content(store)
+        todo, held = _missing(store, items)
+        report = BulkReport(total=len(items), already=held)
+        columns = (
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} docs/s"),
+            TimeRemainingColumn(),
+        )
+        started = time.perf_counter()
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task("publishing", total=len(todo), rate="-")
+            for start in range(0, len(todo), BATCH):
+                chunk = todo[start : start + BATCH]
+                signed = [
+                    sign(
+                        "content",
+                        signer,
+                        domain,
+                        content_message(
+                            signer.address,
+                            item.body,
+                            item.media_type,
+                            item.license,
+                            int(time.time()),
+                            item.url,
+                            list(item.parents),
+                        ),
+                    )
+                    for item in chunk
+                ]
+                done = content.publish_batch(
+                    list(zip(signed, (i.body for i in chunk), strict=True))
+                )
+                report.published += sum(1 for d in done if not d.duplicate)
+                report.already += sum(1 for d in done if d.duplicate)
+                elapsed = max(time.perf_counter() - started, 1e-9)
+                progress.update(
+                    task, advance=len(chunk), rate=f"{(start + len(chunk)) / elapsed:.0f}"
+                )
+    finally:
+        store.close()
+    console.print(
+        f"published {report.published} of {report.total} documents "
+        f"({report.already} already here); anchored with the next batch"
+    )
+    return report
+
+
+def _missing(store: StoreContext, items: list) -> tuple[list, int]:
+    """The items whose body the store does not hold yet (each CID once), and how many it does."""
+    by_cid = {}
+    for item in items:
+        by_cid.setdefault(cid_of(item.body), item)
+    held: set[str] = set()
+    cids = list(by_cid)
+    with session_scope(store.db) as session:
+        for start in range(0, len(cids), 500):
+            chunk = cids[start : start + 500]
+            held.update(session.scalars(select(ContentItem.cid).where(ContentItem.cid.in_(chunk))))
+    todo = [item for cid, item in by_cid.items() if cid not in held]
+    return todo, len(items) - len(todo)
 
 
 def attest(

@@ -39,7 +39,11 @@ CONTENT_BODY_BYTES = (MAX_BODY_BYTES + 2) // 3 * 4 + 64 * 1024
 """`POST /content` carries the body base64 (4 bytes per 3) beside its manifest."""
 JOB_BODY_BYTES = 16 * 1024 * 1024
 """A labeling job spec carries its items."""
-BODY_CAPS = {"/content": CONTENT_BODY_BYTES, "/jobs": JOB_BODY_BYTES}
+BODY_CAPS = {
+    "/content": CONTENT_BODY_BYTES,
+    "/content/batch": CONTENT_BODY_BYTES,
+    "/jobs": JOB_BODY_BYTES,
+}
 
 
 def client_key(host: str | None) -> str:

@@ -7,7 +7,7 @@ import binascii
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from aigora.app import ContentView, RecordedItem, SigningInfo, UrlMatches
+from aigora.app import MAX_BATCH_ITEMS, ContentView, RecordedItem, SigningInfo, UrlMatches
 from aigora.content import InvalidSignedObject, Signed
 from aigora.node.deps import ByOperator, Services
 
@@ -84,6 +84,34 @@ def publish(
     if done.duplicate:
         response.status_code = 200
     return done
+
+
+class PublishBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[PublishRequest] = Field(
+        min_length=1, max_length=MAX_BATCH_ITEMS, description="signed documents, in order"
+    )
+
+
+class PublishedBatch(BaseModel):
+    items: list[RecordedItem]
+
+
+@router.post("/content/batch", response_model=PublishedBatch)
+def publish_batch(
+    request: PublishBatch, services: Services, operator: ByOperator
+) -> PublishedBatch:
+    """Store many documents their authors signed, in one transaction: all or none (a bad item
+    refuses the batch, naming its place). Held to the same pending quota as `POST /content`."""
+    items = []
+    for place, item in enumerate(request.items):
+        try:
+            body = base64.b64decode(item.body_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidSignedObject(f"item {place}: body_base64 is not valid base64") from None
+        manifest = item.manifest.model_dump(by_alias=True)
+        items.append((Signed("content", manifest, _sig(item.signature)), body))
+    return PublishedBatch(items=services.content.publish_batch(items, limited=not operator))
 
 
 @router.post("/attestations", response_model=RecordedItem, status_code=201)
