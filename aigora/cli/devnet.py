@@ -24,7 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aigora.app import CONFIG_FILE, NETWORK_FILE, node_url
+from aigora.app import CONFIG_FILE, NETWORK_FILE, Config, keystore_for, node_url
 from aigora.chain import Anvil, Chain
 from aigora.core.errors import AigoraError
 from aigora.network import NetworkPlan, deploy_network, write_network
@@ -150,19 +150,25 @@ def devnet(
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     anvil = Anvil()
     try:
+        # Each node's operator key first: the nodes' operators are the network's seeds, the
+        # genesis policy's voters (`aigora policy vote ID for --account operator`).
+        seeds = []
+        for index in range(nodes):
+            data_dir = directory / f"node-{index + 1}"
+            data_dir.mkdir()
+            key = Config().node.operator_key  # the name `aigora up` unlocks
+            seeds.append(keystore_for(data_dir).create(key, env["AIGORA_PASSPHRASE"]))
         with console.status("starting anvil and deploying the network"):
             rpc = anvil.__enter__()
             with Chain.connect(rpc) as chain:
-                network = deploy_network(
-                    chain, chain.dev_signers()[0], NetworkPlan(name="devnet", rpc=rpc)
-                )
+                plan = NetworkPlan(name="devnet", rpc=rpc, seeds=tuple(seeds))
+                network = deploy_network(chain, chain.dev_signers()[0], plan)
         write_network(directory / NETWORK_FILE, network)
         ready: list[DevnetNode] = []
         with console.status(f"starting {nodes} nodes"):
             for index in range(nodes):
                 name = f"node-{index + 1}"
                 data_dir = directory / name
-                data_dir.mkdir()
                 port = base_port + index
                 (data_dir / CONFIG_FILE).write_text(
                     node_config(rpc=rpc, port=port, interval_s=interval, fee=fee), encoding="utf-8"

@@ -325,6 +325,17 @@ def test_reputation_digests_are_equal_on_every_node(devnet, answered):
     assert all(d["ratings"] >= 1 and d["trust_edges"] >= 1 for d in digests.values()), digests
 
 
+def test_the_nodes_operators_are_the_seeds_and_vote_on_the_policy(devnet, answered):
+    """`aigora devnet` makes each node's key before it deploys: the operators are the seeds,
+    the genesis policy's voters, each with an equal share of the standing."""
+    operators = sorted(node.get("/chain/status")["operator"]["address"] for node in devnet.nodes)
+    assert sorted(devnet.network["reputation"]["seeds"]) == operators
+    state = devnet.nodes[0].get("/governance")
+    powers = state["in_force"]["policy"]["standing"]["powers"]
+    assert sorted(powers) == operators
+    assert len(set(powers.values())) == 1
+
+
 def test_ctrl_c_stops_every_node_and_anvil(devnet, answered):
     pids = [node.pid for node in devnet.nodes]
     output = devnet.stop()
