@@ -16,12 +16,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from aigora.app import open_store
+from aigora.app import keystore_for, open_store
 from aigora.asks import Payment, deposit, sign_voucher
 from aigora.chain import Chain
 from aigora.core.eip712 import Domain
@@ -328,7 +329,10 @@ def test_reputation_digests_are_equal_on_every_node(devnet, answered):
 def test_the_nodes_operators_are_the_seeds_and_vote_on_the_policy(devnet, answered):
     """`aigora devnet` makes each node's key before it deploys: the operators are the seeds,
     the genesis policy's voters, each with an equal share of the standing."""
-    operators = sorted(node.get("/chain/status")["operator"]["address"] for node in devnet.nodes)
+    operators = sorted(  # from each node's keystore: an earlier test leaves one node stopped
+        next(k.address for k in keystore_for(Path(node.data_dir)).list() if k.name == "operator")
+        for node in devnet.nodes
+    )
     assert sorted(devnet.network["reputation"]["seeds"]) == operators
     state = devnet.nodes[0].get("/governance")
     powers = state["in_force"]["policy"]["standing"]["powers"]
