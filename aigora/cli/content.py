@@ -28,7 +28,7 @@ from aigora.app import AnchoredNow, Content, RecordedItem, StoreContext, open_st
 from aigora.cli._local import UseCase, run_case
 from aigora.cli.options import DataDirOption, data_dir_of, passphrase
 from aigora.content import VERDICTS, content_message, sign
-from aigora.content.bulk import JSONL_SUFFIXES, collect
+from aigora.content.bulk import JSONL_SUFFIXES, ImportItem, collect
 from aigora.core.cid import cid_of
 from aigora.core.errors import AigoraError
 from aigora.core.keystore import Signer
@@ -176,9 +176,9 @@ def publish_many(
     return report
 
 
-def _missing(store: StoreContext, items: list) -> tuple[list, int]:
+def _missing(store: StoreContext, items: list[ImportItem]) -> tuple[list[ImportItem], int]:
     """The items whose body the store does not hold yet (each CID once), and how many it does."""
-    by_cid = {}
+    by_cid: dict[str, ImportItem] = {}
     for item in items:
         by_cid.setdefault(cid_of(item.body), item)
     held: set[str] = set()
