@@ -24,6 +24,7 @@ from aigora.chain import (
     read_enactment,
     read_proposal,
 )
+from aigora.core.eip712 import with_decimal_integers
 from aigora.core.errors import AigoraError, NotFound
 from aigora.governance import (
     MAX_DOCUMENT,
@@ -157,13 +158,6 @@ def standing_problem(
     if standing_tree(table).root != standing_root or sum(table.values()) != standing_total:
         return "the standing this proposal would enact is not its document's table: vote against it"
     return None
-
-
-def _json_safe(typed: dict[str, Any]) -> dict[str, Any]:
-    """Typed data whose message integers are decimal strings (a browser's JSON numbers lose
-    digits past 2**53; wallets and eth-account read uint256 from strings alike)."""
-    message = {k: str(v) if isinstance(v, int) else v for k, v in typed["message"].items()}
-    return {**typed, "message": message}
 
 
 def _signature(text: str) -> bytes:
@@ -420,7 +414,7 @@ class Governance:
             )
         power, proof = self._proof(record.snapshot_root, voter)
         return SignTerms(
-            typed_data=_json_safe(
+            typed_data=with_decimal_integers(
                 ballot_typed_data(
                     self.domain(),
                     proposal_id=proposal_id,
@@ -449,7 +443,7 @@ class Governance:
             raise PolicyError("the document is the policy in force: nothing to change")
         power, proof = self._proof(enactment.standing_root, proposer)
         return SignTerms(
-            typed_data=_json_safe(
+            typed_data=with_decimal_integers(
                 propose_typed_data(
                     self.domain(),
                     proposer=proposer,

@@ -37,6 +37,7 @@ from aigora.app._asks import Asks
 from aigora.app._context import StoreContext
 from aigora.app._games import log_failure
 from aigora.app._labels import prepare_labeling
+from aigora.core.eip712 import with_decimal_integers
 from aigora.core.errors import AigoraError, NotFound
 from aigora.core.merkle import StandardMerkleTree
 from aigora.labels import LeftOut, labeling_lines, left_out, mark_labels_paid
@@ -476,10 +477,7 @@ class Payouts:
             relayer=poster,
             deadline=deadline,
         )
-        typed["message"] = {
-            key: str(value) if isinstance(value, int) else value
-            for key, value in typed["message"].items()
-        }
+        typed = with_decimal_integers(typed)
         return FeeTerms(
             account=recorded,
             poster=poster,

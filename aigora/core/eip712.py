@@ -117,6 +117,13 @@ def typed_data(
     }
 
 
+def with_decimal_integers(typed: dict[str, Any]) -> dict[str, Any]:
+    """Typed data whose message integers are decimal strings, for a browser: its JSON numbers
+    lose digits past 2**53, and wallets and eth-account read uint256 from strings alike."""
+    message = {k: str(v) if isinstance(v, int) else v for k, v in typed["message"].items()}
+    return {**typed, "message": message}
+
+
 def hash_typed(
     domain: Domain, types: Types, primary_type: str, message: Mapping[str, Any]
 ) -> bytes:

@@ -54,6 +54,15 @@ def _address(value: str) -> str:
     return to_checksum_address(value)
 
 
+def _checked_cid(value: str) -> str:
+    """A CID in its one spelling (`digest_of` refuses aliases), as a validation error else."""
+    try:
+        digest_of(value)
+    except InvalidCID as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
 def _sorted_unique(values: list[T], key: Callable[[T], Any] = lambda v: v) -> list[T]:
     keys = [key(v) for v in values]
     if len(set(keys)) != len(keys):
@@ -74,11 +83,7 @@ class Removal(BaseModel):
     @field_validator("cid")
     @classmethod
     def _cid(cls, value: str) -> str:
-        try:
-            digest_of(value)
-        except InvalidCID as exc:
-            raise ValueError(str(exc)) from None
-        return value
+        return _checked_cid(value)
 
 
 class Admission(BaseModel):
@@ -122,12 +127,7 @@ class Objectives(BaseModel):
     @field_validator("validation", "item_labels")
     @classmethod
     def _cid(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                digest_of(value)
-            except InvalidCID as exc:
-                raise ValueError(str(exc)) from None
-        return value
+        return None if value is None else _checked_cid(value)
 
 
 class ReputationSettings(BaseModel):
