@@ -94,7 +94,7 @@ def run_case(directory: Path, case: str) -> tuple[str, int, int, str, int]:
         snapshot = verifier.current()[0]
         _, trace = verifier.encoder().embed_with_trace(document.query)
         if case == "honest":
-            listed = snapshot.positions[document.results[0].cid]
+            listed = snapshot.positions[document.results[0].key]
             claim = Claim(
                 "omission",
                 "false",

@@ -90,9 +90,11 @@ def hidden_bonus(answers: TiltedAnswers, snapshot, index, query, k) -> Ranking:
     honest = Answers.rank(answers, snapshot, index, query, k)
     embedding = answers.encoder().embed([query])[0]
     scores = index.scores(embedding).astype(np.int64)
-    scores[snapshot.positions[answers.sponsor_cid]] += 5000
+    for position, passage in enumerate(snapshot.passages):
+        if passage.cid == answers.sponsor_cid:
+            scores[position] += 5000
     order = np.lexsort((np.arange(len(scores)), -scores))[:k]
-    results = tuple(Result(snapshot.cids[i], int(scores[i])) for i in order)
+    results = tuple(Result.of(snapshot.passages[i], int(scores[i])) for i in order)
     return Ranking(honest.trace_root, results, honest.tokens)
 
 
@@ -119,7 +121,7 @@ def edited_model(answers: TiltedAnswers, snapshot, index, query, k) -> Ranking:
     embedding, trace = answers.edited_encoder().embed_with_trace(query)
     scores = index.scores(embedding).astype(np.int64)
     order = np.lexsort((np.arange(len(scores)), -scores))[:k]
-    results = tuple(Result(snapshot.cids[i], int(scores[i])) for i in order)
+    results = tuple(Result.of(snapshot.passages[i], int(scores[i])) for i in order)
     return Ranking(trace.root, results, token_ids(trace))
 
 

@@ -41,6 +41,7 @@ from aigora.index import (
     Snapshot,
     SnapshotState,
     current_snapshot,
+    document_text,
     refresh_snapshot,
     snapshot_dir,
 )
@@ -89,7 +90,9 @@ EXCERPT_BYTES = 280
 
 
 class AnswerSource(BaseModel):
-    """One returned passage as people read it: where it comes from and how it begins."""
+    """One returned passage as people read it: its document, which passage of it (index and
+    character span in the document's text), its text, and `link`, the page that shows it in
+    place."""
 
     rank: int
     cid: str
@@ -98,6 +101,22 @@ class AnswerSource(BaseModel):
     url: str
     excerpt: str
     status: str = "unrated"
+    passage: int = 0
+    span: tuple[int, int] = (0, 0)
+    link: str = ""
+
+
+def passage_link(cid: str, passage: int, start: int, end: int) -> str:
+    """The page of document `cid` with the passage marked and scrolled to."""
+    return f"/ui/content/{cid}?passage={passage}&start={start}&end={end}#passage"
+
+
+def passage_excerpt(body: bytes, media_type: str, start: int, end: int) -> str:
+    """The passage's own text (a document read whole, span (0, 0): how its body begins)."""
+    text = document_text(body, media_type) if end > start else None
+    if text is None:
+        return body[:EXCERPT_BYTES].decode("utf-8", errors="replace")
+    return text[start:end]
 
 
 class Answer(BaseModel):
@@ -198,6 +217,7 @@ class Answers:
             admit_unscored=answers.admit_unscored,
             exclude_statuses=tuple(answers.exclude_statuses),
             anchored_only=self.context.network is not None,
+            duplicate_threshold=self.context.config.payouts.duplicate_threshold,
         )
 
     def refresh(self, progress: Callable[[int], None] | None = None) -> SnapshotState:
@@ -326,8 +346,11 @@ class Answers:
                         score=result.score,
                         author=item.author,
                         url=item.url,
-                        excerpt=body[:EXCERPT_BYTES].decode("utf-8", errors="replace"),
+                        excerpt=passage_excerpt(body, item.media_type, result.start, result.end),
                         status="unrated" if score is None else score["status"],
+                        passage=result.passage,
+                        span=(result.start, result.end),
+                        link=passage_link(result.cid, result.passage, result.start, result.end),
                     )
                 )
         return Answer(

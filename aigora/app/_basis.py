@@ -10,7 +10,7 @@ which CIDs the policy admits and refuses, with the reason. The two share every f
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -19,7 +19,14 @@ from aigora.app._governance import Governance
 from aigora.chain import EnactmentRecord
 from aigora.content import Universe, compute_run
 from aigora.governance import Policy
-from aigora.index import AdmissionPolicy, Snapshot, SnapshotBasis, candidates, passage_text
+from aigora.index import (
+    DEFAULT_DUPLICATE_THRESHOLD,
+    AdmissionPolicy,
+    Snapshot,
+    SnapshotBasis,
+    candidates,
+    document_text,
+)
 from aigora.reputation import ReputationParams
 from aigora.store import Anchor, AnchorKind, BlobStore, ContentItem, PeerBatch, session_scope
 from aigora.verify import AdmissionFacts
@@ -47,6 +54,8 @@ class Derivation:
     reputation: bytes
     missing_batches: tuple[int, ...]
     skipped_only: frozenset[str] = frozenset()
+    published: Mapping[str, tuple] = field(default_factory=dict)
+    duplicate_threshold: int = DEFAULT_DUPLICATE_THRESHOLD
 
 
 def admission_rule(policy: Policy, universe: Universe) -> AdmissionPolicy:
@@ -61,6 +70,7 @@ def admission_rule(policy: Policy, universe: Universe) -> AdmissionPolicy:
         anchored_only=True,
         through_batch=universe.through_batch,
         skipped=universe.skipped,
+        duplicate_threshold=policy.objectives.duplicate_threshold,
     )
 
 
@@ -131,11 +141,13 @@ def derive_admission(
     skipped_only: set[str] = set()
     with session_scope(db) as session:
         in_universe = set()
-        for cid, media_type, license in candidates(session, rule):
+        published: dict[str, tuple] = {}
+        for cid, media_type, license, order in candidates(session, rule):
             in_universe.add(cid)
+            published[cid] = order
             score, status = scores.get(cid, (None, None))
             reason = rule.refusal(cid, license, score, status)
-            if reason is None and passage_text(blobs.get(cid), media_type) is None:
+            if reason is None and document_text(blobs.get(cid), media_type) is None:
                 reason = f"{media_type} is not UTF-8 text"
             if reason is None:
                 admitted.add(cid)
@@ -174,7 +186,15 @@ def derive_admission(
             )
             if int(b) not in basis.skipped
         )
-    return Derivation(frozenset(admitted), refused, digest, missing, frozenset(skipped_only))
+    return Derivation(
+        frozenset(admitted),
+        refused,
+        digest,
+        missing,
+        frozenset(skipped_only),
+        published,
+        rule.duplicate_threshold,
+    )
 
 
 def policy_problem(
@@ -251,6 +271,8 @@ def admission_facts(
         skipped_held=held,
         late_batch=late_batch,
         skipped_only=derived.skipped_only,
+        published=derived.published,
+        duplicate_threshold=derived.duplicate_threshold,
     )
 
 

@@ -6,7 +6,6 @@ from pydantic import BaseModel
 from web3.contract import Contract
 
 from aigora.chain import Chain, TxResult, read_dispute, read_game, read_share, read_slash
-from aigora.core.cid import cid_from_digest
 from aigora.core.errors import NotFound
 from aigora.verify import GameState
 
@@ -44,7 +43,8 @@ class DisputeState(BaseModel):
     challenger: str
     operator: str
     deadline: int
-    passage_cid: str | None = None
+    passage_key: str | None = None
+    """An omission claim's passage key (0x-hex): see `aigora.index.passage_key`."""
     phase: str | None = None
     tx_hash: str | None = None
     gas_used: int | None = None
@@ -93,7 +93,7 @@ def dispute_state(chain: Chain, disputes: Contract, dispute_id: int) -> DisputeS
         challenger=record.challenger,
         operator=record.operator,
         deadline=record.deadline,
-        passage_cid=cid_from_digest(record.passage_cid) if record.kind == OMISSION else None,
+        passage_key="0x" + record.passage_key.hex() if record.kind == OMISSION else None,
         phase=game_state(chain, disputes, dispute_id).phase if record.kind == EMBEDDING else None,
     )
 

@@ -123,7 +123,9 @@ def _rebut_one(
     if state.deadline < chain.now():
         return None  # too late to rebut: whoever resolves it closes it
     document = stored_receipt(db, state.digest)
-    ranks = [rank for rank, r in enumerate(document.results) if r.cid == state.passage_cid]
+    ranks = [
+        rank for rank, r in enumerate(document.results) if "0x" + r.key.hex() == state.passage_key
+    ]
     if not ranks:
         return None  # the claim holds: nothing honest to answer
     entry = result_entry(document, ranks[0]).as_arg()

@@ -40,6 +40,7 @@ from aigora.app._labels import prepare_labeling
 from aigora.core.eip712 import with_decimal_integers
 from aigora.core.errors import AigoraError, NotFound
 from aigora.core.merkle import StandardMerkleTree
+from aigora.index import AdmissionPolicy, candidates
 from aigora.labels import LeftOut, labeling_lines, left_out, mark_labels_paid
 from aigora.payouts import (
     TRAINING,
@@ -324,21 +325,27 @@ class Payouts:
         item_labels = goals.item_labels
         pool = goals.pool
         snapshot, _ = self.answers.current()
-        labeled = [cid for cid in snapshot.cids if cid in item_labels]
-        rows = session.execute(
-            select(ContentItem.cid, ContentItem.author, ContentItem.created_at).where(
-                ContentItem.cid.in_(labeled)
-            )
+        labeled = {p.cid for p in snapshot.passages if p.cid in item_labels}
+        anchored = AdmissionPolicy(anchored_only=self.answers.context.network is not None)
+        order = {c.cid: c.published for c in candidates(session, anchored)}
+        authors = dict(
+            session.execute(
+                select(ContentItem.cid, ContentItem.author).where(ContentItem.cid.in_(labeled))
+            ).all()
         )
-        published = sorted(rows, key=lambda row: (row[2], row[0]))
+        passages = sorted(
+            (i for i, p in enumerate(snapshot.passages) if p.cid in authors and p.cid in order),
+            key=lambda i: (order[snapshot.passages[i].cid], snapshot.passages[i].index),
+        )
         items = [
             TrainingItem(
-                cid,
-                author,
-                item_labels[cid],
-                snapshot.embeddings[snapshot.positions[cid]],
+                snapshot.passages[i].cid,
+                authors[snapshot.passages[i].cid],
+                item_labels[snapshot.passages[i].cid],
+                snapshot.embeddings[i],
+                key=snapshot.passages[i].key,
             )
-            for cid, author, _ in published
+            for i in passages
         ]
         validation = Validation(self.answers.bulk_encoder().embed(texts), labels)
         split = training_split(pool, items, validation, goals.k, goals.duplicate_threshold)

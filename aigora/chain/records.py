@@ -143,7 +143,7 @@ class DisputeRecord:
     kind: int
     challenger: str
     operator: str
-    passage_cid: bytes
+    passage_key: bytes
     result_hash: bytes
     deadline: int
     status: int

@@ -91,7 +91,7 @@ def ask(
         table.add_column(column, overflow="fold")
     for r in answer.results:
         excerpt = " ".join(r.excerpt.split())[:160]
-        table.add_row(str(r.rank + 1), str(r.score), f"{r.cid}\nby {r.author}", excerpt)
+        table.add_row(str(r.rank + 1), str(r.score), f"{r.cid}#{r.passage}\nby {r.author}", excerpt)
     console.print(table)
     console.print(
         f"receipt {answer.digest}" + (f" written to {receipt_out}" if receipt_out else "")

@@ -429,6 +429,8 @@ def convert(
         "intermediate": cfg["intermediate_size"],
         "vocab": cfg["vocab_size"],
         "max_tokens": spec.MAX_TOKENS,
+        "passage_tokens": spec.PASSAGE_TOKENS,
+        "passage_overlap": spec.PASSAGE_OVERLAP,
         "source": ckpt.source,
     }
     return IntModel(tensors, header)

@@ -8,7 +8,7 @@ from aigora.engine._encoder import default_cache_dir
 from aigora.engine._errors import EngineError
 from aigora.engine._model import IntModel
 
-_CONVERTER_VERSION = "1"
+_CONVERTER_VERSION = "2"  # 2: the header records the passage rule
 
 
 def default_checkpoint() -> Path:

@@ -63,6 +63,20 @@ class Encoder:
         """The tokenizer's vocabulary entry for `token_id`, None when it has none."""
         return self._tokenizer.token(token_id)
 
+    def token_count(self, text: str) -> int:
+        """How many tokens `text` is, untruncated and without [CLS] and [SEP]."""
+        return len(self._tokenizer.ids(text))
+
+    @property
+    def passage_tokens(self) -> int:
+        """The model's passage rule: at most this many tokens a passage ([CLS], [SEP] included)."""
+        return int(self.model.header["passage_tokens"])
+
+    @property
+    def passage_overlap(self) -> int:
+        """The model's passage rule: whole sentences of up to this many tokens overlap."""
+        return int(self.model.header["passage_overlap"])
+
     def _forward(self, ids: np.ndarray, lengths: np.ndarray, record=None) -> np.ndarray:
         if self.backend == "torch":
             return self._torch.forward(ids, lengths, record)

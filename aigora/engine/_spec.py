@@ -21,7 +21,8 @@ reference):
 from typing import Final
 
 FORMAT: Final = "aigora-int-bert"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
+"""2: the header records the passage rule (`passage_tokens`, `passage_overlap`)."""
 
 LN_FRAC_BITS: Final = 24
 """LayerNorm output n = (x - mean) / ||x - mean|| in units of 2**-24."""
@@ -75,6 +76,13 @@ EMBED_BITS: Final = 7
 
 MAX_TOKENS: Final = 256
 """Inputs are truncated to 256 tokens ([CLS] and [SEP] included), as all-MiniLM-L6-v2 is."""
+
+PASSAGE_TOKENS: Final = 128
+"""A document is read as passages of at most 128 tokens ([CLS] and [SEP] included): the length
+all-MiniLM-L6-v2 was trained on, so a passage is read whole and says one thing."""
+PASSAGE_OVERLAP: Final = 24
+"""Consecutive passages share whole sentences of up to 24 tokens, so a statement cut by a
+window boundary is read whole in one of them."""
 
 HEADER: Final = "header.json"
 TOKENIZER: Final = "tokenizer.json"

@@ -1,25 +1,47 @@
 """Which published content a snapshot admits, and building the next snapshot from the last one.
 
-Admission follows a reputation policy that admits everything by default. A passage is a text
-body (any `text/*` media type, or JSON), decoded as UTF-8; the engine reads its first
-`max_tokens` tokens. Bodies that are not text are skipped with the reason.
+Admission follows a reputation policy that admits everything by default. Each admitted text
+document (see `_passages.document_text`) is cut into passages by the model's passage rule; bodies
+that are not text are skipped with the reason.
+
+**Copies earn nothing.** Passages are then grouped by the star rule of `aigora.value`, taking
+them in publication order: a passage whose embedding is byte-identical to an earlier one's (as
+any two texts are that the tokenizer reads alike: the same words up to case, whitespace and
+accents), or whose exact int8 dot product with an earlier representative is at least the
+duplicate threshold, is a copy of that representative. Copies are left out of the ranking (the
+snapshot records them, see `_snapshot`), so an answer lists each group once, as its earliest
+publication, and every usage share goes to that publication's author.
+
+**Publication order** is what nobody can backdate. In a network: the registry batch that
+anchored the manifest (a chain fact), then the signed creation time, then the CID. On a node of
+its own: the time the node received the manifest, then the CID. A manifest's signed `createdAt`
+alone would let a copier who signs an older date become the original.
 """
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
-from aigora.index._snapshot import Snapshot, SnapshotBasis, SnapshotError
+from aigora.index._passages import (
+    TEXT_MEDIA_TYPES,
+    PassageRef,
+    PassageRule,
+    document_text,
+    passages_of,
+)
+from aigora.index._snapshot import Snapshot, SnapshotBasis, SnapshotError, embedding_hash
 from aigora.store.blobs import BlobStore
 from aigora.store.content_models import ContentItem, ContentScoreRecord, ReputationRun
 from aigora.store.db import session_scope
 from aigora.store.models import Anchor
 
-TEXT_MEDIA_TYPES = ("text/", "application/json")
+DEFAULT_DUPLICATE_THRESHOLD = 15_500
+"""int8 dot product at or above which a passage copies an earlier one (cosine about 0.96: two
+unit vectors of norm 127 have a dot product of about 16,129)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +55,8 @@ class AdmissionPolicy:
     manifest is anchored (anyone who learned the CID first could anchor a manifest of their own
     for it). In a network the snapshot's universe is also bounded: content anchored in batches
     up to `through_batch`, less the `skipped` batches (anchored, but which nobody could serve
-    the node), so that anyone holding the same batches derives the same admitted set."""
+    the node), so that anyone holding the same batches derives the same admitted set.
+    `duplicate_threshold`: the dot product at which a passage is a copy (the module docstring)."""
 
     min_score: float | None = None
     admit_unscored: bool = True
@@ -43,6 +66,7 @@ class AdmissionPolicy:
     anchored_only: bool = False
     through_batch: int | None = None
     skipped: frozenset[int] = frozenset()
+    duplicate_threshold: int = DEFAULT_DUPLICATE_THRESHOLD
 
     def refusal(
         self, cid: str, license: str, score: float | None, status: str | None
@@ -84,11 +108,17 @@ Scores = Mapping[str, tuple[float, str]]
 
 
 class Embedder(Protocol):
-    """What a snapshot needs of the engine (`aigora.engine.Encoder` is one): int8 (n, d)."""
+    """What a snapshot needs of the engine (`aigora.engine.Encoder` is one): int8 (n, d)
+    embeddings, token counts and the model's passage rule."""
+
+    passage_tokens: int
+    passage_overlap: int
 
     def embed(
         self, sentences: list[str], progress: Callable[[int], None] | None = None
     ) -> np.ndarray: ...
+
+    def token_count(self, text: str) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -98,17 +128,6 @@ class BuildResult:
     reused: int
     removed: int
     skipped: dict[str, str] = field(default_factory=dict)
-
-
-def passage_text(body: bytes, media_type: str) -> str | None:
-    """The text a body contributes as a passage, or None when it is not text."""
-    if not media_type.startswith(TEXT_MEDIA_TYPES):
-        return None
-    try:
-        text = body.decode("utf-8").removeprefix("\ufeff").strip()
-    except UnicodeDecodeError:
-        return None
-    return text or None
 
 
 def has_text_content(db: Engine) -> bool:
@@ -127,30 +146,57 @@ def newest_scores(session: Session) -> dict[str, tuple[float, str]]:
     return {row.cid: (row.score, row.status) for row in rows}
 
 
-def candidates(session: Session, policy: AdmissionPolicy) -> list[tuple[str, str, str]]:
-    """(CID, media type, licence) of every item in the policy's universe, admitted or not."""
-    query = select(ContentItem.cid, ContentItem.media_type, ContentItem.license)
-    if policy.anchored_only or policy.through_batch is not None:
-        query = query.join(Anchor, ContentItem.anchor_id == Anchor.id)
+class Candidate(NamedTuple):
+    """An item of the universe: `published` sorts items in publication order (the module
+    docstring says why it is what it is)."""
+
+    cid: str
+    media_type: str
+    license: str
+    published: tuple[Any, ...]
+
+
+def candidates(session: Session, policy: AdmissionPolicy) -> list[Candidate]:
+    """Every item in the policy's universe, admitted or not, in publication order."""
+    anchored = policy.anchored_only or policy.through_batch is not None
+    query = select(
+        ContentItem.cid,
+        ContentItem.media_type,
+        ContentItem.license,
+        ContentItem.created_at,
+        ContentItem.received_at,
+        Anchor.batch_id,
+    ).outerjoin(Anchor, ContentItem.anchor_id == Anchor.id)
+    if anchored:
+        query = query.where(Anchor.batch_id.is_not(None))
     if policy.through_batch is not None:
         query = query.where(Anchor.batch_id <= policy.through_batch)
         if policy.skipped:
             query = query.where(Anchor.batch_id.not_in(sorted(policy.skipped)))
-    return [(cid, media_type, license) for cid, media_type, license in session.execute(query)]
+    found = [
+        Candidate(
+            cid,
+            media_type,
+            license,
+            (batch, created, cid) if anchored else (received.timestamp(), cid),
+        )
+        for cid, media_type, license, created, received, batch in session.execute(query)
+    ]
+    return sorted(found, key=lambda c: c.published)
 
 
 def admitted(
     session: Session, policy: AdmissionPolicy, scores: Scores | None = None
-) -> list[tuple[str, str]]:
-    """(CID, media type) of every published item the policy admits, by `scores` (default: the
-    newest run's)."""
+) -> list[Candidate]:
+    """Every published item the policy admits, by `scores` (default: the newest run's), in
+    publication order."""
     if scores is None:
         scores = newest_scores(session) if policy.uses_scores else {}
     result = []
-    for cid, media_type, license in candidates(session, policy):
-        score, status = scores.get(cid, (None, None))
-        if policy.refusal(cid, license, score, status) is None:
-            result.append((cid, media_type))
+    for candidate in candidates(session, policy):
+        score, status = scores.get(candidate.cid, (None, None))
+        if policy.refusal(candidate.cid, candidate.license, score, status) is None:
+            result.append(candidate)
     return result
 
 
@@ -167,35 +213,119 @@ def build_snapshot(
     basis: SnapshotBasis | None = None,
 ) -> BuildResult:
     """The snapshot of what is admitted now (by `scores`, default the newest run's), committed
-    to `basis` when given. Items already in `previous` (same model) keep their embeddings; only
-    new items are embedded, in one batched call."""
+    to `basis` when given. Passages already in `previous` (same model), items and copies alike,
+    keep their embeddings; only new documents are cut and embedded, in one batched call.
+    `progress(k)` is called as k more passages are embedded."""
     if previous is not None and previous.model_root != model_root:
         previous = None
-    known = previous.positions if previous is not None else {}
-    skipped: dict[str, str] = {}
-    new_cids: list[str] = []
-    new_texts: list[str] = []
-    admitted_cids: set[str] = set()
-    for cid, media_type in admitted(session, policy, scores):
-        if cid in known:
-            admitted_cids.add(cid)
-            continue
-        text = passage_text(blobs.get(cid), media_type)
-        if text is None:
-            skipped[cid] = f"{media_type} is not UTF-8 text"
-            continue
-        admitted_cids.add(cid)
-        new_cids.append(cid)
-        new_texts.append(text)
-    vectors = (
-        encoder.embed(new_texts, progress=progress) if new_texts else np.zeros((0, 0), np.int8)
-    )
-    added = {cid: vectors[i] for i, cid in enumerate(new_cids)}
-    removed = [cid for cid in known if cid not in admitted_cids]
+    known: dict[str, list[tuple[PassageRef, np.ndarray]]] = {}
     if previous is not None:
-        snapshot = previous.changed(added, removed, basis)
-    elif added:
-        snapshot = Snapshot.of(model_root, added, basis=basis)
-    else:
+        for passage, vector in previous.items().items():
+            known.setdefault(passage.cid, []).append((passage, vector))
+        for copy in previous.copies:
+            known.setdefault(copy.passage.cid, []).append((copy.passage, copy.embedding))
+    skipped: dict[str, str] = {}
+    new: list[PassageRef] = []
+    new_texts: list[str] = []
+    order: list[str] = []  # admitted documents with passages, in publication order
+    rule: PassageRule | None = None
+    for candidate in admitted(session, policy, scores):
+        cid = candidate.cid
+        if cid in known:
+            order.append(cid)
+            continue
+        text = document_text(blobs.get(cid), candidate.media_type)
+        if text is None:
+            skipped[cid] = f"{candidate.media_type} is not UTF-8 text"
+            continue
+        rule = rule or PassageRule(encoder.passage_tokens, encoder.passage_overlap)
+        passages = passages_of(cid, text, encoder.token_count, rule)
+        order.append(cid)
+        new.extend(passages)
+        new_texts.extend(text[p.start : p.end] for p in passages)
+    vectors = encoder.embed(new_texts, progress=progress) if new_texts else None
+    fresh: dict[str, list[tuple[PassageRef, np.ndarray]]] = {}
+    for i, passage in enumerate(new):
+        fresh.setdefault(passage.cid, []).append((passage, vectors[i]))
+    kept = {cid for cid in order if cid in known}
+    removed = [cid for cid in known if cid not in kept]
+    kept_copies = {}
+    settled = 0
+    if previous is not None and _settled(order, kept, removed, previous):
+        kept_copies = {c: v for c, v in previous.copy_map().items() if c.cid in kept}
+        settled = sum(len(known[cid]) for cid in kept)
+    items, copies = group_copies(
+        [p for cid in order for p in (known.get(cid) or fresh[cid])],
+        policy.duplicate_threshold,
+        settled=settled,
+        known_copies=kept_copies,
+    )
+    if not items:
         raise SnapshotError("nothing to snapshot: no admitted text content has been published")
-    return BuildResult(snapshot, len(added), len(known) - len(removed), len(removed), skipped)
+    snapshot = _next(model_root, previous, items, copies, basis)
+    return BuildResult(snapshot, len(new), sum(len(known[c]) for c in kept), len(removed), skipped)
+
+
+def _settled(order: list[str], kept: set[str], removed: list[str], previous: Snapshot) -> bool:
+    """Whether the kept passages keep their groups: every new document comes after every kept
+    one in publication order (nothing later changes an earlier passage's group), and no removed
+    document is the original of a kept copy (an orphaned copy must be grouped again)."""
+    seen_new = False
+    for cid in order:
+        if cid not in kept:
+            seen_new = True
+        elif seen_new:
+            return False
+    gone = set(removed)
+    return not any(previous.passages[c.of].cid in gone for c in previous.copies)
+
+
+def group_copies(
+    passages: list[tuple[PassageRef, np.ndarray]],
+    threshold: int,
+    *,
+    settled: int = 0,
+    known_copies: Mapping[PassageRef, tuple[PassageRef, np.ndarray]] | None = None,
+) -> tuple[dict[PassageRef, np.ndarray], dict[PassageRef, tuple[PassageRef, np.ndarray]]]:
+    """Items and copies (copy -> (its representative, its embedding)) of `passages`, given in
+    publication order, by the star rule (the module docstring). The first `settled` passages
+    are grouped already: `known_copies` maps those that are copies to their representatives,
+    the others are representatives; only the rest is grouped, against them."""
+    from aigora.value import duplicate_groups  # value imports index: import at call time
+
+    known_copies = dict(known_copies or {})
+    reps = [(p, v) for p, v in passages[:settled] if p not in known_copies]
+    rest = passages[settled:]
+    items = dict(reps)
+    if not rest:
+        return items, known_copies
+    pool = reps + rest
+    embeddings = np.stack([v for _, v in pool]).astype(np.int8)
+    keys = [embedding_hash(v) for _, v in pool]
+    groups = duplicate_groups(embeddings, threshold, keys=keys, given=len(reps))
+    for i in range(len(reps), len(pool)):
+        passage, vector = pool[i]
+        if groups[i] == i:
+            items[passage] = vector
+        else:
+            known_copies[passage] = (pool[int(groups[i])][0], vector)
+    return items, known_copies
+
+
+def _next(
+    model_root: bytes,
+    previous: Snapshot | None,
+    items: dict[PassageRef, np.ndarray],
+    copies: dict[PassageRef, tuple[PassageRef, np.ndarray]],
+    basis: SnapshotBasis | None,
+) -> Snapshot:
+    """The snapshot of `items` and `copies`: `previous` itself when nothing changed, else its
+    next generation."""
+    if previous is None:
+        return Snapshot.of(model_root, items, basis=basis, copies=copies)
+    same = set(items) == set(previous.passages) and {c: o for c, (o, _) in copies.items()} == {
+        c: o for c, (o, _) in previous.copy_map().items()
+    }
+    if same and basis == previous.basis:
+        return previous
+    return Snapshot.of(model_root, items, previous.generation + 1, basis, copies)

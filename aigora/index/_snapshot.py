@@ -1,14 +1,21 @@
-"""Corpus snapshots: the ordered CIDs and int8 embeddings an operator answers from, under one root.
+"""Corpus snapshots: the ordered passages and int8 embeddings an operator answers from, under one
+root.
 
-A snapshot is a pure value. Its items are sorted by CID in binary form (equivalently by the
-CID's sha2-256 digest: every CID of ours shares one 4-byte prefix), so the root depends only on
-the set of (CID, embedding) pairs and the model, and "position ascending" is the ranking's
-tie-break "CID ascending". The base32 spelling sorts differently (its alphabet puts digits after
-letters), which is why the binary form is the one that counts, on-chain and off.
+A snapshot is a pure value. Its items are passages (`PassageRef`: document CID, passage index,
+character span; see `_passages`), sorted by their 32-byte passage key, so the root depends only
+on the set of (passage, embedding) pairs and the model, and "position ascending" is the
+ranking's tie-break "passage key ascending".
 
-Each item is one OpenZeppelin StandardMerkleTree leaf `(position, cidDigest, keccak256(embedding))`
+Each item is one OpenZeppelin StandardMerkleTree leaf `(position, passageKey, keccak256(embedding))`
 with the embedding as its int8 bytes (two's complement, C order). A contract can therefore check
 one passage's embedding with a proof and recompute its score itself (the dispute issue).
+
+Copies are not items. A passage that is a near-duplicate of an earlier publication's passage
+(`copies`: the copy, the position of the item it copies, its embedding) is left out of the
+ranking, so no answer lists it and no usage share reaches it; the copies are committed to by one
+more leaf, `(.., COPIES_TAG, keccak256(copy key || original's key || keccak256(embedding) ...))`,
+so anyone can check each claim (the same normalised text, or a dot product at or above the
+threshold) and that nothing was hidden as a "copy" that is not one.
 
 One more leaf, `(n, GENERATION_TAG, generation)` after the n items, numbers the snapshot in its
 node's history: each change makes the next generation, so a node whose content shrinks back to an
@@ -37,15 +44,17 @@ from aigora.core.cid import cid_from_digest, digest_of
 from aigora.core.errors import AigoraError
 from aigora.core.hashing import keccak
 from aigora.core.merkle import StandardMerkleTree
+from aigora.index._passages import PassageError, PassageRef
 from aigora.index._search import ExactIndex
 
 SNAPSHOT_LEAF = ("uint256", "bytes32", "bytes32")
-"""Leaf encoding: position, the CID's sha2-256 digest, keccak256 of the int8 embedding bytes."""
+"""Leaf encoding: position, the passage key, keccak256 of the int8 embedding bytes."""
 
-FORMAT_VERSION = 3
-READS_VERSIONS = (2, 3)  # 2: before snapshots committed to a basis
+FORMAT_VERSION = 4
+READS_VERSIONS = (4,)  # 4: items are passages (older files belong to older model roots)
 GENERATION_TAG = keccak(b"aigora.snapshot.generation")
 BASIS_TAG = keccak(b"aigora.snapshot.basis")
+COPIES_TAG = keccak(b"aigora.snapshot.copies")
 ZERO_DIGEST = bytes(32)
 
 
@@ -96,21 +105,37 @@ class SnapshotBasis:
         }
 
 
+@dataclass(frozen=True)
+class Copy:
+    """A passage left out as a copy: `passage`, the snapshot position of the item it copies
+    (`of`), and its own int8 `embedding` (so the claim can be checked)."""
+
+    passage: PassageRef
+    of: int
+    embedding: np.ndarray = field(repr=False, compare=False)
+
+
+def _as_passage(item: PassageRef | str) -> PassageRef:
+    return item if isinstance(item, PassageRef) else PassageRef.whole(item)
+
+
 @dataclass(frozen=True, eq=False)
 class Snapshot:
-    """`model_root` (32 bytes), `cids` sorted by digest, `embeddings` int8 (n, d) in that order,
-    the snapshot's `generation` in its node's history and, in a network, its `basis`."""
+    """`model_root` (32 bytes), `passages` sorted by key, `embeddings` int8 (n, d) in that order,
+    the snapshot's `generation` in its node's history, in a network its `basis`, and the
+    `copies` left out (sorted by key)."""
 
     model_root: bytes
-    cids: tuple[str, ...]
+    passages: tuple[PassageRef, ...]
     embeddings: np.ndarray = field(repr=False)
     generation: int = 0
     basis: SnapshotBasis | None = None
+    copies: tuple[Copy, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.model_root) != 32:
             raise SnapshotError("a snapshot's model root must be 32 bytes")
-        if not self.cids:
+        if not self.passages:
             raise SnapshotError("a snapshot needs at least one item")
         embeddings = self.embeddings
         if embeddings.dtype != np.int8 or embeddings.ndim != 2:
@@ -119,11 +144,19 @@ class Snapshot:
             )
         if not 0 <= self.generation < 2**256:
             raise SnapshotError(f"generation {self.generation} is not a uint256")
-        if embeddings.shape[0] != len(self.cids):
-            raise SnapshotError(f"{len(self.cids)} CIDs but {embeddings.shape[0]} embeddings")
-        digests = [digest_of(cid) for cid in self.cids]
-        if any(a >= b for a, b in pairwise(digests)):
-            raise SnapshotError("snapshot CIDs must be unique and sorted by digest")
+        if embeddings.shape[0] != len(self.passages):
+            raise SnapshotError(
+                f"{len(self.passages)} passages but {embeddings.shape[0]} embeddings"
+            )
+        keys = [p.key for p in self.passages]
+        if any(a >= b for a, b in pairwise(keys)):
+            raise SnapshotError("snapshot passages must be unique and sorted by key")
+        copy_keys = [c.passage.key for c in self.copies]
+        if any(a >= b for a, b in pairwise(copy_keys)) or set(copy_keys) & set(keys):
+            raise SnapshotError("copies must be unique, sorted by key, and not items")
+        for c in self.copies:
+            if not 0 <= c.of < len(self.passages) or c.embedding.shape != (embeddings.shape[1],):
+                raise SnapshotError(f"copy {c.passage.id} names no item, or its embedding is bad")
         frozen = np.ascontiguousarray(embeddings)
         frozen.flags.writeable = False
         object.__setattr__(self, "embeddings", frozen)
@@ -132,54 +165,84 @@ class Snapshot:
     def of(
         cls,
         model_root: bytes,
-        items: Mapping[str, np.ndarray],
+        items: Mapping[PassageRef | str, np.ndarray],
         generation: int = 0,
         basis: SnapshotBasis | None = None,
+        copies: Mapping[PassageRef, tuple[PassageRef, np.ndarray]] | None = None,
     ) -> "Snapshot":
-        """The snapshot of `items` (CID -> int8 embedding), in canonical order."""
+        """The snapshot of `items` (passage -> int8 embedding; a bare CID is a document taken
+        as one passage) in canonical order, leaving out `copies` (copy -> (the item it copies,
+        its embedding))."""
         if not items:
             raise SnapshotError("nothing to snapshot: no admitted content has an embedding")
-        cids = sorted(items, key=digest_of)
-        embeddings = np.stack([np.asarray(items[c]) for c in cids])
-        return cls(model_root, tuple(cids), embeddings, generation, basis)
+        by_passage = {_as_passage(p): np.asarray(e) for p, e in items.items()}
+        passages = sorted(by_passage, key=lambda p: p.key)
+        embeddings = np.stack([by_passage[p] for p in passages])
+        position = {p: i for i, p in enumerate(passages)}
+        left_out = []
+        for copy, (original, embedding) in sorted((copies or {}).items(), key=lambda kv: kv[0].key):
+            if original not in position:
+                raise SnapshotError(f"copy {copy.id} copies {original.id}, which is not an item")
+            left_out.append(Copy(copy, position[original], np.asarray(embedding, dtype=np.int8)))
+        return cls(model_root, tuple(passages), embeddings, generation, basis, tuple(left_out))
+
+    def items(self) -> dict[PassageRef, np.ndarray]:
+        return {p: self.embeddings[i] for i, p in enumerate(self.passages)}
+
+    def copy_map(self) -> dict[PassageRef, tuple[PassageRef, np.ndarray]]:
+        return {c.passage: (self.passages[c.of], c.embedding) for c in self.copies}
 
     def changed(
         self,
-        added: Mapping[str, np.ndarray],
+        added: Mapping[PassageRef | str, np.ndarray],
         removed: Iterable[str],
         basis: SnapshotBasis | None = None,
+        copies: Mapping[PassageRef, tuple[PassageRef, np.ndarray]] | None = None,
     ) -> "Snapshot":
-        """The next generation, with `added` items and without `removed` ones, under `basis`;
-        the embeddings of the items kept are reused, never recomputed. No change (items and
-        basis alike), no new generation."""
-        drop = set(removed) & self.positions.keys()
-        if not added and not drop and basis == self.basis:
+        """The next generation, with `added` items, without the passages of the `removed`
+        documents (CIDs), under `basis`, with `copies` (default: the kept ones); the embeddings
+        of the items kept are reused, never recomputed. No change, no new generation."""
+        drop = set(removed) & self.documents
+        copies = (
+            {c: v for c, v in self.copy_map().items() if c.cid not in drop and v[0].cid not in drop}
+            if copies is None
+            else dict(copies)
+        )
+        same_copies = copies == self.copy_map()
+        if not added and not drop and basis == self.basis and same_copies:
             return self  # same items: keep the tree (and index) already built
-        if not added and not drop:
-            return Snapshot(self.model_root, self.cids, self.embeddings, self.generation + 1, basis)
-        keep = np.array([c not in drop for c in self.cids], dtype=bool)
-        if not added:  # removals only: no re-sort, the kept rows stay in order
-            cids = tuple(c for c, k in zip(self.cids, keep, strict=True) if k)
-            return Snapshot(
-                self.model_root, cids, self.embeddings[keep], self.generation + 1, basis
-            )
-        items = {c: self.embeddings[i] for i, c in enumerate(self.cids) if c not in drop}
-        items.update(added)
-        return Snapshot.of(self.model_root, items, self.generation + 1, basis)
+        items = {p: e for p, e in self.items().items() if p.cid not in drop}
+        items.update({_as_passage(p): e for p, e in added.items()})
+        return Snapshot.of(self.model_root, items, self.generation + 1, basis, copies)
 
     def __len__(self) -> int:
-        return len(self.cids)
+        return len(self.passages)
 
     @property
     def dim(self) -> int:
         return int(self.embeddings.shape[1])
 
     @cached_property
-    def positions(self) -> dict[str, int]:
-        return {cid: i for i, cid in enumerate(self.cids)}
+    def cids(self) -> tuple[str, ...]:
+        """The document CID of each item, in item order (a document with several passages
+        appears several times)."""
+        return tuple(p.cid for p in self.passages)
+
+    @cached_property
+    def documents(self) -> frozenset[str]:
+        """The CIDs of the documents with at least one item or copy here."""
+        return frozenset(self.cids) | {c.passage.cid for c in self.copies}
+
+    @cached_property
+    def positions(self) -> dict[bytes, int]:
+        """Passage key -> position."""
+        return {p.key: i for i, p in enumerate(self.passages)}
+
+    def position_of(self, passage: PassageRef) -> int | None:
+        return self.positions.get(passage.key)
 
     def leaf(self, position: int) -> tuple[int, bytes, bytes]:
-        return (position, digest_of(self.cids[position]), embedding_hash(self.embeddings[position]))
+        return (position, self.passages[position].key, embedding_hash(self.embeddings[position]))
 
     @cached_property
     def index(self) -> ExactIndex:
@@ -195,13 +258,27 @@ class Snapshot:
             return None
         return (len(self) + 1, BASIS_TAG, self.basis.commitment())
 
+    def copies_commitment(self) -> bytes:
+        return keccak(
+            b"".join(
+                c.passage.key + self.passages[c.of].key + embedding_hash(c.embedding)
+                for c in self.copies
+            )
+        )
+
+    def copies_leaf(self) -> tuple[int, bytes, bytes] | None:
+        if not self.copies:
+            return None
+        position = len(self) + (2 if self.basis is not None else 1)
+        return (position, COPIES_TAG, self.copies_commitment())
+
     @cached_property
     def tree(self) -> StandardMerkleTree:
         leaves = [self.leaf(i) for i in range(len(self))]
-        extra = [self.generation_leaf()]
-        if self.basis is not None:
-            extra.append(self.basis_leaf())
-        return StandardMerkleTree.of([*leaves, *extra], SNAPSHOT_LEAF)
+        extra = [self.generation_leaf(), self.basis_leaf(), self.copies_leaf()]
+        return StandardMerkleTree.of(
+            [*leaves, *(leaf for leaf in extra if leaf is not None)], SNAPSHOT_LEAF
+        )
 
     @property
     def root(self) -> bytes:
@@ -218,19 +295,22 @@ class Snapshot:
     # -- files ---------------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """The snapshot as one .npz (model root, generation, CID digests, embeddings): what others
-        fetch."""
+        """The snapshot as one .npz (model root, generation, passages, embeddings, basis,
+        copies): what others fetch."""
         buffer = io.BytesIO()
         np.savez(
             buffer,
             version=np.array([FORMAT_VERSION], dtype=np.int64),
             model_root=np.frombuffer(self.model_root, dtype=np.uint8),
             generation=np.frombuffer(self.generation.to_bytes(32, "big"), dtype=np.uint8),
-            cid_digests=np.frombuffer(
-                b"".join(digest_of(c) for c in self.cids), dtype=np.uint8
-            ).reshape(len(self), 32),
+            **_passage_arrays("", self.passages),
             embeddings=self.embeddings,
             **self._basis_arrays(),
+            **_passage_arrays("copy_", [c.passage for c in self.copies]),
+            copy_of=np.array([c.of for c in self.copies], dtype=np.int64),
+            copy_embeddings=np.array([c.embedding for c in self.copies], dtype=np.int8).reshape(
+                len(self.copies), self.dim
+            ),
         )
         return buffer.getvalue()
 
@@ -258,9 +338,11 @@ class Snapshot:
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
                 version = int(arrays["version"][0])
+                if version not in READS_VERSIONS:
+                    raise SnapshotError(f"snapshot format {version} is not supported")
                 model_root = arrays["model_root"].astype(np.uint8).tobytes()
                 generation = int.from_bytes(arrays["generation"].astype(np.uint8).tobytes(), "big")
-                digests = arrays["cid_digests"].astype(np.uint8)
+                passages = _read_passages(arrays, "")
                 embeddings = np.array(arrays["embeddings"])
                 basis = None
                 if "basis_policy" in arrays:
@@ -270,14 +352,15 @@ class Snapshot:
                         reputation=arrays["basis_reputation"].astype(np.uint8).tobytes(),
                         skipped=tuple(int(b) for b in arrays["basis_skipped"]),
                     )
-        except (OSError, ValueError, KeyError, IndexError, EOFError) as exc:
+                copied = _read_passages(arrays, "copy_")
+                of = [int(i) for i in arrays["copy_of"]]
+                copy_embeddings = np.array(arrays["copy_embeddings"], dtype=np.int8)
+        except (OSError, ValueError, KeyError, IndexError, EOFError, PassageError) as exc:
             raise SnapshotError(f"not a snapshot file: {exc}") from None
-        if version not in READS_VERSIONS:
-            raise SnapshotError(f"snapshot format {version} is not supported")
-        if digests.ndim != 2 or digests.shape[1] != 32:
-            raise SnapshotError("snapshot CID digests must be (n, 32) bytes")
-        cids = tuple(cid_from_digest(row.tobytes()) for row in digests)
-        snapshot = cls(model_root, cids, embeddings, generation, basis)
+        if len(of) != len(copied) or copy_embeddings.shape[0] != len(copied):
+            raise SnapshotError("a snapshot's copies must have one position and embedding each")
+        copies = tuple(Copy(p, i, e) for p, i, e in zip(copied, of, copy_embeddings, strict=True))
+        snapshot = cls(model_root, passages, embeddings, generation, basis, copies)
         if expected_root is not None and snapshot.root != expected_root:
             raise SnapshotError(
                 f"the snapshot's root is {snapshot.root_hex}, not 0x{expected_root.hex()}"
@@ -291,3 +374,28 @@ class Snapshot:
         except OSError as exc:
             raise SnapshotError(f"cannot read snapshot {path}: {exc.strerror}") from None
         return cls.from_bytes(data, expected_root)
+
+
+def _passage_arrays(prefix: str, passages) -> dict[str, np.ndarray]:
+    return {
+        f"{prefix}cid_digests": np.frombuffer(
+            b"".join(digest_of(p.cid) for p in passages), dtype=np.uint8
+        ).reshape(len(passages), 32),
+        f"{prefix}spans": np.array(
+            [(p.index, p.start, p.end) for p in passages], dtype=np.int64
+        ).reshape(len(passages), 3),
+    }
+
+
+def _read_passages(arrays, prefix: str) -> tuple[PassageRef, ...]:
+    digests = arrays[f"{prefix}cid_digests"].astype(np.uint8)
+    spans = arrays[f"{prefix}spans"].astype(np.int64)
+    if digests.ndim != 2 or digests.shape[1] != 32 or spans.shape != (digests.shape[0], 3):
+        raise SnapshotError("snapshot passages must be (n, 32) digests and (n, 3) spans")
+    cids: dict[bytes, str] = {}
+    out = []
+    for row, (index, start, end) in zip(digests, spans.tolist(), strict=True):
+        digest = row.tobytes()
+        cid = cids.get(digest) or cids.setdefault(digest, cid_from_digest(digest))
+        out.append(PassageRef(cid, index, start, end))
+    return tuple(out)

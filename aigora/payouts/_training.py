@@ -1,8 +1,10 @@
 """The training pool, split by what each item is worth to the model (KNN-Shapley).
 
-Items are the snapshot's passages that carry a label (from the operator's labels file, e.g. the
-labeling marketplace's output), in publication order, so the earliest of a near-duplicate group
-is the one valued (`aigora.value`). Values are float64; before any money is computed they become
+Items are the snapshot's passages whose document carries a label (from the labels file, e.g.
+the labeling marketplace's output), each with its document's label, in publication order, so
+the earliest of a near-duplicate group is the one valued (`aigora.value`); a document earns
+what its passages earn. Copies the snapshot left out are not items: they earn nothing. Values
+are float64; before any money is computed they become
 integer weights, floor(value * 2**40) for positive values and 0 otherwise (multiplying by a power
 of two is exact, so the weights are the same on every machine), and `allocate` splits the pool
 by them exactly. An item of zero or negative value earns nothing; with no positive value at all,
@@ -22,10 +24,14 @@ WEIGHT_SCALE = 2**40
 
 @dataclass(frozen=True)
 class TrainingItem:
+    """One labeled passage: `key` names it (passages of one document are distinct items),
+    `cid` is its document, paid to `author`."""
+
     cid: str
     author: str
     label: int
     embedding: np.ndarray
+    key: object = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ def training_split(
         validation.labels,
         k,
         threshold,
-        keys=[item.cid for item in items],
+        keys=[item.cid if item.key is None else item.key for item in items],
     )
     weights = value_weights(values)
     if sum(weights) == 0:

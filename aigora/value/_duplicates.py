@@ -41,12 +41,15 @@ def duplicate_groups(
     threshold: int,
     block: int = 4096,
     keys: Sequence[object] | None = None,
+    given: int = 0,
 ) -> np.ndarray:
     """Group id (int64, (n,)) of each item: the index of its group's representative.
 
     Items are taken in index (publication) order. Item i joins the group of an earlier item with
     the same key (when `keys` is given), else of the lowest-index representative r < i with
     dot(e_i, e_r) >= threshold exactly (equality counts), else it is a representative itself.
+    The first `given` items are representatives already (an earlier call grouped them: under
+    the star rule nothing later changes an earlier item's group), so only the rest is scored.
     Scores each (block, n) slab against the representatives so far, then the block against itself.
     """
     check_int8_matrix("embeddings", embeddings)
@@ -55,11 +58,15 @@ def duplicate_groups(
     n, d = embeddings.shape
     if keys is not None and len(keys) != n:
         raise ValuationError(f"keys must have one entry per item ({n}), got {len(keys)}")
+    if not 0 <= given <= n:
+        raise ValuationError(f"given must be between 0 and {n}, got {given}")
     floats = embeddings.astype(float_dtype(d))
     groups = np.arange(n, dtype=np.int64)
-    reps = np.empty(0, dtype=np.int64)
+    reps = np.arange(given, dtype=np.int64)
     first_of_key: dict[object, int] = {}
-    for start in range(0, n, block):
+    for i in range(given) if keys is not None else ():
+        first_of_key.setdefault(keys[i], i)
+    for start in range(given, n, block):
         stop = min(start + block, n)
         near_earlier = floats[start:stop] @ floats[reps].T >= threshold  # (b, reps)
         near_within = floats[start:stop] @ floats[start:stop].T >= threshold  # (b, b)

@@ -1,8 +1,8 @@
 """Answering a question: embed it with the integer engine, rank the snapshot exactly, sign.
 
 `rank` is the one ranking rule, used by the operator to answer and by every verifier to
-re-execute: score = exact int8 dot product, order = score descending, then CID ascending (the
-snapshot's order), top k.
+re-execute: score = exact int8 dot product, order = score descending, then passage key
+ascending (the snapshot's order), top k.
 """
 
 from dataclasses import dataclass
@@ -58,7 +58,8 @@ def rank(encoder: Encoder, snapshot: Snapshot, index: ExactIndex, query: str, k:
     embedding, trace = encoder.embed_with_trace(query)
     positions, scores = index.search(embedding[None, :], k)
     results = tuple(
-        Result(snapshot.cids[int(p)], int(s)) for p, s in zip(positions[0], scores[0], strict=True)
+        Result.of(snapshot.passages[int(p)], int(s))
+        for p, s in zip(positions[0], scores[0], strict=True)
     )
     return Ranking(trace.root, results, token_ids(trace))
 

@@ -5,7 +5,8 @@ Verification says *that* a receipt is wrong; a dispute needs *one step* the cont
 
 1. **stale** — the operator had registered a newer snapshot for the model well before answering;
 2. **score** — a listed passage's claimed score differs from its exact dot product with the query;
-3. **order** — two adjacent results are out of order by their own claimed scores (then CID);
+3. **order** — two adjacent results are out of order by their own claimed scores (then passage
+   key);
 4. **omission** — a passage not listed ranks before the last listed one;
 5. **embedding** — the operator's trace (hence its query embedding) is not the honest one: a game
    over the trace (`aigora.verify._game`) ends at one element the contract recomputes.
@@ -26,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aigora.core.cid import digest_of
 from aigora.core.errors import AigoraError
 from aigora.engine import TOKENS_OP, Trace
 from aigora.index import Snapshot
@@ -107,14 +107,16 @@ def plan_claim(
     query = np.asarray(trace.output(EMBEDDING_OP), dtype=np.int64)
     proof = query_embedding(trace)
     for rank, result in enumerate(document.results):
-        position = snapshot.positions.get(result.cid)
+        position = snapshot.positions.get(result.key)
         if position is None:
-            raise NoClaim(f"result {rank} ({result.cid}) is not in the snapshot: not provable yet")
+            raise NoClaim(
+                f"result {rank} ({result.ref.id}) is not in the snapshot: not provable yet"
+            )
         true = int(snapshot.embeddings[position].astype(np.int64) @ query)
         if true != result.score:
             return Claim(
                 "score",
-                f"rank {rank}: {result.cid} scores {true}, the receipt claims {result.score}",
+                f"rank {rank}: {result.ref.id} scores {true}, the receipt claims {result.score}",
                 entry=result_entry(document, rank),
                 passage=passage(snapshot, position),
                 query=proof,
@@ -122,20 +124,21 @@ def plan_claim(
     order = order_claim(document)
     if order is not None:
         return order
-    listed = {r.cid for r in document.results}
+    listed = {r.key for r in document.results}
     scores = snapshot.embeddings.astype(np.int64) @ query
     order_of = np.lexsort((np.arange(len(snapshot)), -scores))
     last = document.results[-1]
-    last_key = (last.score, digest_of(last.cid))
+    last_key = (last.score, last.key)
     for position in order_of:
-        cid = snapshot.cids[int(position)]
-        if cid in listed:
+        missing = snapshot.passages[int(position)]
+        if missing.key in listed:
             continue
-        candidate = (int(scores[position]), digest_of(cid))
+        candidate = (int(scores[position]), missing.key)
         if _ranks_before(candidate, last_key):
             return Claim(
                 "omission",
-                f"{cid} (score {candidate[0]}) ranks before the last result but is not listed",
+                f"{missing.id} (score {candidate[0]}) ranks before the last result but is not "
+                "listed",
                 entry=result_entry(document, len(document.results) - 1),
                 passage=passage(snapshot, int(position)),
                 query=proof,
@@ -146,8 +149,9 @@ def plan_claim(
 
 def order_claim(document: ReceiptDocument) -> Claim | None:
     """An order claim when two adjacent results are out of order by the receipt's own scores
-    (then CID): it needs nothing but the receipt, so it holds whatever the operator embedded."""
-    keys = [(r.score, digest_of(r.cid)) for r in document.results]
+    (then passage key): it needs nothing but the receipt, so it holds whatever the operator
+    embedded."""
+    keys = [(r.score, r.key) for r in document.results]
     for rank in range(len(keys) - 1):
         if not _ranks_before(keys[rank], keys[rank + 1]):
             return Claim(

@@ -8,7 +8,6 @@ name in `Disputes.vy`, so the contract and this module describe one format.
 
 from dataclasses import dataclass
 
-from aigora.core.cid import digest_of
 from aigora.core.errors import AigoraError
 from aigora.engine import Trace
 from aigora.index import Snapshot
@@ -52,37 +51,37 @@ def anchor_arg(document: ReceiptDocument) -> tuple:
 @dataclass(frozen=True)
 class ResultEntry:
     rank: int
-    cid: bytes
+    key: bytes
     score: int
     proof: tuple[bytes, ...]
 
     def as_arg(self) -> tuple:
-        return (self.rank, self.cid, self.score, list(self.proof))
+        return (self.rank, self.key, self.score, list(self.proof))
 
 
 def result_entry(document: ReceiptDocument, rank: int) -> ResultEntry:
     """Result `rank` of the receipt with its proof against `resultHash`."""
     result = document.results[rank]
     proof = result_tree(document.results).get_proof(rank)
-    return ResultEntry(rank, digest_of(result.cid), result.score, tuple(proof))
+    return ResultEntry(rank, result.key, result.score, tuple(proof))
 
 
 @dataclass(frozen=True)
 class Passage:
     position: int
-    cid: bytes
+    key: bytes
     embedding: bytes
     proof: tuple[bytes, ...]
 
     def as_arg(self) -> tuple:
-        return (self.position, self.cid, self.embedding, list(self.proof))
+        return (self.position, self.key, self.embedding, list(self.proof))
 
 
 def passage(snapshot: Snapshot, position: int) -> Passage:
-    """Snapshot item `position`: CID digest, int8 embedding bytes, proof against the root."""
+    """Snapshot item `position`: passage key, int8 embedding bytes, proof against the root."""
     return Passage(
         position,
-        digest_of(snapshot.cids[position]),
+        snapshot.passages[position].key,
         snapshot.embeddings[position].tobytes(),
         tuple(snapshot.prove(position)),
     )

@@ -9,8 +9,10 @@ receipt never replays on another chain or deployment:
 - `queryHash` = keccak256(query as UTF-8).
 - `traceRoot` = the engine trace root of embedding the query (its last op is the query's int8
   embedding, which a contract can check one element of).
-- `resultHash` = the StandardMerkleTree root over `(rank, cidDigest, score)` leaves
-  (`uint256, bytes32, int256`), one per ranked result, so one result is provable on-chain.
+- `resultHash` = the StandardMerkleTree root over `(rank, passageKey, score)` leaves
+  (`uint256, bytes32, int256`), one per ranked result, so one result is provable on-chain. The
+  passage key (`aigora.index.passage_key`) names the document's CID, the passage's index and
+  its character span, so a result says which place in which document it is.
 - `k` = the number of ranked results (the request's k, capped at the snapshot's size).
 - `fee` in the token's smallest unit; `nonce` unique per operator and domain; `issuedAt` unix s.
 
@@ -35,8 +37,10 @@ from aigora.core.eip712 import Domain, hash_typed, recover_typed, sign_typed, ty
 from aigora.core.errors import AigoraError, EncodingError
 from aigora.core.hashing import keccak
 from aigora.core.merkle import StandardMerkleTree
+from aigora.index import PassageError, PassageRef
 
-DOCUMENT_VERSION = 1
+DOCUMENT_VERSION = 2
+"""2: results are passages (CID, passage index, span)."""
 MAX_K = 100
 MAX_QUERY_CHARS = 2000
 RESULT_LEAF = ("uint256", "bytes32", "int256")
@@ -71,10 +75,27 @@ class MalformedReceipt(AigoraError):
 
 @dataclass(frozen=True)
 class Result:
-    """One ranked passage: its CID and exact integer score."""
+    """One ranked passage: its document's CID, its exact integer score, and which passage of
+    the document it is (index and character span; a document read whole is passage 0, span
+    (0, 0))."""
 
     cid: str
     score: int
+    passage: int = 0
+    start: int = 0
+    end: int = 0
+
+    @property
+    def ref(self) -> PassageRef:
+        return PassageRef(self.cid, self.passage, self.start, self.end)
+
+    @property
+    def key(self) -> bytes:
+        return self.ref.key
+
+    @classmethod
+    def of(cls, passage: PassageRef, score: int) -> "Result":
+        return cls(passage.cid, score, passage.index, passage.start, passage.end)
 
 
 @dataclass(frozen=True)
@@ -136,7 +157,13 @@ class ReceiptDocument:
             "signature": "0x" + self.signature.hex(),
             "query": self.query,
             "results": [
-                {"rank": rank, "cid": r.cid, "score": r.score}
+                {
+                    "rank": rank,
+                    "cid": r.cid,
+                    "passage": r.passage,
+                    "span": [r.start, r.end],
+                    "score": r.score,
+                }
                 for rank, r in enumerate(self.results)
             ],
             "tokens": None if self.tokens is None else self.tokens.to_json(),
@@ -154,11 +181,11 @@ def query_hash(query: str) -> bytes:
 
 
 def result_tree(results: Sequence[Result]) -> StandardMerkleTree:
-    """The tree `resultHash` is the root of; leaf i is (i, CID digest, score)."""
+    """The tree `resultHash` is the root of; leaf i is (i, passage key, score)."""
     if not results:
         raise EncodingError("a receipt needs at least one result")
     return StandardMerkleTree.of(
-        [(rank, digest_of(r.cid), r.score) for rank, r in enumerate(results)], RESULT_LEAF
+        [(rank, r.key, r.score) for rank, r in enumerate(results)], RESULT_LEAF
     )
 
 
@@ -259,12 +286,21 @@ def _parse_results(value: Any) -> tuple[Result, ...]:
             or item["rank"] != rank
         ):
             raise MalformedReceipt(f"result {rank} must be an object with rank {rank}")
-        cid = item.get("cid")
+        cid, span = item.get("cid"), item.get("span")
         try:
             digest_of(cid)
         except InvalidCID as exc:
             raise MalformedReceipt(f"result {rank}: {exc}") from None
-        results.append(Result(cid, _integer(item.get("score"), f"result {rank} score", True)))
+        if not isinstance(span, list) or len(span) != 2 or type(item.get("passage")) is not int:
+            raise MalformedReceipt(f"result {rank} needs a passage index and a [start, end] span")
+        if any(type(i) is not int for i in span):
+            raise MalformedReceipt(f"result {rank}: span offsets must be integers")
+        try:
+            passage = PassageRef(cid, item["passage"], span[0], span[1])
+        except PassageError as exc:
+            raise MalformedReceipt(f"result {rank}: {exc}") from None
+        score = _integer(item.get("score"), f"result {rank} score", True)
+        results.append(Result.of(passage, score))
     return tuple(results)
 
 

@@ -19,7 +19,7 @@ from aigora.core.cid import digest_of
 from aigora.core.errors import AigoraError
 from aigora.core.merkle import leaf_hash, process_proof
 from aigora.engine import TOKENS_OP, Encoder, IntModel, trace_op_count, verify_trace_op
-from aigora.index import Snapshot
+from aigora.index import DEFAULT_DUPLICATE_THRESHOLD, Snapshot
 from aigora.verify._answer import rank
 from aigora.verify._receipt import (
     MAX_K,
@@ -128,9 +128,9 @@ def check_contents(document: ReceiptDocument) -> None:
             "results",
             f"the receipt says k={receipt['k']} but lists {len(document.results)} results",
         )
-    cids = [r.cid for r in document.results]
-    if len(set(cids)) != len(cids):
-        raise Invalid("results", "a CID appears twice in the results")
+    keys = [r.key for r in document.results]
+    if len(set(keys)) != len(keys):
+        raise Invalid("results", "a passage appears twice in the results")
     if result_tree(document.results).root_hex != receipt["resultHash"]:
         raise Invalid("results", "the listed results do not match the receipt's resultHash")
 
@@ -241,6 +241,9 @@ class AdmissionFacts:
     skipped_held: tuple[int, ...] = ()
     late_batch: tuple[int, int] | None = None
     skipped_only: frozenset[str] = frozenset()
+    published: Mapping[str, tuple] = field(default_factory=dict)
+    """CID -> its publication order key (`aigora.index.Candidate.published`)."""
+    duplicate_threshold: int = DEFAULT_DUPLICATE_THRESHOLD
 
 
 def check_admission(snapshot: Snapshot, facts: AdmissionFacts) -> list[str]:
@@ -266,7 +269,7 @@ def check_admission(snapshot: Snapshot, facts: AdmissionFacts) -> list[str]:
             f"the snapshot's scores come from reputation run 0x{basis.reputation.hex()}, but "
             f"the batches up to {basis.through_batch} give run 0x{facts.reputation.hex()}",
         )
-    held = set(snapshot.cids)
+    held = snapshot.documents
     missing = sorted(facts.admitted - held, key=digest_of)
     if missing:
         raise Invalid(
@@ -275,16 +278,19 @@ def check_admission(snapshot: Snapshot, facts: AdmissionFacts) -> list[str]:
             f"the snapshot ({len(missing)} admitted CID(s) missing)",
             {"cid": missing[0], "missing": len(missing)},
         )
-    for cid in snapshot.cids:
+    for cid in sorted(held, key=digest_of):
         if cid in facts.refused:
             raise Invalid(
                 "admission",
                 f"{cid} is in the snapshot, but the policy excludes it: {facts.refused[cid]}",
                 {"cid": cid, "reason": facts.refused[cid]},
             )
+    check_copies(snapshot, facts.duplicate_threshold, facts.published)
     notes = []
     unknown = [
-        cid for cid in snapshot.cids if cid not in facts.admitted and cid not in facts.skipped_only
+        cid
+        for cid in sorted(held, key=digest_of)
+        if cid not in facts.admitted and cid not in facts.skipped_only
     ]
     if unknown and not facts.missing_batches:
         raise Invalid(
@@ -295,7 +301,7 @@ def check_admission(snapshot: Snapshot, facts: AdmissionFacts) -> list[str]:
         )
     if unknown:
         notes.append(f"admission: {len(unknown)} snapshot CID(s) unknown here, e.g. {unknown[0]}")
-    held_skipped = [cid for cid in snapshot.cids if cid in facts.skipped_only]
+    held_skipped = [cid for cid in sorted(held, key=digest_of) if cid in facts.skipped_only]
     if held_skipped:
         notes.append(
             f"admission: {len(held_skipped)} snapshot CID(s) this verifier holds only from "
@@ -309,6 +315,63 @@ def check_admission(snapshot: Snapshot, facts: AdmissionFacts) -> list[str]:
             "which this verifier holds"
         )
     return notes
+
+
+def check_copies(snapshot: Snapshot, threshold: int, published: Mapping[str, tuple]) -> None:
+    """Every passage the snapshot leaves out as a copy is one: its embedding is the original's
+    byte for byte, or their exact dot product is at least `threshold`, and the original was
+    published first (by `published`, where this store knows both). Otherwise the operator hid
+    a passage from every answer and its author from every usage share."""
+    for copy in snapshot.copies:
+        original = snapshot.passages[copy.of]
+        a = copy.embedding.astype(np.int64)
+        b = snapshot.embeddings[copy.of].astype(np.int64)
+        if not np.array_equal(a, b) and int(a @ b) < threshold:
+            raise Invalid(
+                "admission",
+                f"{copy.passage.id} is left out as a copy of {original.id}, but their dot "
+                f"product {int(a @ b)} is below the duplicate threshold {threshold}",
+                {"cid": copy.passage.cid, "passage": copy.passage.id},
+            )
+        first, then = published.get(original.cid), published.get(copy.passage.cid)
+        if first is not None and then is not None and then < first:
+            raise Invalid(
+                "admission",
+                f"{copy.passage.id} is left out as a copy of {original.id}, which was "
+                "published after it: the earlier publication is the original",
+                {"cid": copy.passage.cid, "passage": copy.passage.id},
+            )
+
+
+def check_listed_originals(
+    document: ReceiptDocument, snapshot: Snapshot, facts: AdmissionFacts
+) -> None:
+    """No listed passage is a copy: no item of the snapshot published before it has the same
+    embedding or a dot product with it at or above the threshold (the star rule makes every
+    other item a representative, so this is exactly "it represents its group"). A copy kept
+    in would take the usage share of its original's author."""
+    if not facts.published:
+        return
+    embeddings = snapshot.embeddings.astype(np.int64)
+    for result in document.results:
+        position = snapshot.positions.get(result.key)
+        if position is None or result.cid not in facts.published:
+            continue
+        mine = (facts.published[result.cid], result.passage)
+        vector = embeddings[position]
+        near = np.flatnonzero(
+            (embeddings @ vector >= facts.duplicate_threshold) | (embeddings == vector).all(axis=1)
+        )
+        for other in near:
+            passage = snapshot.passages[int(other)]
+            when = facts.published.get(passage.cid)
+            if int(other) != position and when is not None and (when, passage.index) < mine:
+                raise Invalid(
+                    "admission",
+                    f"{result.ref.id} is listed, but it copies {passage.id}, published "
+                    "earlier: a copy must be left out, its usage going to the original",
+                    {"cid": result.cid, "passage": result.ref.id, "original": passage.id},
+                )
 
 
 def check_snapshot(
@@ -419,33 +482,43 @@ def check_nonce(document: ReceiptDocument, ledger: NonceLedger, digest: bytes) -
 def first_difference(
     claimed: tuple[Result, ...], expected: tuple[Result, ...]
 ) -> dict[str, Any] | None:
-    """Where two rankings first differ (rank, both CIDs and scores), None if they are equal."""
+    """Where two rankings first differ (rank, both passages and scores), None if they are
+    equal. A passage is named `CID#index`."""
     for position in range(max(len(claimed), len(expected))):
         a = claimed[position] if position < len(claimed) else None
         b = expected[position] if position < len(expected) else None
         if a != b:
             return {
                 "rank": position,
-                "claimed": None if a is None else {"cid": a.cid, "score": a.score},
-                "expected": None if b is None else {"cid": b.cid, "score": b.score},
+                "claimed": None if a is None else _difference_side(a),
+                "expected": None if b is None else _difference_side(b),
             }
     return None
+
+
+def _difference_side(result: Result) -> dict[str, Any]:
+    return {
+        "cid": result.cid,
+        "passage": result.ref.id,
+        "span": [result.start, result.end],
+        "score": result.score,
+    }
 
 
 def describe(difference: dict[str, Any]) -> str:
     claimed, expected, at = difference["claimed"], difference["expected"], difference["rank"]
     if claimed is None:
-        return f"rank {at}: the receipt omits {expected['cid']} (score {expected['score']})"
+        return f"rank {at}: the receipt omits {expected['passage']} (score {expected['score']})"
     if expected is None:
-        return f"rank {at}: the receipt lists an extra {claimed['cid']}"
-    if claimed["cid"] == expected["cid"]:
+        return f"rank {at}: the receipt lists an extra {claimed['passage']}"
+    if claimed["passage"] == expected["passage"] and claimed["span"] == expected["span"]:
         return (
-            f"rank {at}: {claimed['cid']} scores {expected['score']}, "
+            f"rank {at}: {claimed['passage']} scores {expected['score']}, "
             f"the receipt claims {claimed['score']}"
         )
     return (
-        f"rank {at}: expected {expected['cid']} (score {expected['score']}), the receipt "
-        f"lists {claimed['cid']} (claims score {claimed['score']})"
+        f"rank {at}: expected {expected['passage']} (score {expected['score']}), the receipt "
+        f"lists {claimed['passage']} (claims score {claimed['score']})"
     )
 
 
@@ -575,7 +648,9 @@ def verify(
         snapshot = sources.snapshot(bytes.fromhex(receipt["snapshotRoot"][2:]))
         check_execution(document, encoder, snapshot)
         if admission is not None:
-            notes.extend(check_admission(snapshot, admission(document, snapshot)))
+            facts = admission(document, snapshot)
+            notes.extend(check_admission(snapshot, facts))
+            check_listed_originals(document, snapshot, facts)
     except Invalid as exc:
         return Verdict(
             False, exc.check, exc.reason, "0x" + digest.hex(), exc.difference, tuple(notes)

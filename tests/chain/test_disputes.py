@@ -20,13 +20,13 @@ from aigora.chain.deploy import DisputeParams, deploy_disputes
 from aigora.content.anchoring import batch_tree
 from aigora.content.signed import domain_for
 from aigora.core import ordered_merkle
-from aigora.core.cid import cid_of, digest_of
+from aigora.core.cid import cid_of
 from aigora.core.errors import ContractRevert
 from aigora.core.hashing import keccak
 from aigora.core.keystore import Signer
 from aigora.engine import Trace
 from aigora.engine._commit import TensorLeaf, chunk_leaf_hash
-from aigora.index import Snapshot
+from aigora.index import PassageRef, Snapshot
 from aigora.verify import Anchor, Ranking, ReceiptDocument, Result, sign_answer
 from aigora.verify._claims import (
     anchor_arg,
@@ -95,7 +95,7 @@ class World:
     def honest(self) -> list[Result]:
         """The exact top-k: score descending, then CID ascending (= snapshot position)."""
         order = sorted(range(len(self.snapshot)), key=lambda i: (-int(self.scores[i]), i))
-        return [Result(self.snapshot.cids[i], int(self.scores[i])) for i in order[:K]]
+        return [Result.of(self.snapshot.passages[i], int(self.scores[i])) for i in order[:K]]
 
     def answer(
         self,
@@ -140,7 +140,7 @@ class World:
         return document.with_anchor(Anchor(batch_id, proof))
 
     def position(self, cid: str) -> int:
-        return self.snapshot.positions[cid]
+        return self.snapshot.positions[PassageRef.whole(cid).key]
 
     def challenge(self, name: str, *args, sender: TxSigner | None = None) -> TxResult:
         """Approve the bond and call `challenge_<name>` as the challenger."""
@@ -187,7 +187,7 @@ class World:
         return log.args
 
     def dispute(self, dispute_id: int) -> dict:
-        names = ("digest", "kind", "challenger", "operator", "passage_cid", "result_hash")
+        names = ("digest", "kind", "challenger", "operator", "passage_key", "result_hash")
         values = self.chain.call(self.disputes.functions.disputes(dispute_id))
         return dict(zip((*names, "deadline", "status"), values, strict=True))
 
@@ -415,7 +415,7 @@ def test_omission_unrebutted_is_slashed_after_the_deadline(world: World):
     assert chain.events_in(result, disputes.events.DisputeResolved) == []
     assert world.balance(disputes.address) == CHALLENGER_BOND
     dispute = world.dispute(opened.dispute_id)
-    assert (dispute["status"], dispute["passage_cid"]) == (OPEN, digest_of(honest[0].cid))
+    assert (dispute["status"], dispute["passage_key"]) == (OPEN, honest[0].key)
     timeout = disputes.functions.resolve_timeout(opened.dispute_id)
     with pytest.raises(ContractRevert, match="the response window is still open"):
         chain.transact(world.setup.carol, timeout)
@@ -502,10 +502,10 @@ def test_omission_rebutted_costs_the_challenger(world: World):
     result = world.challenge("omission", *world.omission_args(document, claimed))
     dispute_id = world.opened(result).dispute_id
     wrong = disputes.functions.rebut_omission(dispute_id, result_entry(document, 2).as_arg())
-    with pytest.raises(ContractRevert, match="entry CID differs from the disputed passage"):
+    with pytest.raises(ContractRevert, match="entry key differs from the disputed passage"):
         chain.transact(world.operator, wrong)
     forged = result_entry(document, 1)
-    bad_proof = (forged.rank, forged.cid, forged.score + 1, list(forged.proof))
+    bad_proof = (forged.rank, forged.key, forged.score + 1, list(forged.proof))
     with pytest.raises(ContractRevert, match="result proof does not match"):
         chain.transact(world.operator, disputes.functions.rebut_omission(dispute_id, bad_proof))
     rebut = disputes.functions.rebut_omission(dispute_id, result_entry(document, 1).as_arg())
@@ -598,7 +598,7 @@ def test_wrong_proofs_are_refused(world: World):
         "result rank is not below k": ((K, entry[1], entry[2], entry[3]), passage_arg),
         "passage proof does not match": (entry, (*passage_arg[:2], flipped, passage_arg[3])),
         "passage embedding must be 384 bytes": (entry, (*passage_arg[:2], b"", passage_arg[3])),
-        "passage CID differs from the result's CID": (entry, other),
+        "passage key differs from the result's key": (entry, other),
     }
     for reason, (bad_entry, bad_passage) in cases.items():
         with pytest.raises(ContractRevert, match=reason):

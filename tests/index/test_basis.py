@@ -40,7 +40,7 @@ def test_a_new_basis_alone_makes_a_new_generation():
     assert np.array_equal(dropped.embeddings[1], first.embeddings[2])
     assert (
         dropped.root
-        == Snapshot(MODEL, dropped.cids, dropped.embeddings, 1, basis(b"policy 2")).root
+        == Snapshot(MODEL, dropped.passages, dropped.embeddings, 1, basis(b"policy 2")).root
     )
 
 

@@ -1,5 +1,5 @@
-"""Snapshots: the root commits to every CID and embedding; order never matters; files round-trip
-and are checked against their root; a new snapshot embeds only new content."""
+"""Snapshots: the root commits to every passage and embedding; order never matters; files
+round-trip and are checked against their root; a new snapshot embeds only new content."""
 
 import os
 import time
@@ -18,6 +18,7 @@ from aigora.engine import Encoder, load_default_model
 from aigora.index import (
     SNAPSHOT_LEAF,
     AdmissionPolicy,
+    PassageRef,
     Snapshot,
     SnapshotError,
     build_snapshot,
@@ -44,17 +45,37 @@ def test_root_depends_only_on_the_set_of_items(n, seed):
     shuffled = dict(reversed(list(original.items())))
     a, b = Snapshot.of(MODEL_ROOT, original), Snapshot.of(MODEL_ROOT, shuffled)
     assert a.root == b.root
-    assert a.cids == tuple(sorted(original, key=digest_of))
+    wholes = [PassageRef.whole(c) for c in original]
+    assert a.passages == tuple(sorted(wholes, key=lambda p: p.key))
     assert a.cids == b.cids
 
 
-def test_items_are_in_binary_cid_order_and_each_leaf_is_provable():
+def test_items_are_in_passage_key_order_and_each_leaf_is_provable():
     snapshot = Snapshot.of(MODEL_ROOT, items(50))
-    digests = [digest_of(c) for c in snapshot.cids]
-    assert digests == sorted(digests)
+    keys = [p.key for p in snapshot.passages]
+    assert keys == sorted(keys)
     for position in (0, 17, 49):
-        leaf = (position, digests[position], embedding_hash(snapshot.embeddings[position]))
+        leaf = (position, keys[position], embedding_hash(snapshot.embeddings[position]))
         assert verify_proof(snapshot.root, SNAPSHOT_LEAF, leaf, snapshot.prove(position))
+
+
+def test_a_passage_key_names_the_document_the_index_and_the_span():
+    cid = cid_of(b"a document")
+    key = PassageRef(cid, 2, 10, 90).key
+    others = [
+        PassageRef(cid_of(b"another"), 2, 10, 90),
+        PassageRef(cid, 3, 10, 90),
+        PassageRef(cid, 2, 11, 90),
+        PassageRef(cid, 2, 10, 91),
+    ]
+    assert key not in {p.key for p in others}
+    # keccak256(abi.encode(bytes32 digest, uint256 index, uint256 start, uint256 end))
+    from eth_abi import encode
+
+    from aigora.core.hashing import keccak
+
+    encoded = encode(["bytes32", "uint256", "uint256", "uint256"], [digest_of(cid), 2, 10, 90])
+    assert key == keccak(encoded)
 
 
 def test_root_commits_to_every_embedding_byte_and_every_cid():
@@ -86,7 +107,9 @@ def test_file_round_trip_and_a_doctored_file_is_refused(tmp_path):
 
 def test_malformed_snapshots_are_refused():
     v = vectors(2)
-    a, b = sorted([cid_of(b"a"), cid_of(b"b")], key=lambda c: c)
+    a, b = sorted(
+        [PassageRef.whole(cid_of(b"a")), PassageRef.whole(cid_of(b"b"))], key=lambda p: p.key
+    )
     with pytest.raises(SnapshotError):
         Snapshot(MODEL_ROOT, (), v[:0])
     with pytest.raises(SnapshotError):
@@ -110,11 +133,11 @@ def test_changed_keeps_old_embeddings_and_applies_additions_and_removals():
     extra = items(2, seed=9)
     gone = base.cids[0]
     after = base.changed(extra, [gone])
-    assert gone not in after.positions
+    assert gone not in after.documents
     assert len(after) == 6
-    for cid in base.cids[1:]:
+    for passage in base.passages[1:]:
         assert np.array_equal(
-            after.embeddings[after.positions[cid]], base.embeddings[base.positions[cid]]
+            after.embeddings[after.position_of(passage)], base.embeddings[base.position_of(passage)]
         )
 
 
@@ -124,6 +147,10 @@ class CountingEncoder:
     def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
         self.embedded: list[str] = []
+
+        self.passage_tokens = encoder.passage_tokens
+        self.passage_overlap = encoder.passage_overlap
+        self.token_count = encoder.token_count
 
     def embed(self, sentences, progress=None):
         self.embedded.extend(sentences)

@@ -6,7 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from aigora.core.cid import cid_of, digest_of
+from aigora.core.cid import cid_of
 from aigora.core.merkle import verify_proof
 from aigora.index import SNAPSHOT_LEAF, embedding_hash
 from aigora.verify import RESULT_LEAF, Verdict
@@ -36,13 +36,13 @@ def test_a_hidden_bonus_is_a_score_claim_with_valid_proofs(world, tilted, sponso
     document, claim = _claim_for(world, tilted, sponsored.hidden_bonus)
     assert claim.kind == "score"
     entry, passage = claim.entry, claim.passage
-    assert entry.cid == passage.cid
+    assert entry.key == passage.key
     root = bytes.fromhex(document.receipt["resultHash"][2:])
-    assert verify_proof(root, RESULT_LEAF, (entry.rank, entry.cid, entry.score), entry.proof)
+    assert verify_proof(root, RESULT_LEAF, (entry.rank, entry.key, entry.score), entry.proof)
     snapshot_root = bytes.fromhex(document.receipt["snapshotRoot"][2:])
     leaf = (
         passage.position,
-        passage.cid,
+        passage.key,
         embedding_hash(np.frombuffer(passage.embedding, np.int8)),
     )
     assert verify_proof(snapshot_root, SNAPSHOT_LEAF, leaf, passage.proof)
@@ -65,7 +65,7 @@ def test_a_dropped_competitor_is_an_omission_claim(world, tilted, sponsored):
     document, claim = _claim_for(world, tilted, sponsored.drop_competitor)
     assert claim.kind == "omission"
     assert claim.entry.rank == len(document.results) - 1
-    assert claim.passage.cid not in {digest_of(r.cid) for r in document.results}
+    assert claim.passage.key not in {r.key for r in document.results}
 
 
 def test_valid_and_unbinding_receipts_yield_no_claim(world, tilted):

@@ -147,7 +147,7 @@ def test_an_honest_operator_wins_a_false_omission_claim_by_itself(arena):
     assert arena.world.answers.verify(document).valid
     snapshot = arena.world.answers.current()[0]
     _, trace = arena.world.answers.encoder().embed_with_trace(QUESTION)
-    listed = snapshot.positions[document.results[0].cid]
+    listed = snapshot.positions[document.results[0].key]
     false_claim = Claim(
         "omission",
         "claims the top result is missing",

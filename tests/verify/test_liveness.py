@@ -49,7 +49,7 @@ def false_omission(world, document) -> Claim:
         "omission",
         "claims the top result is missing",
         entry=result_entry(document, len(document.results) - 1),
-        passage=passage(snapshot, snapshot.positions[document.results[0].cid]),
+        passage=passage(snapshot, snapshot.positions[document.results[0].key]),
         query=query_embedding(trace),
     )
 

@@ -38,14 +38,16 @@ def test_every_tilted_ranking_is_caught_at_its_first_difference(outcomes, operat
     assert verdict.check == "ranking"
     difference = verdict.difference
     rank = difference["rank"]
-    assert difference["claimed"] == {
-        "cid": tilted.document.results[rank].cid,
-        "score": tilted.document.results[rank].score,
-    }
-    assert difference["expected"] == {
-        "cid": honest.results[rank].cid,
-        "score": honest.results[rank].score,
-    }
+    for side, result in (
+        ("claimed", tilted.document.results[rank]),
+        ("expected", honest.results[rank]),
+    ):
+        assert difference[side] == {
+            "cid": result.cid,
+            "passage": f"{result.cid}#{result.passage}",
+            "span": [result.start, result.end],
+            "score": result.score,
+        }
     assert all(
         a == b for a, b in zip(tilted.document.results[:rank], honest.results[:rank], strict=False)
     )

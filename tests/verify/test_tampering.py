@@ -499,7 +499,8 @@ def _set(path: tuple, value):
 _DELETE = object()
 MALFORMED = {
     "no version": _set(("version",), _DELETE),
-    "version 2": _set(("version",), 2),
+    "version 3": _set(("version",), 3),
+    "version 1 (before passages)": _set(("version",), 1),
     "no receipt": _set(("receipt",), _DELETE),
     "no results": _set(("results",), _DELETE),
     "empty results": _set(("results",), []),

@@ -6,7 +6,8 @@
         re-checks that step itself, on integers, and the loser's bond goes to the winner.
         Four claims:
         - score: one result's score is not the exact dot product of its passage and the query;
-        - order: two neighbouring results are out of order (score descending, then CID ascending);
+        - order: two neighbouring results are out of order (score descending, then passage key
+          ascending);
         - stale: the operator answered from a snapshot older than one it had registered for the
           same model (beyond a grace period);
         - omission: a snapshot passage ranks before the last result but is missing. The contract
@@ -105,15 +106,17 @@ struct Anchor:
     batch_id: uint256
     proof: DynArray[bytes32, MAX_ANCHOR_DEPTH]
 
+# A result and a snapshot passage are named by their passage key: keccak256(abi.encode(the
+# document CID's digest, the passage index, its character span)), see aigora.index._passages.
 struct ResultEntry:
     rank: uint256
-    cid: bytes32
+    key: bytes32
     score: int256
     proof: DynArray[bytes32, MAX_RESULT_DEPTH]
 
 struct Passage:
     position: uint256
-    cid: bytes32
+    key: bytes32
     embedding: Bytes[DIM]
     proof: DynArray[bytes32, MAX_SNAPSHOT_DEPTH]
 
@@ -185,7 +188,7 @@ struct Dispute:
     kind: uint8
     challenger: address
     operator: address
-    passage_cid: bytes32
+    passage_key: bytes32
     result_hash: bytes32
     deadline: uint256
     status: uint8
@@ -336,7 +339,7 @@ def challenge_score(
             the contract computes dot(passage, query) and compares it with the signed score.
             Resolved at once. Approve `challenger_bond` tokens first.
     @param _entry A result with its proof against the receipt's resultHash.
-    @param _passage The snapshot passage with that result's CID and its proof against snapshotRoot.
+    @param _passage The snapshot passage with that result's key and its proof against snapshotRoot.
     @param _query The trace's int8 query embedding with its chunk and tensor proofs.
     @return The dispute id.
     """
@@ -344,7 +347,7 @@ def challenge_score(
     self._check_result(_receipt, _entry)
     self._check_passage(_receipt, _passage)
     self._check_query(_receipt, _query)
-    assert _passage.cid == _entry.cid, "passage CID differs from the result's CID"
+    assert _passage.key == _entry.key, "passage key differs from the result's key"
     holds: bool = self._dot(_passage.embedding, _query.embedding) != _entry.score
     return self._decide(digest, KIND_SCORE, _receipt.operator, holds)
 
@@ -360,7 +363,7 @@ def challenge_order(
 ) -> uint256:
     """
     @notice Claim that results `_upper` and `_lower` (ranks r and r + 1) are out of order: the
-            upper one must have the higher score, or an equal score and the lower CID. Resolved
+            upper one must have the higher score, or an equal score and the lower passage key. Resolved
             at once. Approve `challenger_bond` tokens first.
     @return The dispute id.
     """
@@ -368,7 +371,7 @@ def challenge_order(
     self._check_result(_receipt, _upper)
     self._check_result(_receipt, _lower)
     assert _lower.rank == _upper.rank + 1, "the two results are not neighbours (rank, rank + 1)"
-    holds: bool = not self._ranks_before(_upper.score, _upper.cid, _lower.score, _lower.cid)
+    holds: bool = not self._ranks_before(_upper.score, _upper.key, _lower.score, _lower.key)
     return self._decide(digest, KIND_ORDER, _receipt.operator, holds)
 
 
@@ -423,12 +426,12 @@ def challenge_omission(
     self._check_query(_receipt, _query)
     assert _last.rank + 1 == convert(_receipt.k, uint256), "the entry is not the last result"
     score: int256 = self._dot(_passage.embedding, _query.embedding)
-    if not self._ranks_before(score, _passage.cid, _last.score, _last.cid):
+    if not self._ranks_before(score, _passage.key, _last.score, _last.key):
         return self._decide(digest, KIND_OMISSION, _receipt.operator, False)
     dispute_id: uint256 = self._open(
         digest, KIND_OMISSION, _receipt.operator, block.timestamp + response_window
     )
-    self.disputes[dispute_id].passage_cid = _passage.cid
+    self.disputes[dispute_id].passage_key = _passage.key
     self.disputes[dispute_id].result_hash = _receipt.resultHash
     return dispute_id
 
@@ -439,12 +442,12 @@ def rebut_omission(_dispute_id: uint256, _entry: ResultEntry):
     """
     @notice Answer an open omission dispute by proving that the passage is among the results;
             the challenger loses its bond to the operator. Anyone may rebut, until the deadline.
-    @param _entry The result with the passage's CID and its proof against the receipt's resultHash.
+    @param _entry The result with the passage's key and its proof against the receipt's resultHash.
     """
     dispute: Dispute = self._open_dispute(_dispute_id)
     assert dispute.kind == KIND_OMISSION, "not an omission dispute"
     assert block.timestamp <= dispute.deadline, "the response window is over"
-    assert _entry.cid == dispute.passage_cid, "entry CID differs from the disputed passage"
+    assert _entry.key == dispute.passage_key, "entry key differs from the disputed passage"
     reached: bytes32 = merkle._process_proof(self._result_leaf(_entry), _entry.proof)
     assert reached == dispute.result_hash, "result proof does not match the receipt's resultHash"
     self._challenger_loses(_dispute_id, dispute)
@@ -860,7 +863,7 @@ def _check_result(_receipt: Receipt, _entry: ResultEntry):
 @pure
 @internal
 def _result_leaf(_entry: ResultEntry) -> bytes32:
-    return keccak256(keccak256(abi_encode(_entry.rank, _entry.cid, _entry.score)))
+    return keccak256(keccak256(abi_encode(_entry.rank, _entry.key, _entry.score)))
 
 
 @view
@@ -868,7 +871,7 @@ def _result_leaf(_entry: ResultEntry) -> bytes32:
 def _check_passage(_receipt: Receipt, _passage: Passage):
     assert len(_passage.embedding) == DIM, "passage embedding must be 384 bytes"
     leaf: bytes32 = keccak256(
-        keccak256(abi_encode(_passage.position, _passage.cid, keccak256(_passage.embedding)))
+        keccak256(abi_encode(_passage.position, _passage.key, keccak256(_passage.embedding)))
     )
     assert merkle._process_proof(leaf, _passage.proof) == _receipt.snapshotRoot, (
         "passage proof does not match the receipt's snapshotRoot"
@@ -897,11 +900,11 @@ def _check_query(_receipt: Receipt, _query: QueryEmbedding):
 
 @pure
 @internal
-def _ranks_before(_score: int256, _cid: bytes32, _other_score: int256, _other_cid: bytes32) -> bool:
-    """The ranking order: score descending, then CID digest ascending."""
+def _ranks_before(_score: int256, _key: bytes32, _other_score: int256, _other_key: bytes32) -> bool:
+    """The ranking order: score descending, then passage key ascending."""
     if _score != _other_score:
         return _score > _other_score
-    return convert(_cid, uint256) < convert(_other_cid, uint256)
+    return convert(_key, uint256) < convert(_other_key, uint256)
 
 
 @pure
@@ -967,7 +970,7 @@ def _open(_digest: bytes32, _kind: uint8, _operator: address, _deadline: uint256
         kind=_kind,
         challenger=msg.sender,
         operator=_operator,
-        passage_cid=empty(bytes32),
+        passage_key=empty(bytes32),
         result_hash=empty(bytes32),
         deadline=_deadline,
         status=STATUS_OPEN,

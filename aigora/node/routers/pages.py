@@ -21,6 +21,7 @@ from aigora.app import App, PaymentRequired, registered_operators
 from aigora.content import VERDICTS
 from aigora.core.errors import AigoraError
 from aigora.governance import describe_policy, plain_time, policy_from_data, share
+from aigora.index import document_text
 from aigora.node.charts import bar_chart, line_chart
 from aigora.node.deps import (
     CSRF_FIELD,
@@ -211,15 +212,37 @@ def verify(request: Request, digest: str) -> HTMLResponse:
 # ---- content, publish, attest ------------------------------------------------------------------
 
 
+DOCUMENT_CHARS = 400_000
+"""The most of a document's text its page shows (about 200 pages)."""
+
+
+def marked_text(text: str, start: int, end: int) -> tuple[str, str, str] | None:
+    """The text before, inside and after the span [start, end), when it is one in `text`."""
+    if not 0 <= start < end <= len(text):
+        return None
+    return text[:start], text[start:end], text[end:]
+
+
 @router.get("/ui/content/{cid}", response_class=HTMLResponse)
-def content(request: Request, cid: str) -> HTMLResponse:
+def content(
+    request: Request,
+    cid: str,
+    passage: int | None = None,
+    start: int | None = None,
+    end: int | None = None,
+) -> HTMLResponse:
+    """A document's page: its whole text (for a passage linked from an answer, the passage
+    marked and scrolled to), provenance, reputation and attestations."""
     content_service = _services(request).content
     try:
         item = content_service.show(cid).model_dump()
-        body, _ = content_service.body(cid)
+        body, media_type = content_service.body(cid)
     except AigoraError as exc:
         return _failed(request, "ask.html", "Content", exc)
-    text = body[:5000].decode("utf-8", errors="replace")
+    text = (document_text(body, media_type) or body.decode("utf-8", errors="replace"))[
+        :DOCUMENT_CHARS
+    ]
+    marked = None if start is None or end is None else marked_text(text, start, end)
     history = [point.model_dump() for point in content_service.score_history(cid)]
     chart = line_chart(
         [(f"run {h['run']}", h["score"]) for h in history],
@@ -233,6 +256,8 @@ def content(request: Request, cid: str) -> HTMLResponse:
         "Content",
         item=item,
         text=text,
+        marked=marked,
+        passage=passage,
         history=history,
         chart=chart,
         verdicts=VERDICTS,

@@ -599,8 +599,10 @@ function renderAnswer(container, answer) {
     item.className = "card";
     const excerpt = document.createElement("p");
     excerpt.textContent = result.excerpt;
-    const source = Object.assign(document.createElement("a"), { href: `/ui/content/${result.cid}` });
-    source.textContent = `source ${result.cid.slice(0, 16)}…`;
+    const source = Object.assign(document.createElement("a"), {
+      href: result.link || `/ui/content/${result.cid}`,
+    });
+    source.textContent = `passage ${result.passage} of ${result.cid.slice(0, 16)}…`;
     const meta = document.createElement("p");
     meta.className = "meta";
     meta.append(`score ${result.score} · by ${result.author} · `, source);
