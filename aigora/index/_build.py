@@ -224,6 +224,8 @@ def build_snapshot(
             known.setdefault(passage.cid, []).append((passage, vector))
         for copy in previous.copies:
             known.setdefault(copy.passage.cid, []).append((copy.passage, copy.embedding))
+        for passages in known.values():
+            passages.sort(key=lambda pv: pv[0].index)  # a document's passages in order
     skipped: dict[str, str] = {}
     new: list[PassageRef] = []
     new_texts: list[str] = []
@@ -240,6 +242,9 @@ def build_snapshot(
             continue
         rule = rule or PassageRule(encoder.passage_tokens, encoder.passage_overlap)
         passages = passages_of(cid, text, encoder.token_count, rule)
+        if not passages:
+            skipped[cid] = "no text to read"
+            continue
         order.append(cid)
         new.extend(passages)
         new_texts.extend(text[p.start : p.end] for p in passages)

@@ -192,7 +192,7 @@ def test_a_network_node_reveals_no_cid_before_its_manifest_is_anchored(network_f
 
         def revealed() -> tuple[bool, bool]:
             with session_scope(context.db) as session:
-                in_snapshot = cid in {c for c, _ in admitted(session, app.answers.policy())}
+                in_snapshot = cid in {c.cid for c in admitted(session, app.answers.policy())}
             return in_snapshot, cid in app.content.by_url(hashed).cids
 
         assert revealed() == (False, False)
