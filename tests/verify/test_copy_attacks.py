@@ -8,17 +8,44 @@ the weakness stands, an xfail naming it).
 """
 
 import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from aigora.app import file_claim
+from aigora.app._basis import admission_rule, derive_admission
 from aigora.chain import read_operator
+from aigora.content import Universe
 from aigora.content.anchoring import anchor_all
+from aigora.core.cid import cid_of
 from aigora.core.errors import ContractRevert
+from aigora.core.hashing import keccak
 from aigora.core.keystore import Signer
-from aigora.index import embedding_hash
-from aigora.verify import stored_receipt
+from aigora.engine import Encoder, load_default_model
+from aigora.engine.evaluation import held_out_sentences
+from aigora.governance import genesis_policy
+from aigora.index import (
+    AdmissionPolicy,
+    PassageRef,
+    Snapshot,
+    SnapshotBasis,
+    build_snapshot,
+    embedding_hash,
+)
+from aigora.store import (
+    Anchor,
+    AnchorKind,
+    BlobStore,
+    ContentItem,
+    make_engine,
+    migrate,
+    session_scope,
+    sqlite_url,
+)
+from aigora.verify import AdmissionFacts, Invalid, check_admission, stored_receipt
 from aigora.verify._challenge import EMBEDDING_OP, Claim
 from aigora.verify._claims import Passage, query_embedding, result_entry
 
@@ -100,3 +127,204 @@ def test_the_copies_leaf_is_never_a_provable_passage(open_world_at, tmp_path):
     with pytest.raises(ContractRevert, match="passage proof does not match"):
         file_claim(chain, disputes, context.deployment.token, challenger, document, claim)
     assert not read_operator(chain, context.deployment.registry, context.operator.address).slashed
+
+
+# -- publication order, and what a verifier re-derives from its store -------------------------
+
+CHAIN_ID = 31337
+REGISTRY = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+SEEDS = ["0x" + "11" * 20, "0x" + "22" * 20]
+ORIGINAL_AUTHOR = "0x" + "a1" * 20
+COPIER = "0x" + "c0" * 20
+WHEN = datetime(2026, 3, 1, tzinfo=UTC)
+ARTICLE = (
+    "The Volvo XC90 seats seven people and earned top crash-test safety ratings. "
+    "Its third row folds flat, and the boot then holds a week of camping gear."
+)
+
+
+@dataclass(frozen=True)
+class Published:
+    body: str
+    author: str
+    created_at: int  # the signed createdAt: the author's own claim
+    received_s: int  # seconds after WHEN that this node received it
+    batch: int | None = None  # the registry batch that anchored it
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return Encoder(load_default_model(), backend="numpy")
+
+
+def _store(tmp_path: Path, items: list[Published]):
+    engine = make_engine(sqlite_url(tmp_path / "db" / "aigora.db"))
+    migrate(engine)
+    blobs = BlobStore(tmp_path / "blobs")
+    anchors: dict[int, int] = {}
+    with session_scope(engine) as session:
+        for item in items:
+            anchor_id = None
+            if item.batch is not None and item.batch not in anchors:
+                anchor = Anchor(
+                    chain_id=CHAIN_ID,
+                    kind=AnchorKind.CONTENT,
+                    root="0x" + keccak(str(item.batch).encode()).hex(),
+                    batch_id=item.batch,
+                    tx_hash="0x" + "ab" * 32,
+                    block_number=item.batch + 1,
+                    item_count=1,
+                    anchored_by=ORIGINAL_AUTHOR,
+                    anchored_at=WHEN,
+                )
+                session.add(anchor)
+                session.flush()
+                anchors[item.batch] = anchor.id
+            if item.batch is not None:
+                anchor_id = anchors[item.batch]
+            body = item.body.encode()
+            session.add(
+                ContentItem(
+                    cid=blobs.put(body),
+                    author=item.author,
+                    media_type="text/plain",
+                    license="CC0-1.0",
+                    url="",
+                    url_hash=None,
+                    created_at=item.created_at,
+                    size=len(body),
+                    digest="0x" + keccak(body).hex(),
+                    signature="0x" + "00" * 65,
+                    received_at=WHEN + timedelta(seconds=item.received_s),
+                    anchor_id=anchor_id,
+                )
+            )
+    return engine, blobs
+
+
+def _network(engine, blobs, encoder, through_batch: int):
+    """The honest snapshot of the universe up to `through_batch` under the genesis policy, and
+    what a verifier holding the same batches makes of it."""
+    policy = genesis_policy(SEEDS)
+    basis = SnapshotBasis(policy_hash=policy.hash(), through_batch=through_batch)
+    rule = admission_rule(policy, Universe(through_batch=through_batch))
+    with session_scope(engine) as session:
+        built = build_snapshot(session, blobs, encoder, encoder.model.root, rule, basis=basis)
+    derived = derive_admission(engine, blobs, policy, basis, chain_id=CHAIN_ID, registry=REGISTRY)
+    facts = AdmissionFacts(
+        policy_problem=None,
+        admitted=derived.admitted,
+        refused=derived.refused,
+        reputation=derived.reputation,
+        missing_batches=derived.missing_batches,
+        published=derived.published,
+        duplicate_threshold=derived.duplicate_threshold,
+    )
+    return built.snapshot, facts
+
+
+def test_on_a_node_of_its_own_a_backdated_copy_is_still_the_copy(tmp_path, encoder):
+    """The copier signs createdAt 1 (1970); the node received it after the original: the
+    node's order is what it received when, so the copy is the copy."""
+    copy = ARTICLE.upper()
+    engine, blobs = _store(
+        tmp_path,
+        [Published(ARTICLE, ORIGINAL_AUTHOR, 1_700_000_000, 0), Published(copy, COPIER, 1, 5)],
+    )
+    with session_scope(engine) as session:
+        built = build_snapshot(session, blobs, encoder, encoder.model.root, AdmissionPolicy())
+    snapshot = built.snapshot
+    assert snapshot.cids == (cid_of(ARTICLE.encode()),)
+    assert [c.passage.cid for c in snapshot.copies] == [cid_of(copy.encode())]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="same-batch backdating: in a network, publication order within one registry batch "
+    "is the signed createdAt, which only has an upper bound (no earlier than anything); a "
+    "copier who gets its manifest into the original's batch (the same node, within its anchor "
+    "interval) and signs an older createdAt becomes the original and takes its usage",
+)
+def test_in_a_network_a_backdated_copy_in_the_same_batch_is_still_the_copy(tmp_path, encoder):
+    copy = ARTICLE.upper()
+    engine, blobs = _store(
+        tmp_path,
+        [
+            Published(ARTICLE, ORIGINAL_AUTHOR, 1_700_000_000, 0, batch=1),
+            Published(copy, COPIER, 1, 5, batch=1),
+        ],
+    )
+    snapshot, facts = _network(engine, blobs, encoder, through_batch=1)
+    check_admission(snapshot, facts)  # the verifier agrees with whatever the order gave
+    assert snapshot.cids == (cid_of(ARTICLE.encode()),)
+
+
+def test_in_a_network_a_later_batch_is_the_copy_whatever_it_signed(tmp_path, encoder):
+    copy = ARTICLE.upper()
+    engine, blobs = _store(
+        tmp_path,
+        [
+            Published(ARTICLE, ORIGINAL_AUTHOR, 1_700_000_000, 0, batch=1),
+            Published(copy, COPIER, 1, 5, batch=2),
+        ],
+    )
+    snapshot, facts = _network(engine, blobs, encoder, through_batch=2)
+    assert snapshot.cids == (cid_of(ARTICLE.encode()),)
+    check_admission(snapshot, facts)
+    # An operator that swaps them (the copier kept, the original left out as its copy) is
+    # caught by the verifier's publication order.
+    original, copied = snapshot.passages[0], snapshot.copies[0]
+    swapped = Snapshot.of(
+        snapshot.model_root,
+        {copied.passage: copied.embedding},
+        basis=snapshot.basis,
+        copies={original: (copied.passage, snapshot.embeddings[0])},
+    )
+    with pytest.raises(Invalid, match="published after it"):
+        check_admission(swapped, facts)
+
+
+def _long_article(encoder) -> str:
+    sentences = held_out_sentences(24)
+    return "\n\n".join(" ".join(sentences[i : i + 4]) for i in range(0, 24, 4))
+
+
+def _tampered(snapshot: Snapshot, cid: str, how: str, encoder, text: str) -> Snapshot:
+    items = snapshot.items()
+    mine = sorted((p for p in items if p.cid == cid), key=lambda p: p.index)
+    if how == "passages dropped":  # censor all but the first passage of the document
+        for p in mine[1:]:
+            del items[p]
+    elif how == "span not the rule's":  # one passage "spanning" the whole document
+        for p in mine:
+            del items[p]
+        items[PassageRef(cid, 0, 0, len(text))] = encoder.embed([text[:300]])[0]
+    elif how == "other text embedded":  # the passage's place holds an advert's embedding
+        items[mine[1]] = encoder.embed(["SponsorCar: buy it now, the best car ever made"])[0]
+    return Snapshot.of(snapshot.model_root, items, basis=snapshot.basis)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="passages unchecked: check_admission compares document CIDs only; nothing checks "
+    "that a snapshot's passages are the rule's passages of each admitted document, nor that "
+    "their embeddings are the engine's embeddings of those spans, so an operator can drop, "
+    "re-cut or re-embed any passage of an admitted document (hide it from every answer, or "
+    "rank anything under its key) and `aigora verify` still says VALID",
+)
+@pytest.mark.parametrize("how", ["passages dropped", "span not the rule's", "other text embedded"])
+def test_an_operator_cannot_recut_or_reembed_an_admitted_document(tmp_path, encoder, how):
+    text = _long_article(encoder)
+    engine, blobs = _store(
+        tmp_path,
+        [
+            Published(text, ORIGINAL_AUTHOR, 1_700_000_000, 0, batch=1),
+            Published(ARTICLE, COPIER, 1_700_000_001, 1, batch=1),
+        ],
+    )
+    snapshot, facts = _network(engine, blobs, encoder, through_batch=1)
+    cid = cid_of(text.encode())
+    assert sum(p.cid == cid for p in snapshot.passages) >= 3
+    check_admission(snapshot, facts)  # the honest snapshot passes
+    with pytest.raises(Invalid):
+        check_admission(_tampered(snapshot, cid, how, encoder, text), facts)
