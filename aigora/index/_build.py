@@ -224,6 +224,8 @@ def build_snapshot(
             known.setdefault(passage.cid, []).append((passage, vector))
         for copy in previous.copies:
             known.setdefault(copy.passage.cid, []).append((copy.passage, copy.embedding))
+        for kept in known.values():  # a document's passages in their order, as when first cut
+            kept.sort(key=lambda pair: pair[0].index)
     skipped: dict[str, str] = {}
     new: list[PassageRef] = []
     new_texts: list[str] = []

@@ -1,10 +1,18 @@
 """Attacks on the copy rule and on passages, found by the review of commit 23fbe36, each played
 against the real engine, store and embedded chain, with the attacker's loss asserted (or, where
-the weakness stands, an xfail naming it).
+the weakness stands, a strict xfail naming it).
 
 - A challenger proves the snapshot's copies leaf as if it were a passage: with exactly four
-  copies the leaf's committed preimage is 4 x 96 = 384 bytes, the size of an embedding, so the
-  contract would take it as one and open an omission claim nobody can rebut.
+  copies the leaf's committed preimage was 4 x 96 = 384 bytes, the size of an embedding, so the
+  contract took it as one and opened an omission claim nobody can rebut (fixed: the leaf
+  commits to (count, keccak256 of the records), 64 bytes).
+- A copier backdates its signed createdAt: on a node of its own (received order) and across
+  registry batches it stays the copy, and an operator swapping original and copy is INVALID;
+  within one batch the signed time decides, so it wins (xfail).
+- An operator drops, re-cuts or re-embeds passages of an admitted document: nothing checks a
+  snapshot's passages against the rule or the engine (xfail).
+- Regrouping after an original is removed took a document's passages in key order, so which of
+  its passages stayed the item depended on the node's history (fixed: passage order).
 """
 
 import os
@@ -30,10 +38,12 @@ from aigora.governance import genesis_policy
 from aigora.index import (
     AdmissionPolicy,
     PassageRef,
+    PassageRule,
     Snapshot,
     SnapshotBasis,
     build_snapshot,
     embedding_hash,
+    passages_of,
 )
 from aigora.store import (
     Anchor,
@@ -328,3 +338,40 @@ def test_an_operator_cannot_recut_or_reembed_an_admitted_document(tmp_path, enco
     check_admission(snapshot, facts)  # the honest snapshot passes
     with pytest.raises(Invalid):
         check_admission(_tampered(snapshot, cid, how, encoder, text), facts)
+
+
+def _twice(encoder, rule) -> tuple[str, str]:
+    """A passage-long sentence X, and a document of X twice whose second passage's key sorts
+    before its first's (so key order and passage order differ)."""
+    for j in range(64):
+        sentence = f"{j} " + " ".join(["the family car seats seven and folds its row flat"] * 9)
+        twice = f"{sentence}.\n\n{sentence}."
+        first, second = passages_of(cid_of(twice.encode()), twice, encoder.token_count, rule)
+        if second.key < first.key:
+            return f"{sentence}.", twice
+    raise AssertionError("no variant puts the second passage's key first")
+
+
+def test_regrouping_keeps_a_documents_first_passage_as_its_item(tmp_path, encoder):
+    """A's X is copied twice by B (X, then X again). When A is removed, B's passages are grouped
+    again: the first of B's two passages must be the item, as a fresh build makes it, whatever
+    their keys' order, so the snapshot does not depend on the node's history."""
+    rule = PassageRule(encoder.passage_tokens, encoder.passage_overlap)
+    once, twice = _twice(encoder, rule)
+    engine, blobs = _store(
+        tmp_path,
+        [
+            Published(once, ORIGINAL_AUTHOR, 1_700_000_000, 0),
+            Published(twice, COPIER, 1_700_000_001, 1),
+        ],
+    )
+    removed = AdmissionPolicy(removed={cid_of(once.encode()): "withdrawn"})
+    root = encoder.model.root
+    with session_scope(engine) as session:
+        before = build_snapshot(session, blobs, encoder, root, AdmissionPolicy()).snapshot
+        assert len(before.copies) == 2
+        again = build_snapshot(session, blobs, encoder, root, removed, previous=before).snapshot
+        fresh = build_snapshot(session, blobs, encoder, root, removed).snapshot
+    assert [p.index for p in fresh.passages] == [0]
+    assert again.passages == fresh.passages
+    assert again.copy_map().keys() == fresh.copy_map().keys()
