@@ -248,6 +248,18 @@ def test_on_a_node_of_its_own_a_backdated_copy_is_still_the_copy(tmp_path, encod
     assert [c.passage.cid for c in snapshot.copies] == [cid_of(copy.encode())]
 
 
+def _backdated_copy(tmp_path: Path, encoder, copy_batch: int):
+    """The original anchored in batch 1, then its copy, signed as of 1970, in `copy_batch`."""
+    engine, blobs = _store(
+        tmp_path,
+        [
+            Published(ARTICLE, ORIGINAL_AUTHOR, 1_700_000_000, 0, batch=1),
+            Published(ARTICLE.upper(), COPIER, 1, 5, batch=copy_batch),
+        ],
+    )
+    return _network(engine, blobs, encoder, through_batch=copy_batch)
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="same-batch backdating: in a network, publication order within one registry batch "
@@ -256,29 +268,13 @@ def test_on_a_node_of_its_own_a_backdated_copy_is_still_the_copy(tmp_path, encod
     "interval) and signs an older createdAt becomes the original and takes its usage",
 )
 def test_in_a_network_a_backdated_copy_in_the_same_batch_is_still_the_copy(tmp_path, encoder):
-    copy = ARTICLE.upper()
-    engine, blobs = _store(
-        tmp_path,
-        [
-            Published(ARTICLE, ORIGINAL_AUTHOR, 1_700_000_000, 0, batch=1),
-            Published(copy, COPIER, 1, 5, batch=1),
-        ],
-    )
-    snapshot, facts = _network(engine, blobs, encoder, through_batch=1)
+    snapshot, facts = _backdated_copy(tmp_path, encoder, copy_batch=1)
     check_admission(snapshot, facts)  # the verifier agrees with whatever the order gave
     assert snapshot.cids == (cid_of(ARTICLE.encode()),)
 
 
 def test_in_a_network_a_later_batch_is_the_copy_whatever_it_signed(tmp_path, encoder):
-    copy = ARTICLE.upper()
-    engine, blobs = _store(
-        tmp_path,
-        [
-            Published(ARTICLE, ORIGINAL_AUTHOR, 1_700_000_000, 0, batch=1),
-            Published(copy, COPIER, 1, 5, batch=2),
-        ],
-    )
-    snapshot, facts = _network(engine, blobs, encoder, through_batch=2)
+    snapshot, facts = _backdated_copy(tmp_path, encoder, copy_batch=2)
     assert snapshot.cids == (cid_of(ARTICLE.encode()),)
     check_admission(snapshot, facts)
     # An operator that swaps them (the copier kept, the original left out as its copy) is
