@@ -13,9 +13,12 @@ one passage's embedding with a proof and recompute its score itself (the dispute
 Copies are not items. A passage that is a near-duplicate of an earlier publication's passage
 (`copies`: the copy, the position of the item it copies, its embedding) is left out of the
 ranking, so no answer lists it and no usage share reaches it; the copies are committed to by one
-more leaf, `(.., COPIES_TAG, keccak256(copy key || original's key || keccak256(embedding) ...))`,
-so anyone can check each claim (the same normalised text, or a dot product at or above the
-threshold) and that nothing was hidden as a "copy" that is not one.
+more leaf, `(.., COPIES_TAG, keccak256(abi.encode(count, keccak256(copy key || original's key
+|| keccak256(embedding) ...))))`, so anyone can check each claim (the same normalised text, or a
+dot product at or above the threshold) and that nothing was hidden as a "copy" that is not one.
+Its preimage is 64 bytes whatever the count: were it the records themselves, four copies would
+make it 384 bytes, an embedding's size, and the leaf would prove as a passage (of key
+COPIES_TAG) that no result can rebut.
 
 One more leaf, `(n, GENERATION_TAG, generation)` after the n items, numbers the snapshot in its
 node's history: each change makes the next generation, so a node whose content shrinks back to an
@@ -259,12 +262,16 @@ class Snapshot:
         return (len(self) + 1, BASIS_TAG, self.basis.commitment())
 
     def copies_commitment(self) -> bytes:
-        return keccak(
+        """keccak256(abi.encode(count, keccak256(the copies' records))): a 64-byte preimage,
+        never the 384 bytes of an embedding (four 96-byte records are), so the copies leaf
+        never proves as a passage of key COPIES_TAG, which no result could rebut."""
+        records = keccak(
             b"".join(
                 c.passage.key + self.passages[c.of].key + embedding_hash(c.embedding)
                 for c in self.copies
             )
         )
+        return keccak(len(self.copies).to_bytes(32, "big") + records)
 
     def copies_leaf(self) -> tuple[int, bytes, bytes] | None:
         if not self.copies:
