@@ -6,6 +6,7 @@ until the first question or snapshot refresh. One lock serialises refreshes agai
 switch to a new snapshot; asks themselves run concurrently.
 """
 
+import hashlib
 import os
 import threading
 import time
@@ -26,6 +27,7 @@ from aigora.asks import Payment, fee_for_ask
 from aigora.chain import Chain, last_receipt_nonce
 from aigora.content import service
 from aigora.core.errors import AigoraError, ContractRevert
+from aigora.core.hashing import keccak
 from aigora.engine import (
     FORMAT,
     FORMAT_VERSION,
@@ -38,12 +40,14 @@ from aigora.engine import (
 from aigora.index import (
     AdmissionPolicy,
     ExactIndex,
+    PassageRule,
     Snapshot,
     SnapshotState,
     current_snapshot,
     document_text,
     refresh_snapshot,
     snapshot_dir,
+    split_passages,
 )
 from aigora.store import session_scope
 from aigora.verify import (
@@ -164,6 +168,8 @@ class Answers:
         self._bulk_encoder: Encoder | None = None
         self._current: tuple[Snapshot, ExactIndex] | None = None
         self._traces: dict[bytes, tuple[IntModel, Trace]] = {}
+        self._cuts: dict[bytes, tuple[tuple[int, int, int], ...]] = {}
+        self._cuts_lock = threading.Lock()
         self._floor: int | None = None
         self._paying = InFlight()
 
@@ -446,6 +452,8 @@ class Answers:
         context = self.context
         disputes = context.deployment.disputes
         grace = context.chain.call(disputes.functions.stale_grace()) if disputes else 0
+        ours = snapshot.model_root == self.model.root
+        encoder = self.bulk_encoder() if ours else None
         return admission_facts(
             context.db,
             context.blobs,
@@ -455,7 +463,41 @@ class Answers:
             grace_s=grace,
             chain_id=context.chain.chain_id,
             registry=context.deployment.registry.address,
+            cutter=self._cutter(encoder) if encoder is not None else None,
+            embed=encoder.embed if encoder is not None else None,
+            sample=lambda admitted: re_embedding_sample(document, admitted),
         )
+
+    def _cutter(self, encoder: Encoder) -> Callable[[str], tuple[tuple[int, int, int], ...]]:
+        """The passage rule over `encoder`, remembering each text's cut (a document's passages
+        never change under one model, and a verifier cuts every admitted document)."""
+        rule = PassageRule(encoder.passage_tokens, encoder.passage_overlap)
+
+        def cut(text: str) -> tuple[tuple[int, int, int], ...]:
+            key = hashlib.sha256(text.encode()).digest()
+            with self._cuts_lock:
+                if key in self._cuts:
+                    return self._cuts[key]
+            spans = split_passages(text, encoder.token_count, rule)
+            found = tuple((i, s.start, s.end) for i, s in enumerate(spans))
+            with self._cuts_lock:
+                self._cuts[key] = found
+            return found
+
+        return cut
+
+
+RE_EMBEDDED = 8
+"""Documents besides the listed ones whose passages a verifier re-embeds per receipt."""
+
+
+def re_embedding_sample(document: ReceiptDocument, admitted: frozenset[str]) -> list[str]:
+    """The listed documents, and RE_EMBEDDED others the receipt's digest picks (an operator
+    cannot know in advance which of its documents a verifier will re-embed)."""
+    listed = {r.cid for r in document.results}
+    digest = document.digest()
+    others = sorted(admitted - listed, key=lambda cid: keccak(digest + cid.encode()))
+    return sorted(listed & admitted) + others[:RE_EMBEDDED]
 
 
 def public_sources(

@@ -9,9 +9,10 @@ recomputes, from its own store, the reputation run (which must have the committe
 which CIDs the policy admits and refuses, with the reason. The two share every function.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -56,6 +57,14 @@ class Derivation:
     skipped_only: frozenset[str] = frozenset()
     published: Mapping[str, tuple] = field(default_factory=dict)
     duplicate_threshold: int = DEFAULT_DUPLICATE_THRESHOLD
+    cuts: Mapping[str, tuple[tuple[int, int, int], ...]] = field(default_factory=dict)
+    """CID -> the passage rule's (index, start, end) of each admitted document (with a cutter)."""
+    texts: Mapping[str, str] = field(default_factory=dict)
+    """CID -> the text of each admitted document (with a cutter): what a sample re-embeds."""
+
+
+Cutter = Callable[[str], Sequence[tuple[int, int, int]]]
+"""Document text -> the passage rule's (index, start, end) of it."""
 
 
 def admission_rule(policy: Policy, universe: Universe) -> AdmissionPolicy:
@@ -131,8 +140,10 @@ def derive_admission(
     *,
     chain_id: int,
     registry: str,
+    cutter: Cutter | None = None,
 ) -> Derivation:
-    """Which CIDs a snapshot with `basis` had to admit and had to leave out, from this store."""
+    """Which CIDs a snapshot with `basis` had to admit and had to leave out, from this store;
+    with `cutter`, also how the passage rule cuts each admitted document."""
     universe = Universe(through_batch=basis.through_batch, skipped=frozenset(basis.skipped))
     scores, digest = run_scores(db, policy, universe)
     rule = admission_rule(policy, universe)
@@ -142,15 +153,20 @@ def derive_admission(
     with session_scope(db) as session:
         in_universe = set()
         published: dict[str, tuple] = {}
+        cuts: dict[str, tuple[tuple[int, int, int], ...]] = {}
+        texts: dict[str, str] = {}
         for cid, media_type, license, order in candidates(session, rule):
             in_universe.add(cid)
             published[cid] = order
             score, status = scores.get(cid, (None, None))
             reason = rule.refusal(cid, license, score, status)
-            if reason is None and document_text(blobs.get(cid), media_type) is None:
+            text = document_text(blobs.get(cid), media_type) if reason is None else None
+            if reason is None and text is None:
                 reason = f"{media_type} is not UTF-8 text"
             if reason is None:
                 admitted.add(cid)
+                if cutter is not None:
+                    cuts[cid], texts[cid] = tuple(cutter(text)), text
             else:
                 refused[cid] = reason
         outside = session.execute(
@@ -194,6 +210,8 @@ def derive_admission(
         frozenset(skipped_only),
         published,
         rule.duplicate_threshold,
+        cuts,
+        texts,
     )
 
 
@@ -233,8 +251,13 @@ def admission_facts(
     grace_s: int,
     chain_id: int,
     registry: str,
+    cutter: Cutter | None = None,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
+    sample: Callable[[frozenset[str]], Sequence[str]] | None = None,
 ) -> AdmissionFacts:
-    """What this store makes of the snapshot's basis, for `check_admission`."""
+    """What this store makes of the snapshot's basis, for `check_admission`; with `cutter`, the
+    rule's passages of each admitted document, and with `embed` and `sample` (admitted CIDs ->
+    those to re-embed), those documents' texts and the engine to re-embed them."""
     basis = snapshot.basis
     if basis is None:
         return AdmissionFacts(policy_problem=None)
@@ -242,7 +265,9 @@ def admission_facts(
     if problem is not None:
         return AdmissionFacts(policy_problem=problem)
     policy = governance.policy_by_hash(basis.policy_hash)
-    derived = derive_admission(db, blobs, policy, basis, chain_id=chain_id, registry=registry)
+    derived = derive_admission(
+        db, blobs, policy, basis, chain_id=chain_id, registry=registry, cutter=cutter
+    )
     with session_scope(db) as session:
         held = tuple(
             int(b)
@@ -273,6 +298,9 @@ def admission_facts(
         skipped_only=derived.skipped_only,
         published=derived.published,
         duplicate_threshold=derived.duplicate_threshold,
+        cuts=derived.cuts,
+        texts={c: derived.texts[c] for c in (sample(derived.admitted) if sample else ())},
+        embed=embed,
     )
 
 

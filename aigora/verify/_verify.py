@@ -244,6 +244,12 @@ class AdmissionFacts:
     published: Mapping[str, tuple] = field(default_factory=dict)
     """CID -> its publication order key (`aigora.index.Candidate.published`)."""
     duplicate_threshold: int = DEFAULT_DUPLICATE_THRESHOLD
+    cuts: Mapping[str, tuple[tuple[int, int, int], ...]] = field(default_factory=dict)
+    """CID -> the passage rule's (index, start, end) of each admitted document held here."""
+    texts: Mapping[str, str] = field(default_factory=dict)
+    """CID -> the text of the documents whose passages are re-embedded (a sample)."""
+    embed: Callable[[list[str]], np.ndarray] | None = None
+    """The registered model's engine, to re-embed `texts`' passages."""
 
 
 def check_admission(snapshot: Snapshot, facts: AdmissionFacts) -> list[str]:
@@ -286,6 +292,8 @@ def check_admission(snapshot: Snapshot, facts: AdmissionFacts) -> list[str]:
                 {"cid": cid, "reason": facts.refused[cid]},
             )
     check_copies(snapshot, facts.duplicate_threshold, facts.published)
+    check_cuts(snapshot, facts.cuts)
+    check_passage_embeddings(snapshot, facts.texts, facts.embed)
     notes = []
     unknown = [
         cid
@@ -315,6 +323,63 @@ def check_admission(snapshot: Snapshot, facts: AdmissionFacts) -> list[str]:
             "which this verifier holds"
         )
     return notes
+
+
+def _held_passages(snapshot: Snapshot) -> dict[str, dict[tuple[int, int, int], np.ndarray]]:
+    """CID -> (index, start, end) -> embedding of every passage the snapshot holds, items and
+    copies alike."""
+    held: dict[str, dict[tuple[int, int, int], np.ndarray]] = {}
+    for position, p in enumerate(snapshot.passages):
+        held.setdefault(p.cid, {})[(p.index, p.start, p.end)] = snapshot.embeddings[position]
+    for c in snapshot.copies:
+        p = c.passage
+        held.setdefault(p.cid, {})[(p.index, p.start, p.end)] = c.embedding
+    return held
+
+
+def check_cuts(snapshot: Snapshot, cuts: Mapping[str, tuple[tuple[int, int, int], ...]]) -> None:
+    """The snapshot holds each document (this store knows) as exactly the passage rule's
+    passages: none dropped (hidden from every answer), none re-cut, none made up."""
+    held = _held_passages(snapshot)
+    for cid in sorted(cuts.keys() & held.keys(), key=digest_of):
+        expected, got = set(cuts[cid]), set(held[cid])
+        if expected == got:
+            continue
+        extra, missing = sorted(got - expected), sorted(expected - got)
+        what = (
+            f"passage {missing[0][0]} [{missing[0][1]}, {missing[0][2]}) is missing"
+            if missing
+            else f"its passage {extra[0][0]} [{extra[0][1]}, {extra[0][2]}) is not the rule's"
+        )
+        raise Invalid(
+            "admission",
+            f"the snapshot does not hold {cid} as the passage rule cuts it: {what} "
+            f"({len(missing)} missing, {len(extra)} not the rule's)",
+            {"cid": cid, "missing": len(missing), "extra": len(extra)},
+        )
+
+
+def check_passage_embeddings(
+    snapshot: Snapshot,
+    texts: Mapping[str, str],
+    embed: Callable[[list[str]], np.ndarray] | None,
+) -> None:
+    """The passages of the documents in `texts` (a sample the verifier picks) embed, with the
+    registered model, to exactly the snapshot's vectors: nothing else ranks under their keys."""
+    if embed is None or not texts:
+        return
+    held = _held_passages(snapshot)
+    for cid in sorted(texts.keys() & held.keys(), key=digest_of):
+        spans = sorted(held[cid])
+        vectors = embed([texts[cid][start:end] for _, start, end in spans])
+        for span, vector in zip(spans, vectors, strict=True):
+            if not np.array_equal(held[cid][span], vector):
+                raise Invalid(
+                    "admission",
+                    f"the snapshot's embedding of {cid}#{span[0]} is not the model's embedding "
+                    "of that passage's text",
+                    {"cid": cid, "passage": f"{cid}#{span[0]}"},
+                )
 
 
 def check_copies(snapshot: Snapshot, threshold: int, published: Mapping[str, tuple]) -> None:

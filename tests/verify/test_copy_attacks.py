@@ -9,8 +9,9 @@ the weakness stands, a strict xfail naming it).
 - A copier backdates its signed createdAt: on a node of its own (received order) and across
   registry batches it stays the copy, and an operator swapping original and copy is INVALID;
   within one batch the signed time decides, so it wins (xfail).
-- An operator drops, re-cuts or re-embeds passages of an admitted document: nothing checks a
-  snapshot's passages against the rule or the engine (xfail).
+- An operator drops, re-cuts or re-embeds passages of an admitted document: the verifier cuts
+  every admitted document by the rule (`check_cuts`) and re-embeds a sample, the listed
+  documents and others the receipt's digest picks (`check_passage_embeddings`): INVALID.
 - Regrouping after an original is removed took a document's passages in key order, so which of
   its passages stayed the item depended on the node's history (fixed: passage order).
 """
@@ -44,6 +45,7 @@ from aigora.index import (
     build_snapshot,
     embedding_hash,
     passages_of,
+    split_passages,
 )
 from aigora.store import (
     Anchor,
@@ -220,7 +222,15 @@ def _network(engine, blobs, encoder, through_batch: int):
     rule = admission_rule(policy, Universe(through_batch=through_batch))
     with session_scope(engine) as session:
         built = build_snapshot(session, blobs, encoder, encoder.model.root, rule, basis=basis)
-    derived = derive_admission(engine, blobs, policy, basis, chain_id=CHAIN_ID, registry=REGISTRY)
+    cut = PassageRule(encoder.passage_tokens, encoder.passage_overlap)
+
+    def cutter(text):
+        spans = split_passages(text, encoder.token_count, cut)
+        return [(i, s.start, s.end) for i, s in enumerate(spans)]
+
+    derived = derive_admission(
+        engine, blobs, policy, basis, chain_id=CHAIN_ID, registry=REGISTRY, cutter=cutter
+    )
     facts = AdmissionFacts(
         policy_problem=None,
         admitted=derived.admitted,
@@ -229,6 +239,9 @@ def _network(engine, blobs, encoder, through_batch: int):
         missing_batches=derived.missing_batches,
         published=derived.published,
         duplicate_threshold=derived.duplicate_threshold,
+        cuts=derived.cuts,
+        texts=derived.texts,
+        embed=encoder.embed,
     )
     return built.snapshot, facts
 
@@ -310,14 +323,6 @@ def _tampered(snapshot: Snapshot, cid: str, how: str, encoder, text: str) -> Sna
     return Snapshot.of(snapshot.model_root, items, basis=snapshot.basis)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="passages unchecked: check_admission compares document CIDs only; nothing checks "
-    "that a snapshot's passages are the rule's passages of each admitted document, nor that "
-    "their embeddings are the engine's embeddings of those spans, so an operator can drop, "
-    "re-cut or re-embed any passage of an admitted document (hide it from every answer, or "
-    "rank anything under its key) and `aigora verify` still says VALID",
-)
 @pytest.mark.parametrize("how", ["passages dropped", "span not the rule's", "other text embedded"])
 def test_an_operator_cannot_recut_or_reembed_an_admitted_document(tmp_path, encoder, how):
     text = _long_article(encoder)
