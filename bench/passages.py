@@ -1,11 +1,12 @@
 """Retrieval quality on long documents: passages against whole-document embeddings.
 
-    python bench/passages.py [--documents 120] [--per-document 25] [--queries 400] [--threads 2]
+    python bench/passages.py [--documents 100] [--answers 7] [--fillers 18] [--queries 400]
 
-Held out: standard-library docstrings of at least two sentences. A question is a docstring's
-first sentence; its answer is the rest of that docstring. Each long document is `--per-document`
-answers as paragraphs (about 1,000 tokens, four times what the engine reads at once), so most
-answers lie past a document's first 256 tokens. Both sides use the integer engine:
+Held out: standard-library docstrings. A question is the first sentence of a docstring of two
+sentences or more; its answer is the rest of that docstring. Each long document is `--answers`
+answers and `--fillers` other docstrings as paragraphs in a shuffled order (about 1,000 tokens,
+four times what the engine reads at once), so most answers lie past a document's first 256
+tokens. Both sides use the integer engine:
 
 - **passages:** each document cut by the model's passage rule, one embedding per passage; a hit
   is a top-10 passage whose span overlaps the answer's span in its document;
@@ -38,28 +39,39 @@ def qa_pairs() -> list[tuple[str, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--documents", type=int, default=120)
-    parser.add_argument("--per-document", type=int, default=25)
+    parser.add_argument("--documents", type=int, default=100)
+    parser.add_argument("--answers", type=int, default=7)
+    parser.add_argument("--fillers", type=int, default=18)
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
     pairs = qa_pairs()
-    needed = args.documents * args.per_document
+    needed = args.documents * args.answers
     if needed > len(pairs):
         raise SystemExit(f"only {len(pairs)} question-answer pairs, asked for {needed}")
     picked = [pairs[i * len(pairs) // needed] for i in range(needed)]
+    used = {q + " " + a for q, a in pairs}
+    fillers = [d for d in stdlib_docstrings() if d not in used]
     rng = np.random.default_rng(0)
     rng.shuffle(picked)
     documents, where = [], []  # where[j] = (document, start, end) of answer j
     for d in range(args.documents):
+        answers = list(range(d * args.answers, (d + 1) * args.answers))
+        paragraphs = [("answer", j) for j in answers]
+        paragraphs += [
+            ("filler", (d * args.fillers + f) % len(fillers)) for f in range(args.fillers)
+        ]
+        order = rng.permutation(len(paragraphs))
         text, offset = [], 0
-        for j in range(d * args.per_document, (d + 1) * args.per_document):
-            answer = picked[j][1]
-            where.append((d, offset, offset + len(answer)))
-            text.append(answer)
-            offset += len(answer) + 2
+        for kind, j in (paragraphs[i] for i in order):
+            body = picked[j][1] if kind == "answer" else fillers[j]
+            if kind == "answer":
+                where.append((j, d, offset, offset + len(body)))
+            text.append(body)
+            offset += len(body) + 2
         documents.append("\n\n".join(text))
+    where = [w[1:] for w in sorted(where)]
     asked = sorted(rng.choice(needed, size=min(args.queries, needed), replace=False).tolist())
 
     encoder = Encoder(load_default_model(), threads=args.threads)
@@ -99,7 +111,8 @@ def main() -> None:
 
     tokens = np.mean([encoder.token_count(text) for text in documents])
     print(
-        f"{args.documents} documents of {args.per_document} answers ({tokens:.0f} tokens each on "
+        f"{args.documents} documents of {args.answers} answers and {args.fillers} other "
+        f"paragraphs ({tokens:.0f} tokens each on "
         f"average), {len(texts)} passages ({len(texts) / args.documents:.1f} per document), "
         f"{len(asked)} questions"
     )
