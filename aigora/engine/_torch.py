@@ -60,7 +60,8 @@ _INT8_RANGE = (-128, 127)
 _MAX_EXP_TABLE = 1 << 22
 """Entries (all heads of a layer) above which the softmax runs its direct kernel instead."""
 _SUB_BATCH_TOKENS = 1024
-"""A batch runs in sub-batches of about this many (padded) tokens: buffers stay in cache."""
+"""On the CPU, a batch runs in sub-batches of about this many (padded) tokens, so that a layer's
+buffers stay in cache (measured: 1.4x the throughput of whole batches of 32 at 144 tokens)."""
 _TABLE_CHUNK = 16384
 """Tables are built in pieces below ATen's parallel grain (32,768): one thread, no pool wake-ups
 (which cost milliseconds per op on a busy machine)."""
@@ -346,9 +347,18 @@ def _layer(
     return res, mm
 
 
+def _plain_embed(p: Mapping[str, Any], ids: torch.Tensor, lengths: torch.Tensor):
+    """`_embed` without recording, and the keys: the first compiled graph."""
+    return *_embed(p, ids, _no_record), _keys(lengths, ids.shape[1])
+
+
 def _plain_layer(p: Mapping[str, Any], res, mm, keys, heads: int):
     """`_layer` without recording: the function torch.compile fuses (one graph for all layers)."""
     return _layer(p, res, mm, keys, heads, "", _no_record)
+
+
+def _plain_pool(res: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    return _pool(res, lengths, _no_record)
 
 
 def _pool(res: torch.Tensor, lengths: torch.Tensor, record: Recorder) -> torch.Tensor:
@@ -424,12 +434,14 @@ class TorchBackend:
         last = dict(self._layers[-1])
         last["ln2.mm"] = tuple(torch.ones_like(a) for a in last["ln2.res"])
         self._fused_params = [*self._layers[:-1], last]
-        self._compiled: Callable | None = None
+        self._compiled: tuple[Callable, Callable, Callable] | None = None
         self._compile = compile
 
-    def _fused_layer(self) -> Callable:
+    def _fused(self) -> tuple[Callable, Callable, Callable]:
         if self._compiled is None:
-            self._compiled = torch.compile(_plain_layer, dynamic=True, options={})
+            self._compiled = tuple(
+                torch.compile(f, dynamic=True) for f in (_plain_embed, _plain_layer, _plain_pool)
+            )
         return self._compiled
 
     def forward(
@@ -438,34 +450,37 @@ class TorchBackend:
         """int8 embeddings (B, C) of token ids (B, L) padded past `lengths`."""
         ids, lengths = np.asarray(ids, dtype=np.int64), np.asarray(lengths, dtype=np.int64)
         rows = max(1, _SUB_BATCH_TOKENS // max(1, ids.shape[1]))
-        if record is not None or ids.shape[0] <= rows:
+        if record is not None or ids.shape[0] <= rows or self.device.type != "cpu":
             return self._forward(ids, lengths, record)
         parts = []
         for i in range(0, ids.shape[0], rows):  # each sub-batch padded to its own longest row
             sub = lengths[i : i + rows]
-            parts.append(self._forward(ids[i : i + rows, : int(sub.max())], sub, None))
+            part = np.ascontiguousarray(ids[i : i + rows, : int(sub.max())])
+            parts.append(self._forward(part, sub, None))
         return np.concatenate(parts)
 
     def _forward(self, ids: np.ndarray, lengths: np.ndarray, record: Recorder | None):
         with torch.inference_mode():
             ids_t = torch.from_numpy(ids).to(self.device)
             len_t = torch.from_numpy(lengths).to(self.device)
-            rec = record or _no_record
-            keys = _keys(len_t, ids_t.shape[1])
-            res, mm = _embed(self._embed, ids_t, rec)
-            fused = record is None and self._compile
-            for i in range(self.layers):
-                if not fused:
-                    p = self._layers[i]
-                    res, mm = _layer(p, res, mm, keys, self.heads, f"layers.{i}", rec)
-                    continue
+            if record is None and self._compile:
                 try:
-                    p = self._fused_params[i]
-                    # no duck shaping: batch size == length must not trigger a recompile
-                    with fx_config.patch(use_duck_shape=False):
-                        res, mm = self._fused_layer()(p, res, mm, keys, self.heads)
+                    return self._fused_forward(ids_t, len_t)
                 except Exception as exc:  # compiling failed: same integers, eager speed
                     _log.warning("torch.compile failed (%s); running eagerly", exc)
                     self._compile = False
-                    return self._forward(ids, lengths, record)
+            rec = record or _no_record
+            keys = _keys(len_t, ids_t.shape[1])
+            res, mm = _embed(self._embed, ids_t, rec)
+            for i in range(self.layers):
+                res, mm = _layer(self._layers[i], res, mm, keys, self.heads, f"layers.{i}", rec)
             return _pool(res, len_t, rec).cpu().numpy()
+
+    def _fused_forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> np.ndarray:
+        embed, layer, pool = self._fused()
+        # no duck shaping: batch size == length must not trigger a recompile
+        with fx_config.patch(use_duck_shape=False):
+            res, mm, keys = embed(self._embed, ids, lengths)
+            for p in self._fused_params:
+                res, mm = layer(p, res, mm, keys, self.heads)
+            return pool(res, lengths).cpu().numpy()
