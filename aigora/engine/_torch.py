@@ -1,42 +1,52 @@
 """The fast backend: the integer model in torch, on any device, fused with torch.compile.
 
-It computes exactly what `_numpy.py` defines, with its own kernels. Three things make it fast,
-and none of them changes a byte:
+It computes exactly what `_numpy.py` defines, with its own kernels (the two share only
+`_spec.py`). Four things make it fast, and none of them changes a byte:
 
-1. Matrix products of int8 values run as int8 GEMMs (`torch._int_mm`: int8 x int8 -> int32,
-   VNNI on x86) on the CPU, where a load-time self-check finds them exact; elsewhere (and where
-   the check fails) as float32 BLAS on integer values, exact as long as every partial sum stays
-   below 2**24 (the float32 significand; checked for every weight at load, a layer that would
-   exceed it runs in float64). The attention products (scores, probs x values) are float32:
-   |q.k| <= 127**2 * head_dim and |probs . v| <= 127 * (2**15 + L) stay below 2**24. On CUDA,
-   TF32 must be off (the constructor turns it off), or products would be rounded to 10 bits.
+1. Matrix products. Inputs are int8 values and weights int8, so on the CPU the four linear
+   layers run as int8 GEMMs (`torch._int_mm`: int8 x int8 -> int32 on oneDNN, VNNI on x86;
+   about 6x float32 BLAS here), exact because |sum| <= 128 * 128 * K < 2**31. A self-check at
+   load compares it with a float64 product at the extremes (a GEMM that sums int8 pairs in
+   saturating int16, as x86 without VNNI can, would fail it). Elsewhere, or when the check
+   fails, they run as float32 BLAS on integer values: exact as long as every partial sum stays
+   below 2**24 (checked for every weight at load; a layer that would exceed it runs in float64).
+   The attention products are float32: |q.k| <= 127**2 * head_dim and
+   |probs . v| <= 127 * (2**15 + L) stay below 2**24. On CUDA, TF32 must be off (the
+   constructor turns it off), or products would be rounded to 10 bits.
 
-2. The two polynomial kernels become table lookups, each table built at load by running the
-   direct integer kernel of this file over its whole input domain:
+2. Tables instead of polynomials, each built at load by running this file's direct integer
+   kernel over its inputs (tests/engine/test_fast_kernels.py compares every table with the numpy
+   reference over its whole domain):
 
    - Softmax. With j = row_max - score >= 0 (an integer), the reference computes
      e = exp_neg(round_shift(-j * mult + offset, shift)) per head: a function F(j) of j alone.
      When mult >= 1 and offset <= 0 (what the converter writes), F is non-increasing (requantize
-     and exp_neg are monotone; the kernel tests check exp_neg over all its inputs), so once
-     F(n) = 0 it stays 0. The table holds F(0..n-1) for each head and a 0 at index n, n the
-     first zero (or the largest reachable j plus one, j <= 2 * 127**2 * head_dim). A key at
-     j >= n, and a masked key (j = inf), reads that 0. For all-MiniLM-L6-v2 the 12 heads of a
-     layer need 5,000 to 112,000 entries each (1.4 MB of int32 per layer).
+     and exp_neg are monotone), so once F(n) = 0 it stays 0. Each head's part of the table
+     holds F(0..n-1) and a 0 at index n, where n is the first zero (or the largest reachable j
+     plus one; j <= 2 * 127**2 * head_dim). A key at j >= n reads that 0, and so does a masked
+     key: its score gets a -inf bias, so j = inf. all-MiniLM-L6-v2's heads need 6,900 to
+     103,000 entries each, 336,000 to 686,000 per layer (1.3 to 2.7 MB of int32). The row then
+     sums in int32 (<= L * 2**20) and normalizes as the reference does.
    - GELU clamps its input to [-4, 4] (+-16384 in units of 2**-12): a 32,769-entry table of
-     g(x) for x in that range, and x itself above it.
+     g(x) on that range, and x itself above it.
 
-   Models outside those conditions (offset > 0, huge tables) run the direct kernels.
+   Sites outside those conditions (offset > 0, tables above 2**22 entries) run the direct
+   kernels, `_softmax` and `_gelu`, which the kernel tests compare with the reference.
 
-3. Narrow types between kernels: int8 matmul inputs, int32 residuals, and float32 for the
-   attention (integer-valued, exact below 2**24), so the fused loops read and write less. The
-   arithmetic inside each fused loop stays int64 where a product needs it (requantize multiplies
-   by up to 2**30; LayerNorm's d * 2**48 / ||d||).
+3. Narrow types between kernels: int8 matmul inputs, int32 residuals and accumulators, float32
+   (integer-valued) attention, so the fused loops read and write less memory. Inside a loop the
+   arithmetic stays int64 where a product needs it (requantize multiplies by up to 2**30;
+   LayerNorm by 2**48 / ||d||). The integer square root is a float64 sqrt and one exact
+   correction step (see `_isqrt`), so a whole layer is one compiled graph.
 
-`torch.compile` fuses each layer's elementwise integer work into a few loops (several times
-faster than eager on CPU). Compilation only changes speed: the ops are integer (or exact float),
-so compiled and eager results are identical, and the backend falls back to eager where compiling
-fails. Rows of a batch are independent (keys past a sentence's length are masked), so the
-backend runs a long batch in sub-batches, which keeps each layer's buffers in cache.
+4. Sub-batches. Rows are independent (keys past a sentence's length are masked), so on the CPU
+   a batch runs in sub-batches of about `_SUB_BATCH_TOKENS` tokens, each padded to its own
+   longest row: a layer's buffers then stay in cache.
+
+`torch.compile` fuses the embedding, each layer and the pooling into a few loops each (several
+times faster than eager on CPU). Compilation only changes speed: the ops are integer (or exact
+float), so compiled and eager results are identical, and the backend falls back to eager where
+compiling fails.
 """
 
 import logging
@@ -144,17 +154,20 @@ def _exp_of_gap(site: tuple[torch.Tensor, ...], j: torch.Tensor) -> torch.Tensor
     return _exp_neg(_round_shift(-j * mult + offset, shift))
 
 
-def _exp_table(site: tuple[torch.Tensor, ...], head_dim: int):
+def _exp_table(site: tuple[torch.Tensor, ...], head_dim: int, keys: int = spec.MAX_TOKENS):
     """The softmax lookup table of one layer (see the module docstring), or None.
 
     Returns (table int32 (T,), base (1, H, 1, 1), limit (1, H, 1, 1)): head h's F(j) for
     j < limit[h] is table[base[h] + j], and table[base[h] + limit[h]] == 0. None when the
-    conditions that make F non-increasing and positive at 0 do not hold, or the table would be
-    too large; the softmax then runs `_softmax`.
+    conditions that make F non-increasing and positive at 0 do not hold, when a row of `keys`
+    exps (each <= 2**20) could overflow the int32 sum, or when the table would be too large;
+    the softmax then runs `_softmax`.
     """
     mult, offset, _ = site
     reach = 2 * spec.INT8_MAX**2 * head_dim  # largest row_max - score
     zero = torch.zeros(1, dtype=_I64, device=mult.device).expand(mult.numel())[:, None]
+    if keys << spec.EXP_OUT_BITS >= 2**31:
+        return None
     if bool((mult < 1).any() or (offset > 0).any() or (_exp_of_gap(site, zero) < 1).any()):
         return None
     # first j in [1, reach + 1] with F(j) == 0 (reach + 1 when none is reachable), by bisection:
@@ -391,6 +404,7 @@ class TorchBackend:
             torch.set_float32_matmul_precision("highest")
         self.heads, self.layers = int(header["heads"]), int(header["layers"])
         head_dim = int(header["hidden"]) // self.heads
+        max_keys = int(np.shape(tensors["embeddings.position"])[0])
         int8_gemm = _int8_matmul_is_exact(self.device)
 
         def t(name: str) -> torch.Tensor:
@@ -425,7 +439,7 @@ class TorchBackend:
                 p[w] = site(f"{pre}.{w}")
             for s in ("softmax", "ctx", "gelu_out", "ln1.res", "ln1.mm", "ln2.res"):
                 p[s] = site(f"{pre}.{s}")
-            p["exp.table"] = _exp_table(p["softmax"], head_dim)
+            p["exp.table"] = _exp_table(p["softmax"], head_dim, max_keys)
             if i + 1 < self.layers:
                 p["ln2.mm"] = site(f"{pre}.ln2.mm")
             self._layers.append(p)
@@ -453,10 +467,9 @@ class TorchBackend:
         if record is not None or ids.shape[0] <= rows or self.device.type != "cpu":
             return self._forward(ids, lengths, record)
         parts = []
-        for i in range(0, ids.shape[0], rows):  # each sub-batch padded to its own longest row
-            sub = lengths[i : i + rows]
-            part = np.ascontiguousarray(ids[i : i + rows, : int(sub.max())])
-            parts.append(self._forward(part, sub, None))
+        for index in np.array_split(np.arange(ids.shape[0]), -(-ids.shape[0] // rows)):
+            sub = lengths[index]  # sub-batches of equal size, each padded to its longest row
+            parts.append(self._forward(np.ascontiguousarray(ids[index, : sub.max()]), sub, None))
         return np.concatenate(parts)
 
     def _forward(self, ids: np.ndarray, lengths: np.ndarray, record: Recorder | None):

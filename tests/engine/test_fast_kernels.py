@@ -78,9 +78,14 @@ def test_softmax_table_equals_the_reference_at_its_edges(mult, shift, offset) ->
 
 
 def test_a_site_the_table_does_not_cover_runs_the_direct_kernel() -> None:
-    ones = t(np.ones(2))
-    assert tk._exp_table((t(np.full(2, 2**29)), t(np.array([0, 5])), t(np.full(2, 30))), 32) is None
-    assert tk._exp_table((t(np.array([0, 1])), t(np.zeros(2)), ones * 30), 32) is None
+    shift = t(np.full(2, 22))
+    good = (t(np.full(2, 2**29)), t(np.zeros(2)), shift)
+    assert tk._exp_table(good, 32) is not None
+    assert tk._exp_table((good[0], t(np.array([0, 5])), shift), 32) is None  # offset > 0
+    assert tk._exp_table((t(np.array([0, 1])), good[1], shift), 32) is None  # mult < 1
+    assert tk._exp_table(good, 32, keys=2048) is None  # 2048 * 2**20 overflows the int32 sum
+    flat = (good[0], good[1], t(np.full(2, 40)))  # exp falls slowly: no zero within reach
+    assert tk._exp_table(flat, 2**12) is None  # 2 * (2 * 127**2 * 2**12 + 2) > 2**22 entries
 
 
 @settings(max_examples=40, deadline=None)
@@ -151,7 +156,7 @@ def test_golden_bytes_without_each_shortcut(model, sentences, golden, monkeypatc
     if shortcut == "int8 GEMM":
         monkeypatch.setattr(tk, "_int8_matmul_is_exact", lambda device: False)
     else:
-        monkeypatch.setattr(tk, "_exp_table", lambda site, head_dim: None)
+        monkeypatch.setattr(tk, "_exp_table", lambda site, head_dim, keys: None)
     encoder = Encoder(model, backend="torch", threads=THREADS, compile=False)
     layer = encoder._torch._layers[0]
     assert (layer["qkv.weight"].dtype == torch.int8) == (shortcut != "int8 GEMM")
