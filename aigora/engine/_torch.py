@@ -160,13 +160,13 @@ def _exp_table(site: tuple[torch.Tensor, ...], head_dim: int, keys: int = spec.M
     Returns (table int32 (T,), base (1, H, 1, 1), limit (1, H, 1, 1)): head h's F(j) for
     j < limit[h] is table[base[h] + j], and table[base[h] + limit[h]] == 0. None when the
     conditions that make F non-increasing and positive at 0 do not hold, when a row of `keys`
-    exps (each <= 2**20) could overflow the int32 sum, or when the table would be too large;
-    the softmax then runs `_softmax`.
+    exps (each <= 2**20) could overflow the int32 sum, when a gap could reach 2**24 (float32
+    would round it), or when the table would be too large; the softmax then runs `_softmax`.
     """
     mult, offset, _ = site
     reach = 2 * spec.INT8_MAX**2 * head_dim  # largest row_max - score
     zero = torch.zeros(1, dtype=_I64, device=mult.device).expand(mult.numel())[:, None]
-    if keys << spec.EXP_OUT_BITS >= 2**31:
+    if keys << spec.EXP_OUT_BITS >= 2**31 or reach >= _EXACT_F32:  # int32 sums, float32 gaps
         return None
     if bool((mult < 1).any() or (offset > 0).any() or (_exp_of_gap(site, zero) < 1).any()):
         return None
@@ -199,9 +199,9 @@ def _softmax_lookup(
     """`_softmax` by table: scores (B, H, L, L) float32 (integer-valued) -> probs float32.
 
     `key_bias` is 0 at real keys and -inf at masked ones (adding it is cheaper than a select).
-    row_max - score is exact in float32 (both below 2**20 in magnitude), and so is
+    The gap row_max - score is exact in float32 (below 2 * 127**2 * head_dim < 2**24), and so is
     base + min(gap, limit) (the table has fewer than 2**22 entries). sum(e) <= L * 2**20 fits
-    int32 (L <= 256); e * (2**47 // sum) <= 2**47 needs int64.
+    int32 (`_exp_table` checks L); e * (2**47 // sum) <= 2**47 needs int64.
     """
     values, base, limit = table
     s = scores + key_bias
