@@ -211,7 +211,9 @@ class Snapshot:
             if copies is None
             else dict(copies)
         )
-        same_copies = copies == self.copy_map()
+        same_copies = {c: o for c, (o, _) in copies.items()} == {
+            c.passage: self.passages[c.of] for c in self.copies
+        }
         if not added and not drop and basis == self.basis and same_copies:
             return self  # same items: keep the tree (and index) already built
         items = {p: e for p, e in self.items().items() if p.cid not in drop}

@@ -246,3 +246,19 @@ def test_the_generation_leaf_proves_no_passage():
     assert tag not in {snapshot.leaf(i)[1] for i in range(3)}
     restored = Snapshot.from_bytes(snapshot.to_bytes(), expected_root=snapshot.root)
     assert restored.generation == 7
+
+
+def test_changed_keeps_copies_and_drops_those_of_a_removed_original():
+    base = items(3)
+    original, other = list(base)[:2]
+    copy = PassageRef.whole(cid_of(b"a copy"))
+    snapshot = Snapshot.of(
+        MODEL_ROOT, base, copies={copy: (PassageRef.whole(original), base[original])}
+    )
+    assert snapshot.changed({}, []) is snapshot  # same items, same copies: no new generation
+    kept = snapshot.changed({}, [other])
+    assert [c.passage for c in kept.copies] == [copy]
+    assert kept.passages[kept.copies[0].of] == PassageRef.whole(original)
+    assert snapshot.changed({}, [original]).copies == ()
+    restored = Snapshot.from_bytes(kept.to_bytes(), expected_root=kept.root)
+    assert restored.copy_map().keys() == kept.copy_map().keys()
