@@ -75,7 +75,7 @@ def main() -> None:
     asked = sorted(rng.choice(needed, size=min(args.queries, needed), replace=False).tolist())
 
     encoder = Encoder(load_default_model(), threads=args.threads)
-    rule = PassageRule(encoder.passage_tokens, encoder.passage_overlap)
+    rule = PassageRule.of(encoder)
     start = time.perf_counter()
     spans = [split_passages(text, encoder.token_count, rule) for text in documents]
     split_s = time.perf_counter() - start

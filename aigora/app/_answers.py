@@ -471,7 +471,7 @@ class Answers:
     def _cutter(self, encoder: Encoder) -> Callable[[str], tuple[tuple[int, int, int], ...]]:
         """The passage rule over `encoder`, remembering each text's cut (a document's passages
         never change under one model, and a verifier cuts every admitted document)."""
-        rule = PassageRule(encoder.passage_tokens, encoder.passage_overlap)
+        rule = PassageRule.of(encoder)
 
         def cut(text: str) -> tuple[tuple[int, int, int], ...]:
             key = hashlib.sha256(text.encode()).digest()

@@ -240,7 +240,7 @@ def build_snapshot(
         if text is None:
             skipped[cid] = f"{candidate.media_type} is not UTF-8 text"
             continue
-        rule = rule or PassageRule(encoder.passage_tokens, encoder.passage_overlap)
+        rule = rule or PassageRule.of(encoder)
         passages = passages_of(cid, text, encoder.token_count, rule)
         if not passages:
             skipped[cid] = "no text to read"

@@ -49,6 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from html.parser import HTMLParser
+from typing import Any
 
 from aigora.core.cid import digest_of
 from aigora.core.errors import AigoraError
@@ -135,6 +136,12 @@ class PassageRule:
     def budget(self) -> int:
         return self.tokens - 2
 
+    @classmethod
+    def of(cls, model: Any) -> "PassageRule":
+        """The rule a model records (an `aigora.engine.Encoder`'s `passage_tokens` and
+        `passage_overlap`, from its header)."""
+        return cls(int(model.passage_tokens), int(model.passage_overlap))
+
 
 # -- the text of a body -------------------------------------------------------------------------
 
@@ -204,11 +211,6 @@ def document_text(body: bytes, media_type: str) -> str | None:
     if media.startswith(HTML_MEDIA_TYPES):
         text = html_text(text)
     return text if text.strip() else None
-
-
-def is_text(media_type: str) -> bool:
-    """Whether a body of this media type can have passages (cheap: no body needed)."""
-    return media_type.split(";")[0].strip().lower().startswith(TEXT_MEDIA_TYPES)
 
 
 # -- the rule -------------------------------------------------------------------------------------

@@ -19,25 +19,14 @@ import numpy as np
 import pytest
 
 from aigora.core.cid import cid_of
-from aigora.engine import Encoder, load_default_model
 from aigora.engine.evaluation import held_out_sentences
-from aigora.index import DEFAULT_DUPLICATE_THRESHOLD, PassageRule, group_copies, passages_of
+from aigora.index import DEFAULT_DUPLICATE_THRESHOLD, group_copies, passages_of
 
 ARTICLE = (
     "The Volvo XC90 seats seven people and earned top crash-test safety ratings. "
     "Its third row folds flat, and the boot then holds a week of camping gear. "
     "Owners report that the plug-in hybrid runs thirty miles on electricity alone."
 )
-
-
-@pytest.fixture(scope="module")
-def encoder():
-    return Encoder(load_default_model(), backend="numpy")
-
-
-@pytest.fixture(scope="module")
-def rule(encoder):
-    return PassageRule(encoder.passage_tokens, encoder.passage_overlap)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aigora.core.cid import cid_of
-from aigora.engine import Encoder, load_default_model
 from aigora.engine.evaluation import held_out_sentences
 from aigora.index import (
     PassageError,
@@ -21,16 +20,6 @@ from aigora.index import (
     passages_of,
     split_passages,
 )
-
-
-@pytest.fixture(scope="module")
-def encoder():
-    return Encoder(load_default_model(), backend="numpy")
-
-
-@pytest.fixture(scope="module")
-def rule(encoder):
-    return PassageRule(encoder.passage_tokens, encoder.passage_overlap)
 
 
 def long_document(pages: int, seed: int = 0) -> str:

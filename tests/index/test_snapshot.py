@@ -14,7 +14,7 @@ from aigora.content.signed import domain_for, sign
 from aigora.core.cid import cid_of, digest_of
 from aigora.core.keystore import Signer
 from aigora.core.merkle import verify_proof
-from aigora.engine import Encoder, load_default_model
+from aigora.engine import Encoder
 from aigora.index import (
     SNAPSHOT_LEAF,
     AdmissionPolicy,
@@ -155,11 +155,6 @@ class CountingEncoder:
     def embed(self, sentences, progress=None):
         self.embedded.extend(sentences)
         return self.encoder.embed(sentences, progress=progress)
-
-
-@pytest.fixture(scope="module")
-def encoder():
-    return Encoder(load_default_model(), backend="numpy")
 
 
 def _publish(session, blobs, domain, author, body: bytes, media_type="text/plain") -> str:

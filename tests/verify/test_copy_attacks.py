@@ -222,7 +222,7 @@ def _network(engine, blobs, encoder, through_batch: int):
     rule = admission_rule(policy, Universe(through_batch=through_batch))
     with session_scope(engine) as session:
         built = build_snapshot(session, blobs, encoder, encoder.model.root, rule, basis=basis)
-    cut = PassageRule(encoder.passage_tokens, encoder.passage_overlap)
+    cut = PassageRule.of(encoder)
 
     def cutter(text):
         spans = split_passages(text, encoder.token_count, cut)
@@ -357,7 +357,7 @@ def test_regrouping_keeps_a_documents_first_passage_as_its_item(tmp_path, encode
     """A's X is copied twice by B (X, then X again). When A is removed, B's passages are grouped
     again: the first of B's two passages must be the item, as a fresh build makes it, whatever
     their keys' order, so the snapshot does not depend on the node's history."""
-    rule = PassageRule(encoder.passage_tokens, encoder.passage_overlap)
+    rule = PassageRule.of(encoder)
     once, twice = _twice(encoder, rule)
     engine, blobs = _store(
         tmp_path,
