@@ -14,7 +14,7 @@ from web3.contract import Contract
 
 from aigora.agent.check import check_intent
 from aigora.agent.errors import ApprovalError, IntentError
-from aigora.agent.intents import Pay, Stake, Swap, Tip, build_calls, parse_intent
+from aigora.agent.intents import AnyIntent, Pay, Tip, build_calls, parse_intent
 from aigora.agent.policy import Policy
 from aigora.agent.wallet import execute, read_state
 from aigora.chain.client import Chain, TxSigner
@@ -24,16 +24,16 @@ logger = logging.getLogger(__name__)
 
 
 class Approvals(Protocol):
-    def add(self, intent: Pay | Tip | Stake | Swap, reason: str) -> int: ...
+    def add(self, intent: AnyIntent, reason: str) -> int: ...
 
 
 @dataclass
 class MemoryApprovals:
     """Approvals kept in memory (tests, benchmarks); the CLI uses `approvals.ApprovalQueue`."""
 
-    items: list[tuple[Pay | Tip | Stake | Swap, str]] = field(default_factory=list)
+    items: list[tuple[AnyIntent, str]] = field(default_factory=list)
 
-    def add(self, intent: Pay | Tip | Stake | Swap, reason: str) -> int:
+    def add(self, intent: AnyIntent, reason: str) -> int:
         self.items.append((intent, reason))
         return len(self.items)
 
@@ -46,7 +46,7 @@ class Outcome:
     reason: str = ""
     tx_hashes: tuple[str, ...] = ()
     approval_id: int | None = None
-    intent: Pay | Tip | Stake | Swap | None = None
+    intent: AnyIntent | None = None
 
 
 class Executor:
@@ -83,14 +83,14 @@ class Executor:
         logger.info("executed %s in %d transaction(s)", intent.kind, len(hashes))
         return Outcome("sent", tx_hashes=tuple(hashes), intent=intent)
 
-    def _queue(self, intent: Pay | Tip | Stake | Swap, reason: str) -> Outcome:
+    def _queue(self, intent: AnyIntent, reason: str) -> Outcome:
         approval_id = self.approvals.add(intent, reason)
         logger.info("out of policy, queued approval %d: %s", approval_id, reason)
         return Outcome("pending", reason, approval_id=approval_id, intent=intent)
 
 
 def approve_pending(
-    chain: Chain, owner: TxSigner, wallet: Contract, intent: Pay | Tip | Stake | Swap
+    chain: Chain, owner: TxSigner, wallet: Contract, intent: AnyIntent
 ) -> str:
     """Carry out an approved pay or tip with the owner's key (`withdraw`, outside the policy)."""
     if not isinstance(intent, Pay | Tip):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select
 
 from aigora.agent.errors import ApprovalError
-from aigora.agent.intents import Pay, Stake, Swap, Tip, parse_intent
+from aigora.agent.intents import AnyIntent, parse_intent
 from aigora.store.agent_models import AgentApproval
 from aigora.store.db import session_scope
 
@@ -15,7 +15,7 @@ from aigora.store.db import session_scope
 class Approval:
     id: int
     wallet_id: int
-    intent: Pay | Tip | Stake | Swap
+    intent: AnyIntent
     reason: str
     status: str
     tx_hash: str | None
@@ -34,7 +34,7 @@ class ApprovalQueue:
         self.db = db
         self.wallet_id = wallet_id
 
-    def add(self, intent: Pay | Tip | Stake | Swap, reason: str) -> int:
+    def add(self, intent: AnyIntent, reason: str) -> int:
         with session_scope(self.db) as session:
             row = AgentApproval(
                 wallet_id=self.wallet_id,

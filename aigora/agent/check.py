@@ -146,7 +146,7 @@ def check_calls(policy: Policy, state: WalletState, calls: list[Call]) -> Verdic
     return Verdict(True, state_after=state)
 
 
-def check_intent(policy: Policy, state: WalletState, intent: Pay | Tip | Stake | Swap) -> Verdict:
+def check_intent(policy: Policy, state: WalletState, intent: AnyIntent) -> Verdict:
     """Would the wallet carry out `intent` now? Also applies the off-chain recipient role."""
     if isinstance(intent, Pay) and policy.open_recipients and policy.recipient_role:
         return Verdict(False, ("this mandate only tips authors of answers you rate helpful",))

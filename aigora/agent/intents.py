@@ -15,7 +15,10 @@ from aigora.agent.errors import IntentError
 from aigora.agent.policy import APPROVE, TRANSFER, Address, Amount, Policy
 from aigora.core.hashing import keccak
 
-STAKE_SIGNATURE = "stake(uint256)"
+# ERC-4626: deposit(assets, receiver), withdraw(assets, receiver, owner); both name the wallet
+DEPOSIT_SIGNATURE = "deposit(uint256,address)"
+WITHDRAW_SIGNATURE = "withdraw(uint256,address,address)"
+REDEEM_SIGNATURE = "redeem(uint256,address,address)"
 SWAP_SIGNATURE = "swap_exact_in(address,address,uint256,uint256,address)"
 
 
@@ -46,10 +49,18 @@ class Tip(_Intent):
 
 
 class Stake(_Intent):
-    """Approve `pool` for `amount` and call its `stake(amount)`."""
+    """Put `amount` of the policy token into the ERC-4626 `vault`; its shares go to the wallet."""
 
     kind: Literal["stake"] = "stake"
-    pool: Address
+    vault: Address
+    amount: Amount
+
+
+class Unstake(_Intent):
+    """Take `amount` of the policy token back out of the ERC-4626 `vault`, into the wallet."""
+
+    kind: Literal["unstake"] = "unstake"
+    vault: Address
     amount: Amount
 
 
@@ -70,11 +81,14 @@ class Swap(_Intent):
         return value
 
 
-Intent = Annotated[Pay | Tip | Stake | Swap, Field(discriminator="kind")]
+AnyIntent = Pay | Tip | Stake | Unstake | Swap
+INTENT_TYPES: tuple[type[_Intent], ...] = (Pay, Tip, Stake, Unstake, Swap)
+"""The closed set, in the order a model's tools list them."""
+Intent = Annotated[AnyIntent, Field(discriminator="kind")]
 _INTENT = TypeAdapter(Intent)
 
 
-def parse_intent(data: Any) -> Pay | Tip | Stake | Swap:
+def parse_intent(data: Any) -> AnyIntent:
     """Validate a planner's output (a dict or JSON text) into exactly one typed intent."""
     try:
         if isinstance(data, str | bytes):
@@ -86,7 +100,7 @@ def parse_intent(data: Any) -> Pay | Tip | Stake | Swap:
         raise IntentError(f"not a valid intent: {where}: {first['msg']}") from None
 
 
-def intent_json(intent: Pay | Tip | Stake | Swap) -> str:
+def intent_json(intent: AnyIntent) -> str:
     return intent.model_dump_json()
 
 
@@ -112,14 +126,24 @@ def approve_call(token: str, spender: str, amount: int) -> Call:
     return Call(token, APPROVE + encode(["address", "uint256"], [spender, amount]), spender, amount)
 
 
-def build_calls(intent: Pay | Tip | Stake | Swap, policy: Policy, wallet: str) -> list[Call]:
+def build_calls(intent: AnyIntent, policy: Policy, wallet: str) -> list[Call]:
     """The deterministic calldata for `intent`; the wallet executes the calls in order."""
     match intent:
         case Pay() | Tip():
             return [transfer_call(policy.token, intent.to, intent.amount)]
         case Stake():
-            data = selector_of(STAKE_SIGNATURE) + encode(["uint256"], [intent.amount])
-            return [approve_call(policy.token, intent.pool, intent.amount), Call(intent.pool, data)]
+            data = selector_of(DEPOSIT_SIGNATURE) + encode(
+                ["uint256", "address"], [intent.amount, wallet]
+            )
+            return [
+                approve_call(policy.token, intent.vault, intent.amount),
+                Call(intent.vault, data),
+            ]
+        case Unstake():
+            data = selector_of(WITHDRAW_SIGNATURE) + encode(
+                ["uint256", "address", "address"], [intent.amount, wallet, wallet]
+            )
+            return [Call(intent.vault, data)]
         case Swap():
             if intent.min_out == 0:
                 raise IntentError("a swap needs a minimum output above zero")
