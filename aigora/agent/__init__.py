@@ -9,15 +9,41 @@ enforces (`wallet`). A planner, which never holds a key (`planner`), proposes on
 
 from aigora.agent.agent import Executor, MemoryApprovals, Outcome, approve_pending
 from aigora.agent.approvals import Approval, ApprovalQueue
-from aigora.agent.check import Verdict, WalletState, check_calls, check_intent
+from aigora.agent.check import (
+    LimitState,
+    Verdict,
+    WalletState,
+    check_calls,
+    check_intent,
+    rebalance_intent,
+)
 from aigora.agent.errors import AgentError, ApprovalError, IntentError, MandateError, PolicyError
-from aigora.agent.intents import Call, Pay, Stake, Swap, Tip, build_calls, parse_intent
+from aigora.agent.intents import (
+    INTENT_TYPES,
+    Call,
+    Pay,
+    Stake,
+    Swap,
+    Tip,
+    Unstake,
+    build_calls,
+    parse_intent,
+)
 from aigora.agent.mandate import CompiledMandate, compile_mandate, compile_with_model
 from aigora.agent.planner import run_planner, to_units
-from aigora.agent.policy import AllowedCall, Policy, format_amount, parse_policy, worst_case_loss
+from aigora.agent.policy import (
+    AllowedCall,
+    KeepInVault,
+    Limit,
+    Policy,
+    format_amount,
+    parse_policy,
+    worst_case_loss,
+)
 from aigora.agent.wallet import deploy_wallet, execute, read_state, set_policy
 
 __all__ = [
+    "INTENT_TYPES",
     "AgentError",
     "AllowedCall",
     "Approval",
@@ -27,6 +53,9 @@ __all__ = [
     "CompiledMandate",
     "Executor",
     "IntentError",
+    "KeepInVault",
+    "Limit",
+    "LimitState",
     "MandateError",
     "MemoryApprovals",
     "Outcome",
@@ -36,6 +65,7 @@ __all__ = [
     "Stake",
     "Swap",
     "Tip",
+    "Unstake",
     "Verdict",
     "WalletState",
     "approve_pending",
@@ -50,6 +80,7 @@ __all__ = [
     "parse_intent",
     "parse_policy",
     "read_state",
+    "rebalance_intent",
     "run_planner",
     "set_policy",
     "to_units",

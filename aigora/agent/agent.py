@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from web3.contract import Contract
 
-from aigora.agent.check import check_intent
+from aigora.agent.check import check_intent, rebalance_intent
 from aigora.agent.errors import ApprovalError, IntentError
 from aigora.agent.intents import AnyIntent, Pay, Tip, build_calls, parse_intent
 from aigora.agent.policy import Policy
@@ -68,7 +68,8 @@ class Executor:
         except IntentError as exc:
             logger.info("refused planner output: %s", exc)
             return Outcome("invalid", str(exc))
-        verdict = check_intent(self.policy, read_state(self.chain, self.wallet), intent)
+        state = read_state(self.chain, self.wallet, self.policy)
+        verdict = check_intent(self.policy, state, intent)
         if not verdict.allowed:
             return self._queue(intent, verdict.explain())
         hashes = []
@@ -83,15 +84,18 @@ class Executor:
         logger.info("executed %s in %d transaction(s)", intent.kind, len(hashes))
         return Outcome("sent", tx_hashes=tuple(hashes), intent=intent)
 
+    def rebalance(self) -> Outcome | None:
+        """Bring the vault the policy keeps a share in to that share (None: nothing to do)."""
+        intent = rebalance_intent(self.policy, read_state(self.chain, self.wallet, self.policy))
+        return None if intent is None else self.handle(intent.model_dump())
+
     def _queue(self, intent: AnyIntent, reason: str) -> Outcome:
         approval_id = self.approvals.add(intent, reason)
         logger.info("out of policy, queued approval %d: %s", approval_id, reason)
         return Outcome("pending", reason, approval_id=approval_id, intent=intent)
 
 
-def approve_pending(
-    chain: Chain, owner: TxSigner, wallet: Contract, intent: AnyIntent
-) -> str:
+def approve_pending(chain: Chain, owner: TxSigner, wallet: Contract, intent: AnyIntent) -> str:
     """Carry out an approved pay or tip with the owner's key (`withdraw`, outside the policy)."""
     if not isinstance(intent, Pay | Tip):
         raise ApprovalError(

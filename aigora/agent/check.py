@@ -8,9 +8,10 @@ from dataclasses import dataclass, replace
 
 from eth_abi import decode
 
-from aigora.agent.intents import Call, Pay, Stake, Swap, Tip, build_calls
+from aigora.agent.intents import AnyIntent, Call, Pay, Stake, Unstake, build_calls
 from aigora.agent.policy import (
     APPROVE,
+    BPS,
     INCREASE_ALLOWANCE,
     MAX_UINT256,
     TRANSFER,
@@ -19,6 +20,15 @@ from aigora.agent.policy import (
     format_amount,
 )
 from aigora.agent.swaps import is_decoded_swap, swap_ends
+from aigora.agent.vaults import DEPOSIT, WITHDRAW, is_vault_call, vault_call
+
+
+@dataclass(frozen=True)
+class LimitState:
+    """One limit's counters as the contract keeps them (`PolicyWallet.limits(i)`)."""
+
+    period_start: int
+    spent: int
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,26 @@ class WalletState:
     period_spent: int
     balance: int
     revoked: bool = False
+    extra_limits: tuple[LimitState, ...] = ()
+    """The counters of the policy's `limits`, in order (fresh when empty)."""
+    in_vault: int = 0
+    """The wallet's assets in the policy's `keep_in_vault` vault."""
+
+    def limit(self, i: int) -> LimitState:
+        if i == 0:
+            return LimitState(self.period_start, self.period_spent)
+        if i <= len(self.extra_limits):
+            return self.extra_limits[i - 1]
+        return LimitState(self.period_start, 0)
+
+    def with_limit(self, i: int, counters: LimitState) -> "WalletState":
+        if i == 0:
+            return replace(self, period_start=counters.period_start, period_spent=counters.spent)
+        extra = list(self.extra_limits)
+        while len(extra) < i:
+            extra.append(LimitState(self.period_start, 0))
+        extra[i - 1] = counters
+        return replace(self, extra_limits=tuple(extra))
 
 
 @dataclass(frozen=True)
@@ -44,15 +74,19 @@ class Verdict:
         return "allowed" if self.allowed else "; ".join(self.reasons)
 
 
-def _roll_period(policy: Policy, state: WalletState) -> WalletState:
-    if state.now >= state.period_start + policy.period_s:
-        elapsed = state.now - state.period_start
-        return replace(
-            state,
-            period_start=state.period_start + elapsed - elapsed % policy.period_s,
-            period_spent=0,
-        )
-    return state
+def _roll_period(counters: LimitState, period_s: int, now: int) -> LimitState:
+    if period_s and now >= counters.period_start + period_s:
+        elapsed = now - counters.period_start
+        return LimitState(counters.period_start + elapsed - elapsed % period_s, 0)
+    return counters
+
+
+def _caps(policy: Policy, i: int) -> tuple[int, int, int]:
+    """(per-transaction cap, cap, period in seconds; 0 for exposure) of limit `i`."""
+    if i == 0:
+        return policy.per_tx_cap, policy.period_cap, policy.period_s
+    lim = policy.limits[i - 1]
+    return lim.per_tx_cap, lim.cap, lim.period_s
 
 
 def check_call(policy: Policy, state: WalletState, call: Call) -> Verdict:
@@ -77,6 +111,8 @@ def check_call(policy: Policy, state: WalletState, call: Call) -> Verdict:
             reasons = swap_problems(policy, state, call)
             if reasons:
                 return Verdict(False, reasons)
+        if is_vault_call(selector):
+            return check_vault_call(policy, state, call)
         return Verdict(True, state_after=state)
     if selector not in (TRANSFER, APPROVE) or len(call.data) != 68:
         return Verdict(False, ("malformed token call",))
@@ -92,14 +128,21 @@ def check_call(policy: Policy, state: WalletState, call: Call) -> Verdict:
             reasons.append(f"{who} is not an allowed spender")
         if amount == MAX_UINT256:
             reasons.append("unlimited approvals are refused")
-    state = _roll_period(policy, state)
+    i = policy.limit_index(who)
+    per_tx, cap, period_s = _caps(policy, i)
+    counters = _roll_period(state.limit(i), period_s, state.now)
     amt = format_amount
-    if amount > policy.per_tx_cap:
-        reasons.append(f"{amt(amount)} is over the per-transaction cap of {amt(policy.per_tx_cap)}")
-    if state.period_spent + amount > policy.period_cap:
-        left = max(policy.period_cap - state.period_spent, 0)
-        reasons.append(f"{amt(amount)} is over what is left this period ({amt(left)})")
-    if state.spent_total + amount > policy.budget:
+    if amount > per_tx:
+        reasons.append(f"{amt(amount)} is over the per-transaction cap of {amt(per_tx)}")
+    if counters.spent + amount > cap:
+        left = amt(max(cap - counters.spent, 0))
+        if period_s:
+            reasons.append(f"{amt(amount)} is over what is left this period ({left})")
+        else:
+            name = policy.limits[i - 1].label or "exposure"
+            reasons.append(f"{amt(amount)} is over the room left in the {name} limit ({left})")
+    budgeted = period_s > 0
+    if budgeted and state.spent_total + amount > policy.budget:
         left = max(policy.budget - state.spent_total, 0)
         reasons.append(f"{amt(amount)} is over what is left of the budget ({amt(left)})")
     if selector == TRANSFER and amount > state.balance:
@@ -107,10 +150,58 @@ def check_call(policy: Policy, state: WalletState, call: Call) -> Verdict:
     if reasons:
         return Verdict(False, tuple(reasons))
     after = replace(
-        state,
-        spent_total=state.spent_total + amount,
-        period_spent=state.period_spent + amount,
+        state.with_limit(i, LimitState(counters.period_start, counters.spent + amount)),
+        spent_total=state.spent_total + amount if budgeted else state.spent_total,
         balance=state.balance - amount if selector == TRANSFER else state.balance,
+    )
+    return Verdict(True, state_after=after)
+
+
+def check_vault_call(policy: Policy, state: WalletState, call: Call) -> Verdict:
+    """An ERC-4626 call as the wallet reads it, and the vault aim off chain: shares and assets go
+    to the wallet only, and a withdrawal keeps `keep_in_vault`'s share. A withdrawal frees its
+    assets from the vault's exposure limit (the contract frees what the balance gains)."""
+    vc = vault_call(call.data)
+    if vc is None:
+        return Verdict(False, ("malformed vault call: the wallet cannot read its receiver",))
+    wallet = state.address.lower()
+    if vc.receiver.lower() != wallet or (vc.owner is not None and vc.owner.lower() != wallet):
+        return Verdict(False, (f"a vault call must name the wallet, not {vc.receiver}",))
+    keep = policy.keep_in_vault
+    kept_here = keep is not None and keep.vault.lower() == call.target.lower()
+    if vc.selector == DEPOSIT:
+        if vc.amount > state.balance:
+            return Verdict(False, (f"the wallet holds only {format_amount(state.balance)}",))
+        after = replace(
+            state,
+            balance=state.balance - vc.amount,
+            in_vault=state.in_vault + vc.amount if kept_here else state.in_vault,
+        )
+        return Verdict(True, state_after=after)
+    if vc.selector != WITHDRAW:  # redeem counts shares: what comes back is the vault's to say
+        return Verdict(True, state_after=state)
+    if kept_here:
+        assert keep is not None
+        total = state.in_vault + state.balance
+        if (state.in_vault - vc.amount) * BPS < keep.share_bps * total:
+            floor = -(-keep.share_bps * total // BPS)
+            return Verdict(
+                False,
+                (
+                    f"taking {format_amount(vc.amount)} out would leave less than "
+                    f"{keep.share_bps / 100:g}% in the vault (at least {format_amount(floor)})",
+                ),
+            )
+    i = policy.limit_index(call.target)
+    counters = state.limit(i)
+    if i and policy.limits[i - 1].is_exposure:
+        state = state.with_limit(
+            i, LimitState(counters.period_start, counters.spent - min(vc.amount, counters.spent))
+        )
+    after = replace(
+        state,
+        balance=state.balance + vc.amount,
+        in_vault=state.in_vault - vc.amount if kept_here else state.in_vault,
     )
     return Verdict(True, state_after=after)
 
@@ -151,3 +242,21 @@ def check_intent(policy: Policy, state: WalletState, intent: AnyIntent) -> Verdi
     if isinstance(intent, Pay) and policy.open_recipients and policy.recipient_role:
         return Verdict(False, ("this mandate only tips authors of answers you rate helpful",))
     return check_calls(policy, state, build_calls(intent, policy, state.address))
+
+
+def rebalance_intent(policy: Policy, state: WalletState) -> Stake | Unstake | None:
+    """The move that brings the kept vault to exactly its share of what the wallet holds: stake
+    the liquid above it (within the vault's room), or take out what is above it so payments have
+    the most liquid the aim allows. None when there is no aim or nothing to move."""
+    keep = policy.keep_in_vault
+    if keep is None:
+        return None
+    total = state.in_vault + state.balance
+    floor = -(-keep.share_bps * total // BPS)
+    if state.in_vault > floor:
+        return Unstake(vault=keep.vault, amount=state.in_vault - floor)
+    i = policy.limit_index(keep.vault)
+    per_tx, cap, period_s = _caps(policy, i)
+    room = cap - _roll_period(state.limit(i), period_s, state.now).spent
+    amount = min(floor - state.in_vault, state.balance, per_tx, max(room, 0))
+    return Stake(vault=keep.vault, amount=amount) if amount > 0 else None

@@ -15,14 +15,21 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from aigora.agent.errors import MandateError, PolicyError
-from aigora.agent.intents import STAKE_SIGNATURE, SWAP_SIGNATURE, selector_of
+from aigora.agent.intents import (
+    DEPOSIT_SIGNATURE,
+    REDEEM_SIGNATURE,
+    SWAP_SIGNATURE,
+    WITHDRAW_SIGNATURE,
+    selector_of,
+)
 from aigora.agent.planner import to_units
-from aigora.agent.policy import DAY, AllowedCall, Policy, parse_policy
+from aigora.agent.policy import BPS, DAY, AllowedCall, KeepInVault, Limit, Policy, parse_policy
 
 _NUM = r"(\d+(?:\.\d+)?)"
 _UNIT = r"(?:\s*(?:tokens?|[A-Z]{2,8}))?"
@@ -60,6 +67,23 @@ _UNTIL = re.compile(r"\buntil\s+(\d{4})-(\d{2})-(\d{2})\b", re.I)
 _HELPFUL_AUTHORS = re.compile(r"authors?\b.*\b(?:rate|rated|mark|find)\b.*\bhelpful", re.I)
 _POOL = re.compile(r"\bstak\w*\b[^.]*?\b(?:in|into|with|pool)\s+(0x[0-9a-fA-F]{40})", re.I)
 _ROUTER = re.compile(r"\bswap\w*\b[^.]*?\b(?:via|through|on|using)\s+(0x[0-9a-fA-F]{40})", re.I)
+_PERIOD = r"(?:(?:a|an|per|each|every)\s+(hour|day|week|month)|(hourly|daily|weekly|monthly))"
+_SWAP_CAP = re.compile(
+    rf"\b(?:never\s+)?swap\w*\s+(?:at most|up to|no more than|more than|max(?:imum)?(?: of)?)\s+"
+    rf"{_NUM}{_UNIT}\s+{_PERIOD}",
+    re.I,
+)
+_KEEP = re.compile(
+    r"\bkeep\s+(?:at least\s+)?(\d+(?:\.\d+)?)\s*%\s+(?:of\s+\w+\s+)?in\s+"
+    r"(?:the\s+vault|(0x[0-9a-fA-F]{40}))",
+    re.I,
+)
+_VAULT_CAP = re.compile(
+    rf"(?:at most|up to|no more than)\s+{_NUM}{_UNIT}\s+in\s+(?:the\s+vault|0x[0-9a-fA-F]{{40}})",
+    re.I,
+)
+DEFAULT_DAYS = 30
+"""A mandate that says no end ends after this many days (narrower than never; noted)."""
 _SWAP_INTO = re.compile(
     r"\bswap\w*\b[^.;]*?\binto\s+(0x[0-9a-fA-F]{40}(?:\s*(?:,|and|or)\s*0x[0-9a-fA-F]{40})*)", re.I
 )
@@ -75,18 +99,37 @@ class CompiledMandate:
 
 
 def compile_mandate(
-    text: str, *, token: str, now: int | None = None, decimals: int = 18
+    text: str,
+    *,
+    token: str,
+    now: int | None = None,
+    decimals: int = 18,
+    vault: str | None = None,
+    router: str | None = None,
+    swap_tokens: tuple[str, ...] = (),
+    holdings: int | None = None,
 ) -> CompiledMandate:
-    """The rule-based compiler; MandateError names what the mandate leaves unsaid."""
+    """The rule-based compiler; MandateError names what the mandate leaves unsaid.
+
+    `vault`, `router` and `swap_tokens` are the markets "the vault" and an unnamed swap mean (a
+    dev chain's, `aigora.chain.Markets`); `holdings` is what the wallet will hold, the default for
+    how much a vault kept at a share may take in.
+    """
     now = int(time.time()) if now is None else now
     words = " ".join(text.split())
     notes: list[str] = []
 
-    m = _PERIOD_CAP.search(words)
-    if not m:
+    swap_cap = _SWAP_CAP.search(words)
+    rest = _SWAP_CAP.sub(" ", words) if swap_cap else words
+    m = _PERIOD_CAP.search(rest)
+    if m:
+        period_cap = to_units(m.group(1), decimals)
+        period_s = _PERIODS[(m.group(2) or m.group(3)).lower()]
+    elif swap_cap or _KEEP.search(words):
+        period_cap, period_s = 0, DAY
+        notes.append("no cap for payments given: the agent pays no one directly")
+    else:
         raise MandateError('say how much per period, e.g. "at most 5 tokens a day"')
-    period_cap = to_units(m.group(1), decimals)
-    period_s = _PERIODS[(m.group(2) or m.group(3)).lower()]
 
     m = _DURATION.search(words)
     u = _UNTIL.search(words)
@@ -95,37 +138,77 @@ def compile_mandate(
     elif u:
         expiry = calendar.timegm((int(u[1]), int(u[2]), int(u[3]), 0, 0, 0))
     else:
-        raise MandateError('say how long the mandate lasts, e.g. "for 30 days"')
+        expiry = now + DEFAULT_DAYS * DAY
+        notes.append(f"no end given: the mandate ends in {DEFAULT_DAYS} days")
     if expiry <= now:
         raise MandateError("the mandate would already have ended")
+
+    pools = list(dict.fromkeys(_POOL.findall(words)))
+    routers = list(dict.fromkeys(_ROUTER.findall(words)))
+    tokens_out = list(dict.fromkeys(a for m in _SWAP_INTO.findall(words) for a in _ADDR.findall(m)))
+    if swap_cap and not routers:
+        if router is None:
+            raise MandateError('say which router swaps go through, e.g. "swap via 0x..."')
+        routers = [router]
+    if swap_cap and not tokens_out:
+        tokens_out = list(swap_tokens)
+    if routers and not tokens_out:
+        raise MandateError('say which tokens a swap may buy, e.g. "swap via 0x... into 0x..."')
+    if tokens_out and not routers:
+        raise MandateError('say which router swaps go through, e.g. "swap via 0x... into 0x..."')
+
+    limits: list[Limit] = []
+    if swap_cap:
+        cap = to_units(swap_cap.group(1), decimals)
+        cap_period = _PERIODS[(swap_cap.group(2) or swap_cap.group(3)).lower()]
+        limits.append(
+            Limit(label="swaps", per_tx_cap=cap, cap=cap, period_s=cap_period, members=routers)
+        )
+    keep = None
+    k = _KEEP.search(words)
+    if k:
+        kept = k.group(2) or vault
+        if kept is None:
+            raise MandateError('say which vault, e.g. "keep at least 80% in 0x..."')
+        share = Decimal(k.group(1)) * 100
+        if share != share.to_integral_value() or not 0 < share <= BPS:
+            raise MandateError("say the share kept in the vault as a percentage up to 100")
+        keep = KeepInVault(vault=kept, share_bps=int(share))
+        v = _VAULT_CAP.search(words)
+        if v:
+            in_vault = to_units(v.group(1), decimals)
+        elif holdings:
+            in_vault = holdings
+            notes.append("the vault may hold at most what the wallet is funded with now")
+        else:
+            raise MandateError('say how much the vault may hold, e.g. "at most 100 in the vault"')
+        pools = list(dict.fromkeys([*pools, kept]))
+        limits.append(
+            Limit(label="vault", per_tx_cap=in_vault, cap=in_vault, period_s=0, members=[kept])
+        )
 
     m = _TOTAL.search(words)
     if m:
         budget = to_units(m.group(1) or m.group(2), decimals)
     else:
-        periods = -(-(expiry - now) // period_s)
-        budget = period_cap * periods
-        notes.append("no total given: the budget is the per-period cap times the periods")
+        budget = sum(
+            cap * -(-(expiry - now) // period)
+            for cap, period in [(period_cap, period_s)]
+            + [(lim.cap, lim.period_s) for lim in limits if lim.period_s]
+        )
+        notes.append("no total given: the budget is the per-period caps times the periods")
 
-    m = _PER_TX.search(words)
+    m = _PER_TX.search(rest)
     per_tx = to_units(m.group(1), decimals) if m else period_cap
-    if not m:
+    if not m and period_cap:
         notes.append("no cap per payment given: one payment may use the whole period's cap")
-    per_tx = min(per_tx, period_cap)
     period_cap = min(period_cap, budget)
     per_tx = min(per_tx, period_cap)
 
     m = _TIP_AMOUNT.search(words)
     tip_amount = to_units(m.group(1), decimals) if m else min(10**decimals, per_tx)
 
-    pools = list(dict.fromkeys(_POOL.findall(words)))
-    routers = list(dict.fromkeys(_ROUTER.findall(words)))
     spenders = [*pools, *routers]
-    tokens_out = list(dict.fromkeys(a for m in _SWAP_INTO.findall(words) for a in _ADDR.findall(m)))
-    if routers and not tokens_out:
-        raise MandateError('say which tokens a swap may buy, e.g. "swap via 0x... into 0x..."')
-    if tokens_out and not routers:
-        raise MandateError('say which router swaps go through, e.g. "swap via 0x... into 0x..."')
     recipients = [
         a for a in dict.fromkeys(_ADDR.findall(words)) if a not in spenders and a not in tokens_out
     ]
@@ -135,7 +218,13 @@ def compile_mandate(
             "say whom the agent may pay: addresses, or e.g. 'authors of answers I rate helpful'"
         )
     calls = [
-        AllowedCall(target=p, selector=selector_of(STAKE_SIGNATURE), label="stake") for p in pools
+        AllowedCall(target=p, selector=selector_of(sig), label=label)
+        for p in pools
+        for sig, label in (
+            (DEPOSIT_SIGNATURE, "deposit (shares to the wallet)"),
+            (WITHDRAW_SIGNATURE, "withdraw (to the wallet)"),
+            (REDEEM_SIGNATURE, "redeem (to the wallet)"),
+        )
     ]
     calls += [
         AllowedCall(
@@ -157,6 +246,8 @@ def compile_mandate(
             recipient_role=role,
             calls=tuple(calls),
             tokens_out=tuple(tokens_out),
+            limits=tuple(limits),
+            keep_in_vault=keep,
             purpose=words[:200],
         )
     except PolicyError as exc:

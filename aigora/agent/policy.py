@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, Va
 
 from aigora.agent.errors import PolicyError
 from aigora.agent.swaps import MAX_TOKENS_OUT, UNDECODED_SWAPS, is_decoded_swap
+from aigora.agent.vaults import MINT, is_vault_call
 
 TRANSFER = bytes.fromhex("a9059cbb")
 APPROVE = bytes.fromhex("095ea7b3")
@@ -22,6 +23,9 @@ TOKEN_SELECTORS = (TRANSFER, APPROVE, TRANSFER_FROM, INCREASE_ALLOWANCE)
 MAX_UINT256 = 2**256 - 1
 MAX_RECIPIENTS = 64
 MAX_CALLS = 16
+MAX_LIMITS = 4
+"""The default limit and up to three more (`PolicyWallet.MAX_LIMITS`)."""
+BPS = 10_000
 DAY = 86_400
 ROLES = {"helpful-authors": "authors of answers you rate helpful"}
 
@@ -66,6 +70,35 @@ class AllowedCall(BaseModel):
     label: str = ""
 
 
+class Limit(BaseModel):
+    """A limit beyond the policy's default one, for the allowlisted addresses in `members`.
+
+    Periodic (`period_s` > 0): at most `cap` per period, counted against the budget too. Exposure
+    (`period_s` 0, for vaults): at most `cap` in it net, i.e. what went to its members less what
+    withdrawals measurably brought back; not counted against the budget.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    label: str = ""
+    per_tx_cap: Amount
+    cap: Amount
+    period_s: int = 0
+    members: tuple[Address, ...]
+
+    @property
+    def is_exposure(self) -> bool:
+        return self.period_s == 0
+
+
+class KeepInVault(BaseModel):
+    """An aim the agent keeps, checked off chain: at least `share_bps` of what the wallet holds
+    (liquid plus its assets in `vault`) stays in `vault`, so an unstake below it is refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    vault: Address
+    share_bps: int
+
+
 class Policy(BaseModel):
     """What the agent may do with the wallet's token. Anything not listed is refused.
 
@@ -78,6 +111,10 @@ class Policy(BaseModel):
     `tokens_out` are the tokens a swap may buy. A swap's output goes to the wallet itself (where
     only the owner can move it, by `withdraw_token`) or to an allowlisted address, never to one the
     agent names otherwise; `open_recipients` does not open swap recipients.
+
+    `per_tx_cap`, `period_cap` and `period_s` are the default limit, for every counterparty not a
+    member of one of `limits`. A vault (a target allowed ERC-4626 calls) takes deposits for the
+    wallet only.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -93,6 +130,8 @@ class Policy(BaseModel):
     recipient_role: str | None = None
     calls: tuple[AllowedCall, ...] = ()
     tokens_out: tuple[Address, ...] = ()
+    limits: tuple[Limit, ...] = ()
+    keep_in_vault: KeepInVault | None = None
     purpose: str = ""
 
     def model_post_init(self, _context: Any) -> None:
@@ -129,7 +168,21 @@ class Policy(BaseModel):
             [t for t, _ in calls],
             [s for _, s in calls],
             list(self.tokens_out),
+            [(lim.per_tx_cap, lim.cap, lim.period_s) for lim in self.limits],
+            [m for lim in self.limits for m in lim.members],
+            [i for i, lim in enumerate(self.limits, start=1) for _ in lim.members],
         )
+
+    def limit_index(self, counterparty: str) -> int:
+        """The limit `counterparty` counts against: 0 (the default) or 1 + its index in limits."""
+        for i, lim in enumerate(self.limits, start=1):
+            if counterparty.lower() in {m.lower() for m in lim.members}:
+                return i
+        return 0
+
+    def vaults(self) -> list[str]:
+        """Targets allowed an ERC-4626 call, in order."""
+        return list(dict.fromkeys(c.target for c in self.calls if is_vault_call(c.selector)))
 
     # ---- words and bounds ---------------------------------------------------------------------
 
@@ -183,7 +236,9 @@ def policy_problems(p: Policy) -> list[str]:
         problems.append(f"at most {MAX_TOKENS_OUT} tokens a swap may buy")
     if p.token in p.tokens_out:
         problems.append("the policy token is not a token a swap may buy")
+    problems += limit_problems(p)
     routers = {c.target for c in p.calls if is_decoded_swap(c.selector)}
+    vaults = set(p.vaults())
     for c in p.calls:
         if c.target == p.token:
             problems.append("calls on the token itself are implied by recipients and spenders")
@@ -193,10 +248,46 @@ def policy_problems(p: Policy) -> list[str]:
             problems.append(
                 f"swap function 0x{c.selector.hex()} names a recipient the wallet cannot read"
             )
+        elif c.selector == MINT:
+            problems.append("a vault's mint names a receiver the wallet does not read")
         elif c.target in routers and not is_decoded_swap(c.selector):
             problems.append(
                 f"{c.target} is a router: only its swaps the wallet reads may be allowed"
             )
+        elif c.target in vaults and not is_vault_call(c.selector):
+            problems.append(f"{c.target} is a vault: only deposit, withdraw and redeem")
+    return problems
+
+
+def limit_problems(p: Policy) -> list[str]:
+    """Why `p`'s extra limits and vault aim cannot be enforced as written."""
+    problems = []
+    if len(p.limits) > MAX_LIMITS - 1:
+        problems.append(f"at most {MAX_LIMITS - 1} limits besides the default one")
+    allow = {a.lower() for a in p.allowlist()}
+    seen: set[str] = set()
+    for lim in p.limits:
+        name = lim.label or "a limit"
+        if lim.period_s < 0:
+            problems.append(f"{name}: the period must be positive, or 0 for an exposure limit")
+        if lim.per_tx_cap > lim.cap:
+            problems.append(f"{name}: the per-transaction cap exceeds the limit's cap")
+        if not lim.is_exposure and lim.cap > p.budget:
+            problems.append(f"{name}: the per-period cap exceeds the total budget")
+        if not lim.members:
+            problems.append(f"{name}: a limit needs at least one member")
+        for m in lim.members:
+            if m.lower() not in allow:
+                problems.append(f"{name}: {m} is not a recipient or spender of the policy")
+            if m.lower() in seen:
+                problems.append(f"{m} is in two limits")
+            seen.add(m.lower())
+    keep = p.keep_in_vault
+    if keep is not None:
+        if not 0 < keep.share_bps <= BPS:
+            problems.append("the share kept in the vault is between 0 and 100%")
+        if keep.vault not in p.vaults():
+            problems.append(f"{keep.vault} is not a vault the policy may deposit in")
     return problems
 
 
@@ -208,7 +299,16 @@ def periods_between(start: int, end: int, period_s: int) -> int:
 
 
 def worst_case_loss(p: Policy, start: int) -> int:
-    return min(p.budget, p.period_cap * periods_between(start, p.expiry, p.period_s))
+    """The most policy token the agent can move or make movable from `start`, net of what came
+    back from vaults: every periodic limit's cap times its periods, at most the budget, plus
+    every exposure limit's cap (the contract's bound, `PolicyWallet.vy`'s docstring)."""
+    periodic = p.period_cap * periods_between(start, p.expiry, p.period_s)
+    periodic += sum(
+        lim.cap * periods_between(start, p.expiry, lim.period_s)
+        for lim in p.limits
+        if not lim.is_exposure
+    )
+    return min(p.budget, periodic) + sum(lim.cap for lim in p.limits if lim.is_exposure)
 
 
 def format_amount(amount: int, decimals: int = 18, symbol: str = "tokens") -> str:
@@ -240,7 +340,8 @@ def describe(
     if p.purpose:
         lines.append(f"Purpose: {p.purpose}")
     lines += [
-        f"The agent may send at most {amt(p.per_tx_cap)} in one transaction,",
+        ("Except as below, the" if p.limits else "The")
+        + f" agent may send at most {amt(p.per_tx_cap)} in one transaction,",
         f"at most {amt(p.period_cap)} per {format_period(p.period_s)},",
         f"and at most {amt(p.budget)} in total,",
         f"until {when}; after that it can do nothing.",
@@ -265,6 +366,24 @@ def describe(
         )
     for c in p.calls:
         lines.append(f"It may call {c.label or '0x' + c.selector.hex()} on {c.target}.")
+    for lim in p.limits:
+        name, whom = lim.label or "Limit", ", ".join(lim.members)
+        if lim.is_exposure:
+            lines.append(
+                f"{name} ({whom}): at most {amt(lim.per_tx_cap)} at a time and at most "
+                f"{amt(lim.cap)} in it at once; what comes back out frees room again."
+            )
+        else:
+            lines.append(
+                f"{name} ({whom}): at most {amt(lim.per_tx_cap)} in one transaction and at most "
+                f"{amt(lim.cap)} per {format_period(lim.period_s)}, within the total."
+            )
+    if p.keep_in_vault is not None:
+        share = p.keep_in_vault.share_bps / 100
+        lines.append(
+            f"It keeps at least {share:g}% of what the wallet holds in {p.keep_in_vault.vault} "
+            "and never takes out below that (checked by the agent's code, not the contract)."
+        )
     if p.tokens_out:
         lines.append(
             "A swap may buy only: "

@@ -63,7 +63,7 @@ def swap_ends(data: bytes) -> SwapEnds | None:
     if selector == SWAP_EXACT_IN:
         if len(data) != 164:
             return None
-        ends = (_address_at(data, 4), _address_at(data, 36), _address_at(data, 132))
+        ends = (address_word(data, 4), address_word(data, 36), address_word(data, 132))
     elif selector == SWAP_EXACT_TOKENS_FOR_TOKENS:
         if len(data) < _V2_PATH_AT + 64 or _word(data, 68) != 160:
             return None
@@ -71,9 +71,9 @@ def swap_ends(data: bytes) -> SwapEnds | None:
         if not 2 <= n <= _MAX_PATH or len(data) != _V2_PATH_AT + 32 * n:
             return None
         ends = (
-            _address_at(data, _V2_PATH_AT),
-            _address_at(data, _V2_PATH_AT + 32 * (n - 1)),
-            _address_at(data, 100),
+            address_word(data, _V2_PATH_AT),
+            address_word(data, _V2_PATH_AT + 32 * (n - 1)),
+            address_word(data, 100),
         )
     else:
         return None
@@ -86,7 +86,7 @@ def _word(data: bytes, at: int) -> int:
     return int.from_bytes(data[at : at + 32], "big")
 
 
-def _address_at(data: bytes, at: int) -> str:
+def address_word(data: bytes, at: int) -> str:
     """The ABI word at `at` as an address; "" when high bits are set (unreadable, not masked)."""
     word = _word(data, at)
     if word >= 2**160:

@@ -2,7 +2,7 @@
 
 from web3.contract import Contract
 
-from aigora.agent.check import WalletState
+from aigora.agent.check import LimitState, WalletState
 from aigora.agent.intents import Call
 from aigora.agent.policy import Policy
 from aigora.chain.client import Chain, TxResult, TxSigner
@@ -24,8 +24,22 @@ def set_policy(chain: Chain, owner: TxSigner, wallet: Contract, policy: Policy) 
     return chain.transact(owner, wallet.functions.set_policy(*policy.set_policy_args()))
 
 
-def read_state(chain: Chain, wallet: Contract) -> WalletState:
+def read_limit(chain: Chain, wallet: Contract, index: int) -> LimitState:
+    """Limit `index`'s counters, decoded from the contract's `Limit` struct."""
+    _per_tx_cap, _cap, _period_s, period_start, spent = chain.call(wallet.functions.limits(index))
+    return LimitState(period_start=period_start, spent=spent)
+
+
+def read_state(chain: Chain, wallet: Contract, policy: Policy | None = None) -> WalletState:
+    """The wallet's counters and balance now; with `policy`, also what it holds in the vault the
+    policy keeps a share in."""
     token = chain.contract("Token", chain.call(wallet.functions.token()))
+    count = chain.call(wallet.functions.limit_count())
+    in_vault = 0
+    if policy is not None and policy.keep_in_vault is not None:
+        vault = chain.contract("Vault", policy.keep_in_vault.vault)
+        shares = chain.call(vault.functions.balanceOf(wallet.address))
+        in_vault = chain.call(vault.functions.convertToAssets(shares)) if shares else 0
     return WalletState(
         address=wallet.address,
         now=chain.now(),
@@ -34,6 +48,8 @@ def read_state(chain: Chain, wallet: Contract) -> WalletState:
         period_spent=chain.call(wallet.functions.period_spent()),
         balance=chain.call(token.functions.balanceOf(wallet.address)),
         revoked=chain.call(wallet.functions.expiry()) == 0,
+        extra_limits=tuple(read_limit(chain, wallet, i) for i in range(1, count)),
+        in_vault=in_vault,
     )
 
 

@@ -115,7 +115,7 @@ def test_calldata_is_built_by_code():
     assert call.target == TOKEN
     assert call.selector == TRANSFER
     assert decode(["address", "uint256"], call.data[4:]) == (ALICE.lower(), 3)
-    approve, stake = build_calls(Stake(pool=POOL, amount=7), policy(), WALLET)
+    approve, stake = build_calls(Stake(vault=POOL, amount=7), policy(), WALLET)
     assert approve.selector == APPROVE
     assert stake.target.lower() == POOL
     with pytest.raises(IntentError, match="minimum output"):
@@ -134,7 +134,7 @@ def test_check_explains_each_refusal():
         (Pay(to=ALICE, amount=UNIT), state(spent_total=25 * UNIT), "left of the budget"),
         (Pay(to=ALICE, amount=UNIT), state(now=NOW + 10 * DAY), "expired"),
         (Pay(to=ALICE, amount=UNIT), state(balance=0), "holds only"),
-        (Stake(pool=POOL, amount=1), state(), "not in the policy"),
+        (Stake(vault=POOL, amount=1), state(), "not in the policy"),
     ]
     for intent, s, reason in cases:
         verdict = check_intent(p, s, intent)
@@ -182,10 +182,17 @@ def test_mandate_variants():
     assert p.period_s == 7 * DAY
     assert [s.lower() for s in p.spenders] == [POOL]
     assert "budget is the per-period cap" in " ".join(c.notes)
+    unsaid_end = compile_mandate(
+        "at most 5 tokens a day to the authors of answers I rate helpful", token=TOKEN, now=NOW
+    )
+    assert unsaid_end.policy.expiry == NOW + 30 * DAY
+    assert "ends in 30 days" in " ".join(unsaid_end.notes)
     for bad, message in [
         ("give my money away", "per period"),
-        ("at most 5 tokens a day to the authors of answers I rate helpful", "how long"),
         ("at most 5 tokens a day for 3 days", "whom"),
+        ("tip authors I rate helpful at most 1 a day; never swap more than 10 a week", "router"),
+        ("keep at least 80% in the vault, tip authors I rate helpful at most 1 a day", "vault"),
+        (f"keep at least 150% in {POOL}, at most 9 in the vault", "percentage"),
     ]:
         with pytest.raises(MandateError, match=message):
             compile_mandate(bad, token=TOKEN, now=NOW)
@@ -321,7 +328,7 @@ def test_mandate_names_router_and_the_tokens_a_swap_may_buy():
     assert [t.lower() for t in p.tokens_out] == [OUT, POOL]
     assert [r.lower() for r in p.recipients] == [ALICE]
     assert [s.lower() for s in p.spenders] == [ROUTER]
-    assert p.set_policy_args()[-1] == list(p.tokens_out)
+    assert p.set_policy_args()[9] == list(p.tokens_out)
     with pytest.raises(MandateError, match="which tokens a swap may buy"):
         compile_mandate(
             f"pay {ALICE} at most 5 tokens a day for 30 days; swap via {ROUTER}",

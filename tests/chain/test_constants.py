@@ -12,10 +12,17 @@ import numpy as np
 import pytest
 
 # The Python mirrors are the imports marked with the contract they mirror.
+from aigora.agent.intents import (
+    DEPOSIT_SIGNATURE,
+    REDEEM_SIGNATURE,
+    WITHDRAW_SIGNATURE,
+    selector_of,
+)
 from aigora.agent.policy import (  # mirrors PolicyWallet
     APPROVE,
     INCREASE_ALLOWANCE,
     MAX_CALLS,
+    MAX_LIMITS,
     MAX_RECIPIENTS,
     TRANSFER,
     TRANSFER_FROM,
@@ -26,6 +33,7 @@ from aigora.agent.swaps import (  # mirrors PolicyWallet
     SWAP_EXACT_TOKENS_FOR_TOKENS,
     UNDECODED_SWAPS,
 )
+from aigora.agent.vaults import MINT, VAULT_CALLS  # mirrors PolicyWallet
 from aigora.app._dispute_state import EMBEDDING, KIND_NAMES, OMISSION, STATUS_NAMES  # Disputes
 from aigora.asks import DOMAIN_NAME as CHANNELS_DOMAIN_NAME  # mirrors Channels
 from aigora.asks import DOMAIN_VERSION as CHANNELS_DOMAIN_VERSION  # mirrors Channels
@@ -279,6 +287,16 @@ def test_policy_wallet_selectors_and_limits():
     assert wallet["SWAP_EXACT_IN"] == SWAP_EXACT_IN
     assert wallet["SWAP_EXACT_TOKENS_FOR_TOKENS"] == SWAP_EXACT_TOKENS_FOR_TOKENS
     assert tuple(wallet["UNDECODED_SWAPS"]) == UNDECODED_SWAPS
+    assert (wallet["DEPOSIT"], wallet["WITHDRAW"], wallet["REDEEM"]) == VAULT_CALLS
+    assert wallet["MINT"] == MINT
+    assert wallet["MAX_LIMITS"] == MAX_LIMITS
+    for name, signature in [
+        ("DEPOSIT", DEPOSIT_SIGNATURE),
+        ("WITHDRAW", WITHDRAW_SIGNATURE),
+        ("REDEEM", REDEEM_SIGNATURE),
+        ("MINT", "mint(uint256,address)"),
+    ]:
+        assert wallet[name] == selector_of(signature)
 
 
 # ---- the reader itself --------------------------------------------------------------------------

@@ -10,9 +10,19 @@
 @dev Guarantees, whatever calldata the agent sends:
      - tokens leave through `transfer` only to an allowlisted recipient (or anyone when the owner
        opened recipients), and through `approve` only to an allowlisted spender, never unlimited;
-     - every transfer and every approval counts against all three caps, so the policy token the
-       agent can move or make movable is at most
-       min(budget, period_cap * periods that overlap [policy start, expiry));
+     - every transfer and every approval counts against the limit its counterparty belongs to:
+       the default limit (`per_tx_cap`, `period_cap` per `period_s`) or one of up to three more
+       the owner names (say "swaps: 10 a week"). A periodic limit counts against the total
+       `budget` too; an exposure limit (`period_s` 0, for ERC-4626 vaults) bounds instead what is
+       in it net: approvals to its members add, and what the wallet's policy-token balance
+       measurably gains in a `withdraw` or `redeem` on a member subtracts. So the policy token the
+       agent can move or make movable, net of what came back from vaults, is at most
+       min(budget, sum over periodic limits of cap * periods overlapping [start, expiry))
+       + sum over exposure limits of cap;
+     - an ERC-4626 `deposit`, `withdraw` or `redeem` must be canonically encoded and name the
+       wallet as receiver (and owner): shares and assets only ever come back to the wallet. A
+       target allowed one of them is a vault: set_policy refuses any other function on it, and
+       `mint` (whose receiver the wallet does not read) anywhere;
      - transfer/approve/transferFrom/increaseAllowance selectors are refused on any target other
        than the policy token, other functions are refused on the policy token, and calls to the
        wallet itself are refused; the wallet never delegatecalls and sends no ether in `execute`;
@@ -58,7 +68,15 @@ UNDECODED_SWAPS: constant(bytes4[15]) = [
     0x24856bc3,  # Universal Router execute(bytes,bytes[])
 ]
 
+# ERC-4626 calls whose receiver (and owner) the wallet reads: they must name the wallet.
+DEPOSIT: constant(bytes4) = 0x6e553f65  # deposit(uint256,address)
+WITHDRAW: constant(bytes4) = 0xb460af94  # withdraw(uint256,address,address)
+REDEEM: constant(bytes4) = 0xba087652  # redeem(uint256,address,address)
+MINT: constant(bytes4) = 0x94bf804d  # mint(uint256,address): receiver not read, never allowed
+
 MAX_RECIPIENTS: constant(uint256) = 64
+# the default limit (index 0) and up to three the owner names
+MAX_LIMITS: constant(uint256) = 4
 MAX_CALLS: constant(uint256) = 16
 MAX_TOKENS_OUT: constant(uint256) = 16
 MAX_DATA: constant(uint256) = 1024
@@ -69,6 +87,21 @@ MAX_PATH: constant(uint256) = (MAX_DATA - V2_PATH_AT) // 32
 interface ERC20:
     def transfer(_to: address, _value: uint256) -> bool: nonpayable
     def approve(_spender: address, _value: uint256) -> bool: nonpayable
+    def balanceOf(_owner: address) -> uint256: view
+
+
+struct LimitSpec:
+    per_tx_cap: uint256
+    cap: uint256
+    period_s: uint256  # 0: an exposure limit (no period, no budget; `cap` bounds what is in it)
+
+
+struct Limit:
+    per_tx_cap: uint256
+    cap: uint256
+    period_s: uint256
+    period_start: uint256
+    spent: uint256  # this period's spending, or an exposure limit's net exposure
 
 
 event Executed:
@@ -89,6 +122,7 @@ event PolicySet:
     recipient_count: uint256
     call_count: uint256
     token_out_count: uint256
+    limit_count: uint256
 
 event Revoked:
     epoch: indexed(uint256)
@@ -113,21 +147,21 @@ agent: public(address)
 token: public(immutable(address))
 
 epoch: public(uint256)
-per_tx_cap: public(uint256)
-period_cap: public(uint256)
-period_s: public(uint256)
 budget: public(uint256)
 expiry: public(uint256)
 open_recipients: public(bool)
+started_at: public(uint256)
 
 spent_total: public(uint256)
-period_start: public(uint256)
-period_spent: public(uint256)
+limits: public(Limit[MAX_LIMITS])
+limit_count: public(uint256)
+limit_of: public(HashMap[uint256, HashMap[address, uint256]])
 
 recipient_allowed: HashMap[uint256, HashMap[address, bool]]
 call_allowed: HashMap[uint256, HashMap[address, HashMap[bytes4, bool]]]
 token_out_allowed: HashMap[uint256, HashMap[address, bool]]
 is_router: HashMap[uint256, HashMap[address, bool]]
+is_vault: HashMap[uint256, HashMap[address, bool]]
 
 
 @deploy
@@ -164,10 +198,42 @@ def is_token_out(_token: address) -> bool:
 
 @view
 @external
+def per_tx_cap() -> uint256:
+    """@notice The default limit's cap per transaction."""
+    return self.limits[0].per_tx_cap
+
+
+@view
+@external
+def period_cap() -> uint256:
+    return self.limits[0].cap
+
+
+@view
+@external
+def period_s() -> uint256:
+    return self.limits[0].period_s
+
+
+@view
+@external
+def period_start() -> uint256:
+    return self.limits[0].period_start
+
+
+@view
+@external
+def period_spent() -> uint256:
+    return self.limits[0].spent
+
+
+@view
+@external
 def period_spent_now() -> uint256:
-    """@notice What the current period has spent, as the next `execute` will see it."""
-    if self.period_s == 0 or block.timestamp < self.period_start + self.period_s:
-        return self.period_spent
+    """@notice What the default limit's period has spent, as the next `execute` will see it."""
+    limit: Limit = self.limits[0]
+    if limit.period_s == 0 or block.timestamp < limit.period_start + limit.period_s:
+        return limit.spent
     return 0
 
 
@@ -202,7 +268,7 @@ def execute(_target: address, _data: Bytes[MAX_DATA]) -> Bytes[32]:
         else:
             assert self.recipient_allowed[self.epoch][counterparty], "spender not in the policy"
             assert amount != max_value(uint256), "unlimited approval refused"
-        self._spend(amount)
+        self._spend(counterparty, amount)
     else:
         assert selector != TRANSFER and selector != APPROVE, "token functions only on the policy token"
         assert selector != TRANSFER_FROM and selector != INCREASE_ALLOWANCE, "token functions only on the policy token"
@@ -216,6 +282,20 @@ def execute(_target: address, _data: Bytes[MAX_DATA]) -> Bytes[32]:
             assert self.token_out_allowed[self.epoch][token_out], "swap output token not in the policy"
             assert counterparty != _target, "swap recipient is the router"
             assert counterparty == self or self.recipient_allowed[self.epoch][counterparty], "swap recipient not in the policy"
+        elif selector == DEPOSIT:
+            assert len(_data) == 68, "malformed vault call"
+            counterparty = self._address_word(_data, 36, "malformed vault call")
+            assert counterparty == self, "a deposit's shares must go to the wallet"
+        elif selector == WITHDRAW or selector == REDEEM:
+            assert len(_data) == 100, "malformed vault call"
+            counterparty = self._address_word(_data, 36, "malformed vault call")
+            assert counterparty == self, "a withdrawal must pay the wallet"
+            assert self._address_word(_data, 68, "malformed vault call") == self, "a withdrawal must take the wallet's own shares"
+            held: uint256 = staticcall ERC20(token).balanceOf(self)
+            response: Bytes[32] = raw_call(_target, _data, max_outsize=32, revert_on_failure=True)
+            amount = self._credit(_target, held)
+            log Executed(epoch=self.epoch, target=_target, selector=selector, counterparty=counterparty, amount=amount)
+            return response
 
     response: Bytes[32] = raw_call(_target, _data, max_outsize=32, revert_on_failure=True)
     if _target == token and len(response) > 0:
@@ -259,19 +339,51 @@ def _address_of(_word: uint256) -> address:
     return convert(convert(_word, uint160), address)
 
 
+@pure
 @internal
-def _spend(_amount: uint256):
-    """Count `_amount` against the per-transaction, per-period and total caps, or revert."""
-    assert _amount <= self.per_tx_cap, "over the per-transaction cap"
-    if block.timestamp >= self.period_start + self.period_s:
+def _address_word(_data: Bytes[MAX_DATA], _at: uint256, _reason: String[32]) -> address:
+    """The ABI word of `_data` at `_at` as an address; high bits set are refused, not masked."""
+    word: uint256 = extract32(_data, _at, output_type=uint256)
+    assert word <= convert(max_value(uint160), uint256), _reason
+    return convert(convert(word, uint160), address)
+
+
+@internal
+def _spend(_counterparty: address, _amount: uint256):
+    """Count `_amount` against `_counterparty`'s limit (and a periodic limit against the budget),
+    or revert."""
+    i: uint256 = self.limit_of[self.epoch][_counterparty]
+    limit: Limit = self.limits[i]
+    assert _amount <= limit.per_tx_cap, "over the per-transaction cap"
+    if limit.period_s == 0:
+        assert limit.spent + _amount <= limit.cap, "over the exposure cap"
+        self.limits[i].spent = limit.spent + _amount
+        return
+    if block.timestamp >= limit.period_start + limit.period_s:
         # Periods are aligned to the policy's start, so a burst cannot straddle a boundary twice.
-        elapsed: uint256 = block.timestamp - self.period_start
-        self.period_start += elapsed - elapsed % self.period_s
-        self.period_spent = 0
-    assert self.period_spent + _amount <= self.period_cap, "over the per-period cap"
+        elapsed: uint256 = block.timestamp - limit.period_start
+        limit.period_start += elapsed - elapsed % limit.period_s
+        limit.spent = 0
+    assert limit.spent + _amount <= limit.cap, "over the per-period cap"
     assert self.spent_total + _amount <= self.budget, "over the total budget"
-    self.period_spent += _amount
+    limit.spent += _amount
+    self.limits[i] = limit
     self.spent_total += _amount
+
+
+@internal
+def _credit(_vault: address, _held_before: uint256) -> uint256:
+    """What a withdrawal from `_vault` measurably returned of the policy token, taken off its
+    exposure limit (never below zero). Only a balance the token reports counts, so a vault that
+    pays nothing back frees nothing."""
+    held: uint256 = staticcall ERC20(token).balanceOf(self)
+    if held <= _held_before:
+        return 0
+    gained: uint256 = held - _held_before
+    i: uint256 = self.limit_of[self.epoch][_vault]
+    if self.limits[i].period_s == 0:
+        self.limits[i].spent -= min(gained, self.limits[i].spent)
+    return gained
 
 
 # ---- the owner ---------------------------------------------------------------------------------
@@ -290,28 +402,51 @@ def set_policy(
     _targets: DynArray[address, MAX_CALLS],
     _selectors: DynArray[bytes4, MAX_CALLS],
     _tokens_out: DynArray[address, MAX_TOKENS_OUT],
+    _limits: DynArray[LimitSpec, MAX_LIMITS - 1],
+    _members: DynArray[address, MAX_RECIPIENTS],
+    _member_limits: DynArray[uint256, MAX_RECIPIENTS],
 ):
     """
     @notice Replace the whole policy in one step: a new epoch, fresh allowlists, counters at zero.
-            `_tokens_out` are the tokens a swap may buy.
+            `_tokens_out` are the tokens a swap may buy. `_limits` are the limits beyond the
+            default one (`_per_tx_cap`, `_period_cap` per `_period_s`); `_members[i]`, an
+            allowlisted address, belongs to limit `_member_limits[i]` (1 for `_limits[0]`, ...);
+            every other counterparty to the default limit.
     """
     assert msg.sender == self.owner, "only the owner"
     assert _period_s > 0, "period must be positive"
     assert len(_targets) == len(_selectors), "targets and selectors differ in length"
+    assert len(_members) == len(_member_limits), "members and their limits differ in length"
     epoch: uint256 = self.epoch + 1
     self.epoch = epoch
-    self.per_tx_cap = _per_tx_cap
-    self.period_cap = _period_cap
-    self.period_s = _period_s
     self.budget = _budget
     self.expiry = _expiry
     self.open_recipients = _open_recipients
+    self.started_at = block.timestamp
     self.spent_total = 0
-    self.period_start = block.timestamp
-    self.period_spent = 0
+    self.limits[0] = Limit(
+        per_tx_cap=_per_tx_cap, cap=_period_cap, period_s=_period_s, period_start=block.timestamp, spent=0
+    )
+    for i: uint256 in range(1, MAX_LIMITS):
+        if i > len(_limits):
+            self.limits[i] = empty(Limit)
+        else:
+            spec: LimitSpec = _limits[i - 1]
+            self.limits[i] = Limit(
+                per_tx_cap=spec.per_tx_cap, cap=spec.cap, period_s=spec.period_s, period_start=block.timestamp, spent=0
+            )
+    self.limit_count = 1 + len(_limits)
     for r: address in _recipients:
         assert r != self, "the wallet cannot be a recipient"
         self.recipient_allowed[epoch][r] = True
+    for i: uint256 in range(MAX_RECIPIENTS):
+        if i >= len(_members):
+            break
+        member: address = _members[i]
+        assert self.recipient_allowed[epoch][member], "a limit's member must be allowlisted"
+        assert self.limit_of[epoch][member] == 0, "an address belongs to one limit"
+        assert _member_limits[i] >= 1 and _member_limits[i] <= len(_limits), "no such limit"
+        self.limit_of[epoch][member] = _member_limits[i]
     for i: uint256 in range(MAX_CALLS):
         if i >= len(_targets):
             break
@@ -324,15 +459,20 @@ def set_policy(
             assert selector != TRANSFER and selector != APPROVE, "token functions only on the policy token"
             assert selector != TRANSFER_FROM and selector != INCREASE_ALLOWANCE, "token functions only on the policy token"
             assert selector not in UNDECODED_SWAPS, "a swap whose recipient the wallet cannot read"
+            assert selector != MINT, "a vault's mint names a receiver the wallet does not read"
             if selector == SWAP_EXACT_IN or selector == SWAP_EXACT_TOKENS_FOR_TOKENS:
                 self.is_router[epoch][target] = True
+            if selector == DEPOSIT or selector == WITHDRAW or selector == REDEEM:
+                self.is_vault[epoch][target] = True
         self.call_allowed[epoch][target][selector] = True
     for i: uint256 in range(MAX_CALLS):
         if i >= len(_targets):
             break
+        selector: bytes4 = _selectors[i]
         if self.is_router[epoch][_targets[i]]:
-            selector: bytes4 = _selectors[i]
             assert selector == SWAP_EXACT_IN or selector == SWAP_EXACT_TOKENS_FOR_TOKENS, "a router is called only through swaps the wallet reads"
+        if self.is_vault[epoch][_targets[i]]:
+            assert selector == DEPOSIT or selector == WITHDRAW or selector == REDEEM, "a vault is called only through deposit, withdraw and redeem"
     for t: address in _tokens_out:
         assert t != token and t != self and t != empty(address), "not a token a swap may buy"
         self.token_out_allowed[epoch][t] = True
@@ -347,6 +487,7 @@ def set_policy(
         recipient_count=len(_recipients),
         call_count=len(_targets),
         token_out_count=len(_tokens_out),
+        limit_count=1 + len(_limits),
     )
 
 
@@ -358,8 +499,8 @@ def revoke():
     self.epoch += 1
     self.expiry = 0
     self.budget = 0
-    self.per_tx_cap = 0
-    self.period_cap = 0
+    for i: uint256 in range(MAX_LIMITS):
+        self.limits[i] = empty(Limit)
     self.open_recipients = False
     log Revoked(epoch=self.epoch)
 
