@@ -91,8 +91,9 @@ def main() -> None:
         sent = 0
         for day in range(0, len(tasks), 10):
             batch = tasks[day : day + 10]
-            for proposed in run_planner(batch, tip_amount=UNIT):
-                sent += executor.handle(proposed).status == "sent"
+            for planned in run_planner(batch, tip_amount=UNIT):
+                for proposed in planned.intents:
+                    sent += executor.handle(proposed).status == "sent"
             chain.advance_time(DAY)
 
         # gas: the same transfer plain from an EOA and through the wallet, to a recipient who

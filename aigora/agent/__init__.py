@@ -4,7 +4,8 @@ An owner's mandate compiles (`mandate`) into a `Policy` (`policy`) that a `Polic
 enforces (`wallet`). A planner, which never holds a key (`planner`), proposes only typed intents
 (`intents`); code builds their calldata; `check` explains a refusal before anything is sent; the
 `Executor` (`agent`) sends what is allowed with the agent key and queues the rest for the owner
-(`approvals`).
+(`approvals`). The planner is rules by default, or any OpenAI-compatible model whose tools are
+the intents (`model_planner`); the rules take over a task whenever the model endpoint fails.
 """
 
 from aigora.agent.agent import Executor, MemoryApprovals, Outcome, approve_pending
@@ -17,7 +18,14 @@ from aigora.agent.check import (
     check_intent,
     rebalance_intent,
 )
-from aigora.agent.errors import AgentError, ApprovalError, IntentError, MandateError, PolicyError
+from aigora.agent.errors import (
+    AgentError,
+    ApprovalError,
+    IntentError,
+    MandateError,
+    ModelError,
+    PolicyError,
+)
 from aigora.agent.intents import (
     INTENT_TYPES,
     Call,
@@ -30,7 +38,8 @@ from aigora.agent.intents import (
     parse_intent,
 )
 from aigora.agent.mandate import CompiledMandate, compile_mandate, compile_with_model
-from aigora.agent.planner import run_planner, to_units
+from aigora.agent.model_planner import MAX_TOOL_CALLS, ModelEndpoint, intent_tools
+from aigora.agent.planner import TaskPlan, run_planner, to_units
 from aigora.agent.policy import (
     AllowedCall,
     KeepInVault,
@@ -44,6 +53,7 @@ from aigora.agent.wallet import deploy_wallet, execute, read_state, set_policy
 
 __all__ = [
     "INTENT_TYPES",
+    "MAX_TOOL_CALLS",
     "AgentError",
     "AllowedCall",
     "Approval",
@@ -58,12 +68,15 @@ __all__ = [
     "LimitState",
     "MandateError",
     "MemoryApprovals",
+    "ModelEndpoint",
+    "ModelError",
     "Outcome",
     "Pay",
     "Policy",
     "PolicyError",
     "Stake",
     "Swap",
+    "TaskPlan",
     "Tip",
     "Unstake",
     "Verdict",
@@ -77,6 +90,7 @@ __all__ = [
     "deploy_wallet",
     "execute",
     "format_amount",
+    "intent_tools",
     "parse_intent",
     "parse_policy",
     "read_state",

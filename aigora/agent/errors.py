@@ -21,3 +21,8 @@ class MandateError(AgentError):
 
 class ApprovalError(AgentError):
     """A pending approval does not exist, was already decided, or cannot be carried out."""
+
+
+class ModelError(AgentError):
+    """A model endpoint failed or gave no chat completion; the message never quotes the server
+    or the key. The planner falls back to its rules."""

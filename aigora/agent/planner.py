@@ -1,34 +1,53 @@
-"""The offline, rule-based planner: tasks in, typed intents out, and never a key in reach.
+"""The planners, rules or a model: tasks in, typed intents out, and never a key in reach.
 
 The planner is the part an attacker talks to (task text, answers, a model's reply), so it runs in
 its own process with an environment stripped of every secret (`planner_env`) and can only print
-intent JSON; the executor validates that against the closed set in `intents.py`.
+intent JSON; the executor validates that against the closed set in `intents.py`. A model's API key
+reaches that process on stdin (never argv or the environment) and leaves it only in the
+Authorization header of the model request (`model_planner`).
 
-Tasks it understands (one per line or as dicts):
+The offline rule planner (`plan`) is the default, and the fallback for a task whenever the model
+endpoint fails; each `TaskPlan` says which planner planned its task, and why the model did not.
+Tasks the rules understand (one per line or as dicts):
   - `{"event": "rated", "rating": "helpful", "author": ADDRESS, "cid": CID}` (the owner rated an
     answer helpful): a tip of the mandate's tip amount to the author;
-  - "tip ADDRESS AMOUNT [for CID]", "pay AMOUNT to ADDRESS", "stake AMOUNT in ADDRESS",
-    "swap AMOUNT via ROUTER for at least MIN of TOKEN".
+  - "tip ADDRESS AMOUNT [for CID]", "pay AMOUNT to ADDRESS", "stake AMOUNT in VAULT",
+    "unstake AMOUNT from VAULT", "swap AMOUNT via ROUTER for at least MIN of TOKEN".
 Anything else is skipped with a note, never guessed at.
 """
 
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from aigora.agent.errors import MandateError
+import httpx
+
+from aigora.agent.errors import MandateError, ModelError
+from aigora.agent.model_planner import (
+    REDACTED,
+    ModelEndpoint,
+    intent_tools,
+    plan_with_model,
+    system_prompt,
+)
+from aigora.agent.policy import Policy
+
+logger = logging.getLogger(__name__)
 
 _ADDR = r"(0x[0-9a-fA-F]{40})"
 _NUM = r"(\d+(?:\.\d+)?)"
 _RULES = [
     ("tip", re.compile(rf"^tip\s+{_ADDR}\s+{_NUM}(?:\s+tokens?)?(?:\s+for\s+(\S+))?$", re.I)),
     ("pay", re.compile(rf"^(?:pay|send|transfer)\s+{_NUM}(?:\s+tokens?)?\s+to\s+{_ADDR}$", re.I)),
-    ("stake", re.compile(rf"^stake\s+{_NUM}(?:\s+tokens?)?\s+in\s+{_ADDR}$", re.I)),
+    ("stake", re.compile(rf"^stake\s+{_NUM}(?:\s+tokens?)?\s+in(?:to)?\s+{_ADDR}$", re.I)),
+    ("unstake", re.compile(rf"^unstake\s+{_NUM}(?:\s+tokens?)?\s+from\s+{_ADDR}$", re.I)),
     (
         "swap",
         re.compile(
@@ -98,8 +117,8 @@ def _plan_one(task: Any, tip_amount: int, decimals: int) -> dict[str, Any] | Non
             }
         if kind == "pay":
             return {"kind": "pay", "to": g[1], "amount": str(to_units(g[0], decimals))}
-        if kind == "stake":
-            return {"kind": "stake", "pool": g[1], "amount": str(to_units(g[0], decimals))}
+        if kind in ("stake", "unstake"):
+            return {"kind": kind, "vault": g[1], "amount": str(to_units(g[0], decimals))}
         return {
             "kind": "swap",
             "router": g[1],
@@ -115,32 +134,136 @@ def planner_env(environ: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if k in _SAFE_NAMES and not _SECRET_NAME.search(k)}
 
 
-def run_planner(tasks: list[Any], *, tip_amount: int, decimals: int = 18) -> list[dict[str, Any]]:
-    """`plan` in its own process, with no secret in its environment; stdout is its only say."""
-    request = json.dumps({"tasks": tasks, "tip_amount": str(tip_amount), "decimals": decimals})
-    done = subprocess.run(
-        [sys.executable, "-m", "aigora.agent.planner"],
-        input=request,
-        capture_output=True,
-        text=True,
-        env=planner_env(os.environ),
-        timeout=120,
-        check=False,
-    )
+@dataclass(frozen=True)
+class TaskPlan:
+    """The intents planned for one task, by `planner` ("model" or "rules"); `model_error` is why
+    the model did not plan it (the rules did), `dropped` how many tool calls were over the cap."""
+
+    planner: str
+    intents: tuple[dict[str, Any], ...] = ()
+    model_error: str | None = None
+    dropped: int = 0
+
+    @property
+    def planned_by(self) -> str:
+        if self.model_error:
+            return f"rules (model failed: {self.model_error})"
+        return self.planner
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "planner": self.planner,
+            "intents": list(self.intents),
+            "model_error": self.model_error,
+            "dropped": self.dropped,
+        }
+
+
+def plan_tasks(
+    tasks: list[Any],
+    *,
+    tip_amount: int,
+    decimals: int = 18,
+    model: ModelEndpoint | None = None,
+    api_key: str | None = None,
+    policy_text: str = "",
+) -> list[TaskPlan]:
+    """One `TaskPlan` per task: by the model at `model` (one request per task), else, and
+    whenever that request fails, by the rules."""
+    if model is None:
+        return [_rules(task, tip_amount, decimals) for task in tasks]
+    tools = intent_tools(decimals=decimals)
+    system = system_prompt(policy_text, tip_amount=tip_amount, decimals=decimals)
+    plans = []
+    with httpx.Client(follow_redirects=False) as client:
+        for task in tasks:
+            try:
+                found = plan_with_model(
+                    task, client=client, endpoint=model, api_key=api_key, system=system, tools=tools
+                )
+            except ModelError as exc:
+                logger.info("the model failed (%s); the rules plan this task", exc)
+                plans.append(replace(_rules(task, tip_amount, decimals), model_error=str(exc)))
+                continue
+            plans.append(TaskPlan("model", found.intents, dropped=found.dropped))
+    return plans
+
+
+def _rules(task: Any, tip_amount: int, decimals: int) -> TaskPlan:
+    try:
+        intent = _plan_one(task, tip_amount, decimals)
+    except MandateError:  # an amount with more decimals than the token: not understood
+        intent = None
+    return TaskPlan("rules", () if intent is None else (intent,))
+
+
+def run_planner(
+    tasks: list[Any],
+    *,
+    tip_amount: int,
+    decimals: int = 18,
+    model: ModelEndpoint | None = None,
+    api_key: str | None = None,
+    policy: Policy | None = None,
+) -> list[TaskPlan]:
+    """`plan_tasks` in its own process, with no secret in its environment; stdout is its only
+    say. `api_key` (for `model`) travels on stdin; `policy` reaches the model in words."""
+    request = {
+        "tasks": tasks,
+        "tip_amount": str(tip_amount),
+        "decimals": decimals,
+        "model": None if model is None else asdict(model),
+        "api_key": api_key,
+        "policy": "" if policy is None else policy.describe(decimals=decimals),
+    }
+    # a request may take its timeout to connect and again to answer (`post_chat`)
+    budget = 60 + (0 if model is None else len(tasks) * (2 * model.timeout_s + 5))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "aigora.agent.planner"],
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            env=planner_env(os.environ),
+            timeout=budget,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise MandateError(f"the planner took longer than {budget:g}s") from None
     if done.returncode != 0:
-        raise MandateError(f"the planner failed: {done.stderr.strip().splitlines()[-1:]}")
-    output = json.loads(done.stdout)
-    if not isinstance(output, list):
-        raise MandateError("the planner did not return a list of intents")
-    return output
+        last = done.stderr.strip().splitlines()[-1:] or ["no message"]
+        raise MandateError(f"the planner failed: {_redact(last[0], api_key)}")
+    try:
+        output = json.loads(done.stdout)
+        return [
+            TaskPlan(
+                str(p["planner"]),
+                tuple(p["intents"]),
+                p["model_error"],
+                int(p["dropped"]),
+            )
+            for p in output
+        ]
+    except (ValueError, KeyError, TypeError):
+        raise MandateError("the planner did not return a plan per task") from None
+
+
+def _redact(text: str, secret: str | None) -> str:
+    return text.replace(secret, REDACTED) if secret else text
 
 
 def main() -> None:
     request = json.loads(sys.stdin.read())
-    intents = plan(
-        request["tasks"], tip_amount=int(request["tip_amount"]), decimals=int(request["decimals"])
+    model = request.get("model")
+    plans = plan_tasks(
+        request["tasks"],
+        tip_amount=int(request["tip_amount"]),
+        decimals=int(request["decimals"]),
+        model=None if model is None else ModelEndpoint(**model),
+        api_key=request.get("api_key"),
+        policy_text=request.get("policy", ""),
     )
-    sys.stdout.write(json.dumps(intents))
+    sys.stdout.write(json.dumps([p.to_json() for p in plans]))
 
 
 if __name__ == "__main__":

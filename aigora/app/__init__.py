@@ -15,7 +15,7 @@ services compose them with I/O (database, chain, files). The CLI commands and th
 are adapters: parse input, call one method here, render the result.
 """
 
-from aigora.app._agents import Agents, AgentView, RunReport
+from aigora.app._agents import Agents, AgentView, RunReport, TaskReport
 from aigora.app._answers import (
     ENGINE_VERSION,
     Answer,
@@ -34,6 +34,7 @@ from aigora.app._asks import Asks, AskTerms, ChannelState, RedeemReport, Withdra
 from aigora.app._config import (
     CONFIG_FILE,
     DEFAULT_PORT,
+    AgentConfig,
     Config,
     LimitsConfig,
     database_url,
@@ -161,6 +162,7 @@ __all__ = [
     "NODE_FILE",
     "OPERATOR_TOKEN_FILE",
     "STATUS_NAMES",
+    "AgentConfig",
     "AgentView",
     "Agents",
     "AlreadyVoted",
@@ -234,6 +236,7 @@ __all__ = [
     "Snapshots",
     "StoreContext",
     "SyncResult",
+    "TaskReport",
     "UrlMatches",
     "VerdictReport",
     "Watched",

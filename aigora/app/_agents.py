@@ -3,10 +3,14 @@ executor, and the owner's decisions (approve, reject, revoke).
 
 The owner's key signs wallet creation, policy changes and approvals; the agent's own key (a
 separate keystore account) signs only `execute`, and only inside `run`, whose planner runs in a
-process without any key or passphrase.
+process without any key or passphrase. The planner is the `[agent]` config's model (or one named
+by the caller), else the offline rules; a model's API key is read here from the environment
+variable the config names and handed to the planner process on stdin.
 """
 
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,8 +24,10 @@ from aigora.agent import (
     ApprovalQueue,
     CompiledMandate,
     Executor,
+    ModelEndpoint,
     Outcome,
     Policy,
+    TaskPlan,
     WalletState,
     approve_pending,
     compile_mandate,
@@ -30,6 +36,7 @@ from aigora.agent import (
     read_state,
     run_planner,
 )
+from aigora.app._config import AgentConfig
 from aigora.app._context import NodeContext
 from aigora.core.keystore import Signer
 from aigora.store import AgentWallet, session_scope
@@ -55,14 +62,50 @@ class AgentView:
 
 
 @dataclass(frozen=True)
-class RunReport:
-    """What `run` did with each understood task, and how many tasks it did not understand."""
+class TaskReport:
+    """One task: which planner planned it (`planned_by`: "model", "rules" or "rules (model
+    failed: why)"), what became of each intent, and how many tool calls were over the cap."""
 
+    planned_by: str
     outcomes: tuple[Outcome, ...]
-    not_understood: int
+    dropped: int = 0
+
+    @property
+    def understood(self) -> bool:
+        return bool(self.outcomes)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What `run` did with each task, in order."""
+
+    tasks: tuple[TaskReport, ...]
+
+    @property
+    def outcomes(self) -> tuple[Outcome, ...]:
+        return tuple(outcome for task in self.tasks for outcome in task.outcomes)
+
+    @property
+    def not_understood(self) -> int:
+        return sum(1 for task in self.tasks if not task.understood)
 
     def count(self, status: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+
+def model_endpoint(
+    config: AgentConfig, model_url: str | None = None, model: str | None = None
+) -> ModelEndpoint | None:
+    """The model to plan with: the arguments over the config; None (the rules) without a URL."""
+    url = model_url or config.model_url
+    if not url:
+        return None
+    return ModelEndpoint(url=url, model=model or config.model, timeout_s=config.timeout_s)
+
+
+def model_key(config: AgentConfig, environ: Mapping[str, str]) -> str | None:
+    """The model's API key, from the environment variable the config names (None if unset)."""
+    return environ.get(config.model_key_env) or None
 
 
 def _policy_of(row: AgentWallet) -> tuple[Policy, int]:
@@ -80,13 +123,23 @@ class Agents:
         return self.context.deployment.token.address
 
     def compile(
-        self, mandate: str, model_url: str | None = None, model: str = "default"
+        self, mandate: str, model_url: str | None = None, model: str | None = None
     ) -> CompiledMandate:
-        """The mandate as a typed policy (by the offline rules, or a model at `model_url`)."""
+        """The mandate as a typed policy: by the model at `model_url` (else the `[agent]`
+        config's), or by the offline rules when neither names one."""
         token, now = self.token(), self.context.chain.now()
-        if model_url:
-            return compile_with_model(mandate, url=model_url, model=model, token=token, now=now)
-        return compile_mandate(mandate, token=token, now=now)
+        config = self.context.config.agent
+        endpoint = model_endpoint(config, model_url, model)
+        if endpoint is None:
+            return compile_mandate(mandate, token=token, now=now)
+        return compile_with_model(
+            mandate,
+            url=endpoint.url,
+            model=endpoint.model,
+            token=token,
+            now=now,
+            api_key=model_key(config, os.environ),
+        )
 
     def create(
         self,
@@ -201,16 +254,37 @@ class Agents:
         call = wallet.functions.withdraw_token(token, to or owner.address, amount)
         return amount, chain.transact(owner, call).tx_hash
 
-    def run(self, name: str, tasks: list, agent_passphrase: str) -> RunReport:
-        """Plan `tasks` (in a process without keys), then carry out what the policy allows and
-        queue the rest for the owner."""
+    def run(
+        self,
+        name: str,
+        tasks: list,
+        agent_passphrase: str,
+        *,
+        model_url: str | None = None,
+        model: str | None = None,
+    ) -> RunReport:
+        """Plan `tasks` (in a process without keys; by the model at `model_url`, else the
+        config's, else the rules), then carry out what the policy allows and queue the rest for
+        the owner."""
         context = self.context
         row = self._row(name)
         policy, tip = _policy_of(row)
-        intents = run_planner(tasks, tip_amount=tip)
+        config = context.config.agent
+        endpoint = model_endpoint(config, model_url, model)
+        plans = run_planner(
+            tasks,
+            tip_amount=tip,
+            model=endpoint,
+            api_key=None if endpoint is None else model_key(config, os.environ),
+            policy=policy,
+        )
         agent = context.keystore.unlock(row.agent_key, agent_passphrase)
         executor = Executor(
             context.chain, self._wallet(row), agent, policy, ApprovalQueue(context.db, row.id)
         )
-        outcomes = tuple(executor.handle(proposed) for proposed in intents)
-        return RunReport(outcomes, len(tasks) - len(intents))
+        return RunReport(tuple(_carry_out(executor, plan) for plan in plans))
+
+
+def _carry_out(executor: Executor, plan: TaskPlan) -> TaskReport:
+    outcomes = tuple(executor.handle(proposed) for proposed in plan.intents)
+    return TaskReport(plan.planned_by, outcomes, plan.dropped)

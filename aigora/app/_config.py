@@ -11,9 +11,16 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from aigora.chain import WITHDRAW_DELAY_S
 from aigora.core.errors import ConfigError
@@ -205,6 +212,16 @@ class VerifyConfig(BaseModel):
     model: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{64}$")
 
 
+def _http_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http(s):// URL")
+    return value
+
+
+OptionalHttpUrl = Annotated[str | None, AfterValidator(_http_url)]
+"""Unset, or an http(s):// URL (a peer's endpoint, a model's)."""
+
+
 class NetworkConfig(BaseModel):
     """Joining a network (`docs/network.md`). `file` is the network file (relative to the data
     directory; unset: `network.json` there if present, else no network: the node deploys its
@@ -216,16 +233,9 @@ class NetworkConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     file: str = ""
-    public_url: str | None = None
+    public_url: OptionalHttpUrl = None
     peers: list[str] = []
     sync_interval_s: int = Field(default=10, ge=0)
-
-    @field_validator("public_url")
-    @classmethod
-    def _public_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s):// URL")
-        return value
 
     @field_validator("peers")
     @classmethod
@@ -234,6 +244,24 @@ class NetworkConfig(BaseModel):
             if not peer.startswith(("http://", "https://")):
                 raise ValueError(f"peer {peer!r} must be an http(s):// URL")
         return value
+
+
+class AgentConfig(BaseModel):
+    """The planner of `aigora agent run` (and the mandate compiler of `agent create`): the
+    offline rules unless `model_url` names an OpenAI-compatible endpoint (its API base, such as
+    `http://127.0.0.1:8000/v1`), whose `model` plans with tool calls; a request slower than
+    `timeout_s` seconds, or any failure, hands that task to the rules. The API key is read from
+    the environment variable `model_key_env` names (never from this file); it is sent only in the
+    request's Authorization header."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model_url: OptionalHttpUrl = None
+    model: str = Field(default="default", min_length=1, max_length=200)
+    model_key_env: str = Field(
+        default="AIGORA_MODEL_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+    )
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
 
 
 class Config(BaseModel):
@@ -249,6 +277,7 @@ class Config(BaseModel):
     verify: VerifyConfig = VerifyConfig()
     network: NetworkConfig = NetworkConfig()
     limits: LimitsConfig = LimitsConfig()
+    agent: AgentConfig = AgentConfig()
 
 
 DEFAULT_CONFIG_TEXT = """\
@@ -316,6 +345,12 @@ writes_per_minute = 60       # signed items and other public writes
 max_body_bytes = 1048576     # a request body (content and job specs have larger caps); 413
 pending_per_author = 200     # items not yet anchored, per signing address
 pending_total = 20000        # ... and in all
+
+[agent]                      # the planner of `aigora agent run`, the compiler of `agent create`
+# model_url = "http://127.0.0.1:8000/v1"   # an OpenAI-compatible API; unset: the offline rules
+model = "default"            # the model name at model_url
+model_key_env = "AIGORA_MODEL_KEY"   # the environment variable holding its API key, if any
+timeout_s = 30               # per request; past it (or on any failure) the rules plan the task
 """
 
 

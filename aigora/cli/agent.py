@@ -2,8 +2,10 @@
 
 The owner's key signs wallet creation, policy changes and approvals; the agent's own key (a
 separate keystore account) signs only `execute`, and only inside `run`, whose planner runs in a
-process without any key or passphrase. Commands that touch the chain open the embedded chain
-directly: stop a running node (`aigora up`) first.
+process without any key or passphrase. `--model-url` and `--model` (default: the `[agent]`
+config) plan with an OpenAI-compatible model, its API key from the environment variable
+`[agent] model_key_env` (AIGORA_MODEL_KEY); without one, the offline rules plan. Commands that
+touch the chain open the embedded chain directly: stop a running node (`aigora up`) first.
 """
 
 import json
@@ -16,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aigora.agent import AgentError, format_amount, to_units
+from aigora.agent import MAX_TOOL_CALLS, AgentError, format_amount, to_units
 from aigora.app import Agents, NodeContext, open_chain_view
 from aigora.cli.options import DataDirOption, data_dir_of, passphrase
 from aigora.core.errors import DataDirInUse
@@ -26,6 +28,16 @@ app = typer.Typer(help="Agents that spend only within a policy you set.", no_arg
 console = Console()
 NameArg = Annotated[str, typer.Argument(help="The agent's name.")]
 OwnerOption = Annotated[str | None, typer.Option(help="Owner account (default: operator).")]
+ModelUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        help="OpenAI-compatible API base (e.g. http://127.0.0.1:8000/v1); "
+        "default: [agent] model_url, else the offline rules."
+    ),
+]
+ModelOption = Annotated[
+    str | None, typer.Option(help='Model name at the URL (default: [agent] model, "default").')
+]
 
 
 @contextmanager
@@ -51,10 +63,8 @@ def create(
     name: Annotated[str, typer.Option(help="A name for this agent.")] = "agent",
     fund: Annotated[str, typer.Option(help="Tokens to move into the wallet now.")] = "0",
     account: OwnerOption = None,
-    model_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible endpoint to compile the mandate.")
-    ] = None,
-    model: Annotated[str, typer.Option(help="Model name at --model-url.")] = "default",
+    model_url: ModelUrlOption = None,
+    model: ModelOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -113,7 +123,9 @@ def _words(intent: Any) -> str:
     if intent.kind in ("pay", "tip"):
         return f"{intent.kind} {format_amount(intent.amount)} to {intent.to}"
     if intent.kind == "stake":
-        return f"stake {format_amount(intent.amount)} in {intent.pool}"
+        return f"stake {format_amount(intent.amount)} in {intent.vault}"
+    if intent.kind == "unstake":
+        return f"unstake {format_amount(intent.amount)} from {intent.vault}"
     return f"swap {format_amount(intent.amount_in)} via {intent.router}"
 
 
@@ -182,9 +194,12 @@ def withdraw(
 def run(
     name: NameArg,
     tasks: Annotated[Path, typer.Argument(help="Tasks: a JSON list, or one per line.")],
+    model_url: ModelUrlOption = None,
+    model: ModelOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Plan TASKS (in a process without keys), then carry out what the policy allows."""
+    """Plan TASKS (in a process without keys), then carry out what the policy allows. Each line
+    says which planner planned the task: the model, or the rules (and why not the model)."""
     try:
         text = tasks.read_text(encoding="utf-8")
     except OSError as exc:
@@ -196,10 +211,21 @@ def run(
     if not isinstance(items, list):
         raise AgentError("tasks must be a JSON list or one task per line")
     with _agents(data_dir) as agents:
-        report = agents.run(name, items, passphrase())
-    for outcome in report.outcomes:
-        detail = outcome.reason or ", ".join(outcome.tx_hashes)
-        console.print(f"{outcome.status}: {detail}", highlight=False)
+        report = agents.run(name, items, passphrase(), model_url=model_url, model=model)
+    # what a planner or model wrote is printed as text, never as console markup
+    for number, task in enumerate(report.tasks, 1):
+        head = f"task {number} ({task.planned_by})"
+        if not task.outcomes:
+            console.print(f"{head}: not understood", markup=False, highlight=False)
+        for outcome in task.outcomes:
+            detail = outcome.reason or ", ".join(outcome.tx_hashes)
+            console.print(f"{head}: {outcome.status}: {detail}", markup=False, highlight=False)
+        if task.dropped:
+            console.print(
+                f"{head}: {task.dropped} more tool call(s) dropped (at most {MAX_TOOL_CALLS})",
+                markup=False,
+                highlight=False,
+            )
     console.print(
         f"{report.count('sent')} sent, {report.count('pending')} waiting for you "
         f"(`aigora agent pending {name}`), {report.count('invalid')} invalid, "

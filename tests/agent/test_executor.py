@@ -115,5 +115,7 @@ def test_the_planner_runs_without_secrets(monkeypatch, embedded_setup):
     assert "hunter2" not in env.values()
     assert key_hex not in "".join(env.values())
     assert not any("KEY" in k or "PASS" in k for k in env)
-    intents = run_planner([f"pay 1 to {s.alice.address}"], tip_amount=UNIT)
-    assert intents == [{"kind": "pay", "to": s.alice.address, "amount": str(UNIT)}]
+    plans = run_planner([f"pay 1 to {s.alice.address}"], tip_amount=UNIT)
+    assert [(p.planned_by, p.intents) for p in plans] == [
+        ("rules", ({"kind": "pay", "to": s.alice.address, "amount": str(UNIT)},))
+    ]
