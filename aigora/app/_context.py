@@ -45,6 +45,7 @@ from aigora.chain import (
     deploy_disputes,
     deploy_distributor,
     deploy_foundation,
+    deploy_markets,
     read_operator,
     source_hash,
 )
@@ -348,6 +349,8 @@ def _ensure_deployed(chain: Chain, db: Engine, operator: Signer, config: Config)
             deployment = _add_bounties(chain, db, operator, deployment)
         if deployment.channels is None:
             deployment = _add_channels(chain, db, operator, deployment, config)
+        if deployment.markets is None and _runs_dev_token(chain, config):
+            deployment = _add_markets(chain, db, operator, deployment)
         return deployment
     if chain.is_dev_chain:
         fund_from_faucet(chain, operator)
@@ -366,7 +369,10 @@ def _ensure_deployed(chain: Chain, db: Engine, operator: Signer, config: Config)
     deployment = _add_disputes(chain, db, operator, deployment)
     deployment = _add_distributor(chain, db, operator, deployment)
     deployment = _add_bounties(chain, db, operator, deployment)
-    return _add_channels(chain, db, operator, deployment, config)
+    deployment = _add_channels(chain, db, operator, deployment, config)
+    if _runs_dev_token(chain, config):
+        deployment = _add_markets(chain, db, operator, deployment)
+    return deployment
 
 
 def _add_disputes(chain: Chain, db: Engine, operator: Signer, deployment: Deployment) -> Deployment:
@@ -413,13 +419,41 @@ def _add_channels(
     return _added(db, chain, deployment, "Channels", channels, tx)
 
 
+def _runs_dev_token(chain: Chain, config: Config) -> bool:
+    """Whether this node runs on a dev chain with our dev token (no `[chain] token`): only there
+    are markets deployed, seeded with tokens the operator mints."""
+    return chain.is_dev_chain and config.chain.token is None
+
+
+def _add_markets(chain: Chain, db: Engine, operator: Signer, deployment: Deployment) -> Deployment:
+    """Deploy the dev chain's second token, pool (with liquidity) and vault, for agents to swap
+    and stake in. A dev token this operator cannot mint (another key deployed it) gets none."""
+    if chain.call(deployment.token.functions.minter()) != operator.address:
+        return deployment
+    markets, transactions = deploy_markets(chain, operator, deployment.token)
+    return _extended(db, chain, replace(deployment, markets=markets), deployment, transactions)
+
+
 def _added(
     db: Engine, chain: Chain, deployment: Deployment, name: str, contract: Contract, tx: TxResult
 ) -> Deployment:
     """`deployment` with the contract just deployed as `name`, recorded (only that row)."""
-    added = replace(deployment, **{name.lower(): contract}, transactions={name: tx})
-    _record(db, chain, added)
-    return replace(added, transactions={**deployment.transactions, name: tx})
+    return _extended(
+        db, chain, replace(deployment, **{name.lower(): contract}), deployment, {name: tx}
+    )
+
+
+def _extended(
+    db: Engine,
+    chain: Chain,
+    extended: Deployment,
+    deployment: Deployment,
+    transactions: dict[str, TxResult],
+) -> Deployment:
+    """`extended` (`deployment` with contracts added), recording only the rows of the contracts
+    just deployed (`transactions`), and holding every transaction made this time."""
+    _record(db, chain, replace(extended, transactions=transactions))
+    return replace(extended, transactions={**deployment.transactions, **transactions})
 
 
 def _ensure_registered(

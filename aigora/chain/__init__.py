@@ -7,6 +7,8 @@
   snekmate's included).
 - `contract_constants(name)`: the `constant(...)` values a contract (and each module it imports)
   declares, read from the Vyper source; tests tie every Python mirror of a contract constant to it.
+- `deploy_markets`: a dev chain's second token, constant-product pool (seeded) and ERC-4626
+  vault (`Deployment.markets`), where agents swap and stake; never part of a network.
 - `Chain.events` / `Chain.event_pages` read logs in windows of at most `max_range` blocks (many
   providers refuse wider ranges); `Chain.deployment_block` says where a history scan starts.
 - Contract structs are read only through the typed readers of `records` (`read_operator`,
@@ -18,11 +20,16 @@ from aigora.chain.client import MAX_LOG_RANGE, Chain, TxResult, TxSigner
 from aigora.chain.compile import CompiledContract, compile_contract
 from aigora.chain.constants import ConstantValue, contract_constants
 from aigora.chain.deploy import (
+    DEV_STABLE_SYMBOL,
+    MARKET_NAMES,
+    POOL_FEE_BPS,
+    POOL_LIQUIDITY,
     TOKEN_UNIT,
     WITHDRAW_DELAY_S,
     Deployment,
     DisputeParams,
     GovernorParams,
+    Markets,
     RegistryParams,
     attach_foundation,
     deploy_bounties,
@@ -31,6 +38,7 @@ from aigora.chain.deploy import (
     deploy_distributor,
     deploy_foundation,
     deploy_governor,
+    deploy_markets,
     source_hash,
 )
 from aigora.chain.records import (
@@ -64,7 +72,11 @@ from aigora.chain.records import (
 )
 
 __all__ = [
+    "DEV_STABLE_SYMBOL",
+    "MARKET_NAMES",
     "MAX_LOG_RANGE",
+    "POOL_FEE_BPS",
+    "POOL_LIQUIDITY",
     "TOKEN_UNIT",
     "WITHDRAW_DELAY_S",
     "ZERO_ADDRESS",
@@ -82,6 +94,7 @@ __all__ = [
     "GameRecord",
     "GovernorParams",
     "JobRecord",
+    "Markets",
     "ModelRecord",
     "OperatorRecord",
     "ProposalRecord",
@@ -101,6 +114,7 @@ __all__ = [
     "deploy_distributor",
     "deploy_foundation",
     "deploy_governor",
+    "deploy_markets",
     "last_receipt_nonce",
     "read_batch",
     "read_channel",

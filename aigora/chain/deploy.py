@@ -1,5 +1,6 @@
 """Deploy the foundation contracts (payment token and registry), the disputes contract, the
-distributor, the labeling escrow and the ask channels, and find them again."""
+distributor, the labeling escrow and the ask channels, the dev chains' markets (a second token,
+a pool and a vault), and find them again."""
 
 from dataclasses import dataclass, field
 
@@ -53,10 +54,44 @@ class DisputeParams:
     intermediate: int = 1536
 
 
+DEV_STABLE_NAME = "Aigora Dev Stable"
+DEV_STABLE_SYMBOL = "DUSD"
+VAULT_NAME = "Aigora Dev Vault"
+VAULT_SYMBOL = "vAIGD"
+POOL_FEE_BPS = 30
+POOL_LIQUIDITY = 100_000 * TOKEN_UNIT
+"""What the deployer puts in a dev chain's pool, of each token (freshly minted: the price starts
+at one for one)."""
+MARKET_NAMES = ("Stable", "Pool", "Vault")
+"""The markets' names in `Deployment.addresses()` and the deployments table."""
+DEPLOYED_AS = {"Stable": "Token"}
+"""The contract (source) each deployment name is an instance of, where the two differ."""
+
+
+@dataclass(frozen=True)
+class Markets:
+    """A dev chain's markets, where agents swap and stake: `stable`, a second dev token (a
+    `Token`, minted by the deployer); `pool`, a constant-product `Pool` of the payment token and
+    `stable`; and `vault`, an ERC-4626 `Vault` over the payment token. Never on a network: a
+    network's markets are whatever real contracts its members choose to trust."""
+
+    stable: Contract
+    pool: Contract
+    vault: Contract
+
+    def addresses(self) -> dict[str, str]:
+        return {
+            "Stable": self.stable.address,
+            "Pool": self.pool.address,
+            "Vault": self.vault.address,
+        }
+
+
 @dataclass(frozen=True)
 class Deployment:
     """Handles on the foundation contracts; `transactions` holds the deployments made this time
-    (an existing token named by configuration has none)."""
+    (an existing token named by configuration has none). `markets` is None except on a dev
+    chain running our dev token."""
 
     token: Contract
     registry: Contract
@@ -66,6 +101,7 @@ class Deployment:
     bounties: Contract | None = None
     channels: Contract | None = None
     governor: Contract | None = None
+    markets: Markets | None = None
 
     def addresses(self) -> dict[str, str]:
         found = {"Token": self.token.address, "Registry": self.registry.address}
@@ -79,6 +115,8 @@ class Deployment:
             found["Channels"] = self.channels.address
         if self.governor is not None:
             found["Governor"] = self.governor.address
+        if self.markets is not None:
+            found |= self.markets.addresses()
         return found
 
 
@@ -206,6 +244,29 @@ def deploy_governor(
     )
 
 
+def deploy_markets(
+    chain: Chain,
+    deployer: TxSigner,
+    token: Contract,
+    *,
+    liquidity: int = POOL_LIQUIDITY,
+    fee_bps: int = POOL_FEE_BPS,
+) -> tuple[Markets, dict[str, TxResult]]:
+    """Deploy a dev chain's markets beside the dev token `token` (whose minter `deployer` must
+    be): the second token, the pool, seeded with `liquidity` of each token minted to the deployer
+    (whose pool shares they become), and the vault. Returns the handles and the three
+    deployment transactions by name."""
+    stable, stable_tx = chain.deploy(deployer, "Token", DEV_STABLE_NAME, DEV_STABLE_SYMBOL)
+    pool, pool_tx = chain.deploy(deployer, "Pool", token.address, stable.address, fee_bps)
+    for seeded in (token, stable):
+        chain.transact(deployer, seeded.functions.mint(deployer.address, liquidity))
+        chain.transact(deployer, seeded.functions.approve(pool.address, liquidity))
+    chain.transact(deployer, pool.functions.add_liquidity(liquidity, liquidity, 0))
+    vault, vault_tx = chain.deploy(deployer, "Vault", token.address, VAULT_NAME, VAULT_SYMBOL)
+    markets = Markets(stable=stable, pool=pool, vault=vault)
+    return markets, {"Stable": stable_tx, "Pool": pool_tx, "Vault": vault_tx}
+
+
 def attach_foundation(chain: Chain, addresses: dict[str, str]) -> Deployment:
     """Handles on contracts deployed earlier, by the addresses recorded then."""
     disputes = addresses.get("Disputes")
@@ -213,6 +274,15 @@ def attach_foundation(chain: Chain, addresses: dict[str, str]) -> Deployment:
     bounties = addresses.get("Bounties")
     channels = addresses.get("Channels")
     governor = addresses.get("Governor")
+    markets = (
+        Markets(
+            stable=chain.contract(DEPLOYED_AS["Stable"], addresses["Stable"]),
+            pool=chain.contract("Pool", addresses["Pool"]),
+            vault=chain.contract("Vault", addresses["Vault"]),
+        )
+        if set(MARKET_NAMES) <= addresses.keys()
+        else None
+    )
     return Deployment(
         token=chain.contract("Token", addresses["Token"]),
         registry=chain.contract("Registry", addresses["Registry"]),
@@ -221,10 +291,12 @@ def attach_foundation(chain: Chain, addresses: dict[str, str]) -> Deployment:
         bounties=chain.contract("Bounties", bounties) if bounties else None,
         channels=chain.contract("Channels", channels) if channels else None,
         governor=chain.contract("Governor", governor) if governor else None,
+        markets=markets,
     )
 
 
 def source_hash(name: str) -> str:
-    """The 0x-hex SHA-256 naming what a deployment was built from: the compiler version and the
-    source of the contract and of every module it imports (`compile.source_hash`)."""
-    return "0x" + compile_contract(name).source_hash
+    """The 0x-hex SHA-256 naming what the deployment `name` (a contract's name, or a name of
+    `DEPLOYED_AS`) was built from: the compiler version and the source of the contract and of
+    every module it imports (`compile.source_hash`)."""
+    return "0x" + compile_contract(DEPLOYED_AS.get(name, name)).source_hash

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from eth_utils import function_abi_to_4byte_selector
 
 # The Python mirrors are the imports marked with the contract they mirror.
 from aigora.agent.intents import (
@@ -38,7 +39,7 @@ from aigora.app._dispute_state import EMBEDDING, KIND_NAMES, OMISSION, STATUS_NA
 from aigora.asks import DOMAIN_NAME as CHANNELS_DOMAIN_NAME  # mirrors Channels
 from aigora.asks import DOMAIN_VERSION as CHANNELS_DOMAIN_VERSION  # mirrors Channels
 from aigora.asks import REDEEM_BATCH, VOUCHER_TYPES, WITHDRAWAL_TYPES  # mirror Channels
-from aigora.chain import Chain, contract_constants
+from aigora.chain import POOL_FEE_BPS, Chain, compile_contract, contract_constants
 from aigora.chain import compile as compile_module
 from aigora.chain.constants import ConstantValue
 from aigora.chain.deploy import (  # DisputeParams mirrors Disputes' deployed immutables
@@ -297,6 +298,14 @@ def test_policy_wallet_selectors_and_limits():
         ("MINT", "mint(uint256,address)"),
     ]:
         assert wallet[name] == selector_of(signature)
+
+
+def test_the_pools_swap_is_the_one_the_wallet_decodes():
+    """The dev chains' pool is swapped through with the call the PolicyWallet decodes, and its
+    default fee is one the contract accepts."""
+    swap = next(e for e in compile_contract("Pool").abi if e.get("name") == "swap_exact_in")
+    assert function_abi_to_4byte_selector(swap) == SWAP_EXACT_IN
+    assert contract_constants("Pool")["MAX_FEE_BPS"] >= POOL_FEE_BPS
 
 
 # ---- the reader itself --------------------------------------------------------------------------

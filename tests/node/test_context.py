@@ -4,8 +4,8 @@ configuration and wrong passphrases are named clearly, and a JSON-RPC chain work
 import pytest
 from sqlalchemy import select
 
-from aigora.app import load_config, node_url, open_node, public_url
-from aigora.chain import Chain
+from aigora.app import load_config, node_url, open_chain_view, open_node, public_url
+from aigora.chain import DEV_STABLE_SYMBOL, MARKET_NAMES, POOL_LIQUIDITY, Chain
 from aigora.chain.anvil import Anvil, free_port
 from aigora.core.errors import ChainUnreachable, ConfigError, WrongPassphrase
 from aigora.store import models
@@ -15,7 +15,10 @@ from aigora.store.db import session_scope
 def test_first_start_deploys_and_records_with_real_transactions(context):
     with session_scope(context.db) as session:
         rows = {row.name: row for row in session.scalars(select(models.Deployment))}
-        assert set(rows) == {"Token", "Registry", "Disputes", "Distributor", "Bounties", "Channels"}
+        assert set(rows) == {
+            *("Token", "Registry", "Disputes", "Distributor", "Bounties", "Channels"),
+            *("Stable", "Pool", "Vault"),  # the dev chain's markets
+        }
         registry = context.deployment.registry
         assert context.chain.call(registry.functions.slasher()) == rows["Disputes"].address
         distributor = context.deployment.distributor
@@ -26,6 +29,56 @@ def test_first_start_deploys_and_records_with_real_transactions(context):
             receipt = context.chain.w3.eth.get_transaction_receipt(row.tx_hash)
             assert receipt["contractAddress"] == row.address
             assert row.block_number == receipt["blockNumber"]
+
+
+def test_a_dev_chain_gets_markets_with_liquidity_that_a_chain_view_finds(
+    tmp_path, make_node_dir, passphrase
+):
+    """`aigora up` on a dev chain deploys a second token, a seeded pool and a vault; the agent
+    commands (`open_chain_view`) find them from the records."""
+    data_dir = make_node_dir(tmp_path / "node")
+    context = open_node(data_dir, passphrase)
+    try:
+        markets, token, chain = context.deployment.markets, context.deployment.token, context.chain
+        assert markets is not None
+        assert chain.call(markets.pool.functions.reserves()) == [POOL_LIQUIDITY, POOL_LIQUIDITY]
+        assert chain.call(markets.pool.functions.token0()) == token.address
+        assert chain.call(markets.pool.functions.token1()) == markets.stable.address
+        assert chain.call(markets.vault.functions.asset()) == token.address
+        assert chain.call(markets.stable.functions.symbol()) == DEV_STABLE_SYMBOL
+        assert chain.call(token.functions.balanceOf(markets.pool.address)) == POOL_LIQUIDITY
+        addresses = markets.addresses()
+    finally:
+        context.close()
+    view = open_chain_view(data_dir)
+    try:
+        assert view.deployment.markets is not None
+        assert view.deployment.markets.addresses() == addresses
+    finally:
+        view.close()
+
+
+def test_a_node_without_markets_gets_them_at_its_next_start(tmp_path, make_node_dir, passphrase):
+    """A data directory from before the markets keeps its contracts and gains the markets."""
+    data_dir = make_node_dir(tmp_path / "node")
+    context = open_node(data_dir, passphrase)
+    before = context.deployment.addresses()
+    with session_scope(context.db) as session:
+        for row in session.scalars(
+            select(models.Deployment).where(models.Deployment.name.in_(MARKET_NAMES))
+        ):
+            session.delete(row)
+    context.close()
+    context = open_node(data_dir, passphrase)
+    try:
+        after = context.deployment.addresses()
+        assert {n: a for n, a in after.items() if n not in MARKET_NAMES} == {
+            n: a for n, a in before.items() if n not in MARKET_NAMES
+        }
+        assert all(after[n] != before[n] for n in MARKET_NAMES)  # deployed afresh
+        assert context.chain.call(context.deployment.markets.pool.functions.total_shares()) > 0
+    finally:
+        context.close()
 
 
 def test_restart_finds_the_same_contracts_and_state(data_dir, passphrase):
