@@ -1,4 +1,7 @@
-"""A dev token, a PolicyWallet with a small policy, a funded owner and a hostile spender."""
+"""A dev token, a PolicyWallet with a small policy, a funded owner, an ERC-4626 vault (the real
+`Vault`) the agent may stake in, and a hostile spender (`RedTeamSpender`) whose `stake(uint256)`
+the policy allowlists as an ordinary contract call (it is no vault: it pulls its approval and
+keeps it)."""
 
 from dataclasses import dataclass
 
@@ -7,6 +10,7 @@ from web3.contract import Contract
 
 from aigora.agent.intents import selector_of
 from aigora.agent.policy import AllowedCall, Policy
+from aigora.agent.vaults import DEPOSIT, REDEEM, WITHDRAW
 from aigora.agent.wallet import deploy_wallet
 from aigora.chain import Chain
 from aigora.chain.client import TxSigner
@@ -22,6 +26,7 @@ class WalletSetup:
     token: Contract
     wallet: Contract
     spender: Contract
+    vault: Contract
     owner: TxSigner
     agent: TxSigner
     alice: TxSigner
@@ -51,26 +56,39 @@ def make_policy(token: str, now: int, recipients, spenders=(), calls=()) -> Poli
     )
 
 
+def vault_calls(vault: str) -> list[AllowedCall]:
+    """The ERC-4626 calls a policy allows on `vault`: deposit, withdraw and redeem."""
+    return [
+        AllowedCall(target=vault, selector=DEPOSIT, label="deposit"),
+        AllowedCall(target=vault, selector=WITHDRAW, label="withdraw"),
+        AllowedCall(target=vault, selector=REDEEM, label="redeem"),
+    ]
+
+
 def build_setup(chain: Chain) -> WalletSetup:
     owner, agent, alice, bob, mallory = chain.dev_signers()[:5]
     token, _ = chain.deploy(owner, "Token", "Test", "TST")
     chain.transact(owner, token.functions.mint(owner.address, 10 * FUND))
     spender, _ = chain.deploy(owner, "RedTeamSpender", token.address)
+    vault, _ = chain.deploy(owner, "Vault", token.address, "Test Vault", "vTST")
     policy = make_policy(
         token.address,
         chain.now(),
         [alice.address, bob.address],
-        [spender.address],
+        [spender.address, vault.address],
         [
             AllowedCall(
-                target=spender.address, selector=selector_of("stake(uint256)"), label="stake"
-            )
+                target=spender.address,
+                selector=selector_of("stake(uint256)"),
+                label="RedTeamSpender.stake",
+            ),
+            *vault_calls(vault.address),
         ],
     )
     wallet, _ = deploy_wallet(chain, owner, agent.address, policy, fund=FUND)
     start = chain.call(wallet.functions.period_start())
     return WalletSetup(
-        chain, token, wallet, spender, owner, agent, alice, bob, mallory, policy, start
+        chain, token, wallet, spender, vault, owner, agent, alice, bob, mallory, policy, start
     )
 
 

@@ -5,6 +5,7 @@ from eth_abi import encode
 
 from aigora.agent.intents import Call, approve_call, selector_of, transfer_call
 from aigora.agent.policy import MAX_UINT256, TRANSFER_FROM
+from aigora.agent.vaults import DEPOSIT
 from aigora.agent.wallet import execute, set_policy
 from aigora.core.errors import ContractRevert
 
@@ -67,13 +68,23 @@ def test_expiry_stops_the_agent(setup):
     _refused(s, transfer_call(s.token.address, s.alice.address, 1), "expired")
 
 
-def test_approvals_count_against_the_budget_and_stake_works(setup):
+def test_approvals_count_against_the_budget_and_a_deposit_mints_to_the_wallet(setup):
     s = setup
-    execute(s.chain, s.agent, s.wallet, approve_call(s.token.address, s.spender.address, 4 * UNIT))
-    stake = Call(s.spender.address, selector_of("stake(uint256)") + encode(["uint256"], [4 * UNIT]))
+    execute(s.chain, s.agent, s.wallet, approve_call(s.token.address, s.vault.address, 4 * UNIT))
+    deposit = Call(
+        s.vault.address, DEPOSIT + encode(["uint256", "address"], [4 * UNIT, s.wallet.address])
+    )
+    execute(s.chain, s.agent, s.wallet, deposit)
+    assert s.chain.call(s.vault.functions.balanceOf(s.wallet.address)) == 4 * UNIT
+    assert (
+        s.chain.call(s.wallet.functions.spent_total()) == 4 * UNIT
+    )  # the vault is in the default limit
+    # an allowlisted contract function that is no vault call is an ordinary call
+    execute(s.chain, s.agent, s.wallet, approve_call(s.token.address, s.spender.address, UNIT))
+    stake = Call(s.spender.address, selector_of("stake(uint256)") + encode(["uint256"], [UNIT]))
     execute(s.chain, s.agent, s.wallet, stake)
-    assert s.chain.call(s.spender.functions.staked(s.wallet.address)) == 4 * UNIT
-    assert s.chain.call(s.wallet.functions.spent_total()) == 4 * UNIT
+    assert s.chain.call(s.spender.functions.staked(s.wallet.address)) == UNIT
+    assert s.chain.call(s.wallet.functions.spent_total()) == 5 * UNIT
     # the spender's other functions are not allowlisted
     pull = Call(s.spender.address, selector_of("pull(address,address,uint256)") + b"\x00" * 96)
     _refused(s, pull, "call not in the policy")
