@@ -10,10 +10,11 @@ from web3.contract import Contract
 
 from aigora.agent.intents import selector_of
 from aigora.agent.policy import AllowedCall, Policy
-from aigora.agent.vaults import DEPOSIT, REDEEM, WITHDRAW
 from aigora.agent.wallet import deploy_wallet
 from aigora.chain import Chain
 from aigora.chain.client import TxSigner
+
+from .markets_kit import vault_calls
 
 UNIT = 10**18
 DAY = 86_400
@@ -54,15 +55,6 @@ def make_policy(token: str, now: int, recipients, spenders=(), calls=()) -> Poli
         spenders=tuple(spenders),
         calls=tuple(calls),
     )
-
-
-def vault_calls(vault: str) -> list[AllowedCall]:
-    """The ERC-4626 calls a policy allows on `vault`: deposit, withdraw and redeem."""
-    return [
-        AllowedCall(target=vault, selector=DEPOSIT, label="deposit"),
-        AllowedCall(target=vault, selector=WITHDRAW, label="withdraw"),
-        AllowedCall(target=vault, selector=REDEEM, label="redeem"),
-    ]
 
 
 def build_setup(chain: Chain) -> WalletSetup:
