@@ -18,6 +18,7 @@ import boa
 from eth_abi import decode, encode
 from eth_abi.exceptions import DecodingError
 from eth_utils import event_abi_to_log_topic, keccak
+from eth_utils.abi import collapse_if_tuple
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -205,9 +206,9 @@ def _calldata(fn: ContractFunction) -> bytes:
 def _decode_outputs(fn: ContractFunction, output: bytes) -> Any:
     """What web3's `fn.call()` returns: one value, or a list for several; addresses checksummed."""
     outputs = fn.abi.get("outputs", [])
+    types = [collapse_if_tuple(o) for o in outputs]  # a struct decodes as a tuple
     values = [
-        _checksummed(o["type"], v)
-        for o, v in zip(outputs, decode([o["type"] for o in outputs], output), strict=True)
+        _checksummed(o["type"], v) for o, v in zip(outputs, decode(types, output), strict=True)
     ]
     return values[0] if len(values) == 1 else values
 
