@@ -3,7 +3,7 @@
 The issue's mandate ("keep at least 80% in the vault, tip authors I rate helpful at most 5 a day,
 never swap more than 10 a week") compiled against a dev chain's markets, then checked the way the
 wallet and the agent's code check it. The same rules on the compiled contract are in
-`test_markets_agent.py`.
+`test_wallet_contract.py` (and the red team).
 """
 
 import pytest

@@ -33,7 +33,7 @@ After every example we check, from the chain's own logs and balances:
   - every swap output left the router or pool for the wallet or an allowlisted address, and no
     output token left the wallet;
   - nothing reentered the wallet, and owner, agent and policy epoch are unchanged by the
-    attacker (no owner event at all).
+    attacker (nothing withdrawn with the owner's rights, by a reentering vault say).
 """
 
 import os
@@ -80,7 +80,9 @@ DAY = 86_400
 WEEK = 7 * DAY
 BPS = 10_000
 ZERO = "0x" + "00" * 20
-POSITION = 40 * UNIT  # what the owner keeps in the vault for the wallet, across policies
+# what the owner keeps in the vault for the wallet, across policies: more than any policy here
+# lets the agent lose, so a way to move it out would show
+POSITION = 400 * UNIT
 # on titanoboa, and end to end on the embedded chain (drawn differently): 470 examples in all
 N_EXAMPLES = int(os.environ.get("AIGORA_RED_TEAM_EXAMPLES", "400"))
 N_CHAIN_EXAMPLES = int(os.environ.get("AIGORA_RED_TEAM_CHAIN_EXAMPLES", "70"))
@@ -97,6 +99,8 @@ class World:
     out: object  # the token the policy lets a swap through the router buy
     addresses: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    hostile_settings: tuple = (0, 0, ZERO, b"")  # as deployed; only `_set_hostile` changes them
+    approved: set[str] = field(default_factory=set)  # spenders the last example approved
 
 
 def _lookalike(chain, address: str) -> str:
@@ -215,6 +219,7 @@ KINDS = [
     "cycle",
     "shares",
     "hostile_set",
+    "move_position",
 ]
 action = st.tuples(
     st.sampled_from(KINDS),
@@ -475,15 +480,15 @@ def _policy(w: World, params: dict, now: int) -> Policy:
 def _set_hostile(w: World, payback_bps: int, extra_pull: int, reentry: str) -> None:
     """The attacker sets the hostile vault (anyone may): only what differs, to save blocks."""
     chain, h, mallory = w.chain, w.m.hostile, w.s.mallory
-    if chain.call(h.functions.payback_bps()) != payback_bps:
+    payback, pull, target, data = w.hostile_settings
+    if payback != payback_bps:
         chain.transact(mallory, h.functions.set_payback(payback_bps))
-    if chain.call(h.functions.extra_pull()) != extra_pull:
+    if pull != extra_pull:
         chain.transact(mallory, h.functions.set_extra_pull(extra_pull))
-    target, data = (ZERO, b"") if reentry == "none" else (w.s.wallet.address, _reentry(w, reentry))
-    if chain.call(h.functions.reentry_target()) != target or (
-        target != ZERO and chain.call(h.functions.reentry_data()) != data
-    ):
-        chain.transact(mallory, h.functions.set_reentry(target, data))
+    wanted = (ZERO, b"") if reentry == "none" else (w.s.wallet.address, _reentry(w, reentry))
+    if (target, data) != wanted:
+        chain.transact(mallory, h.functions.set_reentry(*wanted))
+    w.hostile_settings = (payback_bps, extra_pull, *wanted)
 
 
 def _prepare(w: World, params: dict) -> None:
@@ -496,9 +501,9 @@ def _prepare(w: World, params: dict) -> None:
     held = s.balance(wallet)
     if held < 1_000 * UNIT:
         chain.transact(s.owner, s.token.functions.mint(wallet, 1_000 * UNIT - held))
-    for spender in (s.spender, w.router, m.pool, m.vault, m.hostile):
-        if chain.call(s.token.functions.allowance(wallet, spender.address)):
-            chain.transact(s.owner, s.wallet.functions.clear_approval(spender.address))
+    for spender in sorted(w.approved):
+        if chain.call(s.token.functions.allowance(wallet, spender)):
+            chain.transact(s.owner, s.wallet.functions.clear_approval(spender))
     reserve = chain.call(w.out.functions.balanceOf(w.router.address))
     if reserve < 1_000 * UNIT:
         chain.transact(s.owner, w.out.functions.mint(w.router.address, 1_000 * UNIT - reserve))
@@ -508,6 +513,7 @@ def _prepare(w: World, params: dict) -> None:
         chain.transact(s.mallory, m.hostile.functions.withdraw(pot, s.owner.address, ZERO))
     _set_hostile(w, params["payback_bps"], params["extra_pull"], params["reentry"])
     if m.shares(wallet) < POSITION // 4:
+        chain.transact(s.owner, s.token.functions.mint(s.owner.address, POSITION))
         chain.transact(s.owner, s.token.functions.approve(m.vault.address, POSITION))
         chain.transact(s.owner, m.vault.functions.deposit(POSITION, wallet))
 
@@ -515,6 +521,13 @@ def _prepare(w: World, params: dict) -> None:
 def _value(w: World) -> int:
     """The wallet's policy token plus what its vault shares redeem for."""
     return w.s.balance(w.s.wallet.address) + w.m.in_vault(w.s.wallet.address)
+
+
+def _rounding(w: World, executed: list) -> int:
+    """What ERC-4626 rounding (in the vault's favour) may cost the wallet's position: under 2 wei
+    a call on the vault, or a transfer to it (the share price stays under 2 here)."""
+    vault = w.m.vault.address
+    return 2 * (1 + sum(vault in (log.args.target, log.args.counterparty) for log in executed))
 
 
 def _attack_and_check(w: World, params: dict, actions: list) -> list[str]:
@@ -616,6 +629,9 @@ def _attack_and_check(w: World, params: dict, actions: list) -> list[str]:
             sized = sized_to_limit(policy, vault.address, amount, k // 16)
             journal += _cycle(w, vault, sized, 1 + (k // 2) % 4, k)
             continue
+        if kind == "move_position":
+            journal += _move_position(w, policy, amount, 1 + k % 4, k // 4)
+            continue
         if kind == "shares":
             journal.append(_move_shares(w, i, j, amount, k))
             continue
@@ -635,17 +651,24 @@ def _attack_and_check(w: World, params: dict, actions: list) -> list[str]:
     bound = worst_case_loss(policy, start)
     lost, value_lost = before - s.balance(wallet), value_before - _value(w)
     assert lost <= bound
-    assert value_lost <= bound
+    executed = chain.events(s.wallet.events.Executed, first_block)
+    transfers = chain.events(s.token.events.Transfer, first_block)
+    assert value_lost <= bound + _rounding(w, executed)
     stats["max_loss_per_mille_of_bound"] = max(
         stats["max_loss_per_mille_of_bound"], max(lost, value_lost) * 1000 // bound
     )
     stats["examples_losing_the_whole_bound"] += max(lost, value_lost) == bound
     _check_owner_untouched(w, epoch, first_block)
-    counted, approved = _check_limits(w, policy, start, first_block)
-    out_total, pulled_elsewhere = _check_transfers_out(w, policy, first_block)
+    counted, approved = _check_limits(w, policy, start, executed, transfers)
+    out_total, pulled_elsewhere = _check_transfers_out(w, policy, transfers)
     assert out_total <= counted
     assert pulled_elsewhere <= approved
-    _check_shares(w, first_block)
+    _check_shares(w, executed, first_block)
+    w.approved = {
+        log.args.counterparty
+        for log in executed
+        if log.args.target == token and log.args.selector == APPROVE
+    }
     bought = _check_swap_outputs(w, policy, first_block)
     journal.append(f"lost {lost}, value lost {value_lost}, counted {counted}, out {out_total}")
     journal.append(f"approved {approved}, elsewhere {pulled_elsewhere}, bought {bought}")
@@ -709,6 +732,26 @@ def _cycle(w: World, vault, amount: int, rounds: int, k: int) -> list[str]:
     return journal
 
 
+def _move_position(w: World, policy: Policy, amount: int, rounds: int, k: int) -> list[str]:
+    """Take some of the wallet's vault position out, and put what that frees into the hostile
+    vault; again and again: an attempt to move an old position, which the policy's counters never
+    saw go in, into the attacker's vault."""
+    s, m, chain = w.s, w.m, w.chain
+    token, wallet, hostile = s.token.address, s.wallet.address, m.hostile.address
+    journal = []
+
+    def run(call: Call) -> None:
+        journal.append(_attempt(w.stats, execute, chain, s.agent, s.wallet, call))
+
+    for _ in range(rounds):
+        taken = sized_to_limit(policy, m.vault.address, amount, k)
+        run(Call(m.vault.address, withdraw_data(taken, wallet, wallet, redeem=k % 7 == 0)))
+        put = sized_to_limit(policy, hostile, amount, k // 5)
+        run(approve_call(token, hostile, put))
+        run(Call(hostile, deposit_data(put, wallet)))
+    return journal
+
+
 def _move_shares(w: World, i: int, j: int, amount: int, k: int) -> str:
     """Move the wallet's vault shares: through `execute` as ERC-20 calls on the vault, or by
     calling the vault directly as someone who is not the wallet."""
@@ -733,15 +776,18 @@ def _move_shares(w: World, i: int, j: int, amount: int, k: int) -> str:
 
 
 def _check_owner_untouched(w: World, epoch: int, first_block: int) -> None:
+    """Owner, agent and epoch as the owner set them (so no set_policy or revoke either), and
+    nothing withdrawn with the owner's rights (say, by a vault reentering the wallet)."""
     s, chain = w.s, w.chain
     assert chain.call(s.wallet.functions.owner()) == s.owner.address
     assert chain.call(s.wallet.functions.agent()) == s.agent.address
     assert chain.call(s.wallet.functions.epoch()) == epoch
-    for event in ("PolicySet", "Revoked", "AgentSet", "OwnerSet", "ApprovalCleared", "Withdrawn"):
-        assert chain.events(getattr(s.wallet.events, event), first_block) == []
+    assert chain.events(s.wallet.events.Withdrawn, first_block) == []
 
 
-def _check_limits(w: World, policy: Policy, start: int, first_block: int) -> tuple[int, int]:
+def _check_limits(
+    w: World, policy: Policy, start: int, executed: list, transfers: list
+) -> tuple[int, int]:
     """Replay the contract's counting over its `Executed` log; return what it counted of token
     calls and of approvals. Every withdrawal's credit must be its block's balance gain."""
     s, m, chain = w.s, w.m, w.chain
@@ -751,7 +797,7 @@ def _check_limits(w: World, policy: Policy, start: int, first_block: int) -> tup
     ]
     allow = set(policy.allowlist())
     net_in_block = defaultdict(int)  # the wallet's policy-token gain, per block
-    for log in chain.events(s.token.events.Transfer, first_block):
+    for log in transfers:
         if log.args.receiver == wallet:
             net_in_block[log.blockNumber] += log.args.value
         if log.args.sender == wallet:
@@ -760,7 +806,7 @@ def _check_limits(w: World, policy: Policy, start: int, first_block: int) -> tup
     exposure = [0] * len(specs)
     counted = approved = budgeted = 0
     blocks = set()
-    for log in chain.events(s.wallet.events.Executed, first_block):
+    for log in executed:
         assert log.blockNumber not in blocks  # one execute a block: nothing reentered it
         blocks.add(log.blockNumber)
         args, ts = log.args, w.timestamp_of(log.blockNumber)
@@ -803,13 +849,13 @@ def _check_limits(w: World, policy: Policy, start: int, first_block: int) -> tup
     return counted, approved
 
 
-def _check_transfers_out(w: World, policy: Policy, first_block: int) -> tuple[int, int]:
+def _check_transfers_out(w: World, policy: Policy, transfers: list) -> tuple[int, int]:
     """What left the wallet, and what of it went to an address the policy does not list (only
     spenders pulling within counted approvals can do that)."""
-    s, wallet = w.s, w.s.wallet.address
+    wallet = w.s.wallet.address
     allow = set(policy.allowlist())
     out_total = pulled_elsewhere = 0
-    for log in w.chain.events(s.token.events.Transfer, first_block):
+    for log in transfers:
         if log.args.sender != wallet:
             continue
         w.stats["transfers_out"] += 1
@@ -819,13 +865,13 @@ def _check_transfers_out(w: World, policy: Policy, first_block: int) -> tuple[in
     return out_total, pulled_elsewhere
 
 
-def _check_shares(w: World, first_block: int) -> None:
+def _check_shares(w: World, executed: list, first_block: int) -> None:
     """Vault shares are minted to the wallet only, and leave it only burned by its withdrawal."""
     s, m, chain = w.s, w.m, w.chain
     wallet = s.wallet.address
     withdrawn_in = {
         log.blockNumber
-        for log in chain.events(s.wallet.events.Executed, first_block)
+        for log in executed
         if log.args.target == m.vault.address and log.args.selector in (WITHDRAW, REDEEM)
     }
     for log in chain.events(m.vault.events.Transfer, first_block):
