@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from eth_abi import decode
 
-from aigora.agent.intents import AnyIntent, Call, Pay, Stake, Unstake, build_calls
+from aigora.agent.intents import AnyIntent, Call, Pay, Stake, Swap, Unstake, build_calls
 from aigora.agent.policy import (
     APPROVE,
     BPS,
@@ -235,6 +235,23 @@ def check_calls(policy: Policy, state: WalletState, calls: list[Call]) -> Verdic
         assert verdict.state_after is not None
         state = verdict.state_after
     return Verdict(True, state_after=state)
+
+
+def check_swap_price(policy: Policy, intent: Swap, quote: int | None) -> Verdict:
+    """A swap asks at least the router's quote less the policy's slippage, so a sandwich between
+    this check and the swap can take at most that much. `quote` None: the router gave no price."""
+    if quote is None:
+        return Verdict(False, (f"{intent.router} gives no price for this swap",))
+    floor = quote * (BPS - policy.max_slippage_bps) // BPS
+    if intent.min_out < floor:
+        return Verdict(
+            False,
+            (
+                f"the minimum output {format_amount(intent.min_out)} is under the router's price "
+                f"less {policy.max_slippage_bps / 100:g}% ({format_amount(floor)})",
+            ),
+        )
+    return Verdict(True)
 
 
 def check_intent(policy: Policy, state: WalletState, intent: AnyIntent) -> Verdict:
