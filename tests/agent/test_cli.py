@@ -133,7 +133,8 @@ def test_the_issue_mandate_runs_on_the_dev_chain_markets(home, tmp_path):
     assert "over what is left this period" in ran.text
     assert "less than 80% in the vault" in ran.text
     listed = _run(home, "pending", "keeper").text
-    assert listed.count("swap 3 tokens via") == 1 and listed.count("swap 9 tokens via") == 1
+    assert listed.count("swap 3 tokens via") == 1
+    assert listed.count("swap 9 tokens via") == 1
     assert "unstake 50 tokens from" in listed
     shown = _run(home, "show", "keeper").text
     # 100 - 80 staked - 1 tipped - 3 swapped

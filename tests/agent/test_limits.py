@@ -72,7 +72,8 @@ def swap(amount: int) -> Swap:
 def test_the_issue_mandate_compiles_to_three_limits_and_a_vault_aim():
     p = issue_policy()
     assert (p.per_tx_cap, p.period_cap, p.period_s) == (5 * UNIT, 5 * UNIT, DAY)
-    assert p.open_recipients and p.recipient_role == "helpful-authors"
+    assert p.open_recipients
+    assert p.recipient_role == "helpful-authors"
     swaps, vault = p.limits
     assert (swaps.cap, swaps.period_s, swaps.members) == (10 * UNIT, 7 * DAY, (ROUTER,))
     assert (vault.cap, vault.period_s, vault.members) == (100 * UNIT, 0, (VAULT,))
@@ -98,7 +99,8 @@ def test_swaps_have_their_own_weekly_cap_and_do_not_use_the_tip_allowance():
     assert "left this period" in refused[0]
     # a day later tips are free again, swaps not until the week is over
     s, refused = run(p, replace_now(s, NOW + DAY), Tip(to=AUTHOR, amount=UNIT), swap(5 * UNIT))
-    assert len(refused) == 1 and "(4 tokens)" in refused[0]
+    assert len(refused) == 1
+    assert "(4 tokens)" in refused[0]
     s, refused = run(p, replace_now(s, NOW + 7 * DAY), swap(10 * UNIT))
     assert refused == []
     assert s.spent_total == 6 * UNIT + 5 * UNIT + UNIT + 10 * UNIT
@@ -124,7 +126,8 @@ def test_vault_exposure_is_bounded_and_freed_by_what_comes_back():
     p_loose = p.model_copy(update={"keep_in_vault": KeepInVault(vault=VAULT, share_bps=5000)})
     s2, refused = run(p_loose, s, Unstake(vault=VAULT, amount=30 * UNIT))
     assert refused == []
-    assert s2.extra_limits[1].spent == 50 * UNIT and s2.balance == 50 * UNIT
+    assert s2.extra_limits[1].spent == 50 * UNIT
+    assert s2.balance == 50 * UNIT
 
 
 def test_unstaking_below_the_kept_share_is_refused_and_rebalance_keeps_it_exact():
