@@ -383,8 +383,12 @@ def test_agent_run_plans_with_the_model_and_falls_back_to_the_rules(home, tmp_pa
         fell_back = _run(home, "run", "tips", str(tasks), "--model-url", down.url)
         assert fell_back.exit_code == 0, fell_back.text
         assert "task 1 (rules (model failed: HTTP 503)): sent: 0x" in fell_back.text
-        assert "task 2 (rules (model failed: HTTP 503)): not understood" in fell_back.text
-        assert "1 sent, 0 waiting for you" in fell_back.text
+        # the rules read "please give ..." too, and the role refuses it the same way
+        assert (
+            "task 2 (rules (model failed: HTTP 503)): pending: this mandate only" in fell_back.text
+        )
+        assert "task 3 (rules (model failed: HTTP 503)): not understood" in fell_back.text
+        assert "1 sent, 1 waiting for you" in fell_back.text
 
     assert [seen.body["model"] for seen in model.requests] == ["default"] + ["planner-2"] * 3
     assert len(down.requests) == 3  # the flag overrides the config
