@@ -138,24 +138,24 @@ class Agents:
         token, now = self.token(), self.context.chain.now()
         config = self.context.config.agent
         endpoint = model_endpoint(config, model_url, model)
+        markets = self.context.deployment.markets
+        at = {
+            "token": token,
+            "now": now,
+            "vault": None if markets is None else markets.vault.address,
+            "router": None if markets is None else markets.pool.address,
+            "swap_tokens": () if markets is None else (markets.stable.address,),
+            "holdings": holdings,
+        }
         if endpoint is None:
-            markets = self.context.deployment.markets
-            return compile_mandate(
-                mandate,
-                token=token,
-                now=now,
-                vault=None if markets is None else markets.vault.address,
-                router=None if markets is None else markets.pool.address,
-                swap_tokens=() if markets is None else (markets.stable.address,),
-                holdings=holdings,
-            )
+            return compile_mandate(mandate, **at)
         return compile_with_model(
             mandate,
             url=endpoint.url,
             model=endpoint.model,
-            token=token,
-            now=now,
             api_key=model_key(config, os.environ),
+            timeout_s=endpoint.timeout_s,
+            **at,
         )
 
     def create(

@@ -317,16 +317,12 @@ def test_the_agent_config_defaults_to_the_rules_and_refuses_a_bad_url(tmp_path):
 
 PASSPHRASE = "correct horse battery staple"
 MANDATE = "tip the authors of answers I rate helpful, at most 5 tokens a day, for 30 days"
-MODEL_POLICY = {
-    "per_tx_cap": "2",
-    "period_cap": "5",
-    "budget": "50",
-    "period_s": 86_400,
-    "duration_s": 30 * 86_400,
-    "recipients": [],
-    "spenders": [],
-    "open_recipients": True,
-    "recipient_role": "helpful-authors",
+MODEL_POLICY = {  # the draft a model proposes through the propose_policy tool
+    "per_payment": "2",
+    "per_period": "5",
+    "total": "50",
+    "days": 30,
+    "helpful_authors": True,
 }
 
 
@@ -353,8 +349,8 @@ def test_agent_run_plans_with_the_model_and_falls_back_to_the_rules(home, tmp_pa
 
     def script(request):
         task = task_of(request)
-        if not request.get("tools"):  # the mandate compiler's request
-            return text_reply(json.dumps(MODEL_POLICY))
+        if [t["function"]["name"] for t in request["tools"]] == ["propose_policy"]:
+            return tool_calls(tool_call("propose_policy", **MODEL_POLICY))  # the mandate
         if "bafyanswer" in task:
             return tool_calls(tool_call("tip", to=author, amount=str(UNIT), cid="bafyanswer"))
         if stranger in task:
