@@ -184,6 +184,13 @@ class Policy(BaseModel):
                 return i
         return 0
 
+    def limit_caps(self, index: int) -> tuple[int, int, int]:
+        """(per-transaction cap, cap, period in seconds; 0 for exposure) of limit `index`."""
+        if index == 0:
+            return self.per_tx_cap, self.period_cap, self.period_s
+        lim = self.limits[index - 1]
+        return lim.per_tx_cap, lim.cap, lim.period_s
+
     def vaults(self) -> list[str]:
         """Targets allowed an ERC-4626 call, in order."""
         return list(dict.fromkeys(c.target for c in self.calls if is_vault_call(c.selector)))

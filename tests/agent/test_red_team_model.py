@@ -463,7 +463,7 @@ def _check_epoch(w: World, policy: Policy, *, start: int, first_block: int, epoc
             assert who in allow or (log.args.selector == TRANSFER and policy.open_recipients)
             counted += amount
             i = policy.limit_index(who)
-            per_tx, cap, period_s = _caps(policy, i)
+            per_tx, cap, period_s = policy.limit_caps(i)
             assert amount <= per_tx
             if period_s:
                 per_period[(i, (ts - start) // period_s)] += amount
@@ -492,13 +492,6 @@ def _check_epoch(w: World, policy: Policy, *, start: int, first_block: int, epoc
         if log.args.sender == w.pool.address:
             assert log.args.receiver == wallet
             w.stats["swap_outputs_to_the_wallet"] += 1
-
-
-def _caps(policy: Policy, i: int) -> tuple[int, int, int]:
-    if i == 0:
-        return policy.per_tx_cap, policy.period_cap, policy.period_s
-    lim = policy.limits[i - 1]
-    return lim.per_tx_cap, lim.cap, lim.period_s
 
 
 def test_the_attackers_model_never_moves_money_outside_the_policy(world):
