@@ -77,8 +77,10 @@ class Limit(BaseModel):
     """A limit beyond the policy's default one, for the allowlisted addresses in `members`.
 
     Periodic (`period_s` > 0): at most `cap` per period, counted against the budget too. Exposure
-    (`period_s` 0, for vaults): at most `cap` in it net, i.e. what went to its members less what
-    withdrawals measurably brought back; not counted against the budget.
+    (`period_s` 0, for a vault): at most `cap` in it net, i.e. what went to its one member less
+    what withdrawals from it measurably brought back; not counted against the budget. One member:
+    with two, withdrawing a position one of them held before the policy started would free room
+    for the other.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -287,6 +289,11 @@ def limit_problems(p: Policy) -> list[str]:
             problems.append(f"{name}: the per-period cap exceeds the total budget")
         if not lim.members:
             problems.append(f"{name}: a limit needs at least one member")
+        if lim.is_exposure and len(lim.members) > 1:
+            problems.append(
+                f"{name}: an exposure limit has one member (a withdrawal frees only the room its "
+                "own vault used)"
+            )
         for m in lim.members:
             if m.lower() not in allow:
                 problems.append(f"{name}: {m} is not a recipient or spender of the policy")

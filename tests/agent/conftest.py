@@ -1,4 +1,7 @@
-"""A dev token, a PolicyWallet with a small policy, a funded owner and a hostile spender."""
+"""A dev token, a PolicyWallet with a small policy, a funded owner, an ERC-4626 vault (the real
+`Vault`) the agent may stake in, and a hostile spender (`RedTeamSpender`) whose `stake(uint256)`
+the policy allowlists as an ordinary contract call (it is no vault: it pulls its approval and
+keeps it)."""
 
 from dataclasses import dataclass
 
@@ -11,6 +14,8 @@ from aigora.agent.wallet import deploy_wallet
 from aigora.chain import Chain
 from aigora.chain.client import TxSigner
 
+from .markets_kit import vault_calls
+
 UNIT = 10**18
 DAY = 86_400
 FUND = 1_000 * UNIT
@@ -22,6 +27,7 @@ class WalletSetup:
     token: Contract
     wallet: Contract
     spender: Contract
+    vault: Contract
     owner: TxSigner
     agent: TxSigner
     alice: TxSigner
@@ -56,21 +62,25 @@ def build_setup(chain: Chain) -> WalletSetup:
     token, _ = chain.deploy(owner, "Token", "Test", "TST")
     chain.transact(owner, token.functions.mint(owner.address, 10 * FUND))
     spender, _ = chain.deploy(owner, "RedTeamSpender", token.address)
+    vault, _ = chain.deploy(owner, "Vault", token.address, "Test Vault", "vTST")
     policy = make_policy(
         token.address,
         chain.now(),
         [alice.address, bob.address],
-        [spender.address],
+        [spender.address, vault.address],
         [
             AllowedCall(
-                target=spender.address, selector=selector_of("stake(uint256)"), label="stake"
-            )
+                target=spender.address,
+                selector=selector_of("stake(uint256)"),
+                label="RedTeamSpender.stake",
+            ),
+            *vault_calls(vault.address),
         ],
     )
     wallet, _ = deploy_wallet(chain, owner, agent.address, policy, fund=FUND)
     start = chain.call(wallet.functions.period_start())
     return WalletSetup(
-        chain, token, wallet, spender, owner, agent, alice, bob, mallory, policy, start
+        chain, token, wallet, spender, vault, owner, agent, alice, bob, mallory, policy, start
     )
 
 

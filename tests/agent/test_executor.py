@@ -48,9 +48,10 @@ def test_in_policy_is_sent_and_out_of_policy_waits_for_the_owner(embedded_setup,
     sent = executor.handle({"kind": "tip", "to": s.alice.address, "amount": str(2 * UNIT)})
     assert sent.status == "sent"
     assert s.balance(s.alice.address) == 2 * UNIT
-    staked = executor.handle(Stake(vault=s.spender.address, amount=UNIT).model_dump())
+    staked = executor.handle(Stake(vault=s.vault.address, amount=UNIT).model_dump())
     assert staked.status == "sent"
-    assert len(staked.tx_hashes) == 2
+    assert len(staked.tx_hashes) == 2  # approve, then deposit naming the wallet
+    assert s.chain.call(s.vault.functions.balanceOf(s.wallet.address)) == UNIT
 
     outside = executor.handle({"kind": "pay", "to": s.mallory.address, "amount": str(UNIT)})
     too_big = executor.handle({"kind": "pay", "to": s.bob.address, "amount": str(6 * UNIT)})
@@ -76,7 +77,7 @@ def test_in_policy_is_sent_and_out_of_policy_waits_for_the_owner(embedded_setup,
     with pytest.raises(ApprovalError, match="already approved"):
         queue.decide(pending[1].id, "rejected")
     with pytest.raises(ApprovalError, match="one-off"):
-        approve_pending(s.chain, s.owner, s.wallet, Stake(vault=s.spender.address, amount=1))
+        approve_pending(s.chain, s.owner, s.wallet, Stake(vault=s.vault.address, amount=1))
 
     key_hex = bytes(s.agent._account.key).hex()  # test-only peek at the secret
     assert key_hex not in caplog.text

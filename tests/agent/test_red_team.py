@@ -200,6 +200,9 @@ def _data(w: World, kind: str, i: int, j: int, amount: int, blob: bytes) -> tupl
                 [a[j]],
                 [b"\xa9\x05\x9c\xbb"],
                 [a[i]],
+                [(MAX_UINT256, MAX_UINT256, 0)],
+                [a[i]],
+                [1],
             ),
         ]
         return wallet, bytes.fromhex(fns[j % len(fns)]._encode_transaction_data()[2:])
@@ -247,7 +250,7 @@ def _intent(w: World, i: int, j: int, amount: int, blob: bytes) -> dict:
     return {
         "pay": {"kind": "pay", "to": a[i], "amount": str(amount)},
         "tip": {"kind": "tip", "to": a[i], "amount": str(amount), "cid": blob.hex()[:20]},
-        "stake": {"kind": "stake", "pool": a[i], "amount": str(amount)},
+        "stake": {"kind": "stake", "vault": a[i], "amount": str(amount)},
         "swap": {
             "kind": "swap",
             "router": a[i],

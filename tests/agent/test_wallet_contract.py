@@ -1,12 +1,35 @@
-"""PolicyWallet's access rules, on the embedded chain and on anvil."""
+"""PolicyWallet's access rules, its limits and its vault calls, on the embedded chain and on anvil
+(the markets: the dev chain's pool and vault from `deploy_markets`, and a `HostileVault`)."""
+
+from collections import Counter
 
 import pytest
 from eth_abi import encode
 
-from aigora.agent.intents import Call, approve_call, selector_of, transfer_call
-from aigora.agent.policy import MAX_UINT256, TRANSFER_FROM
+from aigora.agent.errors import PolicyError
+from aigora.agent.intents import (
+    Call,
+    Stake,
+    Unstake,
+    approve_call,
+    build_calls,
+    selector_of,
+    transfer_call,
+)
+from aigora.agent.policy import MAX_UINT256, TRANSFER, TRANSFER_FROM, Policy, worst_case_loss
+from aigora.agent.vaults import DEPOSIT, MINT
 from aigora.agent.wallet import execute, set_policy
 from aigora.core.errors import ContractRevert
+
+from .markets_kit import (
+    WEEK,
+    MarketsSetup,
+    add_markets,
+    deposit_data,
+    markets_policy,
+    swap_data,
+    withdraw_data,
+)
 
 UNIT = 10**18
 DAY = 86_400
@@ -67,13 +90,23 @@ def test_expiry_stops_the_agent(setup):
     _refused(s, transfer_call(s.token.address, s.alice.address, 1), "expired")
 
 
-def test_approvals_count_against_the_budget_and_stake_works(setup):
+def test_approvals_count_against_the_budget_and_a_deposit_mints_to_the_wallet(setup):
     s = setup
-    execute(s.chain, s.agent, s.wallet, approve_call(s.token.address, s.spender.address, 4 * UNIT))
-    stake = Call(s.spender.address, selector_of("stake(uint256)") + encode(["uint256"], [4 * UNIT]))
+    execute(s.chain, s.agent, s.wallet, approve_call(s.token.address, s.vault.address, 4 * UNIT))
+    deposit = Call(
+        s.vault.address, DEPOSIT + encode(["uint256", "address"], [4 * UNIT, s.wallet.address])
+    )
+    execute(s.chain, s.agent, s.wallet, deposit)
+    assert s.chain.call(s.vault.functions.balanceOf(s.wallet.address)) == 4 * UNIT
+    assert (
+        s.chain.call(s.wallet.functions.spent_total()) == 4 * UNIT
+    )  # the vault is in the default limit
+    # an allowlisted contract function that is no vault call is an ordinary call
+    execute(s.chain, s.agent, s.wallet, approve_call(s.token.address, s.spender.address, UNIT))
+    stake = Call(s.spender.address, selector_of("stake(uint256)") + encode(["uint256"], [UNIT]))
     execute(s.chain, s.agent, s.wallet, stake)
-    assert s.chain.call(s.spender.functions.staked(s.wallet.address)) == 4 * UNIT
-    assert s.chain.call(s.wallet.functions.spent_total()) == 4 * UNIT
+    assert s.chain.call(s.spender.functions.staked(s.wallet.address)) == UNIT
+    assert s.chain.call(s.wallet.functions.spent_total()) == 5 * UNIT
     # the spender's other functions are not allowlisted
     pull = Call(s.spender.address, selector_of("pull(address,address,uint256)") + b"\x00" * 96)
     _refused(s, pull, "call not in the policy")
@@ -134,3 +167,293 @@ def test_owner_cannot_allowlist_token_tricks(setup):
     args[7], args[8] = [s.wallet.address], [b"\x00" * 4]
     with pytest.raises(ContractRevert, match="wallet itself"):
         s.chain.transact(s.owner, s.wallet.functions.set_policy(*args))
+
+
+# ---- limits beyond the default one, and vaults ---------------------------------------------------
+
+
+@pytest.fixture
+def m(setup) -> MarketsSetup:
+    m = add_markets(setup)
+    set_policy(setup.chain, setup.owner, setup.wallet, markets_policy(m))
+    return m
+
+
+def _policy_of(m: MarketsSetup) -> Policy:
+    return markets_policy(m)
+
+
+def _limit(s, i: int) -> tuple[int, int, int, int, int]:
+    return tuple(s.chain.call(s.wallet.functions.limits(i)))
+
+
+def _send(s, call: Call):
+    return execute(s.chain, s.agent, s.wallet, call)
+
+
+def _executed(s, result) -> tuple[str, int]:
+    (log,) = s.chain.events_in(result, s.wallet.events.Executed)
+    return log.args.counterparty, log.args.amount
+
+
+def test_swaps_have_a_weekly_cap_of_their_own_beside_the_daily_default(m):
+    """The issue's "never swap more than 10 a week" on the real pool: the week's cap binds swaps
+    alone, the default limit's day cap binds payments alone, the budget binds both."""
+    s = m.s
+    token, pool, stable = s.token.address, m.pool.address, m.stable.address
+    wallet = s.wallet.address
+
+    def swap(amount: int):
+        _send(s, approve_call(token, pool, amount))
+        return _send(s, Call(pool, swap_data(token, stable, amount, wallet)))
+
+    quote = s.chain.call(m.pool.functions.quote(token, stable, 6 * UNIT))
+    swap(6 * UNIT)
+    assert s.chain.call(m.stable.functions.balanceOf(wallet)) == quote  # the pool paid the wallet
+    _refused(s, approve_call(token, pool, 4 * UNIT + 1), "over the per-period cap")
+    # the day's default cap is all there for payments: the swaps used none of it
+    for _ in range(2):
+        _send(s, transfer_call(token, s.alice.address, 5 * UNIT))
+    _refused(s, transfer_call(token, s.alice.address, 1), "over the per-period cap")
+    assert _limit(s, 0)[4] == 10 * UNIT
+    assert _limit(s, 1)[4] == 6 * UNIT
+    assert s.chain.call(s.wallet.functions.spent_total()) == 16 * UNIT
+    # a day on, payments are free again and swaps still are not
+    s.chain.advance_time(DAY)
+    _send(s, transfer_call(token, s.bob.address, 5 * UNIT))
+    swap(4 * UNIT)
+    _refused(s, approve_call(token, pool, 1), "over the per-period cap")
+    # a week after the policy started, the swaps' week starts over
+    s.chain.advance_time(6 * DAY)
+    swap(10 * UNIT)
+    assert _limit(s, 1)[4] == 10 * UNIT
+    assert s.chain.call(s.wallet.functions.spent_total()) == 35 * UNIT
+
+
+def test_vault_exposure_is_capped_and_freed_by_exactly_what_comes_back(m):
+    s = m.s
+    token, vault, wallet = s.token.address, m.vault.address, s.wallet.address
+    policy = _policy_of(m)
+    for call in build_calls(Stake(vault=vault, amount=80 * UNIT), policy, wallet):
+        _send(s, call)
+    assert m.shares(wallet) == 80 * UNIT
+    assert _limit(s, 2)[4] == 80 * UNIT
+    assert s.chain.call(s.wallet.functions.spent_total()) == 0  # exposure is not budget
+    _refused(s, approve_call(token, vault, 20 * UNIT + 1), "over the exposure cap")
+    # unstaking frees what the wallet's balance gained, no more
+    held = s.balance(wallet)
+    result = _send(s, build_calls(Unstake(vault=vault, amount=30 * UNIT), policy, wallet)[0])
+    assert _executed(s, result) == (wallet, 30 * UNIT)
+    assert s.balance(wallet) == held + 30 * UNIT
+    assert _limit(s, 2)[4] == 50 * UNIT
+    _send(s, approve_call(token, vault, 50 * UNIT))  # the room freed is there again
+    _refused(s, approve_call(token, vault, 1), "over the exposure cap")
+    _send(s, Call(vault, deposit_data(50 * UNIT, wallet)))
+    # yield (on a dev chain, a donation) above what went in floors the exposure at 0
+    s.chain.transact(s.owner, s.token.functions.transfer(vault, 100 * UNIT))
+    shares = m.shares(wallet)
+    held = s.balance(wallet)
+    result = _send(s, Call(vault, withdraw_data(shares, wallet, wallet, redeem=True)))
+    gained = s.balance(wallet) - held
+    assert gained > 100 * UNIT
+    assert _executed(s, result) == (wallet, gained)
+    assert _limit(s, 2)[4] == 0
+    _send(s, approve_call(token, vault, 100 * UNIT))  # room is the cap, not the cap plus yield
+    _refused(s, approve_call(token, vault, 1), "over the exposure cap")
+
+
+def test_a_hostile_vault_that_pays_nothing_back_frees_nothing(m):
+    s = m.s
+    token, hostile, wallet = s.token.address, m.hostile.address, s.wallet.address
+    held = s.balance(wallet)
+    # it pulls 10 more than deposited, out of the approval, and tries to reenter the wallet
+    steal = s.wallet.functions.execute(token, transfer_call(token, s.mallory.address, UNIT).data)
+    s.chain.transact(s.mallory, m.hostile.functions.set_extra_pull(10 * UNIT))
+    s.chain.transact(
+        s.mallory,
+        m.hostile.functions.set_reentry(
+            wallet, bytes.fromhex(steal._encode_transaction_data()[2:])
+        ),
+    )
+    _send(s, approve_call(token, hostile, 20 * UNIT))
+    _send(s, Call(hostile, deposit_data(10 * UNIT, wallet)))
+    assert s.chain.call(m.hostile.functions.extra_pulled()) == 10 * UNIT
+    assert not s.chain.call(m.hostile.functions.reentry_succeeded())
+    assert s.balance(wallet) == held - 20 * UNIT  # no more than the approval
+    assert s.balance(s.mallory.address) == 0
+    assert _limit(s, 3)[4] == 20 * UNIT
+    result = _send(s, Call(hostile, withdraw_data(20 * UNIT, wallet, wallet)))
+    assert _executed(s, result) == (wallet, 0)
+    assert _limit(s, 3)[4] == 20 * UNIT
+    _refused(s, approve_call(token, hostile, 1), "over the exposure cap")
+    # paying half back frees half
+    s.chain.transact(s.mallory, m.hostile.functions.set_payback(5_000))
+    result = _send(s, Call(hostile, withdraw_data(20 * UNIT, wallet, wallet, redeem=True)))
+    assert _executed(s, result) == (wallet, 10 * UNIT)
+    assert _limit(s, 3)[4] == 10 * UNIT
+    assert s.balance(wallet) == held - 10 * UNIT
+
+
+def test_vault_calls_naming_anyone_but_the_wallet_are_refused(m):
+    s = m.s
+    token, vault, wallet, thief = (
+        s.token.address,
+        m.vault.address,
+        s.wallet.address,
+        s.agent.address,
+    )
+    _send(s, approve_call(token, vault, 10 * UNIT))
+    _send(s, Call(vault, deposit_data(5 * UNIT, wallet)))
+    dirty_wallet = b"\x01" + bytes(11) + bytes.fromhex(wallet[2:])
+    for target in (vault, m.hostile.address):
+        for data, reason in [
+            (deposit_data(UNIT, thief), "a deposit's shares must go to the wallet"),
+            (withdraw_data(UNIT, thief, wallet), "a withdrawal must pay the wallet"),
+            (withdraw_data(UNIT, wallet, thief), "a withdrawal must take the wallet's own shares"),
+            (withdraw_data(UNIT, thief, wallet, redeem=True), "a withdrawal must pay the wallet"),
+            (
+                withdraw_data(UNIT, wallet, thief, redeem=True),
+                "a withdrawal must take the wallet's own shares",
+            ),
+            (deposit_data(UNIT, wallet)[:-1], "malformed vault call"),
+            (deposit_data(UNIT, wallet) + b"\x00", "malformed vault call"),
+            (withdraw_data(UNIT, wallet, wallet)[:-1], "malformed vault call"),
+            (withdraw_data(UNIT, wallet, wallet) + bytes(32), "malformed vault call"),
+            (deposit_data(UNIT, wallet)[:36] + dirty_wallet, "malformed vault call"),
+            (withdraw_data(UNIT, wallet, wallet)[:68] + dirty_wallet, "malformed vault call"),
+            (MINT + encode(["uint256", "address"], [UNIT, wallet]), "call not in the policy"),
+            (
+                TRANSFER + encode(["address", "uint256"], [thief, UNIT]),
+                "call not in the policy",
+            ),
+        ]:
+            _refused(s, Call(target, data), reason)
+    assert m.shares(wallet) == 5 * UNIT
+    assert m.shares(thief) == 0
+    # nor can anyone take the wallet's shares without it
+    for fn in (
+        m.vault.functions.transferFrom(wallet, thief, UNIT),
+        m.vault.functions.withdraw(UNIT, thief, wallet),
+        m.vault.functions.redeem(UNIT, thief, wallet),
+    ):
+        with pytest.raises(ContractRevert):
+            s.chain.transact(s.agent, fn)
+    assert m.shares(wallet) == 5 * UNIT
+
+
+def test_set_policy_refuses_limits_and_vault_calls_it_cannot_enforce(m):
+    s = m.s
+    policy = _policy_of(m)
+    base = policy.set_policy_args()
+    vault, hostile, pool = m.vault.address, m.hostile.address, m.pool.address
+
+    def refused(reason: str, **changes) -> None:
+        args = list(base)
+        for at, value in changes.items():
+            args[int(at[1:])] = value
+        with pytest.raises(ContractRevert, match=reason):
+            s.chain.transact(s.owner, s.wallet.functions.set_policy(*args))
+
+    targets, selectors = base[7], base[8]
+    refused("a vault's mint", a7=[*targets, vault], a8=[*selectors, MINT])
+    refused("a vault's mint", a7=[*targets, s.spender.address], a8=[*selectors, MINT])
+    max_deposit = selector_of("maxDeposit(address)")
+    refused("a vault is called only through", a7=[*targets, vault], a8=[*selectors, max_deposit])
+    refused(
+        "a limit's member must be allowlisted", a11=[pool, vault, s.mallory.address], a12=[1, 2, 1]
+    )
+    refused("an address belongs to one limit", a11=[pool, vault, hostile, pool], a12=[1, 2, 3, 1])
+    refused("no such limit", a11=[pool, vault, hostile], a12=[1, 2, 4])
+    refused("no such limit", a11=[pool, vault, hostile], a12=[0, 2, 3])
+    refused("members and their limits differ", a11=[pool, vault, hostile], a12=[1, 2])
+    refused("an exposure limit has one member", a11=[pool, vault, hostile], a12=[1, 2, 2])
+    # the policy's own check says the same before anything is sent
+    for limits, reason in [
+        (
+            [{"per_tx_cap": 1, "cap": 1, "period_s": 0, "members": [vault, hostile]}],
+            "exposure limit has one member",
+        ),
+        (
+            [{"per_tx_cap": 1, "cap": 1, "period_s": 0, "members": [s.mallory.address]}],
+            "not a recipient",
+        ),
+    ]:
+        with pytest.raises(PolicyError, match=reason):
+            Policy.model_validate({**policy.model_dump(), "limits": limits})
+    assert s.chain.call(s.wallet.functions.limit_count()) == 4  # the policy set before stands
+
+
+def test_revoke_zeroes_every_limit(m):
+    s = m.s
+    _send(s, approve_call(s.token.address, m.pool.address, UNIT))
+    _send(s, approve_call(s.token.address, m.vault.address, UNIT))
+    _send(s, transfer_call(s.token.address, s.alice.address, UNIT))
+    s.chain.transact(s.owner, s.wallet.functions.revoke())
+    assert [_limit(s, i) for i in range(4)] == [(0, 0, 0, 0, 0)] * 4
+    assert (
+        s.chain.call(
+            s.wallet.functions.limit_of(s.chain.call(s.wallet.functions.epoch()), m.vault.address)
+        )
+        == 0
+    )
+    _refused(s, approve_call(s.token.address, m.vault.address, 1), "expired or revoked")
+
+
+def test_an_old_vault_position_frees_no_room_for_another_vault(m):
+    """A stolen agent key against an owner who keeps a vault position across policies: every
+    `set_policy` restarts the exposure counters, not the position. If the vault and a hostile
+    vault shared an exposure limit, withdrawing the old position 10 at a time would free room
+    for 10 more into the hostile vault each time, and the whole position would end up there
+    (90 of the owner's value for a worst case of 11). One member per exposure limit: the old
+    position comes back to the wallet, and only the hostile vault's own cap can leave."""
+    s = m.s
+    token, vault, hostile, wallet = (
+        s.token.address,
+        m.vault.address,
+        m.hostile.address,
+        s.wallet.address,
+    )
+    first = _policy_of(m)
+    for call in build_calls(Stake(vault=vault, amount=80 * UNIT), first, wallet):
+        _send(s, call)
+    # the owner narrows the policy: 1 in total outside the vaults, 10 at most in the hostile one
+    narrow = markets_policy(
+        m,
+        per_tx_cap=UNIT,
+        period_cap=UNIT,
+        budget=UNIT,
+        swap=(UNIT, UNIT, WEEK),
+        hostile_cap=10 * UNIT,
+    )
+    shared = list(narrow.set_policy_args())
+    shared[10] = [(UNIT, UNIT, WEEK), (10 * UNIT, 10 * UNIT, 0)]
+    shared[11], shared[12] = [m.pool.address, vault, hostile], [1, 2, 2]
+    with pytest.raises(ContractRevert, match="an exposure limit has one member"):
+        s.chain.transact(s.owner, s.wallet.functions.set_policy(*shared))
+    set_policy(s.chain, s.owner, s.wallet, narrow)
+    start = s.chain.call(s.wallet.functions.started_at())
+
+    def value() -> int:
+        return s.balance(wallet) + m.in_vault(wallet)
+
+    before = value()
+    refusals = []
+    for _ in range(9):  # the attack that drains a shared limit
+        for call in (
+            approve_call(token, hostile, 10 * UNIT),
+            Call(hostile, deposit_data(10 * UNIT, wallet)),
+            Call(vault, withdraw_data(10 * UNIT, wallet, wallet)),
+        ):
+            try:
+                _send(s, call)
+            except ContractRevert as exc:
+                refusals.append(exc.reason)
+    # the hostile vault's room is spent once; the old position only ever comes back
+    assert Counter(refusals) == {
+        "over the exposure cap": 8,
+        "insufficient allowance": 8,  # the deposit after each refused approval
+        "erc4626: withdraw more than maximum": 1,  # all 80 are back in the wallet
+    }
+    assert s.balance(hostile) == 10 * UNIT
+    assert m.in_vault(wallet) == 0  # the old position came back to the wallet
+    assert before - value() == 10 * UNIT <= worst_case_loss(narrow, start)

@@ -13,10 +13,14 @@
      - every transfer and every approval counts against the limit its counterparty belongs to:
        the default limit (`per_tx_cap`, `period_cap` per `period_s`) or one of up to three more
        the owner names (say "swaps: 10 a week"). A periodic limit counts against the total
-       `budget` too; an exposure limit (`period_s` 0, for ERC-4626 vaults) bounds instead what is
-       in it net: approvals to its members add, and what the wallet's policy-token balance
-       measurably gains in a `withdraw` or `redeem` on a member subtracts. So the policy token the
-       agent can move or make movable, net of what came back from vaults, is at most
+       `budget` too; an exposure limit (`period_s` 0, for an ERC-4626 vault) bounds instead what
+       is in it net: approvals to its one member add, and what the wallet's policy-token balance
+       measurably gains in a `withdraw` or `redeem` on it subtracts. One member, because a
+       withdrawal frees only room its own member used: with two, taking out a position one held
+       before the epoch began (any `set_policy` restarts the counters, not the positions) would
+       free room for deposits into the other, and a stolen key could move a whole old vault
+       position into a hostile vault. So the policy token the agent can move or make movable,
+       net of what came back from vaults, is at most
        min(budget, sum over periodic limits of cap * periods overlapping [start, expiry))
        + sum over exposure limits of cap;
      - an ERC-4626 `deposit`, `withdraw` or `redeem` must be canonically encoded and name the
@@ -447,14 +451,18 @@ def set_policy(
     for r: address in _recipients:
         assert r != self, "the wallet cannot be a recipient"
         self.recipient_allowed[epoch][r] = True
+    members_of: uint256[MAX_LIMITS] = empty(uint256[MAX_LIMITS])
     for i: uint256 in range(MAX_RECIPIENTS):
         if i >= len(_members):
             break
         member: address = _members[i]
+        limit_index: uint256 = _member_limits[i]
         assert self.recipient_allowed[epoch][member], "a limit's member must be allowlisted"
         assert self.limit_of[epoch][member] == 0, "an address belongs to one limit"
-        assert _member_limits[i] >= 1 and _member_limits[i] <= len(_limits), "no such limit"
-        self.limit_of[epoch][member] = _member_limits[i]
+        assert limit_index >= 1 and limit_index <= len(_limits), "no such limit"
+        members_of[limit_index] += 1
+        assert _limits[limit_index - 1].period_s > 0 or members_of[limit_index] == 1, "an exposure limit has one member"
+        self.limit_of[epoch][member] = limit_index
     for i: uint256 in range(MAX_CALLS):
         if i >= len(_targets):
             break
