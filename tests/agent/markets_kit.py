@@ -43,6 +43,17 @@ def swap_data(token_in: str, token_out: str, amount_in: int, recipient: str) -> 
     )
 
 
+def sized_to_limit(policy: Policy, counterparty: str, amount: int, k: int) -> int:
+    """`amount` (below 60 units), or one sized to `counterparty`'s limit by `k`: its
+    per-transaction cap, a wei more, its whole cap, or about half the per-transaction cap (what
+    fills a limit in steps)."""
+    i = policy.limit_index(counterparty)
+    lim = policy.limits[i - 1] if i else None
+    per_tx = lim.per_tx_cap if lim else policy.per_tx_cap
+    cap = lim.cap if lim else policy.period_cap
+    return [amount % (60 * UNIT), per_tx, per_tx + 1, cap, per_tx // 2 + 1][k % 5]
+
+
 @dataclass
 class MarketsSetup:
     s: object  # WalletSetup

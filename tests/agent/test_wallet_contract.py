@@ -2,10 +2,14 @@
 (the markets: the dev chain's pool and vault from `deploy_markets`, and a `HostileVault`)."""
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 from eth_abi import encode
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from aigora.agent.check import check_call
 from aigora.agent.errors import PolicyError
 from aigora.agent.intents import (
     Call,
@@ -17,16 +21,18 @@ from aigora.agent.intents import (
     transfer_call,
 )
 from aigora.agent.policy import MAX_UINT256, TRANSFER, TRANSFER_FROM, Policy, worst_case_loss
-from aigora.agent.vaults import DEPOSIT, MINT
-from aigora.agent.wallet import execute, set_policy
+from aigora.agent.vaults import DEPOSIT, MINT, WITHDRAW
+from aigora.agent.wallet import execute, read_state, set_policy
 from aigora.core.errors import ContractRevert
 
+from .boa_chain import BoaChain
 from .markets_kit import (
     WEEK,
     MarketsSetup,
     add_markets,
     deposit_data,
     markets_policy,
+    sized_to_limit,
     swap_data,
     withdraw_data,
 )
@@ -457,3 +463,156 @@ def test_an_old_vault_position_frees_no_room_for_another_vault(m):
     assert s.balance(hostile) == 10 * UNIT
     assert m.in_vault(wallet) == 0  # the old position came back to the wallet
     assert before - value() == 10 * UNIT <= worst_case_loss(narrow, start)
+
+
+# ---- the off-chain check agrees with the contract ---------------------------------------------
+
+# What the wallet itself refuses in `execute` (a vault's or the token's own revert is not one: the
+# wallet let that call through).
+WALLET_REASONS = (
+    "policy expired or revoked",
+    "calls to the wallet itself are refused",
+    "calldata has no selector",
+    "call not in the policy",
+    "malformed token call",
+    "token call naming the wallet",
+    "recipient not in the policy",
+    "spender not in the policy",
+    "unlimited approval refused",
+    "token functions only on the policy token",
+    "malformed swap call",
+    "swap input is not the policy token",
+    "swap output token not in the policy",
+    "swap recipient is the router",
+    "swap recipient not in the policy",
+    "malformed vault call",
+    "a deposit's shares must go to the wallet",
+    "a withdrawal must pay the wallet",
+    "a withdrawal must take the wallet's own shares",
+    "over the per-transaction cap",
+    "over the exposure cap",
+    "over the per-period cap",
+    "over the total budget",
+)
+_vault_amounts = st.one_of(
+    st.sampled_from([0, 1, UNIT, 5 * UNIT, 10 * UNIT, 20 * UNIT, 20 * UNIT + 1, 40 * UNIT]),
+    st.integers(0, 45 * UNIT),
+)
+_steps = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["approve"] * 3
+            + ["transfer", "deposit", "deposit", "withdraw", "redeem"]
+            + ["malformed", "swap", "time"]
+        ),
+        st.integers(0, 7),  # the counterparty, receiver or target
+        st.integers(0, 7),  # the owner a withdrawal names
+        _vault_amounts,
+        st.integers(0, 255),  # a variant
+    ),
+    min_size=1,
+    max_size=10,
+)
+_caps = st.fixed_dictionaries(
+    {
+        "swap": st.sampled_from([(2 * UNIT, 4 * UNIT, DAY), (5 * UNIT, 5 * UNIT, WEEK)]),
+        "vault_cap": st.sampled_from([10 * UNIT, 40 * UNIT]),
+        "hostile_cap": st.sampled_from([None, 15 * UNIT]),
+        "payback_bps": st.sampled_from([0, 5_000, 10_000]),
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def boa_markets(setup_builder) -> MarketsSetup:
+    return add_markets(setup_builder(BoaChain()))
+
+
+def _agreement_call(
+    m: MarketsSetup, policy: Policy, kind: str, i: int, j: int, amount: int, k: int
+) -> Call:
+    s = m.s
+    wallet, token = s.wallet.address, s.token.address
+    people = [
+        wallet,
+        s.alice.address,
+        s.mallory.address,
+        m.vault.address,
+        m.hostile.address,
+        m.pool.address,
+        s.spender.address,
+        s.agent.address,
+    ]
+    vault = m.hostile.address if k % 2 else m.vault.address
+    receiver = wallet if k % 3 else people[i]
+    owner = wallet if k % 5 else people[j]
+    match kind:
+        case "approve":  # half of them to a limit's member: the vaults and the pool
+            spender = people[3 + k // 2 % 3] if k % 4 < 2 else people[i]
+            return approve_call(token, spender, sized_to_limit(policy, spender, amount, k // 8))
+        case "transfer":
+            return transfer_call(token, people[i], sized_to_limit(policy, people[i], amount, k))
+        case "deposit":
+            return Call(vault, deposit_data(amount, receiver))
+        case "withdraw" | "redeem":
+            return Call(vault, withdraw_data(amount, receiver, owner, redeem=kind == "redeem"))
+        case "swap":
+            return Call(m.pool.address, swap_data(token, m.stable.address, amount or 1, receiver))
+    data = withdraw_data(amount, wallet, wallet) if k % 4 else deposit_data(amount, wallet)
+    data = [data[:-1], data + b"\x00", data[:36] + b"\x01" + data[37:], data[:4]][(k // 4) % 4]
+    return Call(vault, data)
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(caps=_caps, steps=_steps)
+def test_the_off_chain_check_and_the_contract_agree_on_vault_and_limit_calls(
+    boa_markets, caps, steps
+):
+    """Random approvals, transfers, vault and swap calls against a fresh policy with a swap
+    limit and two exposure limits: the Python check allows each exactly when the wallet lets it
+    through, for the same reason when it refuses; and after a token call or a withdrawal from
+    the real vault (which pays exactly what it is asked), the counters it predicts are the
+    contract's."""
+    m = boa_markets
+    s, chain = m.s, m.s.chain
+    wallet = s.wallet.address
+    held = s.balance(wallet)
+    if held < 1_000 * UNIT:
+        chain.transact(s.owner, s.token.functions.mint(wallet, 1_000 * UNIT - held))
+    chain.transact(s.mallory, m.hostile.functions.set_payback(caps.pop("payback_bps")))
+    policy = markets_policy(m, expiry=chain.now() + 30 * DAY, **caps)
+    set_policy(chain, s.owner, s.wallet, policy)
+    for kind, i, j, amount, k in steps:
+        if kind == "time":
+            chain.advance_time([1, 3600, DAY, WEEK][k % 4])
+            continue
+        call = _agreement_call(m, policy, kind, i, j, amount, k)
+        # the state as the next block sees it: mined one second after the latest
+        state = replace(read_state(chain, s.wallet), now=chain.now() + 1)
+        verdict = check_call(policy, state, call)
+        try:
+            execute(chain, s.agent, s.wallet, call)
+            refused = ""
+        except ContractRevert as exc:
+            refused = exc.reason if exc.reason in WALLET_REASONS else ""
+        assert verdict.allowed == (not refused), (kind, verdict.explain(), refused)
+        if refused:
+            continue
+        predicted = verdict.state_after
+        honest = call.target == s.token.address or (
+            call.target == m.vault.address and call.selector == WITHDRAW
+        )
+        if predicted is not None and honest:
+            actual = read_state(chain, s.wallet)
+            assert (predicted.spent_total, predicted.extra_limits) == (
+                actual.spent_total,
+                actual.extra_limits,
+            )
+            assert (predicted.period_start, predicted.period_spent) == (
+                actual.period_start,
+                actual.period_spent,
+            )
