@@ -12,13 +12,13 @@ from typing import Any, Protocol
 
 from web3.contract import Contract
 
-from aigora.agent.check import check_intent, rebalance_intent
+from aigora.agent.check import check_intent, check_swap_price, rebalance_intent
 from aigora.agent.errors import ApprovalError, IntentError
-from aigora.agent.intents import AnyIntent, Pay, Tip, build_calls, parse_intent
+from aigora.agent.intents import AnyIntent, Pay, Swap, Tip, build_calls, parse_intent
 from aigora.agent.policy import Policy
 from aigora.agent.wallet import execute, read_state
 from aigora.chain.client import Chain, TxSigner
-from aigora.core.errors import ContractRevert
+from aigora.core.errors import ChainError, ContractRevert
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ class Executor:
             return Outcome("invalid", str(exc))
         state = read_state(self.chain, self.wallet, self.policy)
         verdict = check_intent(self.policy, state, intent)
+        if verdict.allowed and isinstance(intent, Swap):
+            verdict = check_swap_price(self.policy, intent, self._quote(intent))
         if not verdict.allowed:
             return self._queue(intent, verdict.explain())
         hashes = []
@@ -83,6 +85,15 @@ class Executor:
                 return self._queue(intent, f"the wallet refused{done}: {exc.reason}")
         logger.info("executed %s in %d transaction(s)", intent.kind, len(hashes))
         return Outcome("sent", tx_hashes=tuple(hashes), intent=intent)
+
+    def _quote(self, swap: Swap) -> int | None:
+        """The router's price for `swap` now, or None when it has none to give."""
+        router = self.chain.contract("Pool", swap.router)
+        try:
+            quoted = router.functions.quote(self.policy.token, swap.token_out, swap.amount_in)
+            return int(self.chain.call(quoted))
+        except (ContractRevert, ChainError):
+            return None
 
     def rebalance(self) -> Outcome | None:
         """Bring the vault the policy keeps a share in to that share (None: nothing to do)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from eth_abi import decode
 
-from aigora.agent.intents import AnyIntent, Call, Pay, Stake, Unstake, build_calls
+from aigora.agent.intents import AnyIntent, Call, Pay, Stake, Swap, Unstake, build_calls
 from aigora.agent.policy import (
     APPROVE,
     BPS,
@@ -81,14 +81,6 @@ def _roll_period(counters: LimitState, period_s: int, now: int) -> LimitState:
     return counters
 
 
-def _caps(policy: Policy, i: int) -> tuple[int, int, int]:
-    """(per-transaction cap, cap, period in seconds; 0 for exposure) of limit `i`."""
-    if i == 0:
-        return policy.per_tx_cap, policy.period_cap, policy.period_s
-    lim = policy.limits[i - 1]
-    return lim.per_tx_cap, lim.cap, lim.period_s
-
-
 def check_call(policy: Policy, state: WalletState, call: Call) -> Verdict:
     """One `execute(target, data)`, as the contract sees it."""
     if state.revoked or state.now >= policy.expiry:
@@ -129,7 +121,7 @@ def check_call(policy: Policy, state: WalletState, call: Call) -> Verdict:
         if amount == MAX_UINT256:
             reasons.append("unlimited approvals are refused")
     i = policy.limit_index(who)
-    per_tx, cap, period_s = _caps(policy, i)
+    per_tx, cap, period_s = policy.limit_caps(i)
     counters = _roll_period(state.limit(i), period_s, state.now)
     amt = format_amount
     if amount > per_tx:
@@ -237,6 +229,23 @@ def check_calls(policy: Policy, state: WalletState, calls: list[Call]) -> Verdic
     return Verdict(True, state_after=state)
 
 
+def check_swap_price(policy: Policy, intent: Swap, quote: int | None) -> Verdict:
+    """A swap asks at least the router's quote less the policy's slippage, so a sandwich between
+    this check and the swap can take at most that much. `quote` None: the router gave no price."""
+    if quote is None:
+        return Verdict(False, (f"{intent.router} gives no price for this swap",))
+    floor = quote * (BPS - policy.max_slippage_bps) // BPS
+    if intent.min_out < floor:
+        return Verdict(
+            False,
+            (
+                f"the minimum output {format_amount(intent.min_out)} is under the router's price "
+                f"less {policy.max_slippage_bps / 100:g}% ({format_amount(floor)})",
+            ),
+        )
+    return Verdict(True)
+
+
 def check_intent(policy: Policy, state: WalletState, intent: AnyIntent) -> Verdict:
     """Would the wallet carry out `intent` now? Also applies the off-chain recipient role."""
     if isinstance(intent, Pay) and policy.open_recipients and policy.recipient_role:
@@ -256,7 +265,7 @@ def rebalance_intent(policy: Policy, state: WalletState) -> Stake | Unstake | No
     if state.in_vault > floor:
         return Unstake(vault=keep.vault, amount=state.in_vault - floor)
     i = policy.limit_index(keep.vault)
-    per_tx, cap, period_s = _caps(policy, i)
+    per_tx, cap, period_s = policy.limit_caps(i)
     room = cap - _roll_period(state.limit(i), period_s, state.now).spent
     amount = min(floor - state.in_vault, state.balance, per_tx, max(room, 0))
     return Stake(vault=keep.vault, amount=amount) if amount > 0 else None

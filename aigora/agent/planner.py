@@ -11,9 +11,19 @@ endpoint fails; each `TaskPlan` says which planner planned its task, and why the
 Tasks the rules understand (one per line or as dicts):
   - `{"event": "rated", "rating": "helpful", "author": ADDRESS, "cid": CID}` (the owner rated an
     answer helpful): a tip of the mandate's tip amount to the author;
-  - "tip ADDRESS AMOUNT [for CID]", "pay AMOUNT to ADDRESS", "stake AMOUNT in VAULT",
-    "unstake AMOUNT from VAULT", "swap AMOUNT via ROUTER for at least MIN of TOKEN".
-Anything else is skipped with a note, never guessed at.
+  - "tip ADDRESS AMOUNT [for CID]", "tip AMOUNT to ADDRESS [for CID]";
+  - "pay|send|transfer|give AMOUNT to ADDRESS [for REASON]", "pay|send|transfer|give ADDRESS
+    AMOUNT [for REASON]", "ADDRESS should get|receive AMOUNT [for REASON]";
+  - "stake|deposit AMOUNT in|into [the vault] VAULT", "unstake|withdraw AMOUNT from [the vault]
+    VAULT";
+  - "swap AMOUNT via ROUTER for at least MIN of TOKEN", "swap AMOUNT for at least MIN of TOKEN
+    via ROUTER".
+AMOUNT is a decimal, optionally followed by "token(s)"; a task may start with "please", "kindly"
+or "could/can/would you [please]" and end with "please", "thanks" or a full stop or question mark.
+A REASON becomes the payment's memo (a tip's cid); one naming an address, a number, a second
+step or a condition ("for 3 days", "and 3 more", "if it works") makes the task not understood.
+Anything else is skipped with a note, never guessed at: a token named by its symbol, not its
+address, included.
 """
 
 import json
@@ -43,19 +53,76 @@ logger = logging.getLogger(__name__)
 
 _ADDR = r"(0x[0-9a-fA-F]{40})"
 _NUM = r"(\d+(?:\.\d+)?)"
+_TOKENS = r"(?:\s+tokens?)?"
+_VAULT = r"(?:the\s+vault\s+)?"
+_FOR = r"(?:\s+for\s+(.{1,100}))?"  # a reason, kept as the memo or the answer's cid
+_PAY = r"(?:pay|send|transfer|give)"
+# Each rule is one fixed shape that names exactly one address per role and one amount per
+# role; the whole task must match, so anything more (a second address, a condition) matches none.
 _RULES = [
-    ("tip", re.compile(rf"^tip\s+{_ADDR}\s+{_NUM}(?:\s+tokens?)?(?:\s+for\s+(\S+))?$", re.I)),
-    ("pay", re.compile(rf"^(?:pay|send|transfer)\s+{_NUM}(?:\s+tokens?)?\s+to\s+{_ADDR}$", re.I)),
-    ("stake", re.compile(rf"^stake\s+{_NUM}(?:\s+tokens?)?\s+in(?:to)?\s+{_ADDR}$", re.I)),
-    ("unstake", re.compile(rf"^unstake\s+{_NUM}(?:\s+tokens?)?\s+from\s+{_ADDR}$", re.I)),
+    ("tip", re.compile(rf"^tip\s+{_ADDR}\s+{_NUM}{_TOKENS}{_FOR}$", re.I), ("to", "amount", "for")),
+    (
+        "tip",
+        re.compile(rf"^tip\s+{_NUM}{_TOKENS}\s+to\s+{_ADDR}{_FOR}$", re.I),
+        ("amount", "to", "for"),
+    ),
+    (
+        "pay",
+        re.compile(rf"^{_PAY}\s+{_NUM}{_TOKENS}\s+to\s+{_ADDR}{_FOR}$", re.I),
+        ("amount", "to", "for"),
+    ),
+    (
+        "pay",
+        re.compile(rf"^{_PAY}\s+{_ADDR}\s+{_NUM}{_TOKENS}{_FOR}$", re.I),
+        ("to", "amount", "for"),
+    ),
+    (
+        "pay",
+        re.compile(rf"^{_ADDR}\s+should\s+(?:get|receive)\s+{_NUM}{_TOKENS}{_FOR}$", re.I),
+        ("to", "amount", "for"),
+    ),
+    (
+        "stake",
+        re.compile(rf"^(?:stake|deposit)\s+{_NUM}{_TOKENS}\s+in(?:to)?\s+{_VAULT}{_ADDR}$", re.I),
+        ("amount", "vault"),
+    ),
+    (
+        "unstake",
+        re.compile(rf"^(?:unstake|withdraw)\s+{_NUM}{_TOKENS}\s+from\s+{_VAULT}{_ADDR}$", re.I),
+        ("amount", "vault"),
+    ),
     (
         "swap",
         re.compile(
-            rf"^swap\s+{_NUM}(?:\s+tokens?)?\s+via\s+{_ADDR}\s+for\s+at\s+least\s+{_NUM}\s+of\s+{_ADDR}$",
+            rf"^swap\s+{_NUM}{_TOKENS}\s+via\s+{_ADDR}\s+for\s+at\s+least\s+{_NUM}\s+of\s+{_ADDR}$",
             re.I,
         ),
+        ("amount_in", "router", "min_out", "token_out"),
+    ),
+    (
+        "swap",
+        re.compile(
+            rf"^swap\s+{_NUM}{_TOKENS}\s+for\s+at\s+least\s+{_NUM}\s+of\s+{_ADDR}\s+via\s+{_ADDR}$",
+            re.I,
+        ),
+        ("amount_in", "min_out", "token_out", "router"),
     ),
 ]
+_POLITE = re.compile(
+    r"^(?:(?:please|kindly)\s+|(?:could|can|would)\s+you\s+(?:please\s+)?)?(.*?)"
+    r"(?:,?\s+please|,?\s+thanks|,?\s+thank\s+you)?\s*[.!?]?$",
+    re.I,
+)
+_AMOUNTS = {"amount", "amount_in", "min_out"}
+_UNCLEAR_REASON = re.compile(
+    r"0x[0-9a-fA-F]{40}|(?<![\w.])\d+(?:\.\d+)?(?![\w.])"
+    r"|\b(?:and|then|also|plus|each|every|daily|weekly|monthly|if|unless|when\w*|once|only"
+    r"|after|before|until|not|never|no|\w+n't)\b",
+    re.I,
+)
+"""A reason that names an address, a number, a second step or a condition ("for 0xB", "for 3
+days", "for the review and 3 more", "for the fix if it works") could change what is asked: such
+a task is not understood."""
 _SECRET_NAME = re.compile(r"PASS|SECRET|KEY|TOKEN|MNEMONIC|CREDENTIAL|PRIVATE", re.I)
 _SAFE_NAMES = (
     "PATH",
@@ -102,30 +169,23 @@ def _plan_one(task: Any, tip_amount: int, decimals: int) -> dict[str, Any] | Non
                 "cid": str(task.get("cid", ""))[:100],
             }
         return None
-    text = " ".join(str(task).split())
-    for kind, rule in _RULES:
-        m = rule.match(text)
-        if not m:
+    text = _POLITE.fullmatch(" ".join(str(task).split()))[1]  # always matches
+    for kind, rule, roles in _RULES:
+        m = rule.fullmatch(text)
+        if m is None:
             continue
-        g = m.groups()
+        found = dict(zip(roles, m.groups(), strict=True))
+        reason = found.pop("for", None) or ""
+        if _UNCLEAR_REASON.search(reason):
+            return None
+        intent: dict[str, Any] = {"kind": kind}
+        for role, value in found.items():
+            intent[role] = str(to_units(value, decimals)) if role in _AMOUNTS else value
         if kind == "tip":
-            return {
-                "kind": "tip",
-                "to": g[0],
-                "amount": str(to_units(g[1], decimals)),
-                "cid": g[2] or "",
-            }
-        if kind == "pay":
-            return {"kind": "pay", "to": g[1], "amount": str(to_units(g[0], decimals))}
-        if kind in ("stake", "unstake"):
-            return {"kind": kind, "vault": g[1], "amount": str(to_units(g[0], decimals))}
-        return {
-            "kind": "swap",
-            "router": g[1],
-            "token_out": g[3],
-            "amount_in": str(to_units(g[0], decimals)),
-            "min_out": str(to_units(g[2], decimals)),
-        }
+            intent["cid"] = reason
+        elif kind == "pay" and reason:
+            intent["memo"] = reason
+        return intent
     return None
 
 

@@ -26,6 +26,9 @@ MAX_CALLS = 16
 MAX_LIMITS = 4
 """The default limit and up to three more (`PolicyWallet.MAX_LIMITS`)."""
 BPS = 10_000
+DEFAULT_SLIPPAGE_BPS = 100
+"""A swap's minimum output may be at most 1% under the router's quote when the agent checks it
+(off chain: the contract cannot know a fair price)."""
 DAY = 86_400
 ROLES = {"helpful-authors": "authors of answers you rate helpful"}
 
@@ -134,6 +137,7 @@ class Policy(BaseModel):
     tokens_out: tuple[Address, ...] = ()
     limits: tuple[Limit, ...] = ()
     keep_in_vault: KeepInVault | None = None
+    max_slippage_bps: int = DEFAULT_SLIPPAGE_BPS
     purpose: str = ""
 
     def model_post_init(self, _context: Any) -> None:
@@ -181,6 +185,13 @@ class Policy(BaseModel):
             if counterparty.lower() in {m.lower() for m in lim.members}:
                 return i
         return 0
+
+    def limit_caps(self, index: int) -> tuple[int, int, int]:
+        """(per-transaction cap, cap, period in seconds; 0 for exposure) of limit `index`."""
+        if index == 0:
+            return self.per_tx_cap, self.period_cap, self.period_s
+        lim = self.limits[index - 1]
+        return lim.per_tx_cap, lim.cap, lim.period_s
 
     def vaults(self) -> list[str]:
         """Targets allowed an ERC-4626 call, in order."""
@@ -289,6 +300,8 @@ def limit_problems(p: Policy) -> list[str]:
             if m.lower() in seen:
                 problems.append(f"{m} is in two limits")
             seen.add(m.lower())
+    if not 0 <= p.max_slippage_bps < BPS:
+        problems.append("the slippage allowed on a swap is between 0 and 100%")
     keep = p.keep_in_vault
     if keep is not None:
         if not 0 < keep.share_bps <= BPS:
@@ -392,6 +405,10 @@ def describe(
             "and never takes out below that (checked by the agent's code, not the contract)."
         )
     if p.tokens_out:
+        lines.append(
+            f"A swap must ask for at least the router's price less {p.max_slippage_bps / 100:g}% "
+            "when the agent sends it (checked by the agent's code)."
+        )
         lines.append(
             "A swap may buy only: "
             + ", ".join(p.tokens_out)

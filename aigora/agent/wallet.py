@@ -24,17 +24,13 @@ def set_policy(chain: Chain, owner: TxSigner, wallet: Contract, policy: Policy) 
     return chain.transact(owner, wallet.functions.set_policy(*policy.set_policy_args()))
 
 
-def read_limit(chain: Chain, wallet: Contract, index: int) -> LimitState:
-    """Limit `index`'s counters, decoded from the contract's `Limit` struct."""
-    _per_tx_cap, _cap, _period_s, period_start, spent = chain.call(wallet.functions.limits(index))
-    return LimitState(period_start=period_start, spent=spent)
-
-
 def read_state(chain: Chain, wallet: Contract, policy: Policy | None = None) -> WalletState:
-    """The wallet's counters and balance now; with `policy`, also what it holds in the vault the
-    policy keeps a share in."""
-    token = chain.contract("Token", chain.call(wallet.functions.token()))
-    count = chain.call(wallet.functions.limit_count())
+    """The wallet's counters and balance now, in one call for the counters; with `policy`, also
+    what it holds in the vault the policy keeps a share in."""
+    token_address = policy.token if policy is not None else chain.call(wallet.functions.token())
+    token = chain.contract("Token", token_address)
+    spent_total, expiry, count, limits = chain.call(wallet.functions.counters())
+    counters = [_limit_state(raw) for raw in limits[:count]]
     in_vault = 0
     if policy is not None and policy.keep_in_vault is not None:
         vault = chain.contract("Vault", policy.keep_in_vault.vault)
@@ -43,14 +39,20 @@ def read_state(chain: Chain, wallet: Contract, policy: Policy | None = None) -> 
     return WalletState(
         address=wallet.address,
         now=chain.now(),
-        spent_total=chain.call(wallet.functions.spent_total()),
-        period_start=chain.call(wallet.functions.period_start()),
-        period_spent=chain.call(wallet.functions.period_spent()),
+        spent_total=spent_total,
+        period_start=counters[0].period_start,
+        period_spent=counters[0].spent,
         balance=chain.call(token.functions.balanceOf(wallet.address)),
-        revoked=chain.call(wallet.functions.expiry()) == 0,
-        extra_limits=tuple(read_limit(chain, wallet, i) for i in range(1, count)),
+        revoked=expiry == 0,
+        extra_limits=tuple(counters[1:]),
         in_vault=in_vault,
     )
+
+
+def _limit_state(raw: tuple[int, int, int, int, int]) -> LimitState:
+    """A limit's counters, decoded once from the contract's `Limit` struct."""
+    _per_tx_cap, _cap, _period_s, period_start, spent = raw
+    return LimitState(period_start=period_start, spent=spent)
 
 
 def execute(chain: Chain, agent: TxSigner, wallet: Contract, call: Call) -> TxResult:

@@ -52,7 +52,7 @@ class AgentView:
     row: AgentWallet
     policy: Policy
     state: WalletState
-    period_start: int
+    started_at: int
 
     @property
     def status(self) -> str:
@@ -80,6 +80,8 @@ class RunReport:
     """What `run` did with each task, in order."""
 
     tasks: tuple[TaskReport, ...]
+    rebalance: Outcome | None = None
+    """The stake or unstake that brought the kept vault to its share first (None: none needed)."""
 
     @property
     def outcomes(self) -> tuple[Outcome, ...]:
@@ -123,22 +125,37 @@ class Agents:
         return self.context.deployment.token.address
 
     def compile(
-        self, mandate: str, model_url: str | None = None, model: str | None = None
+        self,
+        mandate: str,
+        model_url: str | None = None,
+        model: str | None = None,
+        *,
+        holdings: int | None = None,
     ) -> CompiledMandate:
         """The mandate as a typed policy: by the model at `model_url` (else the `[agent]`
-        config's), or by the offline rules when neither names one."""
+        config's), or by the offline rules when neither names one. On a dev chain "the vault"
+        and an unnamed swap mean its markets; `holdings` is what the wallet will be funded with."""
         token, now = self.token(), self.context.chain.now()
         config = self.context.config.agent
         endpoint = model_endpoint(config, model_url, model)
+        markets = self.context.deployment.markets
+        at = {
+            "token": token,
+            "now": now,
+            "vault": None if markets is None else markets.vault.address,
+            "router": None if markets is None else markets.pool.address,
+            "swap_tokens": () if markets is None else (markets.stable.address,),
+            "holdings": holdings,
+        }
         if endpoint is None:
-            return compile_mandate(mandate, token=token, now=now)
+            return compile_mandate(mandate, **at)
         return compile_with_model(
             mandate,
             url=endpoint.url,
             model=endpoint.model,
-            token=token,
-            now=now,
             api_key=model_key(config, os.environ),
+            timeout_s=endpoint.timeout_s,
+            **at,
         )
 
     def create(
@@ -203,9 +220,8 @@ class Agents:
         policy, _ = _policy_of(row)
         wallet = self._wallet(row)
         chain = self.context.chain
-        return AgentView(
-            row, policy, read_state(chain, wallet), chain.call(wallet.functions.period_start())
-        )
+        state = read_state(chain, wallet, policy)
+        return AgentView(row, policy, state, chain.call(wallet.functions.started_at()))
 
     def pending(self, name: str) -> list[Approval]:
         """Requests the agent was not allowed to carry out, waiting for the owner."""
@@ -282,7 +298,8 @@ class Agents:
         executor = Executor(
             context.chain, self._wallet(row), agent, policy, ApprovalQueue(context.db, row.id)
         )
-        return RunReport(tuple(_carry_out(executor, plan) for plan in plans))
+        rebalanced = executor.rebalance()
+        return RunReport(tuple(_carry_out(executor, plan) for plan in plans), rebalanced)
 
 
 def _carry_out(executor: Executor, plan: TaskPlan) -> TaskReport:

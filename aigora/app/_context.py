@@ -31,6 +31,7 @@ from aigora.app._config import (
     write_default_config,
 )
 from aigora.chain import (
+    DEPLOYED_AS,
     TOKEN_UNIT,
     ZERO_ADDRESS,
     Chain,
@@ -419,6 +420,30 @@ def _add_channels(
     return _added(db, chain, deployment, "Channels", channels, tx)
 
 
+def _check_markets(chain: Chain, deployment: Deployment) -> None:
+    """A network's markets run our code, and trade and hold the network's token."""
+    markets = deployment.markets
+    assert markets is not None
+    for name, contract in (
+        ("Stable", markets.stable),
+        ("Pool", markets.pool),
+        ("Vault", markets.vault),
+    ):
+        if not runs_contract(chain.code(contract.address), DEPLOYED_AS.get(name, name)):
+            raise WrongNetwork(
+                f"the network's {name} {contract.address} is not our {name} contract"
+            )
+    token = deployment.token.address
+    pair = {
+        chain.call(markets.pool.functions.token0()),
+        chain.call(markets.pool.functions.token1()),
+    }
+    if pair != {token, markets.stable.address}:
+        raise WrongNetwork("the network's Pool does not trade its Token for its Stable")
+    if chain.call(markets.vault.functions.asset()) != token:
+        raise WrongNetwork("the network's Vault does not hold its Token")
+
+
 def _runs_dev_token(chain: Chain, config: Config) -> bool:
     """Whether this node runs on a dev chain with our dev token (no `[chain] token`): only there
     are markets deployed, seeded with tokens the operator mints."""
@@ -567,6 +592,8 @@ def _join(chain: Chain, db: Engine, network: NetworkFile) -> Deployment:
         paid_in = chain.call(contract.functions.token())
         if paid_in != token:
             raise WrongNetwork(f"the network's {name} pays in {paid_in}, not its Token {token}")
+    if deployment.markets is not None:
+        _check_markets(chain, deployment)
     now = datetime.now(UTC)
     with session_scope(db) as session:
         for row in session.scalars(

@@ -20,6 +20,7 @@ from aigora.chain.client import MAX_LOG_RANGE, Chain, TxResult, TxSigner
 from aigora.chain.compile import CompiledContract, compile_contract
 from aigora.chain.constants import ConstantValue, contract_constants
 from aigora.chain.deploy import (
+    DEPLOYED_AS,
     DEV_STABLE_SYMBOL,
     MARKET_NAMES,
     POOL_FEE_BPS,
@@ -72,6 +73,7 @@ from aigora.chain.records import (
 )
 
 __all__ = [
+    "DEPLOYED_AS",
     "DEV_STABLE_SYMBOL",
     "MARKET_NAMES",
     "MAX_LOG_RANGE",

@@ -87,6 +87,7 @@ class Chain:
             )
         self.w3 = w3
         self._embedded = embedded
+        self._handles: dict[tuple[str, str], Contract] = {}
         self.url = url
         self.max_range = max_range
         self._deployed_at: dict[str, int] = {}
@@ -162,10 +163,14 @@ class Chain:
     # ---- reading ----------------------------------------------------------------------------
 
     def contract(self, name: str, address: str) -> Contract:
-        """A handle on a deployed Aigora contract, typed by its compiled ABI."""
-        return self.w3.eth.contract(
-            address=Web3.to_checksum_address(address), abi=compile_contract(name).abi
-        )
+        """A handle on a deployed Aigora contract, typed by its compiled ABI (made once per name
+        and address: a handle holds no state, and web3 takes milliseconds to build one)."""
+        key = (name, Web3.to_checksum_address(address))
+        if key not in self._handles:
+            self._handles[key] = self.w3.eth.contract(
+                address=key[1], abi=compile_contract(name).abi
+            )
+        return self._handles[key]
 
     def call(self, fn: ContractFunction, *, sender: str | None = None) -> Any:
         """Run a view or simulate a function; reverts raise ContractRevert."""

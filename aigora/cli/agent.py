@@ -69,8 +69,9 @@ def create(
     data_dir: DataDirOption = None,
 ) -> None:
     """Compile MANDATE into a policy, show it in words, and on confirmation deploy its wallet."""
+    funding = to_units(fund)
     with _agents(data_dir) as agents:
-        compiled = agents.compile(mandate, model_url, model)
+        compiled = agents.compile(mandate, model_url, model, holdings=funding or None)
         console.print(compiled.policy.describe(start=agents.context.chain.now()), highlight=False)
         console.print(f"Each tip: {format_amount(compiled.tip_amount)}.", highlight=False)
         for note in compiled.notes:
@@ -83,7 +84,7 @@ def create(
             mandate=mandate,
             owner=_owner(agents.context, account),
             agent_passphrase=passphrase(),
-            fund=to_units(fund),
+            fund=funding,
         )
     console.print(f"agent [bold]{name}[/bold]: wallet {row.address}, agent key {row.agent}")
 
@@ -96,13 +97,23 @@ def show(name: NameArg, data_dir: DataDirOption = None) -> None:
     row, policy, state = view.row, view.policy, view.state
     console.print(f"wallet {row.address}  owner {row.owner}  agent {row.agent}", highlight=False)
     console.print(f'mandate: "{row.mandate}"', highlight=False)
-    console.print(policy.describe(start=view.period_start), highlight=False)
+    console.print(policy.describe(start=view.started_at), highlight=False)
     console.print(
         f"status {view.status}; holds {format_amount(state.balance)}; spent "
         f"{format_amount(state.spent_total)} in total, {format_amount(state.period_spent)} "
         "this period",
         highlight=False,
     )
+    for i, limit in enumerate(policy.limits, start=1):
+        used = state.limit(i).spent
+        how = "in it now" if limit.is_exposure else "this period"
+        console.print(
+            f"{limit.label or f'limit {i}'}: {format_amount(used)} of "
+            f"{format_amount(limit.cap)} {how}",
+            highlight=False,
+        )
+    if policy.keep_in_vault is not None:
+        console.print(f"in the vault: {format_amount(state.in_vault)}", highlight=False)
 
 
 @app.command("pending")
@@ -212,6 +223,13 @@ def run(
         raise AgentError("tasks must be a JSON list or one task per line")
     with _agents(data_dir) as agents:
         report = agents.run(name, items, passphrase(), model_url=model_url, model=model)
+    if report.rebalance is not None:
+        moved = report.rebalance
+        assert moved.intent is not None
+        detail = moved.reason or ", ".join(moved.tx_hashes)
+        console.print(
+            f"vault share first: {_words(moved.intent)}: {moved.status}: {detail}", highlight=False
+        )
     # what a planner or model wrote is printed as text, never as console markup
     for number, task in enumerate(report.tasks, 1):
         head = f"task {number} ({task.planned_by})"

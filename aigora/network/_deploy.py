@@ -15,6 +15,7 @@ from aigora.chain import (
     deploy_distributor,
     deploy_foundation,
     deploy_governor,
+    deploy_markets,
 )
 from aigora.governance import genesis_policy, standing_tree
 from aigora.network._file import (
@@ -50,8 +51,8 @@ class NetworkPlan:
 def deploy_network(chain: Chain, deployer: TxSigner, plan: NetworkPlan) -> NetworkFile:
     """Deploy Token (unless given), Registry, Disputes (the registry's slasher), the shared
     Distributor, Bounties, Channels and the Governor (with the genesis policy: the seeds with
-    equal standing, everything else at its default), and return the network file that
-    describes them."""
+    equal standing, everything else at its default), and on a dev chain with the dev token its
+    markets (`deploy_markets`), and return the network file that describes them."""
     start = chain.block_number() + 1
     foundation = deploy_foundation(chain, deployer, plan.registry, token_address=plan.token)
     disputes, disputes_tx = deploy_disputes(
@@ -89,6 +90,11 @@ def deploy_network(chain: Chain, deployer: TxSigner, plan: NetworkPlan) -> Netwo
         "Channels": channels.address,
         "Governor": governor.address,
     }
+    if chain.is_dev_chain and plan.token is None:
+        # a dev network's markets, for agents to swap and stake in with the dev token
+        markets, market_transactions = deploy_markets(chain, deployer, foundation.token)
+        transactions.update(market_transactions)
+        addresses.update(markets.addresses())
     contracts = {}
     for name, address in addresses.items():
         tx = transactions.get(name)

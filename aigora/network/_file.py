@@ -21,11 +21,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aigora.chain import MARKET_NAMES
 from aigora.core.errors import AigoraError
 
 FORMAT = "aigora-network/1"
 CONTRACTS = ("Token", "Registry", "Disputes", "Distributor", "Bounties", "Channels", "Governor")
 """The contracts every network has; a node uses these and deploys none of them."""
+MARKETS = MARKET_NAMES
+"""A dev network's markets (its second token, pool and vault), all or none."""
 _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 _HASH = r"^0x[0-9a-fA-F]{64}$"
 
@@ -95,9 +98,12 @@ class NetworkFile(BaseModel):
         missing = [name for name in CONTRACTS if name not in value]
         if missing:
             raise ValueError(f"missing contracts: {', '.join(missing)}")
-        unknown = sorted(set(value) - set(CONTRACTS))
+        unknown = sorted(set(value) - set(CONTRACTS) - set(MARKETS))
         if unknown:
             raise ValueError(f"unknown contracts: {', '.join(unknown)}")
+        markets = [name for name in MARKETS if name in value]
+        if markets and len(markets) != len(MARKETS):
+            raise ValueError(f"the markets are {', '.join(MARKETS)}, all or none")
         return value
 
     @field_validator("rpc")

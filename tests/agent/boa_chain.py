@@ -54,6 +54,7 @@ class BoaChain:
         self._timestamps = {0: GENESIS_TIME}
         self._logs: list[_Log] = []
         self._signers = [Signer.dev(keccak(text=f"boa dev key {i}")) for i in range(10)]
+        self._handles: dict[tuple[str, str], Contract] = {}
 
     def dev_signers(self) -> list[Signer]:
         return list(self._signers)
@@ -61,9 +62,12 @@ class BoaChain:
     # ---- reading ----------------------------------------------------------------------------
 
     def contract(self, name: str, address: str) -> Contract:
-        return self.w3.eth.contract(
-            address=Web3.to_checksum_address(address), abi=compile_contract(name).abi
-        )
+        key = (name, Web3.to_checksum_address(address))
+        if key not in self._handles:  # a handle holds no state; web3 takes ms to build one
+            self._handles[key] = self.w3.eth.contract(
+                address=key[1], abi=compile_contract(name).abi
+            )
+        return self._handles[key]
 
     def call(self, fn: ContractFunction, *, sender: str | None = None) -> Any:
         """Run `fn` against the latest block and throw its changes away, like `eth_call`."""
@@ -206,10 +210,8 @@ def _calldata(fn: ContractFunction) -> bytes:
 def _decode_outputs(fn: ContractFunction, output: bytes) -> Any:
     """What web3's `fn.call()` returns: one value, or a list for several; addresses checksummed."""
     outputs = fn.abi.get("outputs", [])
-    types = [collapse_if_tuple(o) for o in outputs]  # a struct decodes as a tuple
-    values = [
-        _checksummed(o["type"], v) for o, v in zip(outputs, decode(types, output), strict=True)
-    ]
+    types = [collapse_if_tuple(o) for o in outputs]  # a struct is one tuple type
+    values = [_checksummed(t, v) for t, v in zip(types, decode(types, output), strict=True)]
     return values[0] if len(values) == 1 else values
 
 

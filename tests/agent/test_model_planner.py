@@ -317,16 +317,12 @@ def test_the_agent_config_defaults_to_the_rules_and_refuses_a_bad_url(tmp_path):
 
 PASSPHRASE = "correct horse battery staple"
 MANDATE = "tip the authors of answers I rate helpful, at most 5 tokens a day, for 30 days"
-MODEL_POLICY = {
-    "per_tx_cap": "2",
-    "period_cap": "5",
-    "budget": "50",
-    "period_s": 86_400,
-    "duration_s": 30 * 86_400,
-    "recipients": [],
-    "spenders": [],
-    "open_recipients": True,
-    "recipient_role": "helpful-authors",
+MODEL_POLICY = {  # the draft a model proposes through the propose_policy tool
+    "per_payment": "2",
+    "per_period": "5",
+    "total": "50",
+    "days": 30,
+    "helpful_authors": True,
 }
 
 
@@ -353,8 +349,8 @@ def test_agent_run_plans_with_the_model_and_falls_back_to_the_rules(home, tmp_pa
 
     def script(request):
         task = task_of(request)
-        if not request.get("tools"):  # the mandate compiler's request
-            return text_reply(json.dumps(MODEL_POLICY))
+        if [t["function"]["name"] for t in request["tools"]] == ["propose_policy"]:
+            return tool_calls(tool_call("propose_policy", **MODEL_POLICY))  # the mandate
         if "bafyanswer" in task:
             return tool_calls(tool_call("tip", to=author, amount=str(UNIT), cid="bafyanswer"))
         if stranger in task:
@@ -383,8 +379,12 @@ def test_agent_run_plans_with_the_model_and_falls_back_to_the_rules(home, tmp_pa
         fell_back = _run(home, "run", "tips", str(tasks), "--model-url", down.url)
         assert fell_back.exit_code == 0, fell_back.text
         assert "task 1 (rules (model failed: HTTP 503)): sent: 0x" in fell_back.text
-        assert "task 2 (rules (model failed: HTTP 503)): not understood" in fell_back.text
-        assert "1 sent, 0 waiting for you" in fell_back.text
+        # the rules read "please give ..." too, and the role refuses it the same way
+        assert (
+            "task 2 (rules (model failed: HTTP 503)): pending: this mandate only" in fell_back.text
+        )
+        assert "task 3 (rules (model failed: HTTP 503)): not understood" in fell_back.text
+        assert "1 sent, 1 waiting for you" in fell_back.text
 
     assert [seen.body["model"] for seen in model.requests] == ["default"] + ["planner-2"] * 3
     assert len(down.requests) == 3  # the flag overrides the config

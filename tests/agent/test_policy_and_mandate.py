@@ -9,7 +9,7 @@ from eth_abi import decode
 from aigora.agent.check import WalletState, check_intent
 from aigora.agent.errors import IntentError, MandateError, PolicyError
 from aigora.agent.intents import SWAP_SIGNATURE, Pay, Stake, Swap, Tip, build_calls, parse_intent
-from aigora.agent.mandate import compile_mandate, compile_with_model
+from aigora.agent.mandate import compile_mandate, compile_with_model, draft_of_words
 from aigora.agent.planner import plan, to_units
 from aigora.agent.policy import (
     APPROVE,
@@ -198,46 +198,77 @@ def test_mandate_variants():
             compile_mandate(bad, token=TOKEN, now=NOW)
 
 
-def test_model_endpoint_output_is_validated():
-    def endpoint(answer: dict):
-        def handler(request: httpx.Request) -> httpx.Response:
-            assert request.url.path == "/v1/chat/completions"
-            content = json.dumps(answer)
-            return httpx.Response(200, json={"choices": [{"message": {"content": content}}]})
+def _model(*replies: dict) -> httpx.Client:
+    """An endpoint answering the mandate compiler's request with `replies` as tool calls (the
+    request must offer exactly the propose_policy tool)."""
 
-        return httpx.Client(transport=httpx.MockTransport(handler))
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/v1/chat/completions"
+        body = json.loads(request.content)
+        assert [t["function"]["name"] for t in body["tools"]] == ["propose_policy"]
+        calls = [
+            {"id": f"c{i}", "type": "function", "function": {"name": name, "arguments": args}}
+            for i, (name, args) in enumerate(r for r in replies)
+        ]
+        message = {"role": "assistant", "content": None, "tool_calls": calls}
+        return httpx.Response(200, json={"choices": [{"message": message}]})
 
-    good = {
-        "per_tx_cap": "1",
-        "period_cap": "5",
-        "budget": "50",
-        "period_s": DAY,
-        "duration_s": 30 * DAY,
-        "recipients": [],
-        "spenders": [],
-        "open_recipients": True,
-        "recipient_role": "helpful-authors",
-    }
-    c = compile_with_model(
-        "tip helpful authors",
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+def _by_model(*replies, **markets):
+    return compile_with_model(
+        "the mandate",
         url="http://m/v1",
         model="x",
         token=TOKEN,
         now=NOW,
-        client=endpoint(good),
+        client=_model(*replies),
+        **markets,
     )
-    assert c.policy.budget == 50 * UNIT
-    assert c.policy.per_tx_cap == UNIT
-    for bad in (
-        {**good, "period_cap": "500"},
-        {**good, "budget": 1e30},
-        {"anything": 1},
-        {**good, "recipient_role": "everyone"},
-    ):
-        with pytest.raises(MandateError):
-            compile_with_model(
-                "x", url="http://m/v1", model="x", token=TOKEN, now=NOW, client=endpoint(bad)
-            )
+
+
+def test_a_model_proposes_a_draft_that_the_rules_own_path_compiles():
+    good = {
+        "per_period": "5",
+        "per_payment": "1",
+        "total": "50",
+        "days": 30,
+        "helpful_authors": True,
+    }
+    c = _by_model(("propose_policy", json.dumps(good)))
+    assert (c.policy.budget, c.policy.per_tx_cap, c.policy.period_cap) == (
+        50 * UNIT,
+        UNIT,
+        5 * UNIT,
+    )
+    assert c.policy.recipient_role == "helpful-authors"
+    assert c.notes[0] == "compiled by a model"
+    # the issue's mandate: the draft the rules read, proposed by a model, is the same policy
+    markets = {"vault": POOL, "router": ROUTER, "swap_tokens": (OUT,), "holdings": 100 * UNIT}
+    text = (
+        "keep at least 80% in the vault, tip authors I rate helpful at most 5 a day, "
+        "never swap more than 10 a week"
+    )
+    draft = draft_of_words(text)
+    by_model = _by_model(("propose_policy", draft.model_dump_json()), **markets).policy
+    by_rules = compile_mandate(text, token=TOKEN, now=NOW, **markets).policy
+    assert by_model.model_copy(update={"purpose": ""}) == by_rules.model_copy(
+        update={"purpose": ""}
+    )
+    for replies, message in [
+        ((("propose_policy", json.dumps({**good, "total": 1e30})),), "malformed at total"),
+        ((("propose_policy", json.dumps({**good, "anything": 1})),), "malformed at anything"),
+        ((("propose_policy", json.dumps({**good, "recipients": ["0xnope"]})),), "recipients"),
+        ((("propose_policy", "{not json"),), "malformed"),
+        ((("propose_policy", json.dumps({"days": 3})),), "per period"),
+        ((("propose_policy", json.dumps({**good, "keep_percent": "150"})),), "percentage"),
+        ((("propose_policy", json.dumps(good)),) * 2, "exactly one"),
+        ((("pay", json.dumps(good)),), "exactly one"),
+        ((), "exactly one"),
+    ]:
+        with pytest.raises(MandateError, match=message):
+            _by_model(*replies, **markets)
 
 
 def test_rule_planner_emits_only_typed_intents():

@@ -122,11 +122,15 @@ def refused(sw: SwapSetup, data: bytes, reason: str, watched: tuple[str, ...]) -
 def test_allowed_swap_lands_in_the_wallet_and_only_the_owner_takes_it_out(sw):
     s = sw.s
     executor = Executor(s.chain, s.wallet, s.agent, sw.policy, MemoryApprovals())
-    outcome = executor.handle(
-        Swap(
-            router=sw.router.address, token_out=sw.out.address, amount_in=3 * UNIT, min_out=5 * UNIT
-        ).model_dump()
+    # the router quotes 6 for 3: asking at least 5 is under its price less 1%, and waits
+    cheap = Swap(
+        router=sw.router.address, token_out=sw.out.address, amount_in=3 * UNIT, min_out=5 * UNIT
     )
+    outcome = executor.handle(cheap.model_dump())
+    assert outcome.status == "pending"
+    assert "under the router's price less 1% (5.94 tokens)" in outcome.reason
+    fair = cheap.model_copy(update={"min_out": 6 * UNIT * 99 // 100})
+    outcome = executor.handle(fair.model_dump())
     assert outcome.status == "sent", outcome.reason
     assert sw.holdings(s.wallet.address) == (1_000 * UNIT - 3 * UNIT, 6 * UNIT, 0)
     assert s.chain.call(s.wallet.functions.spent_total()) == 3 * UNIT  # the approval counted

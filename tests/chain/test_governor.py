@@ -12,12 +12,10 @@ a proposal overtaken by another enactment cannot undo it. Gas is measured on the
 py-evm chain by `bench/governance.py`.
 """
 
-import importlib.util
 import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import boa
@@ -43,6 +41,7 @@ from aigora.governance import (
     sign_propose,
     standing_tree,
 )
+from tests.bench_kit import load_bench
 
 PERIOD = 3 * 24 * 3600
 TIMELOCK = 24 * 3600
@@ -963,21 +962,11 @@ def test_state_follows_the_rules(powers, quorum_bps, ballots, wait, execute_riva
 # ---- gas on the embedded chain ------------------------------------------------------------------
 
 
-def _bench() -> Any:
-    path = Path(__file__).parents[2] / "bench" / "governance.py"
-    spec = importlib.util.spec_from_file_location("governance_bench", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_gas_of_propose_vote_and_execute_on_the_embedded_chain():
     """Real transactions on py-evm (`bench/governance.py`): a 1 KB proposal, relayed votes with
     depth-7 proofs, and the execution, each within a bound a few percent above what was
     measured, so a regression shows."""
-    gas = _bench().gas_figures()
+    gas = load_bench("governance").gas_figures()
     assert gas["depth"] == 7
     assert gas["document_bytes"] == 1024
     assert gas["propose"] <= 320_000  # measured about 303,500: nine new proposal slots

@@ -50,6 +50,11 @@ def test_a_node_joins_by_configuration_and_deploys_nothing(network_file, tmp_pat
     try:
         chain = context.chain
         assert context.deployment.addresses() == network.addresses()
+        # a dev network (anvil, the dev token) has the markets agents swap and stake in
+        markets = context.deployment.markets
+        assert markets is not None
+        assert {"Stable", "Pool", "Vault"} <= network.contracts.keys()
+        assert chain.call(markets.vault.functions.asset()) == context.deployment.token.address
         assert recorded_addresses(context.db, chain.chain_id) == network.addresses()
         with session_scope(context.db) as session:
             blocks = {row.name: row.block_number for row in session.scalars(select(Deployment))}
@@ -114,6 +119,14 @@ def lying(network_file: Path, tmp_path: Path, change) -> Path:
             lambda d: d["contracts"]["Token"].update(d["contracts"]["Bounties"]),
             "pays in",
         ),
+        (
+            lambda d: d["contracts"]["Pool"].update(d["contracts"]["Vault"]),
+            "is not our Pool contract",
+        ),
+        (
+            lambda d: d["contracts"]["Stable"].update(d["contracts"]["Token"]),
+            "does not trade its Token for its Stable",
+        ),
     ],
 )
 def test_a_network_file_that_lies_is_refused(network_file, tmp_path, change, refusal):
@@ -125,6 +138,9 @@ def test_a_network_file_that_lies_is_refused(network_file, tmp_path, change, ref
 def test_a_malformed_network_file_says_what_is_wrong(network_file, tmp_path):
     path = lying(network_file, tmp_path, lambda d: d["contracts"].pop("Distributor"))
     with pytest.raises(NetworkFileError, match="missing contracts: Distributor"):
+        load_network(path)
+    path = lying(network_file, tmp_path, lambda d: d["contracts"].pop("Vault"))
+    with pytest.raises(NetworkFileError, match="all or none"):
         load_network(path)
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(NetworkFileError, match="is not JSON"):

@@ -233,6 +233,14 @@ def period_spent() -> uint256:
 
 @view
 @external
+def counters() -> (uint256, uint256, uint256, Limit[MAX_LIMITS]):
+    """@notice What the next `execute` starts from, in one call: `spent_total`, `expiry`,
+            `limit_count` and every limit (caps and counters)."""
+    return self.spent_total, self.expiry, self.limit_count, self.limits
+
+
+@view
+@external
 def period_spent_now() -> uint256:
     """@notice What the default limit's period has spent, as the next `execute` will see it."""
     limit: Limit = self.limits[0]

@@ -25,6 +25,13 @@ def set_rate(_token_in: address, _token_out: address, _rate: uint256):
     self.rate[_token_in][_token_out] = _rate
 
 
+@view
+@external
+def quote(_token_in: address, _token_out: address, _amount_in: uint256) -> uint256:
+    """What `swap_exact_in` pays for `_amount_in` (the fixed rate), as `Pool.quote`."""
+    return _amount_in * self.rate[_token_in][_token_out] // RATE_ONE
+
+
 @external
 def swap_exact_in(
     _token_in: address, _token_out: address, _amount_in: uint256, _min_out: uint256, _recipient: address
