@@ -115,6 +115,8 @@ def check_call(policy: Policy, state: WalletState, call: Call) -> Verdict:
         reasons.append("token call naming the wallet")
     if selector == TRANSFER and not (policy.open_recipients or who.lower() in allow):
         reasons.append(f"{who} is not an allowed recipient")
+    if selector == TRANSFER and who.lower() in {v.lower() for v in policy.vaults()}:
+        reasons.append(f"{who} is a vault: it is paid only by a deposit")
     if selector == APPROVE:
         if who.lower() not in allow:
             reasons.append(f"{who} is not an allowed spender")

@@ -109,9 +109,10 @@ class Policy(BaseModel):
 
     `recipients` may receive `transfer`s; `spenders` may receive bounded `approve`s (stake and swap
     contracts). On-chain both sit in one allowlist, so a spender could also be paid directly;
-    every token leaving either way counts against the same caps. `open_recipients` lets the agent
-    pay anyone (the caps still bind); `recipient_role` then narrows whom the planner may pick, off
-    chain only (the contract cannot know who wrote an answer you liked).
+    every token leaving either way counts against the same caps. A vault never is: it is paid
+    only by a deposit (a transfer would be a gift to its other holders). `open_recipients` lets
+    the agent pay anyone (the caps still bind) but a vault; `recipient_role` then narrows whom the
+    planner may pick, off chain only (the contract cannot know who wrote an answer you liked).
 
     `tokens_out` are the tokens a swap may buy. A swap's output goes to the wallet itself (where
     only the owner can move it, by `withdraw_token`) or to an allowlisted address, never to one the

@@ -26,7 +26,10 @@
      - an ERC-4626 `deposit`, `withdraw` or `redeem` must be canonically encoded and name the
        wallet as receiver (and owner): shares and assets only ever come back to the wallet. A
        target allowed one of them is a vault: set_policy refuses any other function on it, and
-       `mint` (whose receiver the wallet does not read) anywhere;
+       `mint` (whose receiver the wallet does not read) anywhere. A vault is never paid by
+       `transfer` (not even with open recipients): that is a gift to every other share, and
+       withdrawing as much from a position older than the epoch would free the room again, so a
+       stolen key could hand a whole old position to the vault's other holders, round by round;
      - transfer/approve/transferFrom/increaseAllowance selectors are refused on any target other
        than the policy token, other functions are refused on the policy token, and calls to the
        wallet itself are refused; the wallet never delegatecalls and sends no ether in `execute`;
@@ -277,6 +280,7 @@ def execute(_target: address, _data: Bytes[MAX_DATA]) -> Bytes[32]:
         assert counterparty != self, "token call naming the wallet"
         if selector == TRANSFER:
             assert self.open_recipients or self.recipient_allowed[self.epoch][counterparty], "recipient not in the policy"
+            assert not self.is_vault[self.epoch][counterparty], "a vault is paid only by a deposit"
         else:
             assert self.recipient_allowed[self.epoch][counterparty], "spender not in the policy"
             assert amount != max_value(uint256), "unlimited approval refused"
