@@ -12,7 +12,8 @@ reenters), direct calls on the wallet, the token and the vault, and the clock. O
 serves every example of a test; each example starts with the owner setting a fresh policy with
 a default limit, a swap limit (the router and the pool), the vault in an exposure limit and the
 hostile vault in another (or in the default limit), drawn. Vault positions, unlike counters,
-outlive a policy: the wallet starts each example holding shares of the vault.
+outlive a policy: the wallet starts each example holding shares of the vault, and the attacker
+holds ten times as many (so a gift to the vault is mostly a gift to the attacker).
 The attack runs over the same compiled contracts and the real `Executor` twice: 400 examples on
 titanoboa (`BoaChain`: py-evm without the client, about ten times faster), and 70 more, drawn
 differently, end to end on the embedded chain through `Chain` (signing, simulation, mining, logs).
@@ -83,6 +84,7 @@ ZERO = "0x" + "00" * 20
 # what the owner keeps in the vault for the wallet, across policies: more than any policy here
 # lets the agent lose, so a way to move it out would show
 POSITION = 400 * UNIT
+ATTACKER_SHARES = 4_000 * UNIT  # what the attacker deposits in the vault for itself
 # on titanoboa, and end to end on the embedded chain (drawn differently): 470 examples in all
 N_EXAMPLES = int(os.environ.get("AIGORA_RED_TEAM_EXAMPLES", "400"))
 N_CHAIN_EXAMPLES = int(os.environ.get("AIGORA_RED_TEAM_CHAIN_EXAMPLES", "70"))
@@ -117,6 +119,11 @@ def _world(chain: Chain | BoaChain, setup_builder, timestamp_of: Callable[[int],
     out, _ = chain.deploy(s.owner, "Token", "Out", "OUT")
     router, _ = chain.deploy(s.owner, "TestRouter")
     chain.transact(s.owner, router.functions.set_rate(s.token.address, out.address, 2 * UNIT))
+    # the attacker holds most of the vault's shares: whatever the wallet gives the vault but
+    # its shares, the attacker's shares mostly get
+    chain.transact(s.owner, s.token.functions.mint(s.mallory.address, ATTACKER_SHARES))
+    chain.transact(s.mallory, s.token.functions.approve(m.vault.address, ATTACKER_SHARES))
+    chain.transact(s.mallory, m.vault.functions.deposit(ATTACKER_SHARES, s.mallory.address))
     w = World(chain, s, m, _lookalike(chain, s.alice.address), timestamp_of, router, out)
     w.addresses = [
         s.alice.address,
@@ -746,6 +753,9 @@ def _move_position(w: World, policy: Policy, amount: int, rounds: int, k: int) -
     for _ in range(rounds):
         taken = sized_to_limit(policy, m.vault.address, amount, k)
         run(Call(m.vault.address, withdraw_data(taken, wallet, wallet, redeem=k % 7 == 0)))
+        if k % 3 == 0:  # pay the vault itself: a gift to every share but the wallet's too
+            run(transfer_call(token, m.vault.address, taken))
+            continue
         put = sized_to_limit(policy, hostile, amount, k // 5)
         run(approve_call(token, hostile, put))
         run(Call(hostile, deposit_data(put, wallet)))

@@ -477,6 +477,7 @@ WALLET_REASONS = (
     "malformed token call",
     "token call naming the wallet",
     "recipient not in the policy",
+    "a vault is paid only by a deposit",
     "spender not in the policy",
     "unlimited approval refused",
     "token functions only on the policy token",
@@ -616,3 +617,39 @@ def test_the_off_chain_check_and_the_contract_agree_on_vault_and_limit_calls(
                 actual.period_start,
                 actual.period_spent,
             )
+
+
+def test_a_vault_is_never_paid_directly_so_an_old_position_cannot_be_given_away(m):
+    """A stolen agent key against an owner who kept a vault position across policies, with the
+    attacker holding most of the vault's shares: paying the vault 10 (a gift that the attacker's
+    shares mostly get) and withdrawing 10 of the old position (which frees the 10 again) would
+    move the whole position to the attacker, round by round. The wallet pays a vault only by a
+    deposit, whatever the policy says about recipients."""
+    s = m.s
+    token, vault, wallet = s.token.address, m.vault.address, s.wallet.address
+    for call in build_calls(Stake(vault=vault, amount=80 * UNIT), _policy_of(m), wallet):
+        _send(s, call)
+    s.chain.transact(s.owner, s.token.functions.mint(s.mallory.address, 10_000 * UNIT))
+    s.chain.transact(s.mallory, s.token.functions.approve(vault, 10_000 * UNIT))
+    s.chain.transact(s.mallory, m.vault.functions.deposit(10_000 * UNIT, s.mallory.address))
+    for open_recipients in (False, True):
+        narrow = markets_policy(
+            m,
+            per_tx_cap=UNIT,
+            period_cap=UNIT,
+            budget=UNIT,
+            swap=(UNIT, UNIT, WEEK),
+            vault_cap=10 * UNIT,
+            open_recipients=open_recipients,
+        )
+        set_policy(s.chain, s.owner, s.wallet, narrow)
+        before = s.balance(wallet) + m.in_vault(wallet)
+        _refused(s, transfer_call(token, vault, 10 * UNIT), "a vault is paid only by a deposit")
+        verdict = check_call(narrow, read_state(s.chain, s.wallet), transfer_call(token, vault, 1))
+        assert "paid only by a deposit" in verdict.explain()
+        # what is left to the attacker: take the position out, which frees nothing new
+        _send(s, Call(vault, withdraw_data(10 * UNIT, wallet, wallet)))
+        assert _limit(s, 2)[4] == 0
+        assert (
+            s.balance(wallet) + m.in_vault(wallet) >= before - 1
+        )  # rounding, in the vault's favour
