@@ -405,6 +405,21 @@ def test_revoke_zeroes_every_limit(m):
     _refused(s, approve_call(s.token.address, m.vault.address, 1), "expired or revoked")
 
 
+def _stake_80(m: MarketsSetup) -> None:
+    """Under the first policy the agent keeps 80 in the vault: the position the next outlives."""
+    s = m.s
+    stake = Stake(vault=m.vault.address, amount=80 * UNIT)
+    for call in build_calls(stake, _policy_of(m), s.wallet.address):
+        _send(s, call)
+
+
+def _narrow(m: MarketsSetup, **changes) -> Policy:
+    """The owner narrows the policy: 1 in all outside the vaults (swaps included)."""
+    return markets_policy(
+        m, per_tx_cap=UNIT, period_cap=UNIT, budget=UNIT, swap=(UNIT, UNIT, WEEK), **changes
+    )
+
+
 def test_an_old_vault_position_frees_no_room_for_another_vault(m):
     """A stolen agent key against an owner who keeps a vault position across policies: every
     `set_policy` restarts the exposure counters, not the position. If the vault and a hostile
@@ -419,18 +434,9 @@ def test_an_old_vault_position_frees_no_room_for_another_vault(m):
         m.hostile.address,
         s.wallet.address,
     )
-    first = _policy_of(m)
-    for call in build_calls(Stake(vault=vault, amount=80 * UNIT), first, wallet):
-        _send(s, call)
+    _stake_80(m)
     # the owner narrows the policy: 1 in total outside the vaults, 10 at most in the hostile one
-    narrow = markets_policy(
-        m,
-        per_tx_cap=UNIT,
-        period_cap=UNIT,
-        budget=UNIT,
-        swap=(UNIT, UNIT, WEEK),
-        hostile_cap=10 * UNIT,
-    )
+    narrow = _narrow(m, hostile_cap=10 * UNIT)
     shared = list(narrow.set_policy_args())
     shared[10] = [(UNIT, UNIT, WEEK), (10 * UNIT, 10 * UNIT, 0)]
     shared[11], shared[12] = [m.pool.address, vault, hostile], [1, 2, 2]
@@ -627,21 +633,12 @@ def test_a_vault_is_never_paid_directly_so_an_old_position_cannot_be_given_away(
     deposit, whatever the policy says about recipients."""
     s = m.s
     token, vault, wallet = s.token.address, m.vault.address, s.wallet.address
-    for call in build_calls(Stake(vault=vault, amount=80 * UNIT), _policy_of(m), wallet):
-        _send(s, call)
+    _stake_80(m)
     s.chain.transact(s.owner, s.token.functions.mint(s.mallory.address, 10_000 * UNIT))
     s.chain.transact(s.mallory, s.token.functions.approve(vault, 10_000 * UNIT))
     s.chain.transact(s.mallory, m.vault.functions.deposit(10_000 * UNIT, s.mallory.address))
     for open_recipients in (False, True):
-        narrow = markets_policy(
-            m,
-            per_tx_cap=UNIT,
-            period_cap=UNIT,
-            budget=UNIT,
-            swap=(UNIT, UNIT, WEEK),
-            vault_cap=10 * UNIT,
-            open_recipients=open_recipients,
-        )
+        narrow = _narrow(m, vault_cap=10 * UNIT, open_recipients=open_recipients)
         set_policy(s.chain, s.owner, s.wallet, narrow)
         before = s.balance(wallet) + m.in_vault(wallet)
         _refused(s, transfer_call(token, vault, 10 * UNIT), "a vault is paid only by a deposit")
