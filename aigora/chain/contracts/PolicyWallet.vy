@@ -330,9 +330,9 @@ def _swap_ends(_data: Bytes[MAX_DATA]) -> (address, address, address):
         # (token_in, token_out, amount_in, min_out, recipient)
         assert len(_data) == 164, "malformed swap call"
         return (
-            self._address_of(extract32(_data, 4, output_type=uint256)),
-            self._address_of(extract32(_data, 36, output_type=uint256)),
-            self._address_of(extract32(_data, 132, output_type=uint256)),
+            self._address_word(_data, 4, "malformed swap call"),
+            self._address_word(_data, 36, "malformed swap call"),
+            self._address_word(_data, 132, "malformed swap call"),
         )
     # (amountIn, amountOutMin, path, to, deadline); path is the only dynamic argument
     assert len(_data) >= V2_PATH_AT + 64, "malformed swap call"
@@ -341,18 +341,10 @@ def _swap_ends(_data: Bytes[MAX_DATA]) -> (address, address, address):
     assert n >= 2 and n <= MAX_PATH, "malformed swap call"
     assert len(_data) == V2_PATH_AT + 32 * n, "malformed swap call"
     return (
-        self._address_of(extract32(_data, V2_PATH_AT, output_type=uint256)),
-        self._address_of(extract32(_data, V2_PATH_AT + 32 * (n - 1), output_type=uint256)),
-        self._address_of(extract32(_data, 100, output_type=uint256)),
+        self._address_word(_data, V2_PATH_AT, "malformed swap call"),
+        self._address_word(_data, V2_PATH_AT + 32 * (n - 1), "malformed swap call"),
+        self._address_word(_data, 100, "malformed swap call"),
     )
-
-
-@pure
-@internal
-def _address_of(_word: uint256) -> address:
-    """An ABI address word; a word with high bits set is refused, not masked."""
-    assert _word <= convert(max_value(uint160), uint256), "malformed swap call"
-    return convert(convert(_word, uint160), address)
 
 
 @pure
